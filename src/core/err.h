@@ -1,0 +1,12 @@
+/* Error reporting inside the library: return an avemo_status and record a one-line message. */
+#ifndef AVEMO_CORE_ERR_H
+#define AVEMO_CORE_ERR_H
+#include "avemo.h"
+
+/* Record a printf-style message for this thread and return `status` (so: `return avemo_error(...)`). */
+int avemo_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefix the current message with "prefix: " (e.g. a file name), return `status`. */
+int avemo_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void avemo_clear_error(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* Fractional Fourier Transform of order a (rotation angle alpha = a * pi / 2), the paper's eq. (1)-(3).
+ *
+ * Discretisation (spec 3.4): samples on the grid t_n = (n - N/2) / sqrt(N), n = 0..N-1, output on the same
+ * grid; kernel A exp(i pi (cot(alpha) u^2 - 2 csc(alpha) u t + cot(alpha) t^2)), A = sqrt(1 - i cot(alpha)),
+ * sum times 1/sqrt(N). a = 0: identity; a = 1: fftshift(fft(ifftshift(x))) / sqrt(N); a = 2: x(-t).
+ */
+#ifndef AVEMO_DSP_FRFT_H
+#define AVEMO_DSP_FRFT_H
+#include <complex.h>
+
+typedef struct frft_plan frft_plan;
+
+/* Fast O(N log N) algorithm of Ozaktas, Arikan, Kutay & Bozdagi (1996) for any real order and any N >= 2.
+ * A plan holds the chirps and FFT plans for one (n, order); executing it is thread-safe. */
+int frft_plan_create(frft_plan **plan, int n, double order);
+/* y [n] = FRFT_order(x [n]); y may equal x. */
+int frft_execute(const frft_plan *plan, double complex *y, const double complex *x);
+void frft_plan_destroy(frft_plan *plan);
+/* One-shot convenience. */
+int frft(double complex *y, const double complex *x, int n, double order);
+
+/* Direct O(N^2) evaluation of the discretised kernel above (test reference; special-cased near integer
+ * orders where the kernel degenerates). */
+int frft_direct(double complex *y, const double complex *x, int n, double order);
+
+#endif
