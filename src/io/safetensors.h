@@ -38,7 +38,7 @@ int st_parse(const unsigned char *buf, size_t size, const char *name, st_file *f
 void st_free(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);      /* NULL if absent */
 const char *st_meta(const st_file *f, const char *key);            /* NULL if absent */
-/* Copy a tensor into floats, converting F64/F16/BF16/I*/U8; fails unless t->count == count. */
+/* Copy a tensor into floats, converting F64, F16, BF16 and integer types; fails unless t->count == count. */
 int st_to_f32(const st_tensor *t, float *out, int64_t count, const char *file_name);
 
 /* Writer: tensors are referenced (not copied) until st_writer_write, which writes atomically
