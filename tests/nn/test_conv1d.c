@@ -86,7 +86,58 @@ static void test_fd_reference(void) {
     }
 }
 
+/* ---- (2) the fast float path vs the float reference ---- */
+
+/* 1e-5 relative to the largest reference value: same products summed in another order (GEMM blocking) */
+#define FAST_TOL 1e-5
+
+static void fast_check(const conv1d_shape *s, const char *what) {
+    long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * nb);
+    float *dy = malloc(sizeof(float) * ny), *y = malloc(sizeof(float) * ny), *yr = malloc(sizeof(float) * ny);
+    float *g = malloc(sizeof(float) * (nx + nw + nb)), *gr = malloc(sizeof(float) * (nx + nw + nb));
+    fill_uniform_f(x, nx, 31, -1, 1);
+    fill_uniform_f(w, nw, 32, -1, 1);
+    fill_uniform_f(b, nb, 33, -1, 1);
+    fill_uniform_f(dy, ny, 34, -1, 1);
+    CHECK(conv1d_forward(y, x, w, b, s) == 0, "%s: forward failed", what);
+    conv1d_forward_ref(yr, x, w, b, s);
+    double e = rel_err_f(y, yr, ny);
+    CHECK(e < FAST_TOL, "%s: forward rel err %.2e", what, e);
+    /* gradients [dx | dw | db] accumulate onto the same random start */
+    fill_uniform_f(g, nx + nw + nb, 35, -1, 1);
+    memcpy(gr, g, sizeof(float) * (nx + nw + nb));
+    CHECK(conv1d_backward(g, g + nx, g + nx + nw, dy, x, w, s) == 0, "%s: backward failed", what);
+    conv1d_backward_ref(gr, gr + nx, gr + nx + nw, dy, x, w, s);
+    double ex = rel_err_f(g, gr, nx), ew = rel_err_f(g + nx, gr + nx, nw), eb = rel_err_f(g + nx + nw, gr + nx + nw, nb);
+    CHECK(ex < FAST_TOL && ew < FAST_TOL && eb < FAST_TOL, "%s: backward rel err dx %.2e dw %.2e db %.2e", what,
+          ex, ew, eb);
+    free(x), free(w), free(b), free(dy), free(y), free(yr), free(g), free(gr);
+}
+
+/* b, t, c_in, c_out, k, stride, pad_left, pad_right, groups */
+static const conv1d_shape fast_shapes[] = {
+    {4, 15, 1280, 64, 3, 1, 1, 1, 1}, /* temporal stage 1 entry: [B, T=15, 1280] -> 64, k=3 same */
+    {4, 15, 64, 64, 3, 1, 1, 1, 1},
+    {2, 15, 64, 128, 1, 1, 0, 0, 1},  /* 1x1 residual projection */
+    {2, 156, 40, 64, 3, 1, 1, 1, 1},  /* audio block 1: 156 MFCC frames */
+    {2, 156, 40, 64, 3, 1, 0, 0, 1},  /* baseline: valid padding */
+    {2, 33, 12, 8, 5, 2, 2, 1, 4},    /* grouped, stride 2, asymmetric padding */
+};
+
+static void test_fast_paths(void) {
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_set_threads(threads);
+        for (size_t i = 0; i < sizeof fast_shapes / sizeof fast_shapes[0]; i++) {
+            char what[48];
+            snprintf(what, sizeof what, "fast shape %zu (%d threads)", i, threads);
+            fast_check(&fast_shapes[i], what);
+        }
+    }
+}
+
 int main(void) {
     RUN(test_fd_reference);
+    RUN(test_fast_paths);
     return test_summary();
 }

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "nn/nn.h"
+#include "avemo.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,108 @@ static void test_reference_by_hand(void) {
     CHECK(y[0] == 6 && y[1] == 6 && y[2] == 6 && y[3] == 6, "y = %g %g %g %g", y[0], y[1], y[2], y[3]);
 }
 
+/* ---- (2) fast float paths vs the float reference ---- */
+
+/* Tolerance 1e-5 (relative to the largest reference value): both sides sum the same products in float but
+ * in a different order (GEMM blocking, per-thread partial sums); with <= ~2000 terms of random sign the
+ * rounding difference stays around 1e-6 of the largest output. */
+#define FAST_TOL 1e-5
+
+static float *rnd(long n, unsigned long long seed) {
+    float *a = malloc(sizeof(float) * (n > 0 ? n : 1));
+    fill_uniform_f(a, n, seed, -1, 1);
+    return a;
+}
+
+static float *copy(const float *a, long n) {
+    float *b = malloc(sizeof(float) * n);
+    memcpy(b, a, sizeof(float) * n);
+    return b;
+}
+
+static void fast_check(const conv2d_shape *s, const char *what) {
+    long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
+    float *x = rnd(nx, 21), *w = rnd(nw, 22), *b = rnd(nb, 23), *dy = rnd(ny, 24);
+    float *y = rnd(ny, 25), *yr = rnd(ny, 26);
+    /* forward, with and without bias */
+    CHECK(conv2d_forward(y, x, w, b, s) == 0, "%s: forward failed", what);
+    conv2d_forward_ref(yr, x, w, b, s);
+    double e = rel_err_f(y, yr, ny);
+    CHECK(e < FAST_TOL, "%s: forward rel err %.2e", what, e);
+    CHECK(conv2d_forward(y, x, w, NULL, s) == 0, "%s: forward failed", what);
+    conv2d_forward_ref(yr, x, w, NULL, s);
+    e = rel_err_f(y, yr, ny);
+    CHECK(e < FAST_TOL, "%s: forward (no bias) rel err %.2e", what, e);
+
+    /* backward accumulates onto random starting gradients */
+    float *dx0 = rnd(nx, 27), *dw0 = rnd(nw, 28), *db0 = rnd(nb, 29);
+    float *dx = copy(dx0, nx), *dw = copy(dw0, nw), *db = copy(db0, nb);
+    float *dxr = copy(dx0, nx), *dwr = copy(dw0, nw), *dbr = copy(db0, nb);
+    CHECK(conv2d_backward(dx, dw, db, dy, x, w, s) == 0, "%s: backward failed", what);
+    conv2d_backward_ref(dxr, dwr, dbr, dy, x, w, s);
+    double ex = rel_err_f(dx, dxr, nx), ew = rel_err_f(dw, dwr, nw), eb = rel_err_f(db, dbr, nb);
+    CHECK(ex < FAST_TOL && ew < FAST_TOL && eb < FAST_TOL, "%s: backward rel err dx %.2e dw %.2e db %.2e", what,
+          ex, ew, eb);
+    /* each gradient alone (the others NULL) gives the same values */
+    memcpy(dx, dx0, sizeof(float) * nx);
+    CHECK(conv2d_backward(dx, NULL, NULL, dy, x, w, s) == 0, "%s: backward dx failed", what);
+    CHECK(rel_err_f(dx, dxr, nx) < FAST_TOL, "%s: dx alone differs", what);
+    memcpy(dw, dw0, sizeof(float) * nw);
+    CHECK(conv2d_backward(NULL, dw, NULL, dy, x, w, s) == 0, "%s: backward dw failed", what);
+    CHECK(rel_err_f(dw, dwr, nw) < FAST_TOL, "%s: dw alone differs", what);
+    memcpy(db, db0, sizeof(float) * nb);
+    CHECK(conv2d_backward(NULL, NULL, db, dy, x, w, s) == 0, "%s: backward db failed", what);
+    CHECK(rel_err_f(db, dbr, nb) < FAST_TOL, "%s: db alone differs", what);
+    free(x), free(w), free(b), free(dy), free(y), free(yr);
+    free(dx0), free(dw0), free(db0), free(dx), free(dw), free(db), free(dxr), free(dwr), free(dbr);
+}
+
+/* n, h, w, c_in, c_out, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, groups */
+static const conv2d_shape fast_shapes[] = {
+    /* pointwise GEMM path: MobileNetV2 expand / project / head at small spatial sizes */
+    {2, 7, 7, 144, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {2, 14, 14, 24, 144, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {3, 5, 5, 320, 1280, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    {1, 3, 5, 7, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+    /* depthwise 3x3: stride 1 and 2, channel counts with and without a tail block, TF-style padding */
+    {2, 14, 14, 96, 96, 3, 3, 1, 1, 1, 1, 1, 1, 96},
+    {2, 14, 14, 144, 144, 3, 3, 2, 2, 1, 1, 1, 1, 144},
+    {2, 9, 10, 40, 40, 3, 3, 2, 2, 0, 0, 1, 1, 40},
+    {1, 6, 5, 5, 5, 3, 3, 1, 2, 2, 0, 0, 2, 5},
+    {2, 1, 1, 33, 33, 3, 3, 1, 1, 1, 1, 1, 1, 33},
+    /* generic im2col + GEMM: the stem 3x3/2 (c_in 3 and 1), dense 3x3, grouped, 1x1/2, depthwise 5x5 */
+    {2, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+    {2, 32, 30, 1, 32, 3, 3, 2, 2, 0, 0, 1, 1, 1},
+    {2, 9, 9, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {2, 8, 7, 12, 8, 3, 5, 1, 2, 1, 2, 0, 1, 4},
+    {2, 8, 8, 16, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1},
+    {2, 9, 9, 8, 8, 5, 5, 2, 2, 2, 2, 2, 2, 8},
+    {1, 5, 5, 64, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+};
+
+static void test_fast_paths(void) {
+    for (int threads = 1; threads <= 2; threads++) {
+        nn_set_threads(threads);
+        for (size_t i = 0; i < sizeof fast_shapes / sizeof fast_shapes[0]; i++) {
+            char what[48];
+            snprintf(what, sizeof what, "fast shape %zu (%d threads)", i, threads);
+            fast_check(&fast_shapes[i], what);
+        }
+    }
+}
+
+static void test_bad_shape(void) {
+    conv2d_shape s = {1, 4, 4, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4}; /* 4 groups do not divide c_in 6 */
+    float buf[256] = {0};
+    CHECK(conv2d_forward(buf, buf, buf, NULL, &s) == AVEMO_EINVAL, "groups not dividing c_in accepted");
+    conv2d_shape k = {1, 2, 2, 1, 1, 5, 5, 1, 1, 0, 0, 0, 0, 1}; /* kernel larger than the input */
+    CHECK(conv2d_backward(buf, buf, buf, buf, buf, buf, &k) == AVEMO_EINVAL, "kernel > input accepted");
+}
+
 int main(void) {
     RUN(test_reference_by_hand);
     RUN(test_fd_reference);
+    RUN(test_fast_paths);
+    RUN(test_bad_shape);
     return test_summary();
 }
