@@ -3,6 +3,8 @@
 #include "test.h"
 
 #include "nn/nn.h"
+#include "avemo.h"
+#include "io/npy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +138,48 @@ static void test_fast_paths(void) {
     }
 }
 
+/* ---- (3) PyTorch fixture (tools/fixtures_conv.py case "c1d": Conv1d k=3 "same", [b, t, c] layout) ----
+ * 1e-4 relative: float32 on both sides, different summation order (see test_conv2d.c). */
+static float *load(const char *name, long count) {
+    char rel[96];
+    snprintf(rel, sizeof rel, "nn/conv_c1d_%s.npy", name);
+    const char *p = fixture_path(rel);
+    if (!p) return NULL;
+    npy_array a;
+    if (npy_read(p, &a) != 0) {
+        CHECK(0, "%s: %s", rel, avemo_last_error());
+        return NULL;
+    }
+    if (a.dtype != NPY_F32 || a.count != count) {
+        CHECK(0, "%s: expected %ld float32 values, got %lld", rel, count, (long long)a.count);
+        npy_free(&a);
+        return NULL;
+    }
+    return a.data;
+}
+
+static void test_torch_fixture(void) {
+    conv1d_shape s = {2, 15, 12, 16, 3, 1, 1, 1, 1};
+    long nx = x_count(&s), ny = y_count(&s), nw = w_count(&s), nb = s.c_out;
+    float *x = load("x", nx), *w = load("w", nw), *b = load("b", nb), *dy = load("dy", ny);
+    float *ty = load("y", ny), *tdx = load("dx", nx), *tdw = load("dw", nw), *tdb = load("db", nb);
+    if (x && w && b && dy && ty && tdx && tdw && tdb) {
+        float *y = malloc(sizeof(float) * ny), *dx = calloc(nx, sizeof(float)), *dw = calloc(nw, sizeof(float));
+        float *db = calloc(nb, sizeof(float));
+        CHECK(conv1d_forward(y, x, w, b, &s) == 0, "forward failed");
+        CHECK(conv1d_backward(dx, dw, db, dy, x, w, &s) == 0, "backward failed");
+        double ey = rel_err_f(y, ty, ny), ex = rel_err_f(dx, tdx, nx), ew = rel_err_f(dw, tdw, nw),
+               eb = rel_err_f(db, tdb, nb);
+        CHECK(ey < 1e-4 && ex < 1e-4 && ew < 1e-4 && eb < 1e-4, "vs torch: rel err y %.2e dx %.2e dw %.2e db %.2e",
+              ey, ex, ew, eb);
+        free(y), free(dx), free(dw), free(db);
+    }
+    free(x), free(w), free(b), free(dy), free(ty), free(tdx), free(tdw), free(tdb);
+}
+
 int main(void) {
     RUN(test_fd_reference);
     RUN(test_fast_paths);
+    RUN(test_torch_fixture);
     return test_summary();
 }

@@ -4,6 +4,7 @@
 
 #include "nn/nn.h"
 #include "avemo.h"
+#include "io/npy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +203,68 @@ static void test_bad_shape(void) {
     CHECK(conv2d_backward(buf, buf, buf, buf, buf, buf, &k) == AVEMO_EINVAL, "kernel > input accepted");
 }
 
+/* ---- (3) PyTorch fixtures (tools/fixtures_conv.py, torch 1.13 float32, transposed to NHWC) ----
+ * Tolerance 1e-4 relative: PyTorch (oneDNN / its own kernels) and we both compute in float32 but sum in
+ * different orders and blockings; the differences seen are 1e-7 to 3e-7, and 1e-4 leaves room for a torch build that
+ * picks another algorithm, while a wrong index or a missed tap gives errors of order 1. */
+#define TORCH_TOL 1e-4
+
+static float *load(const char *c, const char *name, long count) {
+    char rel[96];
+    snprintf(rel, sizeof rel, "nn/conv_%s_%s.npy", c, name);
+    const char *p = fixture_path(rel);
+    if (!p) return NULL;
+    npy_array a;
+    if (npy_read(p, &a) != 0) {
+        CHECK(0, "%s: %s", rel, avemo_last_error());
+        return NULL;
+    }
+    if (a.dtype != NPY_F32 || a.count != count) {
+        CHECK(0, "%s: expected %ld float32 values, got %lld", rel, count, (long long)a.count);
+        npy_free(&a);
+        return NULL;
+    }
+    return a.data;
+}
+
+static void torch_case(const char *c, const conv2d_shape *s) {
+    long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
+    float *x = load(c, "x", nx), *w = load(c, "w", nw), *b = load(c, "b", nb), *dy = load(c, "dy", ny);
+    float *ty = load(c, "y", ny), *tdx = load(c, "dx", nx), *tdw = load(c, "dw", nw), *tdb = load(c, "db", nb);
+    if (x && w && b && dy && ty && tdx && tdw && tdb) {
+        float *y = malloc(sizeof(float) * ny), *dx = calloc(nx, sizeof(float)), *dw = calloc(nw, sizeof(float));
+        float *db = calloc(nb, sizeof(float));
+        CHECK(conv2d_forward(y, x, w, b, s) == 0, "%s: forward failed", c);
+        CHECK(conv2d_backward(dx, dw, db, dy, x, w, s) == 0, "%s: backward failed", c);
+        double ey = rel_err_f(y, ty, ny), ex = rel_err_f(dx, tdx, nx), ew = rel_err_f(dw, tdw, nw),
+               eb = rel_err_f(db, tdb, nb);
+        CHECK(ey < TORCH_TOL && ex < TORCH_TOL && ew < TORCH_TOL && eb < TORCH_TOL,
+              "%s vs torch: rel err y %.2e dx %.2e dw %.2e db %.2e", c, ey, ex, ew, eb);
+        conv2d_forward_ref(y, x, w, b, s);
+        ey = rel_err_f(y, ty, ny);
+        CHECK(ey < TORCH_TOL, "%s: reference forward vs torch rel err %.2e", c, ey);
+        free(y), free(dx), free(dw), free(db);
+    }
+    free(x), free(w), free(b), free(dy), free(ty), free(tdx), free(tdw), free(tdb);
+}
+
+static void test_torch_fixtures(void) {
+    /* the shapes of tools/fixtures_conv.py CASES_2D; padding order here: top, left, bottom, right */
+    conv2d_shape dense = {2, 9, 8, 3, 8, 3, 3, 2, 2, 0, 1, 1, 0, 1};
+    conv2d_shape dw1 = {2, 7, 6, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16};
+    conv2d_shape dw2 = {2, 8, 9, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 16};
+    conv2d_shape pw = {2, 5, 5, 24, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1};
+    torch_case("dense", &dense);
+    torch_case("dw1", &dw1);
+    torch_case("dw2", &dw2);
+    torch_case("pw", &pw);
+}
+
 int main(void) {
     RUN(test_reference_by_hand);
     RUN(test_fd_reference);
     RUN(test_fast_paths);
     RUN(test_bad_shape);
+    RUN(test_torch_fixtures);
     return test_summary();
 }
