@@ -13,7 +13,9 @@
 
 #include "core/err.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,10 @@
  * alignment of the channel rows. */
 #if defined(__AVX512F__)
 #define VL 16
-#else
+#elif defined(__AVX__)
 #define VL 8
+#else
+#define VL 4 /* SSE / NEON */
 #endif
 typedef float vf __attribute__((vector_size(VL * sizeof(float)), aligned(4)));
 #define V(p) (*(const vf *)(p))
@@ -44,7 +48,7 @@ static inline vf vbcast(float x) {
 static inline vf vfma(vf a, vf b, vf c) {
 #if defined(__AVX512F__)
     return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-#elif defined(__FMA__)
+#elif defined(__FMA__) && VL == 8
     return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
 #else
     return a * b + c;
