@@ -174,6 +174,9 @@ static const conv2d_shape fast_shapes[] = {
     {2, 9, 10, 40, 40, 3, 3, 2, 2, 0, 0, 1, 1, 40},
     {1, 6, 5, 5, 5, 3, 3, 1, 2, 2, 0, 0, 2, 5},
     {2, 1, 1, 33, 33, 3, 3, 1, 1, 1, 1, 1, 1, 33},
+    {1, 7, 21, 48, 48, 3, 3, 1, 1, 0, 2, 2, 0, 48},  /* stride 1, padding 2 on one side, 0 on the other */
+    {1, 6, 19, 80, 80, 3, 3, 1, 1, 0, 0, 0, 0, 80},  /* stride 1, no padding: 4-pixel steps and a remainder */
+    {2, 11, 23, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64}, /* stride 2, wider than one pixel tile */
     /* the stem 3x3/2 (c_in 3 and 1: direct path), then generic im2col + GEMM: dense 3x3, grouped, 1x1/2,
      * depthwise 5x5 */
     {2, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
