@@ -126,7 +126,7 @@ static void pw_forward(float *y, const float *x, const float *w, const float *b,
                        int nt) {
     long R = pw_block_rows(s, M), nblk = (M + R - 1) / R;
     int ci = s->c_in, co = s->c_out;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (long k = 0; k < nblk; k++) {
         long r0 = k * R, rows = M - r0 < R ? M - r0 : R;
         fill_bias(y + r0 * co, b, rows, co, 1);
@@ -147,7 +147,7 @@ static int pw_backward(float *dx, float *dw, float *db, const float *dy, const f
     {
         float *pw = part ? part + (long)omp_get_thread_num() * per : NULL;
         float *pb = pw ? pw + (dw ? (long)co * ci : 0) : NULL;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (long k = 0; k < nblk; k++) {
             long r0 = k * R, rows = M - r0 < R ? M - r0 : R;
             const float *dyb = dy + r0 * co;
@@ -338,7 +338,7 @@ static void dw_row(float *yr, const float *const *rows, const float *wt, const f
 static void dw3x3_rows(float *y, const float *x, const float *wt, const float *b, int acc_out, int n_img, int C,
                        int src_h, int src_w, int out_h, int out_w, int sh, int sw, int pt, int pl, const float *zero,
                        int nt) {
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
     for (int n = 0; n < n_img; n++)
         for (int oy = 0; oy < out_h; oy++) {
             const float *rows[3];
@@ -379,7 +379,7 @@ static int dw3x3_backward_dx_s1(float *dx, const float *dy, const float *wt, con
 static void dw3x3_backward_dx(float *dx, const float *dy, const float *wt, const conv2d_shape *s, int nt) {
     int C = s->c_in, H = s->h, W = s->w, oh = conv2d_out_h(s), ow = conv2d_out_w(s);
     int sh = s->stride_h, sw = s->stride_w;
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
     for (int n = 0; n < s->n; n++)
         for (int iy = 0; iy < H; iy++) {
             const float *ds[9], *ws[9];
@@ -458,7 +458,7 @@ static int dw3x3_backward_dw(float *dw, float *db, const float *dy, const float 
 #pragma omp parallel num_threads(nt)
     {
         float *p = part + (long)omp_get_thread_num() * 10 * C;
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(dynamic, 2)
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * C;
@@ -616,7 +616,7 @@ static inline __attribute__((always_inline)) void direct_fwd_row(float *yr, cons
 static void direct_fwd_rows(float *y, const float *x, const float *wk, const float *b, const conv2d_shape *s,
                             int nt) {
     int oh = conv2d_out_h(s), ow = conv2d_out_w(s), nv = s->c_out / VL;
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
     for (int n = 0; n < s->n; n++)
         for (int oy = 0; oy < oh; oy++) {
             float *yr = y + ((long)n * oh + oy) * ow * s->c_out;
@@ -734,7 +734,7 @@ static void direct_dw_rows(float *part, const float *dy, const float *x, const c
 #pragma omp parallel num_threads(nt)
     {
         float *acc = part + (long)omp_get_thread_num() * (K + 1) * s->c_out;
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(dynamic, 2)
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * s->c_out;
