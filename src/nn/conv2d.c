@@ -842,6 +842,97 @@ static long block_rows(long M, long K) {
     return r < 1 ? 1 : r > M ? M : r;
 }
 
+/* With at least as many images as threads, each thread takes whole images (blocks of IMG_COL_FLOATS of
+ * im2col at a time, in L2) with its own scratch: im2col, GEMM, and in backward the dW/db partials and the
+ * col2im scatter, which cannot collide across images. Otherwise the blocks run one after another, each
+ * step parallel inside. */
+#define IMG_COL_FLOATS (64L << 10)
+
+static int generic_forward_images(float *y, const float *x, const float *w, const float *b, const conv2d_shape *s,
+                                  int nt) {
+    long P = (long)conv2d_out_h(s) * conv2d_out_w(s); /* output pixels per image */
+    int cg = s->c_in / s->groups, og = s->c_out / s->groups;
+    long K = (long)s->kh * s->kw * cg, R = IMG_COL_FLOATS / K;
+    R = R < 16 ? 16 : R > P ? P : R;
+    float *wr = malloc(sizeof(float) * s->c_out * K), *cols = malloc(sizeof(float) * nt * R * K);
+    if (!wr || !cols) {
+        free(wr), free(cols);
+        return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (im2col)");
+    }
+    weights_ohwi(wr, w, s);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int n = 0; n < s->n; n++) {
+        float *col = cols + (long)omp_get_thread_num() * R * K;
+        for (long p0 = 0; p0 < P; p0 += R) {
+            long r0 = (long)n * P + p0, rows = P - p0 < R ? P - p0 : R;
+            fill_bias(y + r0 * s->c_out, b, rows, s->c_out, 1);
+            for (int g = 0; g < s->groups; g++) {
+                im2col(col, x, s, g, r0, rows, 1);
+                nn_sgemm(0, 1, (int)rows, og, (int)K, 1.0f, col, (int)K, wr + (long)g * og * K, (int)K, 1.0f,
+                         y + r0 * s->c_out + (long)g * og, s->c_out);
+            }
+        }
+    }
+    free(wr), free(cols);
+    return AVEMO_OK;
+}
+
+static int generic_backward_images(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                   const conv2d_shape *s, int nt) {
+    long P = (long)conv2d_out_h(s) * conv2d_out_w(s);
+    int cg = s->c_in / s->groups, og = s->c_out / s->groups, khw = s->kh * s->kw, co = s->c_out;
+    long K = (long)khw * cg, R = IMG_COL_FLOATS / K;
+    R = R < 16 ? 16 : R > P ? P : R;
+    long per = (dw ? co * K : 0) + (db ? co : 0); /* per-thread dW (OHWI order) and db partials */
+    float *wr = malloc(sizeof(float) * co * K), *cols = malloc(sizeof(float) * nt * R * K);
+    float *part = per ? calloc((size_t)nt * per, sizeof(float)) : NULL;
+    if (!wr || !cols || (per && !part)) {
+        free(wr), free(cols), free(part);
+        return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (im2col backward)");
+    }
+    weights_ohwi(wr, w, s);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int n = 0; n < s->n; n++) {
+        int t = omp_get_thread_num();
+        float *col = cols + (long)t * R * K;
+        float *pw = part ? part + (long)t * per : NULL, *pb = pw ? pw + (dw ? co * K : 0) : NULL;
+        for (long p0 = 0; p0 < P; p0 += R) {
+            long r0 = (long)n * P + p0, rows = P - p0 < R ? P - p0 : R;
+            if (db)
+                for (long r = 0; r < rows; r++) {
+                    const float *d = dy + (r0 + r) * co;
+#pragma omp simd
+                    for (int j = 0; j < co; j++) pb[j] += d[j];
+                }
+            for (int g = 0; g < s->groups; g++) {
+                const float *dyg = dy + r0 * co + (long)g * og;
+                if (dw) { /* pw_g[og, K] += dy_g[rows, og]^T col[rows, K] */
+                    im2col(col, x, s, g, r0, rows, 1);
+                    nn_sgemm(1, 0, og, (int)K, (int)rows, 1.0f, dyg, co, col, (int)K, 1.0f, pw + (long)g * og * K,
+                             (int)K);
+                }
+                if (dx) { /* dcol[rows, K] = dy_g wr_g, scattered onto this image of dx */
+                    nn_sgemm(0, 0, (int)rows, (int)K, og, 1.0f, dyg, co, wr + (long)g * og * K, (int)K, 0.0f, col,
+                             (int)K);
+                    col2im_add(dx, col, s, g, r0, rows, 1);
+                }
+            }
+        }
+    }
+    for (int t = 0; t < nt && part; t++) {
+        const float *p = part + (long)t * per;
+        if (dw)
+            for (int o = 0; o < co; o++)
+                for (int ci = 0; ci < cg; ci++)
+                    for (int k = 0; k < khw; k++)
+                        dw[((long)o * cg + ci) * khw + k] += p[((long)o * khw + k) * cg + ci];
+        if (db)
+            for (int o = 0; o < co; o++) db[o] += p[(dw ? co * K : 0) + o];
+    }
+    free(wr), free(cols), free(part);
+    return AVEMO_OK;
+}
+
 static int generic_forward(float *y, const float *x, const float *w, const float *b, const conv2d_shape *s,
                            int nt) {
     long M = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
@@ -926,6 +1017,7 @@ int conv2d_forward(float *y, const float *x, const float *w, const float *b, con
         return st;
     }
     if (is_direct(s)) return direct_forward(y, x, w, b, s, nt);
+    if (s->n >= nt) return generic_forward_images(y, x, w, b, s, nt);
     return generic_forward(y, x, w, b, s, nt);
 }
 
@@ -955,6 +1047,7 @@ int conv2d_backward(float *dx, float *dw, float *db, const float *dy, const floa
         return dx ? generic_backward(dx, NULL, dy, x, w, s, nt) : AVEMO_OK;
     }
     if (is_pointwise(s)) return pw_backward(dx, dw, db, dy, x, w, s, M, nt);
+    if (s->n >= nt) return generic_backward_images(dx, dw, db, dy, x, w, s, nt);
     if (db && (st = bias_grad(db, dy, M, s->c_out, nt))) return st;
     if (!dx && !dw) return AVEMO_OK;
     return generic_backward(dx, dw, dy, x, w, s, nt);
