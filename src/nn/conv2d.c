@@ -308,14 +308,21 @@ static inline __attribute__((always_inline)) void dw_row_block(float *yr, const 
     }
 }
 
-/* A whole output row, all channels: tiles of DW_TILE pixels (their source columns stay in L1 while every
- * channel block passes over them); per tile register blocks, then single vectors, then scalar channels. */
-#define DW_TILE 16
+/* A whole output row, all channels: tiles of output pixels whose source columns (3 rows of tile * stride
+ * pixels) stay in L1 while every channel block passes over them; per tile register blocks, then single
+ * vectors, then scalar channels. */
+#define DW_TILE_BYTES (20 << 10)
+
+static int dw_tile(int C, int sw) {
+    int t = DW_TILE_BYTES / (3 * C * (int)sizeof(float) * sw) / 4 * 4;
+    return t < 4 ? 4 : t > 32 ? 32 : t;
+}
 
 static void dw_row(float *yr, const float *const *rows, const float *wt, const float *b, int acc_out, int C, int ow,
                    int src_w, int sw, int pl) {
-    for (int ox0 = 0; ox0 < ow; ox0 += DW_TILE) {
-        int ox1 = ox0 + DW_TILE < ow ? ox0 + DW_TILE : ow, c0 = 0;
+    int tile = dw_tile(C, sw);
+    for (int ox0 = 0; ox0 < ow; ox0 += tile) {
+        int ox1 = ox0 + tile < ow ? ox0 + tile : ow, c0 = 0;
         for (; c0 + DW_NVB * VL <= C; c0 += DW_NVB * VL)
             dw_row_block(yr, rows, wt, b, acc_out, C, c0, ox0, ox1, src_w, sw, pl, DW_NVB);
         for (; c0 + VL <= C; c0 += VL) dw_row_block(yr, rows, wt, b, acc_out, C, c0, ox0, ox1, src_w, sw, pl, 1);
@@ -454,7 +461,7 @@ static int dw3x3_backward_dw(float *dw, float *db, const float *dy, const float 
     float *part = calloc((size_t)nt * 10 * C + (size_t)W * C, sizeof(float));
     if (!part) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (depthwise weight gradient)");
     const float *zero = part + (long)nt * 10 * C; /* a zero row for padding rows */
-    int want_dw = dw != NULL, want_db = db != NULL;
+    int want_dw = dw != NULL, want_db = db != NULL, tile = dw_tile(C, sw);
 #pragma omp parallel num_threads(nt)
     {
         float *p = part + (long)omp_get_thread_num() * 10 * C;
@@ -467,8 +474,8 @@ static int dw3x3_backward_dw(float *dw, float *db, const float *dy, const float 
                     int iy = oy * s->stride_h - s->pad_top + ky;
                     rows[ky] = iy < 0 || iy >= H ? zero : x + ((long)n * H + iy) * W * C;
                 }
-                for (int ox0 = 0; ox0 < ow; ox0 += DW_TILE) { /* tiles: see dw_row */
-                    int ox1 = ox0 + DW_TILE < ow ? ox0 + DW_TILE : ow, c0 = 0;
+                for (int ox0 = 0; ox0 < ow; ox0 += tile) { /* tiles: see dw_row */
+                    int ox1 = ox0 + tile < ow ? ox0 + tile : ow, c0 = 0;
                     for (; c0 + DW_NVB * VL <= C; c0 += DW_NVB * VL)
                         dw_grad_block(p, dyr, rows, want_dw, want_db, C, c0, ox0, ox1, W, sw, pl, DW_NVB);
                     for (; c0 + VL <= C; c0 += VL)
