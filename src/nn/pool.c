@@ -17,3 +17,38 @@ int pool2d_out_h(const pool2d_shape *s) {
 int pool2d_out_w(const pool2d_shape *s) {
     return pool_out(s->w, s->kw, s->stride_w, s->pad_left, s->pad_right, s->ceil_mode);
 }
+
+/* Max pooling routes each output to one input, so the reference loop is already the whole cost. */
+void maxpool2d_forward(float *y, int *argmax, const float *x, const pool2d_shape *s) {
+    maxpool2d_forward_ref(y, argmax, x, s);
+}
+
+void maxpool2d_backward(float *dx, const float *dy, const int *argmax, const pool2d_shape *s) {
+    maxpool2d_backward_ref(dx, dy, argmax, s);
+}
+
+/* MaxPool1d(kernel, stride) over [b, t, c]: an NHWC image with h = 1 */
+static pool2d_shape pool1d_shape(int b, int t, int c, int kernel, int stride) {
+    pool2d_shape s = {.n = b, .h = 1, .w = t, .c = c, .kh = 1, .kw = kernel, .stride_h = 1, .stride_w = stride};
+    return s;
+}
+
+void maxpool1d_forward(float *y, int *argmax, const float *x, int b, int t, int c, int kernel, int stride) {
+    pool2d_shape s = pool1d_shape(b, t, c, kernel, stride);
+    maxpool2d_forward(y, argmax, x, &s);
+}
+
+void maxpool1d_backward(float *dx, const float *dy, const int *argmax, int b, int t, int c, int kernel,
+                        int stride) {
+    pool2d_shape s = pool1d_shape(b, t, c, kernel, stride);
+    maxpool2d_backward(dx, dy, argmax, &s);
+}
+
+/* Global average pool: [8, 7*7, 1280] at most in MobileNetV2, too small to gain from threads. */
+void avgpool_global_forward(float *y, const float *x, int n, long hw, int c) {
+    avgpool_global_forward_ref(y, x, n, hw, c);
+}
+
+void avgpool_global_backward(float *dx, const float *dy, int n, long hw, int c) {
+    avgpool_global_backward_ref(dx, dy, n, hw, c);
+}

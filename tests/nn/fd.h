@@ -65,6 +65,7 @@ static inline float *copy_f(const float *a, long n) {
 #define CHECK_FAST(fast, ref, n, what)                                                             \
     do {                                                                                           \
         double e_ = rel_err_f(fast, ref, n);                                                       \
+        if (getenv("AVEMO_TEST_VERBOSE")) printf("  %s %s: rel err %.3g\n", test_name_now, what, e_); \
         CHECK(e_ < FAST_TOL, "%s: fast vs ref rel err %.3g", what, e_);                            \
     } while (0)
 #define CHECK_FD(err, what) CHECK((err) < FD_TOL, "%s: FD rel err %.3g", what, (err))

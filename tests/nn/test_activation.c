@@ -79,7 +79,71 @@ static void test_gelu_values(void) {
     for (int i = 0; i < 3; i++) CHECK(fabs(y[i] - want[i]) < 1e-15, "gelu(%g) = %.17g", x[i], y[i]);
 }
 
+/* fast float paths vs the float references, on a MobileNetV2-sized tensor [8*112*112*32] with values
+ * around both kinks; backward accumulates onto nonzero gradients */
+static void test_activation_fast(void) {
+    long n = 8L * 112 * 112 * 32;
+    int c = 32;
+    float *x = rand_f(n, 41, -3, 8), *dy = rand_f(n, 42, -1, 1), *alpha = rand_f(c, 43, 0.05f, 0.5f);
+    float *y1 = zeros_f(n), *y2 = zeros_f(n), *dx1 = rand_f(n, 44, -1, 1), *dx2 = copy_f(dx1, n);
+    float *da1 = zeros_f(c), *da2 = zeros_f(c);
+    x[0] = 0, x[1] = 6, x[2] = -0.0f; /* the kinks themselves: both paths treat them alike */
+    for (int kind = 0; kind < 5; kind++) {
+        const char *name[5] = {"relu", "relu6", "gelu", "prelu", "dropout"};
+        float *mask = dy; /* any values work for the masked product */
+        switch (kind) {
+        case 0: relu_forward(y1, x, n), relu_forward_ref(y2, x, n); break;
+        case 1: relu6_forward(y1, x, n), relu6_forward_ref(y2, x, n); break;
+        case 2: gelu_forward(y1, x, n), gelu_forward_ref(y2, x, n); break;
+        case 3: prelu_forward(y1, x, alpha, n / c, c), prelu_forward_ref(y2, x, alpha, n / c, c); break;
+        default: dropout_forward(y1, x, mask, n), dropout_forward_ref(y2, x, mask, n); break;
+        }
+        CHECK_FAST(y1, y2, n, name[kind]);
+        switch (kind) {
+        case 0: relu_backward(dx1, dy, y2, n), relu_backward_ref(dx2, dy, y2, n); break;
+        case 1: relu6_backward(dx1, dy, y2, n), relu6_backward_ref(dx2, dy, y2, n); break;
+        case 2: gelu_backward(dx1, dy, x, n), gelu_backward_ref(dx2, dy, x, n); break;
+        case 3:
+            prelu_backward(dx1, da1, dy, x, alpha, n / c, c), prelu_backward_ref(dx2, da2, dy, x, alpha, n / c, c);
+            CHECK_FAST(da1, da2, c, "prelu dalpha");
+            break;
+        default: dropout_backward(dx1, dy, mask, n), dropout_backward_ref(dx2, dy, mask, n); break;
+        }
+        CHECK_FAST(dx1, dx2, n, name[kind]);
+    }
+    /* in place (y == x) for relu6, as the MobileNetV2 blocks use it */
+    float *x2 = copy_f(x, n);
+    relu6_forward(x2, x2, n);
+    relu6_forward_ref(y2, x, n);
+    CHECK(memcmp(x2, y2, sizeof(float) * n) == 0, "relu6 in place");
+    free(x), free(dy), free(alpha), free(y1), free(y2), free(dx1), free(dx2), free(da1), free(da2), free(x2);
+}
+
+static void test_dropout_mask(void) {
+    long n = 100000;
+    float *mask = zeros_f(n), *mask2 = zeros_f(n);
+    rng_t r, r2;
+    rng_seed(&r, 7);
+    rng_seed(&r2, 7);
+    dropout_mask(mask, n, 0.5f, &r);
+    dropout_mask(mask2, n, 0.5f, &r2);
+    long zeros = 0;
+    for (long i = 0; i < n; i++) {
+        zeros += mask[i] == 0;
+        CHECK(mask[i] == 0 || mask[i] == 2.0f, "mask value %g", mask[i]);
+        if (test_failed_now) break;
+    }
+    /* binomial(1e5, 0.5): std 158, so 5 std = 790 */
+    CHECK(labs(zeros - n / 2) < 800, "dropped %ld of %ld", zeros, n);
+    CHECK(memcmp(mask, mask2, sizeof(float) * n) == 0, "same seed, same mask");
+    dropout_mask(mask, n, 0.0f, &r);
+    for (long i = 0; i < n; i++) CHECK(mask[i] == 1.0f, "p = 0 keeps all");
+    free(mask), free(mask2);
+}
+
 int main(void) {
+    RUN(test_activation_fast);
+    RUN(test_dropout_mask);
     RUN(test_relu_fd);
     RUN(test_relu6_fd);
     RUN(test_gelu_fd);

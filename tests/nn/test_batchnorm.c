@@ -70,7 +70,92 @@ static void test_batchnorm_running_stats(void) {
     for (int i = 0; i < 6; i++) CHECK(fabs(ye[i] - y[i]) < 1e-12, "eval %d", i);
 }
 
+/* ---- fast float paths vs float references ---- */
+static void fast_batchnorm(long m, int c, float lo, float hi, int threads) {
+    int saved_threads = nn_get_threads();
+    if (threads) nn_set_threads(threads);
+    long n = m * c;
+    float *x = rand_f(n, 11, lo, hi), *dy = rand_f(n, 12, -1, 1), *g = rand_f(c, 13, 0.5f, 1.5f);
+    float *b = rand_f(c, 14, -1, 1), *rm = rand_f(c, 15, -1, 1), *rv = rand_f(c, 16, 0.5f, 2);
+    float *y1 = zeros_f(n), *y2 = zeros_f(n), *mu1 = zeros_f(c), *mu2 = zeros_f(c), *rs1 = zeros_f(c),
+          *rs2 = zeros_f(c);
+    float *rm2 = copy_f(rm, c), *rv2 = copy_f(rv, c);
+    batchnorm_forward_train(y1, mu1, rs1, rm, rv, x, g, b, m, c, 0.1f, 1e-5f);
+    batchnorm_forward_train_ref(y2, mu2, rs2, rm2, rv2, x, g, b, m, c, 0.1f, 1e-5f);
+    CHECK_FAST(y1, y2, n, "y");
+    CHECK_FAST(mu1, mu2, c, "mean");
+    CHECK_FAST(rs1, rs2, c, "rstd");
+    CHECK_FAST(rm, rm2, c, "running_mean");
+    CHECK_FAST(rv, rv2, c, "running_var");
+    /* backward accumulates onto nonzero gradients */
+    float *dx1 = rand_f(n, 17, -1, 1), *dx2 = copy_f(dx1, n), *dg1 = rand_f(c, 18, -1, 1), *dg2 = copy_f(dg1, c);
+    float *db1 = rand_f(c, 19, -1, 1), *db2 = copy_f(db1, c);
+    batchnorm_backward(dx1, dg1, db1, dy, x, mu2, rs2, g, m, c);
+    batchnorm_backward_ref(dx2, dg2, db2, dy, x, mu2, rs2, g, m, c);
+    CHECK_FAST(dx1, dx2, n, "dx");
+    CHECK_FAST(dg1, dg2, c, "dgamma");
+    CHECK_FAST(db1, db2, c, "dbeta");
+    batchnorm_backward(NULL, dg1, NULL, dy, x, mu2, rs2, g, m, c); /* NULL gradients are skipped */
+    batchnorm_forward_eval(y1, x, g, b, rm, rv, m, c, 1e-3f);
+    batchnorm_forward_eval_ref(y2, x, g, b, rm, rv, m, c, 1e-3f);
+    CHECK_FAST(y1, y2, n, "eval y");
+    free(x), free(dy), free(g), free(b), free(rm), free(rv), free(y1), free(y2), free(mu1), free(mu2);
+    free(rs1), free(rs2), free(rm2), free(rv2), free(dx1), free(dx2), free(dg1), free(dg2), free(db1), free(db2);
+    if (threads) nn_set_threads(saved_threads);
+}
+
+/* MobileNetV2's first block at batch 8: [8*112*112, 32]; the last: [8*7*7, 960]; an offset mean (|mean| = 4
+ * std) checks the shifted sums; 3 threads split the rows unevenly. */
+static void test_batchnorm_fast_mbv2(void) { fast_batchnorm(8L * 112 * 112, 32, -1, 3, 0); }
+static void test_batchnorm_fast_wide(void) { fast_batchnorm(8L * 7 * 7, 960, -2, 2, 0); }
+static void test_batchnorm_fast_offset(void) { fast_batchnorm(4099, 17, 3, 5, 3); }
+static void test_batchnorm_fast_tiny(void) { fast_batchnorm(2, 3, -1, 1, 0); }
+
+static void test_batchnorm_fold(void) {
+    /* eval BN after a linear layer == the folded linear layer */
+    int in = 6, out = 4;
+    long n = 5;
+    float *x = rand_f(n * in, 21, -1, 1), *w = rand_f(out * in, 22, -1, 1), *bias = rand_f(out, 23, -1, 1);
+    float *g = rand_f(out, 24, 0.5f, 1.5f), *be = rand_f(out, 25, -1, 1), *rm = rand_f(out, 26, -1, 1);
+    float *rv = rand_f(out, 27, 0.5f, 2), *t = zeros_f(n * out), *y1 = zeros_f(n * out), *y2 = zeros_f(n * out);
+    linear_forward_ref(t, x, w, bias, n, in, out);
+    batchnorm_forward_eval_ref(y1, t, g, be, rm, rv, n, out, 1e-5f);
+    batchnorm_fold(w, bias, out, in, g, be, rm, rv, 1e-5f);
+    linear_forward_ref(y2, x, w, bias, n, in, out);
+    CHECK_FAST(y2, y1, n * out, "folded");
+    free(x), free(w), free(bias), free(g), free(be), free(rm), free(rv), free(t), free(y1), free(y2);
+}
+
+static void test_layernorm_fast(void) {
+    long m = 8 * 15;
+    int c = 256;
+    long n = m * c;
+    float *x = rand_f(n, 31, -2, 3), *dy = rand_f(n, 32, -1, 1), *g = rand_f(c, 33, 0.5f, 1.5f);
+    float *b = rand_f(c, 34, -1, 1), *y1 = zeros_f(n), *y2 = zeros_f(n);
+    float *mu1 = zeros_f(m), *mu2 = zeros_f(m), *rs1 = zeros_f(m), *rs2 = zeros_f(m);
+    layernorm_forward(y1, mu1, rs1, x, g, b, m, c, 1e-5f);
+    layernorm_forward_ref(y2, mu2, rs2, x, g, b, m, c, 1e-5f);
+    CHECK_FAST(y1, y2, n, "y");
+    CHECK_FAST(mu1, mu2, m, "mean");
+    CHECK_FAST(rs1, rs2, m, "rstd");
+    float *dx1 = rand_f(n, 35, -1, 1), *dx2 = copy_f(dx1, n), *dg1 = zeros_f(c), *dg2 = zeros_f(c);
+    float *db1 = zeros_f(c), *db2 = zeros_f(c);
+    layernorm_backward(dx1, dg1, db1, dy, x, mu2, rs2, g, m, c);
+    layernorm_backward_ref(dx2, dg2, db2, dy, x, mu2, rs2, g, m, c);
+    CHECK_FAST(dx1, dx2, n, "dx");
+    CHECK_FAST(dg1, dg2, c, "dgamma");
+    CHECK_FAST(db1, db2, c, "dbeta");
+    free(x), free(dy), free(g), free(b), free(y1), free(y2), free(mu1), free(mu2), free(rs1), free(rs2);
+    free(dx1), free(dx2), free(dg1), free(dg2), free(db1), free(db2);
+}
+
 int main(void) {
+    RUN(test_batchnorm_fast_mbv2);
+    RUN(test_batchnorm_fast_wide);
+    RUN(test_batchnorm_fast_offset);
+    RUN(test_batchnorm_fast_tiny);
+    RUN(test_batchnorm_fold);
+    RUN(test_layernorm_fast);
     RUN(test_batchnorm_fd);
     RUN(test_layernorm_fd);
     RUN(test_batchnorm_running_stats);

@@ -106,7 +106,61 @@ static void test_interp_values(void) {
     for (int i = 0; i < 6; i++) CHECK(fabs(y[i] - want[i]) < 1e-12, "y[%d] = %.17g", i, y[i]);
 }
 
+static void test_pool_fast(void) {
+    /* MTCNN P-Net's pool: 3x3 stride 2 ceil_mode over [1, 77, 61, 10]; plus the temporal MaxPool1d(2) */
+    pool2d_shape s = {.n = 1, .h = 77, .w = 61, .c = 10, .kh = 3, .kw = 3, .stride_h = 2, .stride_w = 2, .ceil_mode = 1};
+    long nx = 77L * 61 * 10, ny = (long)pool2d_out_h(&s) * pool2d_out_w(&s) * 10;
+    long cap = 1L << 16; /* every buffer holds the largest case below */
+    CHECK(nx <= cap && ny <= cap, "buffer size");
+    float *x = rand_f(cap, 51, -1, 1), *y1 = zeros_f(cap), *y2 = zeros_f(cap), *dy = rand_f(cap, 52, -1, 1);
+    float *dx1 = zeros_f(cap), *dx2 = zeros_f(cap);
+    int *a1 = calloc(ny, sizeof(int)), *a2 = calloc(ny, sizeof(int));
+    maxpool2d_forward(y1, a1, x, &s);
+    maxpool2d_forward_ref(y2, a2, x, &s);
+    CHECK_FAST(y1, y2, ny, "maxpool2d y");
+    CHECK(memcmp(a1, a2, sizeof(int) * ny) == 0, "argmax");
+    maxpool2d_backward(dx1, dy, a1, &s);
+    maxpool2d_backward_ref(dx2, dy, a2, &s);
+    CHECK_FAST(dx1, dx2, nx, "maxpool2d dx");
+    /* maxpool1d == maxpool2d with h = 1 */
+    int b = 8, t = 18, c = 64, ot = maxpool1d_out_t(t, 2, 2);
+    pool2d_shape s1 = {.n = b, .h = 1, .w = t, .c = c, .kh = 1, .kw = 2, .stride_h = 1, .stride_w = 2};
+    maxpool1d_forward(y1, a1, x, b, t, c, 2, 2);
+    maxpool2d_forward_ref(y2, a2, x, &s1);
+    CHECK(ot == pool2d_out_w(&s1), "1d size");
+    CHECK_FAST(y1, y2, (long)b * ot * c, "maxpool1d y");
+    memset(dx1, 0, sizeof(float) * cap), memset(dx2, 0, sizeof(float) * cap);
+    maxpool1d_backward(dx1, dy, a1, b, t, c, 2, 2);
+    maxpool2d_backward_ref(dx2, dy, a2, &s1);
+    CHECK_FAST(dx1, dx2, (long)b * t * c, "maxpool1d dx");
+    /* global average pool over [8, 49, 1280] and interp [8, 9, 128] -> [8, 15, 128] */
+    long hw = 49;
+    avgpool_global_forward(y1, x, 4, hw, 64);
+    avgpool_global_forward_ref(y2, x, 4, hw, 64);
+    CHECK_FAST(y1, y2, 4 * 64, "avgpool y");
+    avgpool_global_backward(dx1, dy, 4, hw, 64);
+    avgpool_global_backward_ref(dx2, dy, 4, hw, 64);
+    CHECK_FAST(dx1, dx2, 4 * hw * 64, "avgpool dx");
+    interp_time_forward(y1, x, 8, 9, 15, 128);
+    interp_time_forward_ref(y2, x, 8, 9, 15, 128);
+    CHECK_FAST(y1, y2, 8 * 15 * 128, "interp y");
+    interp_time_backward(dx1, dy, 8, 9, 15, 128);
+    interp_time_backward_ref(dx2, dy, 8, 9, 15, 128);
+    CHECK_FAST(dx1, dx2, 8 * 9 * 128, "interp dx");
+    free(x), free(y1), free(y2), free(dy), free(dx1), free(dx2), free(a1), free(a2);
+}
+
+static void test_maxpool_nan(void) {
+    /* PyTorch propagates NaN through max pooling */
+    float x[4] = {1, NAN, 3, 2}, y[2];
+    int a[2];
+    maxpool1d_forward(y, a, x, 1, 4, 1, 2, 2);
+    CHECK(isnan(y[0]) && a[0] == 1 && y[1] == 3 && a[1] == 2, "y %g %g a %d %d", y[0], y[1], a[0], a[1]);
+}
+
 int main(void) {
+    RUN(test_pool_fast);
+    RUN(test_maxpool_nan);
     RUN(test_maxpool2d_fd);
     RUN(test_avgpool_fd);
     RUN(test_interp_fd);

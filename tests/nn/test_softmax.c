@@ -53,7 +53,35 @@ static void test_xent_values(void) {
     CHECK(fabs(loss - 0.6310354507746117) < 1e-14, "loss %.17g", loss);
 }
 
+static void test_softmax_fast(void) {
+    long n = 8 * 15;
+    int c = 300; /* rows of attention scores */
+    float *x = rand_f(n * c, 91, -5, 5), *dy = rand_f(n * c, 92, -1, 1), *y1 = zeros_f(n * c), *y2 = zeros_f(n * c);
+    float *dx1 = rand_f(n * c, 93, -1, 1), *dx2 = copy_f(dx1, n * c);
+    softmax_forward(y1, x, n, c);
+    softmax_forward_ref(y2, x, n, c);
+    CHECK_FAST(y1, y2, n * c, "softmax y");
+    softmax_backward(dx1, dy, y2, n, c);
+    softmax_backward_ref(dx2, dy, y2, n, c);
+    CHECK_FAST(dx1, dx2, n * c, "softmax dx");
+    log_softmax_forward(y1, x, n, c);
+    log_softmax_forward_ref(y2, x, n, c);
+    CHECK_FAST(y1, y2, n * c, "log_softmax y");
+    log_softmax_backward(dx1, dy, y2, n, c);
+    log_softmax_backward_ref(dx2, dy, y2, n, c);
+    CHECK_FAST(dx1, dx2, n * c, "log_softmax dx");
+    int labels[8] = {0, 1, 2, 3, 4, 5, 0, 1};
+    float l1 = softmax_xent_forward(y1, x, labels, 8, 6, 0.1f), l2 = softmax_xent_forward_ref(y2, x, labels, 8, 6, 0.1f);
+    CHECK(fabsf(l1 - l2) <= FAST_TOL * fabsf(l2), "xent loss %g vs %g", l1, l2);
+    CHECK_FAST(y1, y2, 8 * 6, "xent probs");
+    softmax_xent_backward(dx1, y2, labels, 8, 6, 0.1f, 1.0f);
+    softmax_xent_backward_ref(dx2, y2, labels, 8, 6, 0.1f, 1.0f);
+    CHECK_FAST(dx1, dx2, 8 * 6, "xent dlogits");
+    free(x), free(dy), free(y1), free(y2), free(dx1), free(dx2);
+}
+
 int main(void) {
+    RUN(test_softmax_fast);
     RUN(test_softmax_fd);
     RUN(test_log_softmax_fd);
     RUN(test_xent_fd);
