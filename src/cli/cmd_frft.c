@@ -1,6 +1,6 @@
 /* avemo frft: the fractional Fourier transform (spec 3.4) of each row of a .npy array.
  *
- *   avemo frft --order A [--method fast|direct] --in X.npy --out Y.npy
+ *   avemo frft --order A [--method fast|direct|candan] --in X.npy --out Y.npy
  *
  * X: complex64 (<c8) or float32 (<f4, taken as real), shape [rows, N] or [N], N >= 2.
  * Y: complex64, the same shape. Computed in double precision; rows run in parallel (OpenMP).
@@ -16,12 +16,13 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: avemo frft --order A [--method fast|direct] --in X.npy --out Y.npy\n"
+    fprintf(f, "usage: avemo frft --order A [--method fast|direct|candan] --in X.npy --out Y.npy\n"
                "  FRFT of order A (rotation angle A*pi/2; 1 = centered unitary DFT, 2 = time reversal) of each\n"
                "  row of X (complex64 or float32, shape [rows, N] or [N], N >= 2), written to Y as complex64\n"
                "  of the same shape. Grid t_n = (n - N/2)/sqrt(N) (spec 3.4).\n"
                "  --method fast    O(N log N) Ozaktas et al. 1996 (default)\n"
-               "  --method direct  O(N^2) sum of the discretised kernel (reference)\n");
+               "  --method direct  O(N^2) sum of the discretised kernel (reference)\n"
+               "  --method candan  exactly unitary eigenvector DFRFT (Candan, Kutay & Ozaktas 2000), O(N^2)\n");
 }
 
 /* --name value or --name=value; returns the value or NULL when argv[*i] is not --name. */
@@ -65,11 +66,11 @@ int cmd_frft(int argc, char **argv) {
         fprintf(stderr, "avemo frft: --order '%s' is not a finite number\n", order_s);
         return 2;
     }
-    int direct;
-    if (!strcmp(method, "fast")) direct = 0;
-    else if (!strcmp(method, "direct")) direct = 1;
-    else {
-        fprintf(stderr, "avemo frft: --method '%s' unknown (fast or direct)\n", method);
+    int direct = 0, candan = 0;
+    if (!strcmp(method, "direct")) direct = 1;
+    else if (!strcmp(method, "candan")) candan = 1;
+    else if (strcmp(method, "fast") != 0) {
+        fprintf(stderr, "avemo frft: --method '%s' unknown (fast, direct or candan)\n", method);
         return 2;
     }
 
@@ -102,7 +103,7 @@ int cmd_frft(int argc, char **argv) {
         fprintf(stderr, "avemo frft: out of memory for %lld x %d\n", (long long)rows, n);
         goto done;
     }
-    if (!direct && frft_plan_create(&plan, n, order) != 0) {
+    if (!direct && (candan ? frft_candan_plan_create(&plan, n, order) : frft_plan_create(&plan, n, order)) != 0) {
         fprintf(stderr, "avemo frft: %s\n", avemo_last_error());
         goto done;
     }

@@ -25,6 +25,7 @@
 #include "dsp/frft.h"
 
 #include "core/err.h"
+#include "dsp/frft_candan.h"
 
 #include <fftw3.h>
 #include <math.h>
@@ -38,7 +39,7 @@
 
 static pthread_mutex_t frft_fftw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-enum { KIND_IDENTITY, KIND_DFT, KIND_REVERSE, KIND_IDFT, KIND_GENERAL };
+enum { KIND_IDENTITY, KIND_DFT, KIND_REVERSE, KIND_IDFT, KIND_GENERAL, KIND_CANDAN };
 
 struct frft_plan {
     int n, c;
@@ -54,6 +55,7 @@ struct frft_plan {
     fftw_plan dft_fwd, dft_bwd;    /* [n] in place */
     fftw_plan sinc_fwd, sinc_bwd;  /* [m_sinc] in place */
     fftw_plan conv_fwd, conv_bwd;  /* [m_conv] in place */
+    candan_dfrft *candan;           /* KIND_CANDAN: eigenvector DFRFT on the uncentered index */
 };
 
 /* Reduce an order to [0, 4) and snap near-integers; returns the integer (0..3) or -1 if not integer. */
@@ -104,6 +106,7 @@ void frft_plan_destroy(frft_plan *p) {
     for (int i = 0; i < 6; i++)
         if (plans[i]) fftw_destroy_plan(plans[i]);
     pthread_mutex_unlock(&frft_fftw_lock);
+    candan_dfrft_destroy(p->candan);
     fftw_free(p->sinc_hat);
     fftw_free(p->chirp_hat);
     free(p->pre_chirp);
@@ -237,6 +240,21 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
         return AVEMO_OK;
     }
 
+    if (p->kind == KIND_CANDAN) { /* centered grid = uncentered DFT index after ifftshift */
+        double complex *v = w;
+        double *cw = malloc(sizeof(double) * (size_t)candan_dfrft_work_size(p->candan));
+        if (!cw) {
+            fftw_free(work);
+            return avemo_error(AVEMO_ENOMEM, "frft: out of memory for length %d", n);
+        }
+        for (int k = 0; k < n; k++) v[k] = x[(k + c) % n];
+        candan_dfrft_apply(p->candan, v, v, cw);
+        for (int j = 0; j < n; j++) y[(j + c) % n] = v[j];
+        free(cw);
+        fftw_free(work);
+        return AVEMO_OK;
+    }
+
     /* General order. v [n]: input after the exact reductions. */
     double complex *v = w;
     fftw_complex *s_buf = work + n, *c_buf = work + n + p->m_sinc;
@@ -268,6 +286,37 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
     for (int m = 0; m < n; m++) y[m] = g[2 * m] * p->post_chirp[m];
     fftw_free(work);
     return AVEMO_OK;
+}
+
+int frft_candan_plan_create(frft_plan **plan, int n, double order) {
+    *plan = NULL;
+    double a;
+    if (n < 2 || n > (1 << 16)) return avemo_error(AVEMO_EINVAL, "frft candan: length %d not in 2..65536", n);
+    if (!isfinite(order)) return avemo_error(AVEMO_EINVAL, "frft candan: order is not finite");
+    if (reduce_order(order, &a) >= 0) return frft_plan_create(plan, n, order); /* exact integer orders */
+    frft_plan *p = calloc(1, sizeof *p);
+    if (!p) return avemo_error(AVEMO_ENOMEM, "frft: out of memory");
+    p->n = n;
+    p->c = n / 2;
+    p->kind = KIND_CANDAN;
+    pthread_mutex_lock(&frft_fftw_lock); /* LAPACK via OpenBLAS: plan creation stays serialized */
+    int rc = candan_dfrft_create(&p->candan, n, a);
+    pthread_mutex_unlock(&frft_fftw_lock);
+    if (rc) {
+        frft_plan_destroy(p);
+        return rc;
+    }
+    *plan = p;
+    return AVEMO_OK;
+}
+
+int frft_candan(double complex *y, const double complex *x, int n, double order) {
+    frft_plan *p;
+    int rc = frft_candan_plan_create(&p, n, order);
+    if (rc) return rc;
+    rc = frft_execute(p, y, x);
+    frft_plan_destroy(p);
+    return rc;
 }
 
 int frft(double complex *y, const double complex *x, int n, double order) {

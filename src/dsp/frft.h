@@ -27,4 +27,12 @@ int frft(double complex *y, const double complex *x, int n, double order);
  * grid whatever N, so there it is no reference; the fast algorithm has no such limit. */
 int frft_direct(double complex *y, const double complex *x, int n, double order);
 
+/* Exactly unitary eigenvector DFRFT (Candan, Kutay & Ozaktas 2000; spec 3.4 `--frft-method candan`, ours):
+ * F^a = V diag(e^{-i pi a k/2}) V^T with V the eigenvectors of the matrix commuting with the centered DFT.
+ * Unitary and index-additive for every signal, a = 1 the centered DFT; close to the continuous FRFT only for
+ * signals well inside the grid. O(N^2) per transform after an eigen-decomposition at plan time (N <= 65536).
+ * Integer orders are exact as in frft_plan_create. Run with frft_execute, free with frft_plan_destroy. */
+int frft_candan_plan_create(frft_plan **plan, int n, double order);
+int frft_candan(double complex *y, const double complex *x, int n, double order);
+
 #endif

@@ -45,14 +45,16 @@ static void test_complex_rows(void) {
     int64_t shape[2] = {rows, n};
     CHECK(npy_write(in, NPY_C64, 2, shape, x) == 0, "write: %s", avemo_last_error());
     double complex *ref = malloc(sizeof(double complex) * rows * n);
-    const char *methods[2] = {"fast", "direct"};
+    const char *methods[3] = {"fast", "direct", "candan"};
     const double orders[3] = {0.95, -0.6, 1.0};
-    for (int m = 0; m < 2; m++)
+    for (int m = 0; m < 3; m++)
         for (int k = 0; k < 3; k++) {
             for (int r = 0; r < rows; r++) {
                 double complex row[96];
                 for (int i = 0; i < n; i++) row[i] = x[2 * (r * n + i)] + I * x[2 * (r * n + i) + 1];
-                int st = m ? frft_direct(ref + r * n, row, n, orders[k]) : frft(ref + r * n, row, n, orders[k]);
+                int st = m == 0   ? frft(ref + r * n, row, n, orders[k])
+                         : m == 1 ? frft_direct(ref + r * n, row, n, orders[k])
+                                  : frft_candan(ref + r * n, row, n, orders[k]);
                 CHECK(st == 0, "library: %s", avemo_last_error());
             }
             snprintf(cmd, sizeof cmd, "%s frft --order %g --method %s --in %s --out %s", avemo_bin(), orders[k],
