@@ -29,6 +29,31 @@ static const char *av_err(int e, char *buf, size_t n) {
     return buf;
 }
 
+/* FFmpeg's WAV demuxer clamps the data chunk to the file size, so a cut WAV decodes as a shorter one. Walk
+ * the RIFF chunks to the 'data' chunk and compare its declared size with the bytes present. Returns 1 when
+ * the file is shorter than its header says (0 for a complete file, a streamed size of 0 or 0xFFFFFFFF, or
+ * anything not a plain RIFF/WAVE file). */
+static int wav_is_truncated(const char *path, long long file_size, long long *declared_end) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char h[12];
+    int cut = 0;
+    if (fread(h, 1, 12, f) == 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) {
+        long long pos = 12;
+        while (pos + 8 <= file_size && fseek(f, (long)pos, SEEK_SET) == 0 && fread(h, 1, 8, f) == 8) {
+            unsigned long long size = h[4] | h[5] << 8 | h[6] << 16 | (unsigned long long)h[7] << 24;
+            if (!memcmp(h, "data", 4)) {
+                *declared_end = pos + 8 + (long long)size;
+                cut = size != 0 && size != 0xFFFFFFFFULL && *declared_end > file_size;
+                break;
+            }
+            pos += 8 + (long long)size + (size & 1);
+        }
+    }
+    fclose(f);
+    return cut;
+}
+
 /* Growable mono buffer. */
 typedef struct {
     float *x;
@@ -131,7 +156,8 @@ int audio_decode_mono(const char *path, audio_clip *out) {
     const AVCodec *codec = NULL;
     int si = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
     if (si == AVERROR_STREAM_NOT_FOUND) {
-        st = avemo_error(AVEMO_EDECODE, "%s: no audio stream", path);
+        st = avemo_error(AVEMO_EDECODE, "%s: no audio stream (FFmpeg reads it as '%s' with %u other stream%s)", path,
+                         fmt->iformat->name, fmt->nb_streams, fmt->nb_streams == 1 ? "" : "s");
         goto done;
     }
     if (si < 0 || !codec) {
@@ -197,6 +223,12 @@ int audio_decode_mono(const char *path, audio_clip *out) {
                              path, (double)b.n / rate, declared / rate);
             goto done;
         }
+    }
+    long long declared_end = 0;
+    if (!strcmp(fmt->iformat->name, "wav") && wav_is_truncated(path, (long long)sb.st_size, &declared_end)) {
+        st = avemo_error(AVEMO_EFORMAT, "%s: truncated: the WAV header declares %lld bytes, the file has %lld", path,
+                         declared_end, (long long)sb.st_size);
+        goto done;
     }
     out->samples = b.x;
     out->n = b.n;
