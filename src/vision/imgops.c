@@ -219,8 +219,8 @@ void mtcnn_normalize_transpose_f32(float *dst, const float *rgb, int h, int w) {
         for (int x = 0; x < w; x++) {
             const float *s = rgb + ((long)y * w + x) * 3;
             float *d = dst + ((long)x * h + y) * 3;
-            d[0] = (s[2] - 127.5f) * 0.0078125f;
+            d[0] = (s[0] - 127.5f) * 0.0078125f;
             d[1] = (s[1] - 127.5f) * 0.0078125f;
-            d[2] = (s[0] - 127.5f) * 0.0078125f;
+            d[2] = (s[2] - 127.5f) * 0.0078125f;
         }
 }

@@ -31,8 +31,8 @@ int resize_area_f32(float *dst, int oh, int ow, const float *src, int h, int w, 
 int crop_resize_f32(float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c, int x0, int y0,
                     int cw, int ch);
 
-/* MTCNN input normalisation: RGB u8 [h,w,3] -> float (x - 127.5) / 128 in BGR order, written TRANSPOSED
- * as [w,h,3] (the layout the Caffe-trained MTCNN weights expect: see vision/mtcnn.h). src may be float. */
+/* MTCNN input normalisation: RGB float [h,w,3] -> (x - 127.5) / 128, channels kept in RGB order, written
+ * TRANSPOSED as [w,h,3] (the layout the Caffe-trained MTCNN weights expect: see vision/mtcnn.h). */
 void mtcnn_normalize_transpose_f32(float *dst, const float *rgb, int h, int w);
 
 #endif
