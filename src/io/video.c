@@ -118,9 +118,13 @@ int video_probe(const char *path, long *total_frames, double *fps, int *h, int *
         av_packet_unref(pkt);
     }
     av_packet_free(&pkt);
+    long indexed = (long)st->nb_frames; /* from the container's index (0 when unknown) */
     vstream_close(&v);
     if (r != AVERROR_EOF) return av_err(AVEMO_EDECODE, path, "read error (truncated file?)", r);
     if (n == 0) return avemo_error(AVEMO_EDECODE, "%s: video stream has zero frames", path);
+    if (indexed > 0 && n < indexed)
+        return avemo_error(AVEMO_EDECODE, "%s: truncated: %ld of the %ld frames in the index are present", path, n,
+                           indexed);
     *total_frames = n;
     *fps = f;
     return AVEMO_OK;
