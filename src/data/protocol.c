@@ -288,7 +288,7 @@ static int make_actors(const protocol_spec *p, const dataset *ds, fold_set *fs) 
     qsort(f->val_actors, f->n_val_actors, sizeof(int), cmp_int);
     if ((rc = fold_by_actors(f, ds))) return rc;
     if (f->n_train == 0) return avemo_error(AVEMO_EINVAL, "protocol '%s' leaves no training actor", p->text);
-    char t[256], v[256];
+    char t[200], v[200];
     fmt_actors(t, sizeof t, f->test_actors, f->n_test_actors);
     fmt_actors(v, sizeof v, f->val_actors, f->n_val_actors);
     snprintf(fs->desc, sizeof fs->desc, "one speaker-independent split: test actors %s, validation actors %s%s", t,
