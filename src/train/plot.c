@@ -4,6 +4,7 @@
 #include "core/fileio.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -298,4 +299,9 @@ int plot_learning_curves_png(const char *path, const learning_curves *lc, const 
     int rc = save_png(s, path);
     cairo_surface_destroy(s);
     return rc;
+}
+
+void plot_cleanup(void) {
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -18,4 +18,8 @@ typedef struct {
 /* Two panels side by side: loss and accuracy against epoch. */
 int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title);
 
+/* Free cairo's and fontconfig's process-wide font caches (otherwise reported as leaks by LeakSanitizer).
+ * Call once at program exit, after the last plot, when no cairo object is alive. */
+void plot_cleanup(void);
+
 #endif

@@ -88,5 +88,6 @@ static void test_curves(void) {
 int main(void) {
     RUN(test_confusion);
     RUN(test_curves);
+    plot_cleanup();
     return test_summary();
 }
