@@ -94,6 +94,32 @@ bench: $(BIN) $(BENCH_BIN)
 fixtures:
 	for s in tools/fixtures_*.py; do echo "$$s"; /usr/bin/python3 $$s || exit 1; done
 
+# libFuzzer harnesses (clang): tests/fuzz/fuzz_<parser>.c, seed corpora in tests/fuzz/corpus/<parser>/.
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds on a scratch copy of its corpus; crashes land in
+# build-fuzz/crashes/ and make the target fail (turn each into a regression test).
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build-fuzz
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -fopenmp -Iinclude -Isrc $(PKG_CFLAGS) -O1 -g \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -w -c $< -o $@
+
+$(FUZZ_BUILD)/libavemo.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libavemo.a $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 PREFIX ?= /usr/local
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
