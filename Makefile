@@ -5,7 +5,7 @@
 
 CC      ?= gcc
 ARCH    ?= -march=native
-PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas
+PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas cairo fontconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
