@@ -220,8 +220,11 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
         if (y != x) memmove(y, x, sizeof(double complex) * (size_t)n);
         return AVEMO_OK;
     }
+    /* work: v [n] | s [m_sinc] | g [m_conv], each starting on a 128-byte boundary of the fftw_malloc'd
+     * block, so every buffer handed to fftw_execute_dft has the planned arrays' SIMD alignment */
+    size_t off_s = ((size_t)n + 7) & ~(size_t)7, off_g = off_s + (((size_t)p->m_sinc + 7) & ~(size_t)7);
     size_t need = (size_t)n;
-    if (p->kind == KIND_GENERAL) need = (size_t)n + (size_t)p->m_sinc + (size_t)p->m_conv;
+    if (p->kind == KIND_GENERAL) need = off_g + (size_t)p->m_conv;
     fftw_complex *work = fftw_malloc(sizeof(fftw_complex) * need);
     if (!work) return avemo_error(AVEMO_ENOMEM, "frft: out of memory for length %d", n);
     double complex *w = (double complex *)work;
@@ -255,7 +258,7 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
 
     /* General order. v [n]: input after the exact reductions. */
     double complex *v = w;
-    fftw_complex *s_buf = work + n, *c_buf = work + n + p->m_sinc;
+    fftw_complex *s_buf = work + off_s, *c_buf = work + off_g;
     double complex *s = (double complex *)s_buf, *g = (double complex *)c_buf;
     if (p->pre_reverse) grid_reverse(v, x, n, c);
     else memcpy(v, x, sizeof(double complex) * (size_t)n);
