@@ -5,6 +5,7 @@
 #include "vision/imgops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,13 +93,13 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
     *n_noface = 0;
     long fb = faces_frame_bytes(cfg);
     size_t frame_px = (size_t)clip->h * clip->w * 3;
-    float prev[4] = {0, 0, 0, 0};
-    int have_prev = 0;
+    int err = AVEMO_OK;
+    char msg[512] = "";
+    /* pass 1, frames in parallel (the layers run serially inside): detection and refinement */
+#pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
         memset(fi, 0, sizeof *fi);
-        uint8_t *dst = out + (size_t)k * fb;
-        memset(dst, 0, (size_t)fb);
         fi->frame_index = clip->index[k];
         if (clip->index[k] < 0) {
             fi->status = FACE_PADDED;
@@ -107,29 +108,46 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
         const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
         mtcnn_face *faces = NULL;
         int n = 0;
-        int err = mtcnn_detect(m, rgb, clip->h, clip->w, &cfg->mtcnn, &faces, &n);
-        if (err) return err;
-        fi->n_detected = n;
-        if (n > 0) {
+        int e = mtcnn_detect(m, rgb, clip->h, clip->w, &cfg->mtcnn, &faces, &n);
+        if (!e && n > 0) {
             fi->status = FACE_FOUND;
+            fi->n_detected = n;
             fi->face = faces[0];
             fi->box[0] = faces[0].x0;
             fi->box[1] = faces[0].y0;
             fi->box[2] = faces[0].x1;
             fi->box[3] = faces[0].y1;
             square_box(fi->box);
-            free(faces);
-            if (cfg->refine && (err = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined))) return err;
+            if (cfg->refine) e = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined);
+        }
+        free(faces);
+        if (e) {
+#pragma omp critical(faces_error)
+            if (!err) { /* messages are per thread: keep the first one for the caller's thread */
+                err = e;
+                snprintf(msg, sizeof msg, "%s", avemo_last_error());
+            }
+        }
+    }
+    if (err) return avemo_error(err, "%s", msg);
+    /* pass 2, in order: reused boxes, crops */
+    float prev[4] = {0, 0, 0, 0};
+    int have_prev = 0;
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        uint8_t *dst = out + (size_t)k * fb;
+        memset(dst, 0, (size_t)fb);
+        if (fi->status == FACE_PADDED) continue;
+        if (fi->status == FACE_FOUND) {
             memcpy(prev, fi->box, sizeof prev);
             have_prev = 1;
         } else {
-            free(faces);
             (*n_noface)++;
             if (!(cfg->reuse_box && have_prev)) continue;
             fi->status = FACE_REUSED;
             memcpy(fi->box, prev, sizeof prev);
         }
-        if ((err = crop_face(dst, rgb, clip->h, clip->w, fi->box, cfg))) return err;
+        if ((err = crop_face(dst, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, fi->box, cfg))) return err;
     }
     return AVEMO_OK;
 }
