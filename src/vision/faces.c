@@ -14,6 +14,7 @@ void faces_default_config(faces_config *cfg) {
     cfg->frames = AVEMO_FRAMES_PER_CLIP;
     cfg->size = FACES_SIZE;
     cfg->refine = 1;
+    cfg->detect_max_side = FACES_DETECT_MAX_SIDE;
     cfg->window = FRAME_WINDOW_CENTER;
     mtcnn_default_config(&cfg->mtcnn);
 }
@@ -69,6 +70,37 @@ done:
     return err;
 }
 
+/* MTCNN on rgb [h, w, 3], shrunk first so that the longer side is at most max_side (0: never); faces are
+ * returned in full-resolution coordinates. */
+static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int max_side, const mtcnn_config *cfg,
+                         mtcnn_face **faces, int *n) {
+    int side = h > w ? h : w;
+    if (max_side <= 0 || side <= max_side) return mtcnn_detect(m, rgb, h, w, cfg, faces, n);
+    double s = (double)max_side / side;
+    int sh = (int)lround(h * s), sw = (int)lround(w * s);
+    if (sh < 1) sh = 1;
+    if (sw < 1) sw = 1;
+    float *f = malloc(sizeof(float) * (size_t)sh * sw * 3);
+    uint8_t *small = malloc((size_t)sh * sw * 3);
+    int err = AVEMO_OK;
+    if (!f || !small) err = avemo_error(AVEMO_ENOMEM, "faces: out of memory");
+    if (!err) err = crop_resize_f32(f, sh, sw, rgb, h, w, 3, 0, 0, w, h);
+    if (!err) {
+        for (long i = 0; i < (long)sh * sw * 3; i++) small[i] = (uint8_t)(f[i] + 0.5f);
+        err = mtcnn_detect(m, small, sh, sw, cfg, faces, n);
+    }
+    free(f);
+    free(small);
+    if (err) return err;
+    float kx = (float)w / sw, ky = (float)h / sh;
+    for (int i = 0; i < *n; i++) {
+        mtcnn_face *fc = &(*faces)[i];
+        fc->x0 *= kx, fc->x1 *= kx, fc->y0 *= ky, fc->y1 *= ky;
+        for (int p = 0; p < 5; p++) fc->lm_x[p] *= kx, fc->lm_y[p] *= ky;
+    }
+    return AVEMO_OK;
+}
+
 /* crop box (zero outside), grayscale unless colour, bilinear resize -> dst [size, size(, 3)] */
 static int crop_face(uint8_t *dst, const uint8_t *rgb, int h, int w, const float *box, const faces_config *cfg) {
     int x0 = (int)lrintf(box[0]), y0 = (int)lrintf(box[1]);
@@ -108,7 +140,7 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
         const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
         mtcnn_face *faces = NULL;
         int n = 0;
-        int e = mtcnn_detect(m, rgb, clip->h, clip->w, &cfg->mtcnn, &faces, &n);
+        int e = detect_scaled(m, rgb, clip->h, clip->w, cfg->detect_max_side, &cfg->mtcnn, &faces, &n);
         if (!e && n > 0) {
             fi->status = FACE_FOUND;
             fi->n_detected = n;
