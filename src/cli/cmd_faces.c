@@ -15,14 +15,17 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: avemo faces [--frames N] [--size PX] [--color gray|rgb] [--frame-window center|first]\n"
-            "                   [--reuse-box] [--no-refine] [--keep-going] [--mtcnn MANIFEST] --out DIR INPUT...\n"
+            "                   [--reuse-box] [--no-refine] [--detect-size PX] [--keep-going] [--mtcnn MANIFEST]\n"
+            "                   --out DIR INPUT...\n"
             "Face crops per input (SPEC 2): N sampled frames (default %d; an image gives 1), MTCNN, the most\n"
             "confident face, second MTCNN pass on the enlarged crop (--no-refine skips it), grayscale (BT.601),\n"
             "bilinear resize to PX x PX (default %d). A frame without a face is all zeros (counted, with a warning).\n"
             "Writes DIR/<input name without extension>.npy (uint8 [N, PX, PX], or [N, PX, PX, 3] with --color rgb)\n"
             "and DIR/<name>.json (boxes). --reuse-box: a frame without a face reuses the previous box (baseline).\n"
+            "--detect-size: the first MTCNN pass runs on the frame shrunk to this longer side (default %d; 0 = full\n"
+            "resolution, the paper); the second pass refines the box at full resolution.\n"
             "--keep-going: an input that fails is reported and the others are still written (exit status 2).\n",
-            AVEMO_FRAMES_PER_CLIP, FACES_SIZE);
+            AVEMO_FRAMES_PER_CLIP, FACES_SIZE, FACES_DETECT_MAX_SIDE);
 }
 
 static const char *status_name(face_status s) {
@@ -122,6 +125,12 @@ int cmd_faces(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--reuse-box")) {
             cfg.reuse_box = 1;
+        } else if (!strcmp(a, "--detect-size") && more) {
+            cfg.detect_max_side = atoi(argv[++i]);
+            if (cfg.detect_max_side < 0 || (cfg.detect_max_side > 0 && cfg.detect_max_side < 48)) {
+                fprintf(stderr, "avemo faces: --detect-size must be 0 (full resolution) or at least 48\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--no-refine")) {
             cfg.refine = 0;
         } else if (!strcmp(a, "--keep-going")) {

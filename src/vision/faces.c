@@ -5,6 +5,7 @@
 #include "vision/imgops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ void faces_default_config(faces_config *cfg) {
     cfg->frames = AVEMO_FRAMES_PER_CLIP;
     cfg->size = FACES_SIZE;
     cfg->refine = 1;
+    cfg->detect_max_side = FACES_DETECT_MAX_SIDE;
     cfg->window = FRAME_WINDOW_CENTER;
     mtcnn_default_config(&cfg->mtcnn);
 }
@@ -68,6 +70,37 @@ done:
     return err;
 }
 
+/* MTCNN on rgb [h, w, 3], shrunk first so that the longer side is at most max_side (0: never); faces are
+ * returned in full-resolution coordinates. */
+static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int max_side, const mtcnn_config *cfg,
+                         mtcnn_face **faces, int *n) {
+    int side = h > w ? h : w;
+    if (max_side <= 0 || side <= max_side) return mtcnn_detect(m, rgb, h, w, cfg, faces, n);
+    double s = (double)max_side / side;
+    int sh = (int)lround(h * s), sw = (int)lround(w * s);
+    if (sh < 1) sh = 1;
+    if (sw < 1) sw = 1;
+    float *f = malloc(sizeof(float) * (size_t)sh * sw * 3);
+    uint8_t *small = malloc((size_t)sh * sw * 3);
+    int err = AVEMO_OK;
+    if (!f || !small) err = avemo_error(AVEMO_ENOMEM, "faces: out of memory");
+    if (!err) err = crop_resize_f32(f, sh, sw, rgb, h, w, 3, 0, 0, w, h);
+    if (!err) {
+        for (long i = 0; i < (long)sh * sw * 3; i++) small[i] = (uint8_t)(f[i] + 0.5f);
+        err = mtcnn_detect(m, small, sh, sw, cfg, faces, n);
+    }
+    free(f);
+    free(small);
+    if (err) return err;
+    float kx = (float)w / sw, ky = (float)h / sh;
+    for (int i = 0; i < *n; i++) {
+        mtcnn_face *fc = &(*faces)[i];
+        fc->x0 *= kx, fc->x1 *= kx, fc->y0 *= ky, fc->y1 *= ky;
+        for (int p = 0; p < 5; p++) fc->lm_x[p] *= kx, fc->lm_y[p] *= ky;
+    }
+    return AVEMO_OK;
+}
+
 /* crop box (zero outside), grayscale unless colour, bilinear resize -> dst [size, size(, 3)] */
 static int crop_face(uint8_t *dst, const uint8_t *rgb, int h, int w, const float *box, const faces_config *cfg) {
     int x0 = (int)lrintf(box[0]), y0 = (int)lrintf(box[1]);
@@ -92,13 +125,13 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
     *n_noface = 0;
     long fb = faces_frame_bytes(cfg);
     size_t frame_px = (size_t)clip->h * clip->w * 3;
-    float prev[4] = {0, 0, 0, 0};
-    int have_prev = 0;
+    int err = AVEMO_OK;
+    char msg[512] = "";
+    /* pass 1, frames in parallel (the layers run serially inside): detection and refinement */
+#pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
         memset(fi, 0, sizeof *fi);
-        uint8_t *dst = out + (size_t)k * fb;
-        memset(dst, 0, (size_t)fb);
         fi->frame_index = clip->index[k];
         if (clip->index[k] < 0) {
             fi->status = FACE_PADDED;
@@ -107,29 +140,46 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
         const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
         mtcnn_face *faces = NULL;
         int n = 0;
-        int err = mtcnn_detect(m, rgb, clip->h, clip->w, &cfg->mtcnn, &faces, &n);
-        if (err) return err;
-        fi->n_detected = n;
-        if (n > 0) {
+        int e = detect_scaled(m, rgb, clip->h, clip->w, cfg->detect_max_side, &cfg->mtcnn, &faces, &n);
+        if (!e && n > 0) {
             fi->status = FACE_FOUND;
+            fi->n_detected = n;
             fi->face = faces[0];
             fi->box[0] = faces[0].x0;
             fi->box[1] = faces[0].y0;
             fi->box[2] = faces[0].x1;
             fi->box[3] = faces[0].y1;
             square_box(fi->box);
-            free(faces);
-            if (cfg->refine && (err = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined))) return err;
+            if (cfg->refine) e = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined);
+        }
+        free(faces);
+        if (e) {
+#pragma omp critical(faces_error)
+            if (!err) { /* messages are per thread: keep the first one for the caller's thread */
+                err = e;
+                snprintf(msg, sizeof msg, "%s", avemo_last_error());
+            }
+        }
+    }
+    if (err) return avemo_error(err, "%s", msg);
+    /* pass 2, in order: reused boxes, crops */
+    float prev[4] = {0, 0, 0, 0};
+    int have_prev = 0;
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        uint8_t *dst = out + (size_t)k * fb;
+        memset(dst, 0, (size_t)fb);
+        if (fi->status == FACE_PADDED) continue;
+        if (fi->status == FACE_FOUND) {
             memcpy(prev, fi->box, sizeof prev);
             have_prev = 1;
         } else {
-            free(faces);
             (*n_noface)++;
             if (!(cfg->reuse_box && have_prev)) continue;
             fi->status = FACE_REUSED;
             memcpy(fi->box, prev, sizeof prev);
         }
-        if ((err = crop_face(dst, rgb, clip->h, clip->w, fi->box, cfg))) return err;
+        if ((err = crop_face(dst, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, fi->box, cfg))) return err;
     }
     return AVEMO_OK;
 }

@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "nn/nn.h"
 #include "vision/imgops.h"
 #include "vision/mtcnn.h"
 
@@ -229,6 +230,9 @@ static void test_bad_weights(void) {
 }
 
 int main(void) {
+    /* one thread: these are many small layer calls, and the test machine is shared (under load OpenMP
+     * fork/join made this test 7x slower); the layers' threaded paths are tested in tests/nn */
+    nn_set_threads(1);
     const char *mp = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
     if (!mp || mtcnn_load(mp, &model)) {
         fprintf(stderr, "cannot load MTCNN: %s\n", avemo_last_error());
