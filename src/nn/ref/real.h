@@ -1,4 +1,4 @@
-/* Included first by every src/nn/ref/*_ref.c: picks the precision this compilation builds.
+/* Included first by every src/nn/ref/<layer>_ref.c: picks the precision this compilation builds.
  * The Makefile compiles each reference file twice: plain (float, *_ref) and -DAVEMO_REAL_F64 (double, *_f64). */
 #ifndef AVEMO_NN_REF_REAL_H
 #define AVEMO_NN_REF_REAL_H
