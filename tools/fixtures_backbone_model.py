@@ -1,8 +1,8 @@
 """torchvision mobilenet_v2 reference outputs for tests/model/test_mobilenetv2.c (run via fixtures_backbone.py).
 
 Weights and inputs come from hash_uniform (mirrored in the C test), so only outputs and gradients are committed:
-  mnv2_{train,eval}_feat.npy   [2, 1280] pooled features (train: batch statistics; eval: running statistics)
-  mnv2_{train,eval}_dx.npy     [2, 64, 64, 3] (NHWC) gradient of sum(features * r) w.r.t. the input
+  mnv2_{train,eval}_feat.npy   [N, 1280] pooled features (train: batch statistics; eval: running statistics)
+  mnv2_{train,eval}_dx.npy     [N, 64, 64, 3] (NHWC, N = 4) gradient of sum(features * r) w.r.t. the input
   mnv2_{train,eval}_grads.npy  parameter gradients, <= 256 samples per trainable tensor (state_dict order,
                                sample k of a tensor of c values is element k * c // 256)
   mnv2_train_running.npy       running_mean / running_var after the train step, sampled the same way
@@ -18,7 +18,9 @@ import torchvision
 
 from fixtures_backbone import FIX, hash_uniform
 
-N, H, W = 2, 64, 64
+# 4 images: with 2, some train-mode BN channels are near-constant and ill-conditioned (float32 torch itself
+# then differs from float64 by 1e-3 in gradients).
+N, H, W = 4, 64, 64
 SAMPLES = 256
 
 
@@ -35,7 +37,9 @@ def formula_state_dict(model):
         if name.endswith('running_mean'):
             v = 0.1 * u
         elif name.endswith('running_var'):
-            v = 1.0 + 0.5 * u
+            # var in [1, 2): with [0.5, 1.5) the eval network's gain saturates many ReLU6 and a pre-activation
+            # lands within float32 rounding of a kink, where the gradient is not unique
+            v = 1.5 + 0.5 * u
         elif t.dim() == 4:
             fan_in = t.shape[1] * t.shape[2] * t.shape[3]
             v = u * np.sqrt(6.0 / fan_in)

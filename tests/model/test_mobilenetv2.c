@@ -1,8 +1,10 @@
 /* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone_model.py, float64 reference) on
  * weights from an integer hash formula computed identically here and in Python (so no weights are committed).
- * Tolerances: forward 1e-4 relative (float32 through 52 conv/BN layers, sums up to 960 terms, typically
- * ~1e-6); gradients 1e-3 (train-mode BN backward subtracts batch means of dy and dy*xhat over as few as
- * n*h*w = 8 rows at the last stages, which cancels digits and amplifies float32 rounding). */
+ * Tolerances: forward 1e-4 relative (float32 through 52 conv/BN layers; measured 2.6e-5 train, 7e-7 eval, the
+ * same as torch's own float32 vs float64); gradients 1e-3 (train-mode BN backward subtracts batch means of dy
+ * and dy*xhat over as few as n*h*w = 16 rows at the last stages, which cancels digits and amplifies float32
+ * rounding: measured 1.2e-4 worst tensor; torch float32 differs from float64 by 5e-5 here, and by 1e-3 with only
+ * 2 images, where a few channels are near-constant). */
 #include "test.h"
 
 #include "io/npy.h"
@@ -14,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N 2
+#define N 4
 #define H 64
 #define W 64
 #define SAMPLES 256
@@ -38,7 +40,7 @@ static void formula_weights(mobilenetv2 *m) {
         for (long i = 0; i < t->count; i++) {
             double u = hash_uniform((uint64_t)i, (uint64_t)j), v;
             if (L > 13 && !strcmp(t->name + L - 13, ".running_mean")) v = 0.1 * u;
-            else if (L > 12 && !strcmp(t->name + L - 12, ".running_var")) v = 1.0 + 0.5 * u;
+            else if (L > 12 && !strcmp(t->name + L - 12, ".running_var")) v = 1.5 + 0.5 * u;
             else if (t->ndim == 4) v = u * sqrt(6.0 / (double)(t->shape[1] * t->shape[2] * t->shape[3]));
             else if (L > 7 && !strcmp(t->name + L - 7, ".weight")) v = 1.0 + 0.25 * u;
             else v = 0.1 * u;
@@ -83,29 +85,30 @@ static long sample(const mobilenetv2 *m, const float *base, int trainable, float
 
 static void check_against_torch(int train) {
     const char *mode = train ? "train" : "eval";
+    const int n = N;
     mobilenetv2 m;
     CHECK(mobilenetv2_init(&m, 3, 0) == 0, "init: %s", avemo_last_error());
     CHECK(mobilenetv2_alloc_grads(&m) == 0, "grads");
     formula_weights(&m);
-    float *x = input_image(3), feat[N * MNV2_FEATURES], r[N * MNV2_FEATURES];
-    float *dx = calloc(N * H * W * 3, sizeof(float));
-    for (int i = 0; i < N * MNV2_FEATURES; i++) r[i] = (float)hash_uniform((uint64_t)i, 1001);
-    CHECK(mobilenetv2_forward(&m, feat, x, N, H, W, train) == 0, "forward: %s", avemo_last_error());
+    float *x = input_image(3), feat[n * MNV2_FEATURES], r[n * MNV2_FEATURES];
+    float *dx = calloc(n * H * W * 3, sizeof(float));
+    for (int i = 0; i < n * MNV2_FEATURES; i++) r[i] = (float)hash_uniform((uint64_t)i, 1001);
+    CHECK(mobilenetv2_forward(&m, feat, x, n, H, W, train) == 0, "forward: %s", avemo_last_error());
     CHECK(mobilenetv2_backward(&m, dx, r) == 0, "backward: %s", avemo_last_error());
 
     char name[64];
     snprintf(name, sizeof name, "mnv2_%s_feat.npy", mode);
-    float *ref = load_fixture(name, N * MNV2_FEATURES);
+    float *ref = load_fixture(name, n * MNV2_FEATURES);
     if (ref) {
-        double e = rel_err_f(feat, ref, N * MNV2_FEATURES);
+        double e = rel_err_f(feat, ref, n * MNV2_FEATURES);
         printf("  %s forward rel err %.2e\n", mode, e);
         CHECK(e < 1e-4, "%s forward rel err %g", mode, e);
         free(ref);
     }
     snprintf(name, sizeof name, "mnv2_%s_dx.npy", mode);
-    ref = load_fixture(name, N * H * W * 3);
+    ref = load_fixture(name, n * H * W * 3);
     if (ref) {
-        double e = rel_err_f(dx, ref, N * H * W * 3);
+        double e = rel_err_f(dx, ref, n * H * W * 3);
         printf("  %s input gradient rel err %.2e\n", mode, e);
         CHECK(e < 1e-3, "%s dx rel err %g", mode, e);
         free(ref);
@@ -115,16 +118,26 @@ static void check_against_torch(int train) {
     snprintf(name, sizeof name, "mnv2_%s_grads.npy", mode);
     ref = load_fixture(name, ng);
     if (ref) {
-        /* per tensor, relative to that tensor's largest gradient */
-        double worst = 0;
+        /* per tensor, relative to that tensor's largest gradient. In train mode the project BNs' biases have
+         * gradient exactly 0 in theory (a per-channel shift is removed by the next train-mode BN): the float64
+         * reference gives ~1e-14 there, so those are checked against the overall gradient scale instead. */
+        double worst = 0, scale = 0;
+        for (long i = 0; i < ng; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
         long k = 0;
         for (int j = 0; j < m.n_tensors; j++) {
             const mnv2_tensor *t = &m.tensors[j];
             if (!t->trainable) continue;
             long c = t->count <= SAMPLES ? t->count : SAMPLES;
-            double e = rel_err_f(got + k, ref + k, c);
-            if (e > worst) worst = e;
-            CHECK(e < 1e-3, "%s grad %s rel err %g", mode, t->name, e);
+            double tmax = 0;
+            for (long i = 0; i < c; i++) tmax = fabs(ref[k + i]) > tmax ? fabs(ref[k + i]) : tmax;
+            if (tmax < 1e-9 * scale) {
+                double e = max_abs_diff_f(got + k, ref + k, c) / scale;
+                CHECK(e < 1e-5, "%s grad %s should be ~0: %g of the gradient scale", mode, t->name, e);
+            } else {
+                double e = rel_err_f(got + k, ref + k, c);
+                if (e > worst) worst = e;
+                CHECK(e < 1e-3, "%s grad %s rel err %g", mode, t->name, e);
+            }
             k += c;
         }
         printf("  %s parameter gradients: worst per-tensor rel err %.2e\n", mode, worst);
