@@ -56,7 +56,7 @@ static char *path_join(const char *a, const char *b) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Sorted names in `dir` (no "." entries or hidden files). is_dir[i] tells directories. */
+/* Sorted names in `dir` (no "." entries or hidden files). is_dir[i]: 1 directory, 2 unreadable (broken link), 0 other. */
 typedef struct {
     int n;
     char **names;
@@ -98,7 +98,8 @@ static int list_dir(const char *dir, dir_list *out) {
     for (int i = 0; i < out->n; i++) {
         char *p = path_join(dir, out->names[i]);
         struct stat st;
-        if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) out->is_dir[i] = 1;
+        if (p && stat(p, &st) != 0) out->is_dir[i] = 2; /* broken link or unreadable */
+        else if (p && S_ISDIR(st.st_mode)) out->is_dir[i] = 1;
         free(p);
     }
     return AVEMO_OK;
@@ -138,9 +139,12 @@ static dataset_sample *new_sample(dataset *ds, int *cap) {
     return s;
 }
 
-static int file_is_empty(const char *path) {
+/* NULL when `path` is a readable, non-empty regular file, else the reason. */
+static const char *file_problem(const char *path) {
     struct stat st;
-    return stat(path, &st) == 0 && st.st_size == 0;
+    if (stat(path, &st) != 0) return errno == ENOENT ? "missing (broken link?)" : "cannot stat";
+    if (!S_ISREG(st.st_mode)) return "not a regular file";
+    return st.st_size == 0 ? "empty file" : NULL;
 }
 
 /* ---------------------------------------------------------------- public small functions */
@@ -275,7 +279,7 @@ static int walk_ravdess(dataset *ds, const char *dir, int depth, int dir_actor, 
     for (int i = 0; i < l.n && !rc; i++) {
         char *p = path_join(dir, l.names[i]);
         if (!p) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); break; }
-        if (l.is_dir[i]) {
+        if (l.is_dir[i] == 1) {
             if (depth + 1 < SCAN_MAX_DEPTH) rc = walk_ravdess(ds, p, depth + 1, actor_dir_number(l.names[i]), files);
             else rc = add_skipped(ds, p, "folder nested too deep (more than %d levels)", SCAN_MAX_DEPTH);
             free(p);
@@ -293,8 +297,9 @@ static int walk_ravdess(dataset *ds, const char *dir, int depth, int dir_actor, 
             free(p);
             continue;
         }
-        if (file_is_empty(p)) {
-            rc = add_skipped(ds, p, "empty file");
+        const char *problem = file_problem(p);
+        if (problem) {
+            rc = add_skipped(ds, p, "%s", problem);
             free(p);
             continue;
         }
@@ -469,11 +474,11 @@ static int collect_cremad(dataset *ds, const char *sub, int is_audio, cr_file **
         if (!p || !stem) { free(p); free(stem); rc = avemo_error(AVEMO_ENOMEM, "out of memory"); break; }
         char why[256];
         int a, e, lv;
-        if (l.is_dir[i]) rc = add_skipped(ds, p, "unexpected folder");
+        if (l.is_dir[i] == 1) rc = add_skipped(ds, p, "unexpected folder");
         else if (ext_in(file_ext(l.names[i]), is_audio ? audio_exts : video_exts) < 0)
             rc = add_skipped(ds, p, "extension .%s is not %s", file_ext(l.names[i]), is_audio ? "audio" : "video");
         else if (cremad_parse_name(stem, &a, &e, &lv, why, sizeof why)) rc = add_skipped(ds, p, "%s", why);
-        else if (file_is_empty(p)) rc = add_skipped(ds, p, "empty file");
+        else if (file_problem(p)) rc = add_skipped(ds, p, "%s", file_problem(p));
         else {
             if (*n == *cap) {
                 int nc = *cap ? *cap * 2 : 1024;
@@ -572,14 +577,14 @@ static int scan_imagefolder(dataset *ds, const dataset_options *opt) {
     /* <root>/<split>/<class>/ or, when root's sub-folders hold images themselves, <root>/<class>/ */
     int root_is_split = 0;
     for (int i = 0; i < top.n && !root_is_split; i++) {
-        if (!top.is_dir[i]) continue;
+        if (top.is_dir[i] != 1) continue;
         char *p = path_join(ds->root, top.names[i]);
         root_is_split = p && has_image_files(p);
         free(p);
     }
     /* split folders (or the root itself) -> split names */
     int n_split_dirs = root_is_split ? 1 : 0;
-    for (int i = 0; i < top.n && !root_is_split; i++) n_split_dirs += top.is_dir[i];
+    for (int i = 0; i < top.n && !root_is_split; i++) n_split_dirs += top.is_dir[i] == 1;
     ds->split_names = calloc(n_split_dirs ? n_split_dirs : 1, sizeof *ds->split_names);
     if (!ds->split_names) { dir_list_free(&top); return avemo_error(AVEMO_ENOMEM, "out of memory"); }
     if (root_is_split) {
@@ -587,7 +592,7 @@ static int scan_imagefolder(dataset *ds, const dataset_options *opt) {
         ds->split_names[ds->n_splits++] = xstrdup(b && b[1] ? b + 1 : ds->root);
     } else {
         for (int i = 0; i < top.n; i++)
-            if (top.is_dir[i]) ds->split_names[ds->n_splits++] = xstrdup(top.names[i]);
+            if (top.is_dir[i] == 1) ds->split_names[ds->n_splits++] = xstrdup(top.names[i]);
             else if ((rc = add_skipped(ds, top.names[i], "file outside <split>/<class>/ folders (in %s)", ds->root)))
                 break;
     }
@@ -597,7 +602,7 @@ static int scan_imagefolder(dataset *ds, const dataset_options *opt) {
         dir_list cl;
         if (!sdir || (rc = list_dir(sdir, &cl))) { free(sdir); break; }
         for (int c = 0; c < cl.n && !rc; c++) {
-            if (!cl.is_dir[c]) continue;
+            if (cl.is_dir[c] != 1) continue;
             if (find_name(ds->class_names, ds->n_classes, cl.names[c]) >= 0) continue;
             if (ds->n_classes == DATASET_MAX_CLASSES)
                 rc = avemo_error(AVEMO_EFORMAT, "%s: more than %d class folders", sdir, DATASET_MAX_CLASSES);
@@ -618,7 +623,7 @@ static int scan_imagefolder(dataset *ds, const dataset_options *opt) {
         for (int c = 0; c < cl.n && !rc; c++) {
             char *cdir = path_join(sdir, cl.names[c]);
             if (!cdir) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); break; }
-            if (!cl.is_dir[c]) {
+            if (cl.is_dir[c] != 1) {
                 rc = add_skipped(ds, cdir, "file outside <class>/ folders");
                 free(cdir);
                 continue;
@@ -631,7 +636,8 @@ static int scan_imagefolder(dataset *ds, const dataset_options *opt) {
             for (int k = 0; k < im.n && !rc; k++) {
                 char *p = path_join(cdir, im.names[k]);
                 if (!p) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); break; }
-                if (im.is_dir[k]) rc = add_skipped(ds, p, "unexpected folder inside a class folder");
+                if (im.is_dir[k] == 2) rc = add_skipped(ds, p, "missing (broken link?) or unreadable");
+                else if (im.is_dir[k]) rc = add_skipped(ds, p, "unexpected folder inside a class folder");
                 else if (ext_in(file_ext(im.names[k]), image_exts) < 0)
                     rc = add_skipped(ds, p, "not an image extension (jpg, jpeg, png, bmp)");
                 else {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void touch(const char *dir, const char *name, int empty) {
     char p[2200];
@@ -69,6 +70,9 @@ static const char *fake_ravdess(void) {
     touch(a1, "01-01-03-01-01-01.mp4", 0);    /* six fields */
     touch(a1, "03-01-06-01-01-01-01.wav", 1); /* empty file */
     touch(a1, "04-01-06-01-01-01-01.wav", 0); /* modality 04 */
+    char link[1200];
+    snprintf(link, sizeof link, "%s/03-01-07-01-01-01-01.wav", a1);
+    CHECK(symlink("/nonexistent/target.wav", link) == 0, "symlink"); /* a broken link */
     const char *a2 = mkdir_in(root, "Actor_02");
     touch(a2, "01-01-01-01-01-01-02.mp4", 0);
     touch(a2, "03-01-01-01-01-01-02.wav", 0);
@@ -94,7 +98,8 @@ static void test_ravdess_fake_default(void) {
     CHECK(dataset_scan(fake_ravdess(), &o, &ds) == 0, "scan: %s", avemo_last_error());
     CHECK(ds.n == 6, "samples %d (want A B C D F + actor 2)", ds.n);
     CHECK(ds.n_classes == 8, "classes %d", ds.n_classes);
-    CHECK(ds.n_skipped == 9, "skipped %d", ds.n_skipped);
+    CHECK(ds.n_skipped == 10, "skipped %d", ds.n_skipped);
+    CHECK(count_skipped_with(&ds, "broken link") == 1, "broken link not logged");
     for (int i = 0; i < ds.n_skipped; i++) printf("  skipped: %s\n", ds.skipped[i]);
     CHECK(count_skipped_with(&ds, "duplicate") == 1, "duplicate flac not logged");
     CHECK(count_skipped_with(&ds, "empty file") == 1, "empty file not logged");
