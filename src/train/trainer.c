@@ -304,6 +304,12 @@ static float lr_at(const train_options *o, int epoch) {
     }
 }
 
+static double round7(float x) { /* float -> the shortest decimal that reads back the same (for readable JSON) */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", x);
+    return strtod(buf, NULL);
+}
+
 static char *options_fingerprint(const train_options *o, const model_config *cfg, uint64_t data_hash, const char *protocol) {
     char *mc = model_config_to_json(cfg);
     cJSON *j = cJSON_CreateObject();
@@ -315,18 +321,19 @@ static char *options_fingerprint(const train_options *o, const model_config *cfg
     cJSON_AddStringToObject(j, "protocol", protocol);
     cJSON_AddNumberToObject(j, "epochs", o->epochs);
     cJSON_AddNumberToObject(j, "batch", o->batch);
-    cJSON_AddNumberToObject(j, "optimizer", o->optimizer);
-    cJSON_AddNumberToObject(j, "lr", o->lr);
-    cJSON_AddNumberToObject(j, "momentum", o->momentum);
-    cJSON_AddNumberToObject(j, "dampening", o->dampening);
-    cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
+    static const char *opt_names[] = {"sgd", "adam", "adamw"}, *sched_names[] = {"multistep", "cosine", "constant"};
+    cJSON_AddStringToObject(j, "optimizer", opt_names[o->optimizer]);
+    cJSON_AddNumberToObject(j, "lr", round7(o->lr));
+    cJSON_AddNumberToObject(j, "momentum", round7(o->momentum));
+    cJSON_AddNumberToObject(j, "dampening", round7(o->dampening));
+    cJSON_AddNumberToObject(j, "weight_decay", round7(o->weight_decay));
     cJSON_AddNumberToObject(j, "nesterov", o->nesterov);
-    cJSON_AddNumberToObject(j, "schedule", o->schedule);
+    cJSON_AddStringToObject(j, "schedule", sched_names[o->schedule]);
     cJSON *ms = cJSON_CreateArray();
     for (int i = 0; i < o->n_milestones; i++) cJSON_AddItemToArray(ms, cJSON_CreateNumber(o->milestones[i]));
     cJSON_AddItemToObject(j, "milestones", ms);
-    cJSON_AddNumberToObject(j, "gamma", o->gamma);
-    cJSON_AddNumberToObject(j, "min_lr", o->min_lr);
+    cJSON_AddNumberToObject(j, "gamma", round7(o->gamma));
+    cJSON_AddNumberToObject(j, "min_lr", round7(o->min_lr));
     if (mc) cJSON_AddItemToObject(j, "model", cJSON_Parse(mc));
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -407,7 +414,12 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
         goto done;
     }
 
+    int stop_at = o->stop_after_epochs > 0 ? h.epoch + o->stop_after_epochs : E;
     for (int epoch = h.epoch; epoch < E; epoch++) {
+        if (epoch == stop_at) {
+            rc = avemo_error(AVEMO_EINTERNAL, "stopped after epoch %d as asked (--stop-after-epochs)", epoch);
+            goto done;
+        }
         float lr = lr_at(o, epoch);
         rng_t order_rng, drop_rng;
         rng_seed(&order_rng, derive_seed(o->seed, k, epoch + 1, 1));

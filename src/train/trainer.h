@@ -40,6 +40,8 @@ typedef struct {
     int max_folds;                 /* 0 = all folds */
     int resume;                    /* continue from RUN/fold_K/state.safetensors */
     int quiet;                     /* no per-epoch lines */
+    int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
+                                      that epoch's state write (tests of --resume); 0 = run to the end */
 } train_options;
 
 /* Defaults of spec 5 (the baseline): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3, batch 8, 100 epochs,
