@@ -5,7 +5,7 @@
 
 CC      ?= gcc
 ARCH    ?= -march=native
-PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas
+PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas cairo fontconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -46,6 +46,7 @@ LIB      := $(BUILD)/libavemo.a
 BIN      := avemo
 
 .PHONY: all test bench clean fixtures install fuzz
+.SECONDARY:
 all: $(BIN) $(LIB)
 
 ifeq ($(SAN),1)
@@ -65,16 +66,19 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "CC  $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # float64 build of the plain reference kernels, for finite-difference gradient checks
 $(BUILD)/f64/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DAVEMO_REAL_F64 -MMD -MP -c $< -o $@
+	@echo "CC  $< (float64)"
+	@$(CC) $(CFLAGS) -DAVEMO_REAL_F64 -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(F64_OBJ) $(TESTSUP_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB) $(LDSAN) $(LDLIBS)
+	@echo "LD  $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB) $(LDSAN) $(LDLIBS)
 
 $(TESTSUP_OBJ): tests/support.c tests/test.h
 	@mkdir -p $(dir $@)
@@ -93,6 +97,32 @@ bench: $(BIN) $(BENCH_BIN)
 # fixtures are committed; this regenerates them with Debian's python3-torch / numpy / scipy
 fixtures:
 	for s in tools/fixtures_*.py; do echo "$$s"; /usr/bin/python3 $$s || exit 1; done
+
+# libFuzzer harnesses (clang): tests/fuzz/fuzz_<parser>.c, seed corpora in tests/fuzz/corpus/<parser>/.
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds on a scratch copy of its corpus; crashes land in
+# build-fuzz/crashes/ and make the target fail (turn each into a regression test).
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build-fuzz
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -fopenmp -Iinclude -Isrc $(PKG_CFLAGS) -O1 -g \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -w -c $< -o $@
+
+$(FUZZ_BUILD)/libavemo.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libavemo.a $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 PREFIX ?= /usr/local
 install: $(BIN) $(LIB)
