@@ -7,7 +7,10 @@
  *    row), dw/db reduce per thread.
  *  - everything else: im2col + GEMM in blocks of output pixels (K ordered (ky, kx, ci) so each copy is a
  *    contiguous channel run), per group.
- * Threads: OpenMP with nn_get_threads(); GEMMs go through nn_sgemm (one pool, see gemm.c).
+ * Threads: OpenMP with nn_get_threads(); GEMMs go through nn_sgemm (one pool, see gemm.c). Loops that write
+ * disjoint outputs are scheduled dynamically (a thread delayed by other processes does not hold up the rest);
+ * loops that sum into per-thread partials (weight and bias gradients) are static, so for a given thread count
+ * every run is bit-identical.
  */
 #include "nn/nn.h"
 
@@ -147,7 +150,7 @@ static int pw_backward(float *dx, float *dw, float *db, const float *dy, const f
     {
         float *pw = part ? part + (long)omp_get_thread_num() * per : NULL;
         float *pb = pw ? pw + (dw ? (long)co * ci : 0) : NULL;
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static) /* static: per-thread partials, deterministic sums */
         for (long k = 0; k < nblk; k++) {
             long r0 = k * R, rows = M - r0 < R ? M - r0 : R;
             const float *dyb = dy + r0 * co;
@@ -465,7 +468,7 @@ static int dw3x3_backward_dw(float *dw, float *db, const float *dy, const float 
 #pragma omp parallel num_threads(nt)
     {
         float *p = part + (long)omp_get_thread_num() * 10 * C;
-#pragma omp for collapse(2) schedule(dynamic, 2)
+#pragma omp for collapse(2) schedule(static) /* static: per-thread partials, deterministic sums */
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * C;
@@ -741,7 +744,7 @@ static void direct_dw_rows(float *part, const float *dy, const float *x, const c
 #pragma omp parallel num_threads(nt)
     {
         float *acc = part + (long)omp_get_thread_num() * (K + 1) * s->c_out;
-#pragma omp for collapse(2) schedule(dynamic, 2)
+#pragma omp for collapse(2) schedule(static) /* static: per-thread partials, deterministic sums */
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * s->c_out;
@@ -898,7 +901,7 @@ static int generic_backward_images(float *dx, float *dw, float *db, const float 
         return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (im2col backward)");
     }
     weights_ohwi(wr, w, s);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(nt) schedule(static) /* static: per-thread partials, deterministic sums */
     for (int n = 0; n < s->n; n++) {
         int t = omp_get_thread_num();
         float *col = cols + (long)t * R * K;

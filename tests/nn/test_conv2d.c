@@ -147,6 +147,16 @@ static void fast_check(const conv2d_shape *s, const char *what) {
     double ex = rel_err_f(dx, dxr, nx), ew = rel_err_f(dw, dwr, nw), eb = rel_err_f(db, dbr, nb);
     CHECK(ex < FAST_TOL && ew < FAST_TOL && eb < FAST_TOL, "%s: backward rel err dx %.2e dw %.2e db %.2e", what,
           ex, ew, eb);
+    /* a second run gives bit-identical gradients (training runs must be reproducible: the per-thread partial
+     * sums are reduced in a fixed order) */
+    {
+        float *dx2 = copy(dx0, nx), *dw2 = copy(dw0, nw), *db2 = copy(db0, nb);
+        CHECK(conv2d_backward(dx2, dw2, db2, dy, x, w, s) == 0, "%s: backward failed", what);
+        CHECK(!memcmp(dx2, dx, sizeof(float) * nx) && !memcmp(dw2, dw, sizeof(float) * nw) &&
+                  !memcmp(db2, db, sizeof(float) * nb),
+              "%s: two backward runs differ", what);
+        free(dx2), free(dw2), free(db2);
+    }
     /* each gradient alone (the others NULL) gives the same values */
     memcpy(dx, dx0, sizeof(float) * nx);
     CHECK(conv2d_backward(dx, NULL, NULL, dy, x, w, s) == 0, "%s: backward dx failed", what);
