@@ -19,25 +19,23 @@
  *
  * Threading: frft_execute only reads the plan and uses FFTW's new-array execute functions on buffers it
  * allocates, so one plan may run on many threads. FFTW planning is not thread-safe: plan creation and
- * destruction here take a lock (frft_fftw_lock); another user of the double-precision FFTW planner in avemo
- * that plans concurrently with FRFT plans would need to share it (fftw3f, single precision, is separate).
+ * destruction take the process-wide planner lock of dsp/fft.h (also held around the Candan plan's LAPACK
+ * call, which keeps plan creation serialized there too).
  */
 #include "dsp/frft.h"
 
 #include "core/err.h"
+#include "dsp/fft.h"
 #include "dsp/frft_candan.h"
 
 #include <fftw3.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Orders within this distance of an integer are treated as that integer (exact identity, DFT, reversal,
  * inverse DFT): orders computed in floating point (4k, 1 + 2k, ...) land within a few ulps. */
 #define FRFT_INTEGER_TOL 1e-12
-
-static pthread_mutex_t frft_fftw_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum { KIND_IDENTITY, KIND_DFT, KIND_REVERSE, KIND_IDFT, KIND_GENERAL, KIND_CANDAN };
 
@@ -101,11 +99,11 @@ static void centered_dft(const frft_plan *p, fftw_plan plan, double complex *y, 
 
 void frft_plan_destroy(frft_plan *p) {
     if (!p) return;
-    pthread_mutex_lock(&frft_fftw_lock);
+    fft_planner_lock();
     fftw_plan plans[6] = {p->dft_fwd, p->dft_bwd, p->sinc_fwd, p->sinc_bwd, p->conv_fwd, p->conv_bwd};
     for (int i = 0; i < 6; i++)
         if (plans[i]) fftw_destroy_plan(plans[i]);
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     candan_dfrft_destroy(p->candan);
     fftw_free(p->sinc_hat);
     fftw_free(p->chirp_hat);
@@ -115,7 +113,7 @@ void frft_plan_destroy(frft_plan *p) {
 }
 
 /* Plans one size-m in-place FFT pair on a scratch buffer (FFTW_ESTIMATE: does not touch the data).
- * Caller holds frft_fftw_lock. */
+ * Caller holds the planner lock. */
 static int plan_pair(int m, fftw_plan *fwd, fftw_plan *bwd) {
     fftw_complex *buf = fftw_malloc(sizeof(fftw_complex) * (size_t)m);
     if (!buf) return AVEMO_ENOMEM;
@@ -145,7 +143,7 @@ int frft_plan_create(frft_plan **plan, int n, double order) {
     int integer = reduce_order(order, &a);
     int rc = AVEMO_OK;
 
-    pthread_mutex_lock(&frft_fftw_lock);
+    fft_planner_lock();
     if (integer == 0) p->kind = KIND_IDENTITY;
     else if (integer == 2) p->kind = KIND_REVERSE;
     else if (integer == 1 || integer == 3) p->kind = integer == 1 ? KIND_DFT : KIND_IDFT;
@@ -163,7 +161,7 @@ int frft_plan_create(frft_plan **plan, int n, double order) {
         rc = plan_pair(p->m_sinc, &p->sinc_fwd, &p->sinc_bwd);
         if (rc == AVEMO_OK) rc = plan_pair(p->m_conv, &p->conv_fwd, &p->conv_bwd);
     }
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     if (rc != AVEMO_OK) {
         frft_plan_destroy(p);
         return avemo_error(rc, "frft: FFTW planning failed for length %d", n);
@@ -302,9 +300,9 @@ int frft_candan_plan_create(frft_plan **plan, int n, double order) {
     p->n = n;
     p->c = n / 2;
     p->kind = KIND_CANDAN;
-    pthread_mutex_lock(&frft_fftw_lock); /* LAPACK via OpenBLAS: plan creation stays serialized */
+    fft_planner_lock(); /* LAPACK via OpenBLAS: plan creation stays serialized */
     int rc = candan_dfrft_create(&p->candan, n, a);
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     if (rc) {
         frft_plan_destroy(p);
         return rc;
