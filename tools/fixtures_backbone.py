@@ -1,7 +1,10 @@
 """Fixtures for the visual backbone (src/io/safetensors.c, src/model/mobilenetv2.c), written with Debian's
 python3-numpy / python3-torch / python3-torchvision:  /usr/bin/python3 tools/fixtures_backbone.py
 
-- tests/fixtures/io/st_small.safetensors: a few dtypes + metadata, written by tools/st_writer.py.
+- tests/fixtures/io/st_small.safetensors: a few dtypes + metadata, written by tools/st_writer.py (also the
+  seed of tests/fuzz/corpus/safetensors).
+- tests/fixtures/io/tiny_conv.tflite: one int8 per-axis quantized CONV_2D, written by tools/tiny_tflite.py (also
+  the seed of tests/fuzz/corpus/tflite).
 - tests/fixtures/model/mnv2_*.npy: torchvision mobilenet_v2 outputs and gradients for weights and inputs given
   by an integer hash formula (hash_uniform below, mirrored in tests/model/test_mobilenetv2.c), so that the
   14 MB of weights never need to be committed. The reference runs in float64:
@@ -23,6 +26,7 @@ import torchvision
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import st_writer  # noqa: E402
+import tiny_tflite  # noqa: E402
 
 FIX = os.path.join(HERE, '..', 'tests', 'fixtures')
 
@@ -131,6 +135,17 @@ def write_model_fixtures():
     np.save(os.path.join(out, 'mnv2_same_feat.npy'), feat)
 
 
+def write_tflite_fixture():
+    data = tiny_tflite.tiny_conv_model()
+    for d in (os.path.join(FIX, 'io'), os.path.join(HERE, '..', 'tests', 'fuzz', 'corpus', 'tflite')):
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, 'tiny_conv.tflite'), 'wb').write(data)
+    d = os.path.join(HERE, '..', 'tests', 'fuzz', 'corpus', 'safetensors')
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, 'st_small.safetensors'), 'wb').write(open(os.path.join(FIX, 'io', 'st_small.safetensors'), 'rb').read())
+
+
 if __name__ == '__main__':
     write_safetensors_fixture()
+    write_tflite_fixture()
     write_model_fixtures()
