@@ -171,6 +171,9 @@ int cmd_prep(int argc, char **argv) {
         return 2;
     }
     d.need = o.modality;
+    /* the effective class count, so that "--classes 8" and the default give the same cache settings */
+    if (!d.n_classes && d.kind == DATASET_RAVDESS) d.n_classes = 8;
+    if (!d.n_classes && d.kind == DATASET_CREMAD) d.n_classes = 6;
 
     dataset ds;
     if (dataset_scan(input, &d, &ds)) {
