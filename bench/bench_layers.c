@@ -87,6 +87,19 @@ static void bench_attention(void) {
     free(dwq), free(dwk), free(dwv);
 }
 
+/* MTCNN P-Net's MaxPool2d(2, 2, ceil_mode) after its first conv on a 640x360 frame: [1, 358, 638, 10] */
+static void bench_maxpool(void) {
+    pool2d_shape s = {.n = 1, .h = 358, .w = 638, .c = 10, .kh = 2, .kw = 2, .stride_h = 2, .stride_w = 2, .ceil_mode = 1};
+    long nx = 358L * 638 * 10, ny = (long)pool2d_out_h(&s) * pool2d_out_w(&s) * 10;
+    float *x = rnd(nx, 1, -1, 1), *y = rnd(ny, 2, 0, 1);
+    int *am = malloc(sizeof(int) * (size_t)ny);
+    double f, r;
+    TIME_BEST(f, maxpool2d_forward(y, am, x, &s));
+    TIME_BEST(r, maxpool2d_forward_ref(y, am, x, &s));
+    report("maxpool2d_fwd_358x638x10", f, r);
+    free(x), free(y), free(am);
+}
+
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) nn_set_threads(atoi(argv[++i]));
@@ -104,5 +117,6 @@ int main(int argc, char **argv) {
     bench_bn("28x28x192", 8L * 28 * 28, 192);
     bench_bn("7x7x1280", 8L * 7 * 7, 1280);
     bench_attention();
+    bench_maxpool();
     return 0;
 }

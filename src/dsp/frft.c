@@ -19,25 +19,23 @@
  *
  * Threading: frft_execute only reads the plan and uses FFTW's new-array execute functions on buffers it
  * allocates, so one plan may run on many threads. FFTW planning is not thread-safe: plan creation and
- * destruction here take a lock (frft_fftw_lock); another user of the double-precision FFTW planner in avemo
- * that plans concurrently with FRFT plans would need to share it (fftw3f, single precision, is separate).
+ * destruction take the process-wide FFTW planner lock of dsp/fft.h (fft_planner_lock), shared with the
+ * MFCC's FFT plans (fftw3f, single precision, is separate).
  */
 #include "dsp/frft.h"
 
 #include "core/err.h"
+#include "dsp/fft.h"
 #include "dsp/frft_candan.h"
 
 #include <fftw3.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Orders within this distance of an integer are treated as that integer (exact identity, DFT, reversal,
  * inverse DFT): orders computed in floating point (4k, 1 + 2k, ...) land within a few ulps. */
 #define FRFT_INTEGER_TOL 1e-12
-
-static pthread_mutex_t frft_fftw_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum { KIND_IDENTITY, KIND_DFT, KIND_REVERSE, KIND_IDFT, KIND_GENERAL, KIND_CANDAN };
 
@@ -101,11 +99,11 @@ static void centered_dft(const frft_plan *p, fftw_plan plan, double complex *y, 
 
 void frft_plan_destroy(frft_plan *p) {
     if (!p) return;
-    pthread_mutex_lock(&frft_fftw_lock);
+    fft_planner_lock();
     fftw_plan plans[6] = {p->dft_fwd, p->dft_bwd, p->sinc_fwd, p->sinc_bwd, p->conv_fwd, p->conv_bwd};
     for (int i = 0; i < 6; i++)
         if (plans[i]) fftw_destroy_plan(plans[i]);
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     candan_dfrft_destroy(p->candan);
     fftw_free(p->sinc_hat);
     fftw_free(p->chirp_hat);
@@ -115,7 +113,7 @@ void frft_plan_destroy(frft_plan *p) {
 }
 
 /* Plans one size-m in-place FFT pair on a scratch buffer (FFTW_ESTIMATE: does not touch the data).
- * Caller holds frft_fftw_lock. */
+ * Caller holds fft_planner_lock(). */
 static int plan_pair(int m, fftw_plan *fwd, fftw_plan *bwd) {
     fftw_complex *buf = fftw_malloc(sizeof(fftw_complex) * (size_t)m);
     if (!buf) return AVEMO_ENOMEM;
@@ -145,7 +143,7 @@ int frft_plan_create(frft_plan **plan, int n, double order) {
     int integer = reduce_order(order, &a);
     int rc = AVEMO_OK;
 
-    pthread_mutex_lock(&frft_fftw_lock);
+    fft_planner_lock();
     if (integer == 0) p->kind = KIND_IDENTITY;
     else if (integer == 2) p->kind = KIND_REVERSE;
     else if (integer == 1 || integer == 3) p->kind = integer == 1 ? KIND_DFT : KIND_IDFT;
@@ -163,7 +161,7 @@ int frft_plan_create(frft_plan **plan, int n, double order) {
         rc = plan_pair(p->m_sinc, &p->sinc_fwd, &p->sinc_bwd);
         if (rc == AVEMO_OK) rc = plan_pair(p->m_conv, &p->conv_fwd, &p->conv_bwd);
     }
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     if (rc != AVEMO_OK) {
         frft_plan_destroy(p);
         return avemo_error(rc, "frft: FFTW planning failed for length %d", n);
@@ -222,8 +220,11 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
         if (y != x) memmove(y, x, sizeof(double complex) * (size_t)n);
         return AVEMO_OK;
     }
+    /* work: v [n] | s [m_sinc] | g [m_conv], each starting on a 128-byte boundary of the fftw_malloc'd
+     * block, so every buffer handed to fftw_execute_dft has the planned arrays' SIMD alignment */
+    size_t off_s = ((size_t)n + 7) & ~(size_t)7, off_g = off_s + (((size_t)p->m_sinc + 7) & ~(size_t)7);
     size_t need = (size_t)n;
-    if (p->kind == KIND_GENERAL) need = (size_t)n + (size_t)p->m_sinc + (size_t)p->m_conv;
+    if (p->kind == KIND_GENERAL) need = off_g + (size_t)p->m_conv;
     fftw_complex *work = fftw_malloc(sizeof(fftw_complex) * need);
     if (!work) return avemo_error(AVEMO_ENOMEM, "frft: out of memory for length %d", n);
     double complex *w = (double complex *)work;
@@ -257,7 +258,7 @@ int frft_execute(const frft_plan *p, double complex *y, const double complex *x)
 
     /* General order. v [n]: input after the exact reductions. */
     double complex *v = w;
-    fftw_complex *s_buf = work + n, *c_buf = work + n + p->m_sinc;
+    fftw_complex *s_buf = work + off_s, *c_buf = work + off_g;
     double complex *s = (double complex *)s_buf, *g = (double complex *)c_buf;
     if (p->pre_reverse) grid_reverse(v, x, n, c);
     else memcpy(v, x, sizeof(double complex) * (size_t)n);
@@ -299,9 +300,9 @@ int frft_candan_plan_create(frft_plan **plan, int n, double order) {
     p->n = n;
     p->c = n / 2;
     p->kind = KIND_CANDAN;
-    pthread_mutex_lock(&frft_fftw_lock); /* LAPACK via OpenBLAS: plan creation stays serialized */
+    fft_planner_lock(); /* LAPACK via OpenBLAS: plan creation stays serialized */
     int rc = candan_dfrft_create(&p->candan, n, a);
-    pthread_mutex_unlock(&frft_fftw_lock);
+    fft_planner_unlock();
     if (rc) {
         frft_plan_destroy(p);
         return rc;

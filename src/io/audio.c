@@ -120,7 +120,7 @@ static int drain(AVCodecContext *dec, AVFrame *frame, mono_buf *b, int *eof, con
             *eof = 1;
             return 0;
         }
-        if (r < 0) return avemo_error(AVEMO_EDECODE, "%s: audio decode error: %s", path, av_err(r, eb, sizeof eb));
+        if (r < 0) return avemo_error(AVEMO_EDECODE, "%s: corrupt or truncated audio data: %s", path, av_err(r, eb, sizeof eb));
         int st = append_frame(b, frame, path);
         av_frame_unref(frame);
         if (st) return st;
@@ -196,7 +196,7 @@ int audio_decode_mono(const char *path, audio_clip *out) {
             r = avcodec_send_packet(dec, pkt);
             av_packet_unref(pkt);
             if (r < 0 && r != AVERROR(EAGAIN)) {
-                st = avemo_error(AVEMO_EDECODE, "%s: audio decode error: %s", path, av_err(r, eb, sizeof eb));
+                st = avemo_error(AVEMO_EDECODE, "%s: corrupt or truncated audio data: %s", path, av_err(r, eb, sizeof eb));
                 goto done;
             }
         }

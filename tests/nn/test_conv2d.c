@@ -174,9 +174,15 @@ static const conv2d_shape fast_shapes[] = {
     {2, 9, 10, 40, 40, 3, 3, 2, 2, 0, 0, 1, 1, 40},
     {1, 6, 5, 5, 5, 3, 3, 1, 2, 2, 0, 0, 2, 5},
     {2, 1, 1, 33, 33, 3, 3, 1, 1, 1, 1, 1, 1, 33},
-    /* generic im2col + GEMM: the stem 3x3/2 (c_in 3 and 1), dense 3x3, grouped, 1x1/2, depthwise 5x5 */
+    /* the stem 3x3/2 (c_in 3 and 1: direct path), then generic im2col + GEMM: dense 3x3, grouped, 1x1/2,
+     * depthwise 5x5 */
     {2, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     {2, 32, 30, 1, 32, 3, 3, 2, 2, 0, 0, 1, 1, 1},
+    /* the direct few-input-channel path at other c_out (1..4 vectors), kernel 5, no interior columns */
+    {1, 9, 11, 2, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1},
+    {1, 10, 9, 4, 48, 3, 3, 2, 1, 1, 0, 0, 1, 1},
+    {1, 8, 8, 1, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+    {2, 3, 2, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     {2, 9, 9, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     {2, 8, 7, 12, 8, 3, 5, 1, 2, 1, 2, 0, 1, 4},
     {2, 8, 8, 16, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1},

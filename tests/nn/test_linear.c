@@ -121,6 +121,12 @@ static void test_linear_fast(void) {
     }
 }
 
+static double *to_d(const float *a, long n) {
+    double *d = zeros_d(n);
+    for (long i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
 static void fast_attention(attention_shape s, int self) {
     long nq = (long)s.b * s.tq * s.d_q_in, nkv = (long)s.b * s.tk * s.d_kv_in;
     long nwq = (long)s.d_k * s.d_q_in, nwk = (long)s.d_k * s.d_kv_in, nwv = (long)s.d_v * s.d_kv_in;
@@ -149,12 +155,30 @@ static void fast_attention(attention_shape s, int self) {
         g[1][i] = copy_f(g[0][i], len[i]);
     }
     float **g0 = g[0], **g1 = g[1];
+    /* the same backward in float64 from the same float inputs: the fast path's own error, without the float
+     * reference's (which pushes ~t*(d_v + 2 d_k) float additions into each input gradient) */
+    double *gd[8];
+    for (int i = 0; i < 8; i++) gd[i] = to_d(g0[i], len[i]);
+    double *dd[10] = {to_d(dout, nout), to_d(q[1], nqq), to_d(k[1], nkk), to_d(v[1], nvv), to_d(att[1], natt),
+                      to_d(xq, nq), to_d(xkv, nkv), to_d(wq, nwq), to_d(wk, nwk), to_d(wv, nwv)};
+    attention_backward_f64(gd[0], self ? gd[0] : gd[1], gd[2], gd[3], gd[4], gd[5], gd[6], gd[7], dd[0], dd[1], dd[2],
+                           dd[3], dd[4], dd[5], self ? dd[5] : dd[6], dd[7], dd[8], dd[9], &s);
     CHECK(attention_backward(g0[0], self ? g0[0] : g0[1], g0[2], g0[3], g0[4], g0[5], g0[6], g0[7], dout, q[1], k[1],
                              v[1], att[1], xq, xkv, wq, wk, wv, &s) == 0, "backward");
     attention_backward_ref(g1[0], self ? g1[0] : g1[1], g1[2], g1[3], g1[4], g1[5], g1[6], g1[7], dout, q[1], k[1],
                            v[1], att[1], xq, xkv, wq, wk, wv, &s);
     for (int i = 0; i < 8; i++)
-        if (!(self && i == 1)) CHECK_FAST(g0[i], g1[i], len[i], name[i]);
+        if (!(self && i == 1)) {
+            CHECK_FAST(g0[i], g1[i], len[i], name[i]);
+            float *f = zeros_f(len[i]);
+            for (long j = 0; j < len[i]; j++) f[j] = (float)gd[i][j];
+            char what[32];
+            snprintf(what, sizeof what, "%s vs f64", name[i]);
+            CHECK_FAST(g0[i], f, len[i], what);
+            free(f);
+        }
+    for (int i = 0; i < 8; i++) free(gd[i]);
+    for (int i = 0; i < 10; i++) free(dd[i]);
     for (int i = 0; i < 8; i++) free(g0[i]), free(g1[i]);
     for (int r = 0; r < 2; r++) free(o[r]), free(q[r]), free(k[r]), free(v[r]), free(att[r]);
     free(xq), free(wq), free(wk), free(wv), free(bq), free(bk), free(bv), free(dout);

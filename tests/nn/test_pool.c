@@ -158,7 +158,32 @@ static void test_maxpool_nan(void) {
     CHECK(isnan(y[0]) && a[0] == 1 && y[1] == 3 && a[1] == 2, "y %g %g a %d %d", y[0], y[1], a[0], a[1]);
 }
 
+/* NaN, -inf and ties: the fast path picks the same element as the reference */
+static void test_maxpool_special_values(void) {
+    pool2d_shape s = {.n = 2, .h = 9, .w = 8, .c = 5, .kh = 3, .kw = 2, .stride_h = 2, .stride_w = 1, .pad_top = 1,
+                      .pad_left = 1, .pad_bottom = 1, .pad_right = 0, .ceil_mode = 1};
+    long nx = 2L * 9 * 8 * 5, ny = 2L * pool2d_out_h(&s) * pool2d_out_w(&s) * 5;
+    float *x = rand_f(nx, 55, -1, 1), *y1 = zeros_f(ny), *y2 = zeros_f(ny);
+    for (long i = 0; i < nx; i++) {
+        if (i % 7 == 0) x[i] = 0.5f;           /* ties */
+        if (i % 31 == 3) x[i] = NAN;
+        if (i % 13 == 5) x[i] = -INFINITY;
+    }
+    for (long i = 0; i < 9 * 8; i++) x[i * 5 + 4] = -INFINITY; /* a channel of only -inf in image 0 */
+    int *a1 = calloc(ny, sizeof(int)), *a2 = calloc(ny, sizeof(int));
+    maxpool2d_forward(y1, a1, x, &s);
+    maxpool2d_forward_ref(y2, a2, x, &s);
+    CHECK(memcmp(a1, a2, sizeof(int) * ny) == 0, "argmax differs");
+    for (long i = 0; i < ny; i++)
+        CHECK((isnan(y1[i]) && isnan(y2[i])) || y1[i] == y2[i], "y[%ld] %g vs %g", i, y1[i], y2[i]);
+    maxpool2d_forward(y1, NULL, x, &s); /* no argmax */
+    for (long i = 0; i < ny; i++)
+        CHECK((isnan(y1[i]) && isnan(y2[i])) || y1[i] == y2[i], "no argmax: y[%ld] %g vs %g", i, y1[i], y2[i]);
+    free(x), free(y1), free(y2), free(a1), free(a2);
+}
+
 int main(void) {
+    RUN(test_maxpool_special_values);
     RUN(test_pool_fast);
     RUN(test_maxpool_nan);
     RUN(test_maxpool2d_fd);

@@ -1,0 +1,120 @@
+#include "model/layout.h"
+
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void layout_begin(layout *L, const void *values_struct) {
+    memset(L, 0, sizeof *L);
+    L->base = values_struct;
+}
+
+static int kind_has_grad(layout_kind k) { return k == LT_WEIGHT || k == LT_BIAS || k == LT_ONES || k == LT_ZEROS || k == LT_ACT; }
+
+void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim, const int64_t *shape,
+                const char *name_fmt, ...) {
+    if (L->failed) return;
+    if (ndim < 1 || ndim > 4 || (const char *)field < (const char *)L->base) {
+        L->failed = AVEMO_EINTERNAL;
+        return;
+    }
+    if (L->n == L->cap) {
+        int cap = L->cap ? 2 * L->cap : 64;
+        layout_entry *e = realloc(L->e, (size_t)cap * sizeof *e);
+        if (!e) {
+            L->failed = AVEMO_ENOMEM;
+            return;
+        }
+        L->e = e;
+        L->cap = cap;
+    }
+    layout_entry *e = &L->e[L->n++];
+    memset(e, 0, sizeof *e);
+    va_list ap;
+    va_start(ap, name_fmt);
+    vsnprintf(e->name, sizeof e->name, name_fmt, ap);
+    va_end(ap);
+    e->kind = kind;
+    e->ndim = ndim;
+    e->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        e->shape[i] = shape[i];
+        if (shape[i] < 0 || shape[i] > (1L << 30)) L->failed = AVEMO_EINTERNAL;
+        e->count *= (long)shape[i];
+    }
+    e->field = (size_t)((const char *)field - (const char *)L->base);
+    e->bound = bound;
+    if (kind == LT_INT) {
+        e->offset = L->n_int;
+        L->n_int += e->count;
+    } else if (kind_has_grad(kind)) {
+        e->offset = L->n_grad;
+        L->n_grad += e->count;
+    } else {
+        e->offset = L->n_nograd;
+        L->n_nograd += e->count;
+    }
+}
+
+static void *zalloc(long n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
+
+int layout_alloc(layout *L, void *values, void *grads, float **grad_values, float **grad_grads, float **nograd,
+                 int **ints) {
+    if (L->failed)
+        return avemo_error(L->failed, L->failed == AVEMO_ENOMEM ? "out of memory declaring tensors"
+                                                                : "bad tensor declaration (a bug)");
+    float *gv = zalloc(L->n_grad, sizeof(float));
+    float *gg = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
+    float *ng = zalloc(L->n_nograd, sizeof(float));
+    int *in = zalloc(L->n_int, sizeof(int));
+    if (!gv || (grads && !gg) || !ng || !in) {
+        free(gv), free(gg), free(ng), free(in);
+        return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld + %ld floats", L->n_grad, L->n_nograd);
+    }
+    for (int i = 0; i < L->n; i++) {
+        const layout_entry *e = &L->e[i];
+        void **fv = (void **)((char *)values + e->field);
+        void **fg = grads ? (void **)((char *)grads + e->field) : NULL;
+        if (e->kind == LT_INT) {
+            *fv = in + e->offset;
+        } else if (kind_has_grad(e->kind)) {
+            *fv = gv + e->offset;
+            if (fg) *fg = gg + e->offset;
+        } else {
+            *fv = ng + e->offset;
+        }
+    }
+    *grad_values = gv;
+    if (grad_grads) *grad_grads = gg;
+    *nograd = ng;
+    *ints = in;
+    return AVEMO_OK;
+}
+
+void layout_init_values(const layout *L, const void *values, rng_t *rng) {
+    for (int i = 0; i < L->n; i++) {
+        const layout_entry *e = &L->e[i];
+        if (e->kind == LT_INT) continue;
+        float *p = layout_ptr(e, values);
+        switch (e->kind) {
+        case LT_WEIGHT:
+        case LT_BIAS:
+            for (long j = 0; j < e->count; j++) p[j] = (float)((2.0 * rng_uniform(rng) - 1.0) * e->bound);
+            break;
+        case LT_ONES:
+        case LT_BUF_ONES:
+            for (long j = 0; j < e->count; j++) p[j] = 1.0f;
+            break;
+        default:
+            memset(p, 0, (size_t)e->count * sizeof(float));
+        }
+    }
+}
+
+void layout_free(layout *L) {
+    free(L->e);
+    memset(L, 0, sizeof *L);
+}
