@@ -75,7 +75,7 @@ static void test_prep_audio(void) {
     int rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "1 clip failed") && strstr(out, "03-01-09-01-01-01-02.wav: emotion 09"), "messages: %s", out);
-    CHECK(strstr(out, "7 samples") && strstr(out, "audio ready for 6"), "summary: %s", out);
+    CHECK(strstr(out, "7 samples") && strstr(out, "ready: audio 6;"), "summary: %s", out);
 
     char p[1024];
     snprintf(p, sizeof p, "%s/skipped.log", cache);
@@ -178,7 +178,7 @@ static void test_prep_cremad_audio(void) {
     snprintf(dir, sizeof dir, "%s/cache_cremad", test_tmpdir());
     snprintf(cmd, sizeof cmd, "%s prep --dataset cremad --modality audio --input %s --out %s", avemo_bin(), root, dir);
     int rc = run_cmd(cmd, out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "2 samples") && strstr(out, "audio ready for 2"), "exit %d: %s", rc, out);
+    CHECK(rc == 0 && strstr(out, "2 samples") && strstr(out, "ready: audio 2;"), "exit %d: %s", rc, out);
     feature_cache c;
     if (cache_open(&c, dir) == 0) {
         CHECK(c.ds.kind == DATASET_CREMAD && c.ds.n_classes == 6 && c.ds.samples[0].actor == 1001 &&
