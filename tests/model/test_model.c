@@ -162,7 +162,123 @@ static void test_grad_audio_only(void) { grad_check("audio", small_cfg(MODALITY_
 static void test_grad_audio_only_baseline(void) { grad_check("audio/baseline", small_cfg(MODALITY_AUDIO, FUSION_ATTENTION, AUDIO_STREAM_BASELINE)); }
 static void test_grad_video_only(void) { grad_check("video", small_cfg(MODALITY_VIDEO, FUSION_ATTENTION, AUDIO_STREAM_PAPER)); }
 
+
+/* The paper's sizes: every fusion and modality builds, runs forward (train and eval) and backward, and the
+ * streams have the shapes of Tables I and II. */
+static void test_default_sizes(void) {
+    const struct { model_modality mod; model_fusion f; audio_stream_variant av; } cases[] = {
+        {MODALITY_AV, FUSION_ATTENTION, AUDIO_STREAM_PAPER}, {MODALITY_AV, FUSION_CONCAT, AUDIO_STREAM_PAPER},
+        {MODALITY_AV, FUSION_IA, AUDIO_STREAM_BASELINE},     {MODALITY_AV, FUSION_IT, AUDIO_STREAM_BASELINE},
+        {MODALITY_AV, FUSION_LT, AUDIO_STREAM_BASELINE},     {MODALITY_AV, FUSION_INTERMEDIATE, AUDIO_STREAM_PAPER},
+        {MODALITY_AV, FUSION_LATE, AUDIO_STREAM_PAPER},      {MODALITY_AUDIO, FUSION_ATTENTION, AUDIO_STREAM_PAPER},
+        {MODALITY_VIDEO, FUSION_ATTENTION, AUDIO_STREAM_PAPER}};
+    int B = 2, labels[2] = {1, 7};
+    long nv = (long)B * AVEMO_FRAMES_PER_CLIP * AVEMO_VIDEO_FEATURE_DIM, na = (long)B * AVEMO_MFCC_FRAMES * AVEMO_N_MFCC;
+    float *video = malloc((size_t)nv * sizeof(float)), *audio = malloc((size_t)na * sizeof(float));
+    fill_uniform_f(video, nv, 1, 0, 1);
+    fill_uniform_f(audio, na, 2, -1, 1);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        model_config cfg;
+        model_config_default(&cfg, 8);
+        cfg.modality = cases[k].mod, cfg.fusion = cases[k].f, cfg.audio_stream = cases[k].av;
+        model *m = NULL;
+        CHECK(model_create(&m, &cfg, 1) == 0, "create: %s", avemo_last_error());
+        if (!m) continue;
+        const char *name = cfg.modality == MODALITY_AV ? model_fusion_name(cfg.fusion) : model_modality_name(cfg.modality);
+        if (cfg.modality != MODALITY_VIDEO) {
+            int t = audio_stream_out_t(&m->adims, 1), c = audio_stream_out_c(&m->adims, 1);
+            if (cfg.audio_stream == AUDIO_STREAM_PAPER)
+                CHECK(t == 9 && c == 64, "%s: paper audio stream gives [B, %d, %d], Table II says [B, 9, 64]", name, t, c);
+            else
+                CHECK(t == 144 && c == 128, "%s: baseline audio stream gives [B, %d, %d], want [B, 144, 128]", name, t, c);
+        }
+        if (cfg.modality != MODALITY_AUDIO)
+            CHECK(m->vdims.stage[1].co == 128 && m->vdims.stage[1].t == 15, "%s: temporal stream", name);
+        rng_t r;
+        rng_seed(&r, 3);
+        CHECK(model_forward(m, video, audio, labels, B, 1, &r) == 0, "%s: train forward: %s", name, avemo_last_error());
+        CHECK(isfinite(m->loss) && m->loss > 0, "%s: loss %g", name, m->loss);
+        model_zero_grad(m);
+        CHECK(model_backward(m, NULL, NULL) == 0, "%s: backward: %s", name, avemo_last_error());
+        double gn = 0;
+        for (long i = 0; i < m->n_params; i++) gn += (double)m->grad_mem[i] * m->grad_mem[i];
+        CHECK(isfinite(gn) && gn > 0, "%s: gradient norm^2 %g", name, gn);
+        CHECK(model_forward(m, video, audio, NULL, B, 0, NULL) == 0, "%s: eval forward: %s", name, avemo_last_error());
+        for (int b = 0; b < B; b++) {
+            double sum = 0;
+            for (int k2 = 0; k2 < 8; k2++) sum += m->acts.probs[b * 8 + k2];
+            CHECK(fabs(sum - 1) < 1e-5, "%s: probabilities sum to %g", name, sum);
+        }
+        if (getenv("AVEMO_TEST_VERBOSE")) printf("  %-12s %8ld parameters %6ld buffers\n", name, m->n_params, m->n_buffers);
+        model_free(m);
+    }
+    free(video), free(audio);
+}
+
+/* Eval mode is deterministic and uses the running statistics; train mode updates them. */
+static void test_eval_mode(void) {
+    model_config cfg = small_cfg(MODALITY_AV, FUSION_ATTENTION, AUDIO_STREAM_PAPER);
+    model *m = NULL;
+    CHECK(model_create(&m, &cfg, 3) == 0, "create: %s", avemo_last_error());
+    if (!m) return;
+    int B = 4, labels[4] = {0, 1, 2, 3};
+    long nv = (long)B * cfg.video_frames * cfg.video_dim, na = (long)B * cfg.audio_frames * cfg.audio_channels;
+    float *video = malloc((size_t)nv * sizeof(float)), *audio = malloc((size_t)na * sizeof(float));
+    float *l1 = malloc(16 * sizeof(float));
+    fill_uniform_f(video, nv, 4, -1, 1);
+    fill_uniform_f(audio, na, 5, -1, 1);
+    CHECK(model_forward(m, video, audio, NULL, B, 0, NULL) == 0, "eval: %s", avemo_last_error());
+    memcpy(l1, m->acts.logits, 16 * sizeof(float));
+    CHECK(model_forward(m, video, audio, NULL, B, 0, NULL) == 0, "eval: %s", avemo_last_error());
+    CHECK(memcmp(l1, m->acts.logits, 16 * sizeof(float)) == 0, "eval forward not deterministic");
+    /* running statistics start at mean 0, var 1 and move with each train-mode forward */
+    float rv0 = m->params.video.stage[0].conv1.running_var[0];
+    rng_t r;
+    rng_seed(&r, 1);
+    CHECK(model_forward(m, video, audio, labels, B, 1, &r) == 0, "train: %s", avemo_last_error());
+    CHECK(m->params.video.stage[0].conv1.running_var[0] != rv0, "running var not updated");
+    CHECK(model_backward(m, NULL, NULL) == 0, "backward: %s", avemo_last_error());
+    /* a smaller batch reuses the activations; eval then backward is refused */
+    CHECK(model_forward(m, video, audio, labels, 2, 0, NULL) == 0, "eval B=2: %s", avemo_last_error());
+    CHECK(model_backward(m, NULL, NULL) == AVEMO_EINVAL, "backward after an eval forward accepted");
+    labels[0] = 4;
+    CHECK(model_forward(m, video, audio, labels, B, 1, &r) == AVEMO_EINVAL, "label 4 of 4 classes accepted");
+    CHECK(model_forward(m, NULL, audio, NULL, B, 0, NULL) == AVEMO_EINVAL, "missing video accepted");
+    free(video), free(audio), free(l1);
+    model_free(m);
+}
+
+/* softhard: 4B samples, each original sample once in each of the four variants, labels carried along. */
+static void test_softhard(void) {
+    int B = 5, labels[5] = {0, 1, 2, 3, 4}, lo[20];
+    float video[5 * 2], audio[5 * 3], vo[20 * 2], ao[20 * 3];
+    for (int i = 0; i < 10; i++) video[i] = 1.0f + (float)(i / 2);
+    for (int i = 0; i < 15; i++) audio[i] = 1.0f + (float)(i / 3);
+    rng_t r;
+    rng_seed(&r, 9);
+    CHECK(modality_dropout_softhard(vo, ao, lo, video, audio, labels, B, 2, 3, &r) == 0, "softhard failed");
+    int count[5][4] = {{0}};
+    for (int j = 0; j < 20; j++) {
+        int i = lo[j];
+        float cv = vo[2 * j] / video[2 * i], ca = ao[3 * j] / audio[3 * i];
+        CHECK(vo[2 * j + 1] == cv * video[2 * i + 1] && ao[3 * j + 2] == ca * audio[3 * i + 2], "scaling not per sample");
+        int variant = ca == 1 && cv == 1 ? 0 : ca == 0 ? 2 : cv == 0 ? 3 : 1;
+        if (variant == 1) CHECK(fabsf(ca + cv - 1) < 1e-6f, "soft variant: c %g + (1 - c) %g != 1", ca, cv);
+        count[i][variant]++;
+    }
+    for (int i = 0; i < B; i++)
+        for (int v = 0; v < 4; v++) CHECK(count[i][v] == 1, "sample %d variant %d appears %d times", i, v, count[i][v]);
+    int shuffled = 0;
+    for (int j = 0; j < 20; j++) shuffled += lo[j] != j % 5;
+    CHECK(shuffled > 0, "not shuffled");
+}
+
 int main(void) {
+    /* tiny layers: OpenMP threads only add barrier waits (48 s instead of 2 s on a loaded 2-core machine) */
+    nn_set_threads(1);
+    RUN(test_default_sizes);
+    RUN(test_eval_mode);
+    RUN(test_softhard);
     RUN(test_grad_attention);
     RUN(test_grad_concat);
     RUN(test_grad_ia);
