@@ -5,7 +5,7 @@
 
 CC      ?= gcc
 ARCH    ?= -march=native
-PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas
+PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas cairo fontconfig
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -46,6 +46,7 @@ LIB      := $(BUILD)/libavemo.a
 BIN      := avemo
 
 .PHONY: all test bench clean fixtures install fuzz
+.SECONDARY:
 all: $(BIN) $(LIB)
 
 ifeq ($(SAN),1)
@@ -65,16 +66,19 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "CC  $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # float64 build of the plain reference kernels, for finite-difference gradient checks
 $(BUILD)/f64/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DAVEMO_REAL_F64 -MMD -MP -c $< -o $@
+	@echo "CC  $< (float64)"
+	@$(CC) $(CFLAGS) -DAVEMO_REAL_F64 -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(F64_OBJ) $(TESTSUP_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB) $(LDSAN) $(LDLIBS)
+	@echo "LD  $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB) $(LDSAN) $(LDLIBS)
 
 $(TESTSUP_OBJ): tests/support.c tests/test.h
 	@mkdir -p $(dir $@)

@@ -1,0 +1,226 @@
+/* avemo prep: scan a dataset and write its features into a cache folder (data/cache.h), in parallel,
+ * resumable, with a log of the clips that could not be used.
+ *
+ *   avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [--modality av|audio|video]
+ *              [--features mfcc|frft-mfcc] [--frft-order A | --frft-orders A,B,..] [--n-mfcc N]
+ *              [--pad-mode constant|reflect] [--classes 7|8] [--song] [--ravdess-both-videos]
+ *              [--frames 15] [--jobs N]
+ */
+#include "avemo.h"
+#include "core/progress.h"
+#include "data/cache.h"
+#include "data/dataset.h"
+#include "data/prep.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOW_SKIPPED 5 /* scan skips printed to stderr; all are in CACHE/skipped.log */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [options]\n"
+            "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
+            "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/skipped.log). Rerunning with the same\n"
+            "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n"
+            "options:\n"
+            "  --modality av|audio|video  streams to prepare (default av; imagefolder: video)\n"
+            "  --features mfcc|frft-mfcc  audio features (default mfcc)\n"
+            "  --frft-order A             FRFT order for frft-mfcc (default 0.95)\n"
+            "  --frft-orders A,B,...      several orders stacked as channels\n"
+            "  --n-mfcc N                 coefficients per order (default 10)\n"
+            "  --pad-mode constant|reflect  STFT edge padding (constant: librosa 0.10; reflect: the baseline)\n"
+            "  --classes 8|7              RAVDESS: 7 merges calm into neutral (default 8)\n"
+            "  --song                     RAVDESS: include song clips (default speech only)\n"
+            "  --ravdess-both-videos      RAVDESS: one sample per 01- and per 02- video (the baseline's 2,880)\n"
+            "  --frames N                 video frames per clip (default 15)\n"
+            "  --jobs N                   worker threads (default: all cores)\n");
+}
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
+    size_t len = strlen(name);
+    if (strncmp(argv[*i], name, len) != 0) return NULL;
+    if (argv[*i][len] == '=') return argv[*i] + len + 1;
+    if (argv[*i][len] != 0) return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_int_arg(const char *s, int lo, int hi, int *v) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end || errno || x < lo || x > hi) return 0;
+    *v = (int)x;
+    return 1;
+}
+
+static int parse_orders(const char *s, prep_options *o) {
+    o->n_orders = 0;
+    while (*s) {
+        char *end;
+        double a = strtod(s, &end);
+        if (end == s || !isfinite(a) || o->n_orders == AVEMO_FRFT_MFCC_MAX_ORDERS) return 0;
+        o->orders[o->n_orders++] = a;
+        if (*end == ',') end++;
+        else if (*end) return 0;
+        s = end;
+    }
+    return o->n_orders > 0;
+}
+
+int cmd_prep(int argc, char **argv) {
+    const char *dataset_s = NULL, *input = NULL, *out = NULL, *modality_s = NULL, *features_s = "mfcc";
+    prep_options o;
+    prep_options_default(&o);
+    dataset_options d = {0};
+    int orders_given = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int missing = 0;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if ((v = opt_value(argc, argv, &i, "--dataset", &missing))) dataset_s = v;
+        else if ((v = opt_value(argc, argv, &i, "--input", &missing))) input = v;
+        else if ((v = opt_value(argc, argv, &i, "--out", &missing))) out = v;
+        else if ((v = opt_value(argc, argv, &i, "--modality", &missing))) modality_s = v;
+        else if ((v = opt_value(argc, argv, &i, "--features", &missing))) features_s = v;
+        else if ((v = opt_value(argc, argv, &i, "--frft-orders", &missing)) ||
+                 (v = opt_value(argc, argv, &i, "--frft-order", &missing))) {
+            if (!parse_orders(v, &o)) {
+                fprintf(stderr, "avemo prep: FRFT order(s) '%s' are not finite numbers separated by commas\n", v);
+                return 2;
+            }
+            orders_given = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--n-mfcc", &missing))) {
+            if (!parse_int_arg(v, 1, 128, &o.mfcc.n_mfcc)) {
+                fprintf(stderr, "avemo prep: --n-mfcc '%s' is not an integer in 1..128\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--pad-mode", &missing))) {
+            if (!strcmp(v, "constant")) o.mfcc.pad_mode = MFCC_PAD_CONSTANT;
+            else if (!strcmp(v, "reflect")) o.mfcc.pad_mode = MFCC_PAD_REFLECT;
+            else {
+                fprintf(stderr, "avemo prep: --pad-mode '%s' unknown (constant or reflect)\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--classes", &missing))) {
+            if (!parse_int_arg(v, 2, DATASET_MAX_CLASSES, &d.n_classes)) {
+                fprintf(stderr, "avemo prep: --classes '%s' is not a class count\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--frames", &missing))) {
+            if (!parse_int_arg(v, 1, 1000, &o.frames)) {
+                fprintf(stderr, "avemo prep: --frames '%s' is not an integer in 1..1000\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--jobs", &missing))) {
+            if (!parse_int_arg(v, 1, 1024, &o.jobs)) {
+                fprintf(stderr, "avemo prep: --jobs '%s' is not an integer in 1..1024\n", v);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--song")) d.include_song = 1;
+        else if (!strcmp(argv[i], "--ravdess-both-videos")) d.both_videos = 1;
+        else {
+            fprintf(stderr, "avemo prep: %s '%s' (avemo prep --help)\n", missing ? "missing value for" : "unknown argument",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (!dataset_s || !input || !out) {
+        fprintf(stderr, "avemo prep: --dataset, --input and --out are required (avemo prep --help)\n");
+        return 2;
+    }
+    if (dataset_kind_parse(dataset_s, &d.kind)) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return 2;
+    }
+    if (!modality_s) modality_s = d.kind == DATASET_IMAGEFOLDER ? "video" : "av";
+    if (!strcmp(modality_s, "av")) o.modality = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
+    else if (!strcmp(modality_s, "audio")) o.modality = DATASET_NEED_AUDIO;
+    else if (!strcmp(modality_s, "video")) o.modality = DATASET_NEED_VIDEO;
+    else {
+        fprintf(stderr, "avemo prep: --modality '%s' unknown (av, audio or video)\n", modality_s);
+        return 2;
+    }
+    if (d.kind == DATASET_IMAGEFOLDER && (o.modality & DATASET_NEED_AUDIO)) {
+        fprintf(stderr, "avemo prep: %s: image folders have no audio; use --modality video\n", input);
+        return 2;
+    }
+    if (!strcmp(features_s, "mfcc")) o.features = PREP_FEATURES_MFCC;
+    else if (!strcmp(features_s, "frft-mfcc")) o.features = PREP_FEATURES_FRFT_MFCC;
+    else {
+        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
+        return 2;
+    }
+    if (orders_given && o.features != PREP_FEATURES_FRFT_MFCC) {
+        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
+        return 2;
+    }
+    if (o.modality & DATASET_NEED_VIDEO) {
+        fprintf(stderr, "avemo prep: --modality %s: video preprocessing (MTCNN face crops) is not in this build yet; "
+                        "use --modality audio\n", modality_s);
+        return 2;
+    }
+    d.need = o.modality;
+
+    dataset ds;
+    if (dataset_scan(input, &d, &ds)) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return 2;
+    }
+    if (ds.n_skipped) {
+        fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds.n_skipped,
+                ds.n_skipped == 1 ? "" : "s", input, out);
+        for (int k = 0; k < ds.n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds.skipped[k]);
+        if (ds.n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
+    }
+    int n_scanned = ds.n;
+    char *config = NULL;
+    if (prep_config_json(&o, &d, &config)) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        dataset_free(&ds);
+        return 1;
+    }
+    feature_cache c;
+    int rc = cache_create(&c, out, &ds, config);
+    free(config);
+    if (rc) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return rc == AVEMO_EINVAL ? 2 : 1;
+    }
+    progress p;
+    progress_start(&p, "prep", c.ds.n);
+    prep_stats st;
+    rc = prep_run(&c, &o, &p, &st);
+    if (rc) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        cache_free(&c);
+        return rc == AVEMO_EINVAL || rc == AVEMO_EUNSUP ? 2 : 1;
+    }
+    if (st.n_failed) {
+        fprintf(stderr, "avemo prep: %d clip%s failed (reasons in %s/skipped.log), e.g.:\n", st.n_failed,
+                st.n_failed == 1 ? "" : "s", out);
+        int shown = 0;
+        for (int i = 0; i < c.ds.n && shown < SHOW_SKIPPED; i++)
+            if (c.error[i][CACHE_AUDIO]) {
+                fprintf(stderr, "  %s\n", c.error[i][CACHE_AUDIO]);
+                shown++;
+            }
+    }
+    int done, failed;
+    cache_count(&c, CACHE_AUDIO, &done, &failed);
+    printf("prep: %d samples (%d scanned), %d already cached, %d processed in %.1f s, %d failed; audio ready for "
+           "%d; cache %s, data hash %016" PRIx64 "\n",
+           c.ds.n, n_scanned, st.n_already, st.n_processed, st.seconds, st.n_failed, done, out, c.data_hash);
+    cache_free(&c);
+    return done > 0 ? 0 : 1;
+}

@@ -1,0 +1,170 @@
+#include "data/loader.h"
+
+#include "core/err.h"
+#include "io/npy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STD_FLOOR 1e-8
+
+void cache_set_free(cache_set *s) {
+    free(s->index);
+    free(s->labels);
+    free(s->actors);
+    free(s->audio);
+    free(s->video);
+    memset(s, 0, sizeof *s);
+}
+
+/* Read sample i's 2-D float32 array of `kind`; shape [a, b]. */
+static int read_2d(const feature_cache *c, int i, cache_kind kind, npy_array *a, char *path, size_t cap) {
+    int rc = cache_path(c, i, kind, path, cap);
+    if (rc) return rc;
+    if (!((c->done[i] >> kind) & 1))
+        return avemo_error(AVEMO_EINVAL, "%s: sample %s has no %s in the cache%s%s", c->dir, c->ds.samples[i].id,
+                           cache_kind_name(kind), c->error[i][kind] ? ": " : " (not prepared)",
+                           c->error[i][kind] ? c->error[i][kind] : "");
+    if ((rc = npy_read(path, a))) return rc;
+    if (a->dtype != NPY_F32 || a->ndim != 2) {
+        npy_free(a);
+        return avemo_error(AVEMO_EFORMAT, "%s: expected a 2-D float32 array", path);
+    }
+    return AVEMO_OK;
+}
+
+int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds_mask, cache_set *s) {
+    memset(s, 0, sizeof *s);
+    if (n <= 0) return avemo_error(AVEMO_EINVAL, "cache: empty sample set");
+    if (kinds_mask & ~(CACHE_BIT(CACHE_AUDIO) | CACHE_BIT(CACHE_FEATS)))
+        return avemo_error(AVEMO_EINVAL, "cache_load_set loads audio and feats only (faces: cache_load_faces)");
+    s->n = n;
+    s->index = malloc(n * sizeof *s->index);
+    s->labels = malloc(n * sizeof *s->labels);
+    s->actors = malloc(n * sizeof *s->actors);
+    if (!s->index || !s->labels || !s->actors) goto nomem;
+    for (int j = 0; j < n; j++) {
+        if (idx[j] < 0 || idx[j] >= c->ds.n) {
+            cache_set_free(s);
+            return avemo_error(AVEMO_EINVAL, "cache: sample index %d out of range", idx[j]);
+        }
+        s->index[j] = idx[j];
+        s->labels[j] = c->ds.samples[idx[j]].label;
+        s->actors[j] = c->ds.samples[idx[j]].actor;
+    }
+    for (int kind = 0; kind < CACHE_N_KINDS; kind++) {
+        if (!((kinds_mask >> kind) & 1)) continue;
+        /* the first sample fixes the shape */
+        npy_array a;
+        char path[4096];
+        int rc = read_2d(c, idx[0], kind, &a, path, sizeof path);
+        if (rc) { cache_set_free(s); return rc; }
+        /* audio: cache [C, F] -> rows of F frames x C; feats: [T, D] as is */
+        int d0 = (int)a.shape[0], d1 = (int)a.shape[1];
+        npy_free(&a);
+        long per = (long)d0 * d1;
+        float *dst = malloc((size_t)n * per * sizeof *dst);
+        if (!dst) goto nomem;
+        if (kind == CACHE_AUDIO) {
+            s->audio = dst;
+            s->audio_coeffs = d0;
+            s->audio_frames = d1;
+        } else {
+            s->video = dst;
+            s->video_frames = d0;
+            s->video_dim = d1;
+        }
+        int err = AVEMO_OK;
+        char err_msg[512] = "";
+#pragma omp parallel for schedule(dynamic, 16)
+        for (int j = 0; j < n; j++) {
+            if (err) continue;
+            npy_array b;
+            char p[4096];
+            int r = read_2d(c, idx[j], kind, &b, p, sizeof p);
+            if (!r && (b.shape[0] != d0 || b.shape[1] != d1)) {
+                r = avemo_error(AVEMO_EFORMAT, "%s: shape [%lld, %lld], the other samples have [%d, %d]", p,
+                                (long long)b.shape[0], (long long)b.shape[1], d0, d1);
+                npy_free(&b);
+            }
+            if (r) {
+#pragma omp critical(cache_load_err)
+                if (!err) {
+                    err = r;
+                    snprintf(err_msg, sizeof err_msg, "%s", avemo_last_error());
+                }
+                continue;
+            }
+            const float *x = b.data;
+            float *y = dst + (long)j * per;
+            if (kind == CACHE_AUDIO) /* [C, F] -> [F, C] */
+                for (int ci = 0; ci < d0; ci++)
+                    for (int f = 0; f < d1; f++) y[(long)f * d0 + ci] = x[(long)ci * d1 + f];
+            else
+                memcpy(y, x, per * sizeof *y);
+            npy_free(&b);
+        }
+        if (err) {
+            cache_set_free(s);
+            return avemo_error(err, "%s", err_msg);
+        }
+    }
+    return AVEMO_OK;
+nomem:
+    cache_set_free(s);
+    return avemo_error(AVEMO_ENOMEM, "cache: out of memory loading %d samples", n);
+}
+
+int cache_load_faces(const feature_cache *c, int i, uint8_t **faces, int *frames, int *height, int *width,
+                     int *channels) {
+    char path[4096];
+    *faces = NULL;
+    int rc = cache_path(c, i, CACHE_FACES, path, sizeof path);
+    if (rc) return rc;
+    if (!((c->done[i] >> CACHE_FACES) & 1))
+        return avemo_error(AVEMO_EINVAL, "%s: sample %s has no face crops in the cache", c->dir, c->ds.samples[i].id);
+    npy_array a;
+    if ((rc = npy_read(path, &a))) return rc;
+    if (a.dtype != NPY_U8 || (a.ndim != 3 && !(a.ndim == 4 && (a.shape[3] == 3 || a.shape[3] == 1)))) {
+        npy_free(&a);
+        return avemo_error(AVEMO_EFORMAT, "%s: expected uint8 [T, H, W] or [T, H, W, 3]", path);
+    }
+    *frames = (int)a.shape[0];
+    *height = (int)a.shape[1];
+    *width = (int)a.shape[2];
+    *channels = a.ndim == 4 ? (int)a.shape[3] : 1;
+    *faces = a.data; /* ownership passes to the caller */
+    return AVEMO_OK;
+}
+
+void feature_stats(const float *x, long rows, int C, float *mean, float *std) {
+    double *s = calloc(2 * (size_t)C, sizeof *s);
+    if (!s) { /* cannot happen for sane C; fall back to identity statistics */
+        for (int c = 0; c < C; c++) mean[c] = 0, std[c] = 1;
+        return;
+    }
+    double *ss = s + C;
+    for (long r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++) s[c] += x[r * C + c];
+    for (int c = 0; c < C; c++) s[c] = rows ? s[c] / rows : 0;
+    /* two-pass variance: exact enough in double even for MFCC c0 around -300 */
+    for (long r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++) {
+            double d = x[r * C + c] - s[c];
+            ss[c] += d * d;
+        }
+    for (int c = 0; c < C; c++) {
+        double sd = rows ? sqrt(ss[c] / rows) : 0;
+        mean[c] = (float)s[c];
+        std[c] = sd < STD_FLOOR ? 1.0f : (float)sd;
+    }
+    free(s);
+}
+
+void feature_standardize(float *x, long rows, int C, const float *mean, const float *std) {
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < rows; r++)
+        for (int c = 0; c < C; c++) x[r * C + c] = (x[r * C + c] - mean[c]) / std[c];
+}

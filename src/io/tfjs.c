@@ -1,0 +1,218 @@
+#include "io/tfjs.h"
+
+#include "core/err.h"
+#include "core/fileio.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TFJS_MAX_MANIFEST (16u << 20)
+#define TFJS_MAX_SHARD (1u << 30)
+#define TFJS_MAX_TENSORS 100000
+#define TFJS_MAX_COUNT (1L << 30)
+
+typedef struct {
+    int elem_size;  /* bytes per stored element */
+    int quant;      /* 0 float32, 1 uint8, 2 uint16 */
+    float scale, min;
+} tfjs_encoding;
+
+static int parse_encoding(const cJSON *wj, const char *mp, const char *name, tfjs_encoding *e) {
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(wj, "dtype");
+    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "float32") != 0)
+        return avemo_error(AVEMO_EUNSUP, "%s: tensor %s: dtype %s not supported (float32 only)", mp, name,
+                           cJSON_IsString(dt) ? dt->valuestring : "(missing)");
+    e->elem_size = 4;
+    e->quant = 0;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(wj, "quantization");
+    if (!q) return AVEMO_OK;
+    const cJSON *qd = cJSON_GetObjectItemCaseSensitive(q, "dtype");
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(q, "scale");
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(q, "min");
+    if (!cJSON_IsString(qd) || !cJSON_IsNumber(sc) || !cJSON_IsNumber(mn))
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: bad quantization entry", mp, name);
+    if (!strcmp(qd->valuestring, "uint8")) e->quant = 1, e->elem_size = 1;
+    else if (!strcmp(qd->valuestring, "uint16")) e->quant = 2, e->elem_size = 2;
+    else return avemo_error(AVEMO_EUNSUP, "%s: tensor %s: quantization %s not supported", mp, name, qd->valuestring);
+    e->scale = (float)sc->valuedouble;
+    e->min = (float)mn->valuedouble;
+    return AVEMO_OK;
+}
+
+/* Concatenate a group's shard files into one buffer. */
+static int read_group(const char *dir, const cJSON *paths, const char *mp, unsigned char **buf, size_t *size) {
+    *buf = NULL;
+    *size = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paths) {
+        if (!cJSON_IsString(p) || !p->valuestring[0] || strstr(p->valuestring, ".."))
+            return avemo_error(AVEMO_EFORMAT, "%s: bad shard path", mp);
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s", dir, p->valuestring);
+        unsigned char *d;
+        size_t n;
+        int err = file_read_all(path, TFJS_MAX_SHARD, &d, &n);
+        if (err) return err;
+        unsigned char *nb = realloc(*buf, *size + n + 1);
+        if (!nb) {
+            free(d);
+            return avemo_error(AVEMO_ENOMEM, "%s: out of memory reading shards", mp);
+        }
+        memcpy(nb + *size, d, n);
+        free(d);
+        *buf = nb;
+        *size += n;
+    }
+    return AVEMO_OK;
+}
+
+int tfjs_load(const char *mp, tfjs_weights *out) {
+    memset(out, 0, sizeof *out);
+    unsigned char *text = NULL, *shard = NULL;
+    size_t text_n;
+    cJSON *root = NULL;
+    int err = file_read_all(mp, TFJS_MAX_MANIFEST, &text, &text_n);
+    if (err) return err;
+    root = cJSON_ParseWithLength((const char *)text, text_n);
+    if (!cJSON_IsArray(root)) {
+        err = avemo_error(AVEMO_EFORMAT, "%s: not a TF.js weights manifest (expected a JSON array)", mp);
+        goto fail;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", mp);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[1] = 0;
+    else dir[0] = 0;
+
+    /* pass 1: count tensors and elements */
+    long total = 0;
+    int n = 0;
+    const cJSON *g, *wj;
+    cJSON_ArrayForEach(g, root) {
+        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(g, "weights");
+        const cJSON *paths = cJSON_GetObjectItemCaseSensitive(g, "paths");
+        if (!cJSON_IsArray(ws) || !cJSON_IsArray(paths)) {
+            err = avemo_error(AVEMO_EFORMAT, "%s: group without \"paths\"/\"weights\" arrays", mp);
+            goto fail;
+        }
+        cJSON_ArrayForEach(wj, ws) {
+            const cJSON *shape = cJSON_GetObjectItemCaseSensitive(wj, "shape");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(wj, "name");
+            if (!cJSON_IsString(name) || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > TFJS_MAX_DIMS) {
+                err = avemo_error(AVEMO_EFORMAT, "%s: weight entry %d: bad name or shape", mp, n);
+                goto fail;
+            }
+            long count = 1;
+            const cJSON *d;
+            cJSON_ArrayForEach(d, shape) {
+                if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > TFJS_MAX_COUNT ||
+                    d->valuedouble != (int)d->valuedouble) {
+                    err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s: bad dimension", mp, name->valuestring);
+                    goto fail;
+                }
+                count *= (long)d->valuedouble;
+                if (count > TFJS_MAX_COUNT) {
+                    err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s: too large", mp, name->valuestring);
+                    goto fail;
+                }
+            }
+            total += count;
+            if (++n > TFJS_MAX_TENSORS || total > TFJS_MAX_COUNT) {
+                err = avemo_error(AVEMO_EFORMAT, "%s: too many weights", mp);
+                goto fail;
+            }
+        }
+    }
+    out->tensors = calloc(n ? n : 1, sizeof(tfjs_tensor));
+    out->storage = malloc(sizeof(float) * (total ? total : 1));
+    if (!out->tensors || !out->storage) {
+        err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
+        goto fail;
+    }
+
+    /* pass 2: read each group's shards and decode its tensors in order */
+    long at = 0;
+    int i = 0;
+    cJSON_ArrayForEach(g, root) {
+        size_t shard_n;
+        err = read_group(dir, cJSON_GetObjectItemCaseSensitive(g, "paths"), mp, &shard, &shard_n);
+        if (err) goto fail;
+        size_t off = 0;
+        cJSON_ArrayForEach(wj, cJSON_GetObjectItemCaseSensitive(g, "weights")) {
+            tfjs_tensor *t = &out->tensors[i];
+            const char *name = cJSON_GetObjectItemCaseSensitive(wj, "name")->valuestring;
+            if (strlen(name) >= sizeof t->name) {
+                err = avemo_error(AVEMO_EFORMAT, "%s: tensor name too long: %.40s...", mp, name);
+                goto fail;
+            }
+            snprintf(t->name, sizeof t->name, "%s", name);
+            for (int k = 0; k < i; k++)
+                if (!strcmp(out->tensors[k].name, name)) {
+                    err = avemo_error(AVEMO_EFORMAT, "%s: duplicate tensor %s", mp, name);
+                    goto fail;
+                }
+            t->count = 1;
+            const cJSON *d;
+            cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(wj, "shape")) {
+                t->shape[t->ndim++] = (int)d->valuedouble;
+                t->count *= (long)d->valuedouble;
+            }
+            tfjs_encoding e = {4, 0, 1.0f, 0.0f};
+            err = parse_encoding(wj, mp, name, &e);
+            if (err) goto fail;
+            size_t nbytes = (size_t)t->count * e.elem_size;
+            if (off + nbytes > shard_n) {
+                err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s at byte %zu runs past the shard data (%zu bytes)",
+                                  mp, name, off, shard_n);
+                goto fail;
+            }
+            t->data = out->storage + at;
+            const unsigned char *src = shard + off;
+            for (long k = 0; k < t->count; k++) {
+                if (e.quant == 0) {
+                    uint32_t u = (uint32_t)src[4 * k] | (uint32_t)src[4 * k + 1] << 8 |
+                                 (uint32_t)src[4 * k + 2] << 16 | (uint32_t)src[4 * k + 3] << 24;
+                    memcpy(&t->data[k], &u, 4);
+                } else if (e.quant == 1) {
+                    t->data[k] = e.min + e.scale * src[k];
+                } else {
+                    t->data[k] = e.min + e.scale * (float)(src[2 * k] | src[2 * k + 1] << 8);
+                }
+            }
+            off += nbytes;
+            at += t->count;
+            i++;
+        }
+        if (off != shard_n) {
+            err = avemo_error(AVEMO_EFORMAT, "%s: shard data is %zu bytes but the manifest describes %zu", mp,
+                              shard_n, off);
+            goto fail;
+        }
+        free(shard);
+        shard = NULL;
+    }
+    out->n = n;
+    cJSON_Delete(root);
+    free(text);
+    return AVEMO_OK;
+fail:
+    free(shard);
+    cJSON_Delete(root);
+    free(text);
+    tfjs_free(out);
+    return err;
+}
+
+const tfjs_tensor *tfjs_find(const tfjs_weights *w, const char *name) {
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->tensors[i].name, name)) return &w->tensors[i];
+    return NULL;
+}
+
+void tfjs_free(tfjs_weights *w) {
+    free(w->tensors);
+    free(w->storage);
+    memset(w, 0, sizeof *w);
+}

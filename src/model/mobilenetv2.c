@@ -1,0 +1,663 @@
+#include "model/mobilenetv2.h"
+
+#include "core/err.h"
+#include "nn/nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* (expansion t, channels c, repeats n, stride s), the paper's Table 2 */
+static const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+                                   {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+#define STEM_CHANNELS 32
+
+const char *mnv2_padding_name(mnv2_padding p) { return p == MNV2_PAD_TF_SAME ? "tf_same" : "torch"; }
+const char *mnv2_norm_name(mnv2_norm n) { return n == MNV2_NORM_MINUS1_1 ? "minus1_1" : "imagenet"; }
+
+static void add_tensor(mobilenetv2 *m, const char *name, const char *timm, int ndim, const int64_t *shape,
+                       int trainable, long *off) {
+    mnv2_tensor *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    snprintf(t->timm, sizeof t->timm, "%s", timm);
+    t->ndim = ndim;
+    t->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->count *= (long)shape[i];
+    }
+    t->trainable = trainable;
+    t->offset = *off;
+    *off += t->count;
+}
+
+/* Record unit i's tensors: conv weight then BN weight, bias (trainable) and running mean, var (buffers). */
+static void add_unit(mobilenetv2 *m, int i, const char *w_name, const char *bn, const char *timm_w,
+                     const char *timm_bn, long *poff, long *boff) {
+    mnv2_unit *u = &m->p.units[i];
+    char a[48], b[48];
+    int64_t ws[4] = {u->c_out, u->c_in / u->groups, u->k, u->k}, cs[1] = {u->c_out};
+    add_tensor(m, w_name, timm_w, 4, ws, 1, poff);
+    const char *suf[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(a, sizeof a, "%s.%s", bn, suf[k]);
+        snprintf(b, sizeof b, "%s.%s", timm_bn, suf[k]);
+        add_tensor(m, a, b, 1, cs, k < 2, k < 2 ? poff : boff);
+    }
+}
+
+/* Point the unit fields of `p` at params (and buffers, or NULL for the gradient layout). */
+static void layout(mobilenetv2 *m, mnv2_params *p, float *params, float *buffers) {
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        mnv2_tensor *t = &m->tensors[5 * i];
+        mnv2_unit *u = &p->units[i];
+        *u = m->p.units[i]; /* shape fields */
+        u->w = params + t[0].offset;
+        u->gamma = params + t[1].offset;
+        u->beta = params + t[2].offset;
+        u->running_mean = buffers ? buffers + t[3].offset : NULL;
+        u->running_var = buffers ? buffers + t[4].offset : NULL;
+    }
+    p->fc_w = p->fc_b = NULL;
+    if (m->n_classes) {
+        p->fc_w = params + m->tensors[5 * MNV2_UNITS].offset;
+        p->fc_b = params + m->tensors[5 * MNV2_UNITS + 1].offset;
+    }
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        mnv2_block B = m->p.blocks[b];
+        for (int k = 0; k < B.n_units; k++) B.u[k] = &p->units[m->p.blocks[b].u[k] - m->p.units];
+        p->blocks[b] = B;
+    }
+}
+
+static void set_unit(mnv2_unit *u, int c_in, int c_out, int k, int stride, int groups, int relu6) {
+    memset(u, 0, sizeof *u);
+    u->c_in = c_in;
+    u->c_out = c_out;
+    u->k = k;
+    u->stride = stride;
+    u->groups = groups;
+    u->relu6 = relu6;
+}
+
+int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes) {
+    memset(m, 0, sizeof *m);
+    if (in_channels != 1 && in_channels != 3)
+        return avemo_error(AVEMO_EINVAL, "MobileNetV2: in_channels must be 1 or 3 (got %d)", in_channels);
+    if (n_classes < 0 || n_classes > 100000)
+        return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad number of classes %d", n_classes);
+    m->in_channels = in_channels;
+    m->n_classes = n_classes;
+    m->bn_eps = MNV2_BN_EPS;
+    m->bn_momentum = MNV2_BN_MOMENTUM;
+
+    /* architecture */
+    mnv2_unit *U = m->p.units;
+    int nu = 0, c = STEM_CHANNELS;
+    set_unit(&U[nu++], in_channels, c, 3, 2, 1, 1);
+    int b = 0;
+    for (int s = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, b++) {
+            mnv2_block *B = &m->p.blocks[b];
+            int t = settings[s][0], co = settings[s][1], stride = r == 0 ? settings[s][3] : 1;
+            B->c_in = c;
+            B->hidden = c * t;
+            B->c_out = co;
+            B->stride = stride;
+            B->residual = stride == 1 && c == co;
+            B->n_units = 0;
+            if (t != 1) {
+                set_unit(&U[nu], c, B->hidden, 1, 1, 1, 1);
+                B->u[B->n_units++] = &U[nu++];
+            }
+            set_unit(&U[nu], B->hidden, B->hidden, 3, stride, B->hidden, 1);
+            B->u[B->n_units++] = &U[nu++];
+            set_unit(&U[nu], B->hidden, co, 1, 1, 1, 0);
+            B->u[B->n_units++] = &U[nu++];
+            c = co;
+        }
+    set_unit(&U[nu++], c, MNV2_FEATURES, 1, 1, 1, 1);
+    if (nu != MNV2_UNITS || b != MNV2_BLOCKS) return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: bad architecture");
+
+    /* tensor names in state_dict order (torchvision / timm) */
+    long poff = 0, boff = 0;
+    char w[48], bn[48], tw[48], tb[48];
+    add_unit(m, 0, "features.0.0.weight", "features.0.1", "conv_stem.weight", "bn1", &poff, &boff);
+    int stage_of[MNV2_BLOCKS], idx_in_stage[MNV2_BLOCKS];
+    for (int s = 0, k = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, k++) stage_of[k] = s, idx_in_stage[k] = r;
+    for (b = 0; b < MNV2_BLOCKS; b++) {
+        mnv2_block *B = &m->p.blocks[b];
+        int f = b + 1, s = stage_of[b], r = idx_in_stage[b];
+        int first = (int)(B->u[0] - U);
+        if (B->n_units == 2) { /* features.1: depthwise, project */
+            snprintf(w, sizeof w, "features.%d.conv.0.0.weight", f);
+            snprintf(bn, sizeof bn, "features.%d.conv.0.1", f);
+            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_dw.weight", s, r);
+            snprintf(tb, sizeof tb, "blocks.%d.%d.bn1", s, r);
+            add_unit(m, first, w, bn, tw, tb, &poff, &boff);
+            snprintf(w, sizeof w, "features.%d.conv.1.weight", f);
+            snprintf(bn, sizeof bn, "features.%d.conv.2", f);
+            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_pw.weight", s, r);
+            snprintf(tb, sizeof tb, "blocks.%d.%d.bn2", s, r);
+            add_unit(m, first + 1, w, bn, tw, tb, &poff, &boff);
+        } else { /* expand, depthwise, project */
+            static const char *tv_w[3] = {"conv.0.0.weight", "conv.1.0.weight", "conv.2.weight"};
+            static const char *tv_bn[3] = {"conv.0.1", "conv.1.1", "conv.3"};
+            static const char *tm_w[3] = {"conv_pw", "conv_dw", "conv_pwl"};
+            for (int k = 0; k < 3; k++) {
+                snprintf(w, sizeof w, "features.%d.%s", f, tv_w[k]);
+                snprintf(bn, sizeof bn, "features.%d.%s", f, tv_bn[k]);
+                snprintf(tw, sizeof tw, "blocks.%d.%d.%s.weight", s, r, tm_w[k]);
+                snprintf(tb, sizeof tb, "blocks.%d.%d.bn%d", s, r, k + 1);
+                add_unit(m, first + k, w, bn, tw, tb, &poff, &boff);
+            }
+        }
+    }
+    add_unit(m, MNV2_UNITS - 1, "features.18.0.weight", "features.18.1", "conv_head.weight", "bn2", &poff, &boff);
+    if (n_classes) {
+        int64_t ws[2] = {n_classes, MNV2_FEATURES}, bs[1] = {n_classes};
+        add_tensor(m, "classifier.1.weight", "classifier.weight", 2, ws, 1, &poff);
+        add_tensor(m, "classifier.1.bias", "classifier.bias", 1, bs, 1, &poff);
+    }
+    m->n_params = poff;
+    m->n_buffers = boff;
+    m->params = calloc((size_t)poff, sizeof(float));
+    m->buffers = calloc((size_t)boff, sizeof(float));
+    if (!m->params || !m->buffers) {
+        mobilenetv2_free(m);
+        return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate %ld parameters", poff + boff);
+    }
+    layout(m, &m->p, m->params, m->buffers);
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        mnv2_unit *u = &U[i];
+        for (int j = 0; j < u->c_out; j++) u->gamma[j] = u->running_var[j] = 1;
+    }
+    return AVEMO_OK;
+}
+
+static void acts_free(mnv2_acts *a) {
+    free(a->mem);
+    free(a->scratch);
+    memset(a, 0, sizeof *a);
+}
+
+void mobilenetv2_free(mobilenetv2 *m) {
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->buffers);
+    acts_free(&m->acts);
+    memset(m, 0, sizeof *m);
+}
+
+void mobilenetv2_init_random(mobilenetv2 *m, rng_t *rng) {
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        mnv2_unit *u = &m->p.units[i];
+        long count = (long)u->c_out * (u->c_in / u->groups) * u->k * u->k;
+        double std = sqrt(2.0 / (double)(u->c_out / u->groups * u->k * u->k)); /* kaiming_normal_, fan_out */
+        for (long j = 0; j < count; j++) u->w[j] = (float)(rng_normal(rng) * std);
+        for (int j = 0; j < u->c_out; j++) {
+            u->gamma[j] = 1;
+            u->beta[j] = 0;
+            u->running_mean[j] = 0;
+            u->running_var[j] = 1;
+        }
+    }
+    if (m->n_classes) {
+        for (long j = 0; j < (long)m->n_classes * MNV2_FEATURES; j++) m->p.fc_w[j] = (float)(rng_normal(rng) * 0.01);
+        memset(m->p.fc_b, 0, (size_t)m->n_classes * sizeof(float));
+    }
+    m->num_batches_tracked = 0;
+}
+
+int mobilenetv2_alloc_grads(mobilenetv2 *m) {
+    if (!m->grads) {
+        m->grads = calloc((size_t)m->n_params, sizeof(float));
+        if (!m->grads) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate gradients");
+        layout(m, &m->g, m->grads, NULL);
+    }
+    return AVEMO_OK;
+}
+
+void mobilenetv2_zero_grads(mobilenetv2 *m) {
+    if (m->grads) memset(m->grads, 0, (size_t)m->n_params * sizeof(float));
+}
+
+/* ---- shapes ---- */
+
+static void same_pad(int in, int k, int s, int *lo, int *hi) {
+    int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
+    if (total < 0) total = 0;
+    *lo = total / 2;
+    *hi = total - *lo;
+}
+
+void mnv2_unit_shape(conv2d_shape *s, const mnv2_unit *u, mnv2_padding pad, int n, int h, int w) {
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->h = h;
+    s->w = w;
+    s->c_in = u->c_in;
+    s->c_out = u->c_out;
+    s->kh = s->kw = u->k;
+    s->stride_h = s->stride_w = u->stride;
+    s->groups = u->groups;
+    if (pad == MNV2_PAD_TF_SAME) {
+        same_pad(h, u->k, u->stride, &s->pad_top, &s->pad_bottom);
+        same_pad(w, u->k, u->stride, &s->pad_left, &s->pad_right);
+    } else {
+        s->pad_top = s->pad_bottom = s->pad_left = s->pad_right = u->k / 2;
+    }
+}
+
+static int check_input(const mobilenetv2 *m, int n, int h, int w) {
+    if (n < 1 || h < 1 || w < 1 || (long)n * h * w > (1L << 31) / 4)
+        return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size %d x %d x %d", n, h, w);
+    return AVEMO_OK;
+}
+
+/* Size the activation storage for n x h x w. */
+static int acts_alloc(mobilenetv2 *m, int n, int h, int w) {
+    mnv2_acts *a = &m->acts;
+    if (a->mem && a->n == n && a->h == h && a->w == w && a->padding == (int)m->padding) return AVEMO_OK;
+    acts_free(a);
+    long total = 0, stats = 0, max_act = (long)n * h * w * m->in_channels;
+    int ch = h, cw = w;
+    long off_conv[MNV2_UNITS], off_y[MNV2_UNITS];
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        mnv2_unit_shape(&a->shape[i], &m->p.units[i], m->padding, n, ch, cw);
+        ch = conv2d_out_h(&a->shape[i]);
+        cw = conv2d_out_w(&a->shape[i]);
+        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long sz = (long)n * ch * cw * m->p.units[i].c_out;
+        off_conv[i] = total;
+        off_y[i] = total + sz;
+        total += 2 * sz;
+        stats += m->p.units[i].c_out;
+        if (sz > max_act) max_act = sz;
+    }
+    a->mem = malloc((size_t)(total + 2 * stats + (long)n * MNV2_FEATURES) * sizeof(float));
+    if (!a->mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate activations (%ld floats)", total);
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        a->conv[i] = a->mem + off_conv[i];
+        a->y[i] = a->mem + off_y[i];
+    }
+    a->mean = a->mem + total;
+    a->rstd = a->mean + stats;
+    a->pooled = a->rstd + stats;
+    a->max_act = max_act;
+    a->padding = (int)m->padding;
+    a->n = n;
+    a->h = h;
+    a->w = w;
+    return AVEMO_OK;
+}
+
+/* ---- forward / backward ---- */
+
+static long unit_stat_offset(const mobilenetv2 *m, int i) {
+    long off = 0;
+    for (int k = 0; k < i; k++) off += m->p.units[k].c_out;
+    return off;
+}
+
+static int unit_forward(mobilenetv2 *m, int i, const float *in, int train) {
+    mnv2_acts *a = &m->acts;
+    mnv2_unit *u = &m->p.units[i];
+    conv2d_shape *s = &a->shape[i];
+    a->in[i] = (float *)in;
+    int rc = conv2d_forward(a->conv[i], in, u->w, NULL, s);
+    if (rc) return rc;
+    long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
+    if (train) {
+        long so = unit_stat_offset(m, i);
+        batchnorm_forward_train(a->y[i], a->mean + so, a->rstd + so, u->running_mean, u->running_var, a->conv[i],
+                                u->gamma, u->beta, rows, u->c_out, m->bn_momentum, m->bn_eps);
+    } else {
+        batchnorm_forward_eval(a->y[i], a->conv[i], u->gamma, u->beta, u->running_mean, u->running_var, rows,
+                               u->c_out, m->bn_eps);
+    }
+    if (u->relu6) relu6_forward(a->y[i], a->y[i], rows * u->c_out);
+    return AVEMO_OK;
+}
+
+int mobilenetv2_forward(mobilenetv2 *m, float *features, const float *x, int n, int h, int w, int train) {
+    int rc = check_input(m, n, h, w);
+    if (rc || (rc = acts_alloc(m, n, h, w))) return rc;
+    mnv2_acts *a = &m->acts;
+    a->train = train;
+    if ((rc = unit_forward(m, 0, x, train))) return rc;
+    const float *cur = a->y[0];
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        const mnv2_block *B = &m->p.blocks[b];
+        const float *block_in = cur;
+        for (int k = 0; k < B->n_units; k++) {
+            int i = (int)(B->u[k] - m->p.units);
+            if ((rc = unit_forward(m, i, cur, train))) return rc;
+            cur = a->y[i];
+        }
+        if (B->residual) { /* x + block(x) */
+            int last = (int)(B->u[B->n_units - 1] - m->p.units);
+            long count = (long)n * conv2d_out_h(&a->shape[last]) * conv2d_out_w(&a->shape[last]) * B->c_out;
+            float *y = a->y[last];
+            for (long j = 0; j < count; j++) y[j] += block_in[j];
+        }
+    }
+    int head = MNV2_UNITS - 1;
+    if ((rc = unit_forward(m, head, cur, train))) return rc;
+    long hw = (long)conv2d_out_h(&a->shape[head]) * conv2d_out_w(&a->shape[head]);
+    avgpool_global_forward(a->pooled, a->y[head], n, hw, MNV2_FEATURES);
+    memcpy(features, a->pooled, (size_t)n * MNV2_FEATURES * sizeof(float));
+    if (train) m->num_batches_tracked++;
+    return AVEMO_OK;
+}
+
+/* dy: gradient of unit i's output y. Accumulates parameter gradients; dx_in (zeroed here) receives the
+ * gradient of its input. Uses scratch t (after ReLU6) and dconv (before BN). */
+static int unit_backward(mobilenetv2 *m, int i, float *dx_in, int zero_dx, const float *dy, float *t, float *dconv) {
+    mnv2_acts *a = &m->acts;
+    mnv2_unit *u = &m->p.units[i], *g = &m->g.units[i];
+    conv2d_shape *s = &a->shape[i];
+    long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s), count = rows * u->c_out;
+    const float *d = dy;
+    if (u->relu6) {
+        memset(t, 0, (size_t)count * sizeof(float));
+        relu6_backward(t, dy, a->y[i], count);
+        d = t;
+    }
+    memset(dconv, 0, (size_t)count * sizeof(float));
+    if (a->train) {
+        long so = unit_stat_offset(m, i);
+        batchnorm_backward(dconv, g->gamma, g->beta, d, a->conv[i], a->mean + so, a->rstd + so, u->gamma, rows,
+                           u->c_out);
+    } else {
+        /* eval BN is affine per channel: y = (x - mean) * r * gamma + beta, r = 1/sqrt(var + eps) */
+        for (int c = 0; c < u->c_out; c++) {
+            float r = 1.0f / sqrtf(u->running_var[c] + m->bn_eps);
+            double sg = 0, sb = 0;
+            for (long j = 0; j < rows; j++) {
+                float dd = d[j * u->c_out + c];
+                sb += dd;
+                sg += (double)dd * (a->conv[i][j * u->c_out + c] - u->running_mean[c]) * r;
+                dconv[j * u->c_out + c] = dd * r * u->gamma[c];
+            }
+            g->gamma[c] += (float)sg;
+            g->beta[c] += (float)sb;
+        }
+    }
+    if (dx_in && zero_dx) memset(dx_in, 0, (size_t)s->n * s->h * s->w * s->c_in * sizeof(float));
+    return conv2d_backward(dx_in, g->w, NULL, dconv, a->in[i], u->w, s);
+}
+
+int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures) {
+    mnv2_acts *a = &m->acts;
+    if (!a->mem || !m->grads) return avemo_error(AVEMO_EINVAL, "MobileNetV2 backward: no forward pass or no gradients");
+    if (!a->scratch) {
+        a->scratch = malloc((size_t)a->max_act * 5 * sizeof(float));
+        if (!a->scratch) return avemo_error(AVEMO_ENOMEM, "MobileNetV2 backward: cannot allocate scratch");
+    }
+    float *buf[3] = {a->scratch, a->scratch + a->max_act, a->scratch + 2 * a->max_act};
+    float *t = a->scratch + 3 * a->max_act, *dconv = a->scratch + 4 * a->max_act;
+    int n = a->n, head = MNV2_UNITS - 1, rc;
+    long hw = (long)conv2d_out_h(&a->shape[head]) * conv2d_out_w(&a->shape[head]);
+    memset(buf[0], 0, (size_t)n * hw * MNV2_FEATURES * sizeof(float));
+    avgpool_global_backward(buf[0], dfeatures, n, hw, MNV2_FEATURES);
+    if ((rc = unit_backward(m, head, buf[1], 1, buf[0], t, dconv))) return rc;
+    int cur = 1; /* buf[cur] = gradient of the current block output */
+    for (int b = MNV2_BLOCKS - 1; b >= 0; b--) {
+        const mnv2_block *B = &m->p.blocks[b];
+        int out = cur, d = cur;
+        for (int k = B->n_units - 1; k >= 0; k--) {
+            int i = (int)(B->u[k] - m->p.units), next = (d + 1) % 3;
+            if (next == out) next = (next + 1) % 3;
+            if ((rc = unit_backward(m, i, buf[next], 1, buf[d], t, dconv))) return rc;
+            d = next;
+        }
+        if (B->residual) {
+            const conv2d_shape *s = &a->shape[B->u[0] - m->p.units];
+            long count = (long)n * s->h * s->w * B->c_in;
+            for (long j = 0; j < count; j++) buf[d][j] += buf[out][j];
+        }
+        cur = d;
+    }
+    return unit_backward(m, 0, dx, 0, buf[cur], t, dconv);
+}
+
+int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n) {
+    if (!m->n_classes) return avemo_error(AVEMO_EINVAL, "MobileNetV2: this backbone has no classifier");
+    return linear_forward(logits, features, m->p.fc_w, m->p.fc_b, n, MNV2_FEATURES, m->n_classes);
+}
+
+/* ---- folded inference ---- */
+
+int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
+    memset(f, 0, sizeof *f);
+    long total = 0;
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        const mnv2_unit *u = &m->p.units[i];
+        total += (long)u->c_out * (u->c_in / u->groups) * u->k * u->k + u->c_out;
+    }
+    f->mem = malloc((size_t)total * sizeof(float));
+    if (!f->mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate folded weights");
+    f->in_channels = m->in_channels;
+    f->padding = m->padding;
+    float *p = f->mem;
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        const mnv2_unit *u = &m->p.units[i];
+        long per_out = (long)(u->c_in / u->groups) * u->k * u->k;
+        f->unit[i] = *u;
+        f->w[i] = p;
+        memcpy(p, u->w, (size_t)(u->c_out * per_out) * sizeof(float));
+        p += u->c_out * per_out;
+        f->b[i] = p;
+        memset(p, 0, (size_t)u->c_out * sizeof(float));
+        p += u->c_out;
+        batchnorm_fold(f->w[i], f->b[i], u->c_out, per_out, u->gamma, u->beta, u->running_mean, u->running_var,
+                       m->bn_eps);
+    }
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        f->block_first[b] = (int)(m->p.blocks[b].u[0] - m->p.units);
+        f->block_units[b] = m->p.blocks[b].n_units;
+        f->block_residual[b] = m->p.blocks[b].residual;
+    }
+    return AVEMO_OK;
+}
+
+void mobilenetv2_folded_free(mnv2_folded *f) {
+    if (!f) return;
+    free(f->mem);
+    memset(f, 0, sizeof *f);
+}
+
+int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk) {
+    if (n < 1 || h < 1 || w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size");
+    if (chunk <= 0) chunk = 8;
+    if (chunk > n) chunk = n;
+    /* largest activation per image */
+    long max_act = 0;
+    int ch = h, cw = w;
+    conv2d_shape s;
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, ch, cw);
+        ch = conv2d_out_h(&s);
+        cw = conv2d_out_w(&s);
+        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long sz = (long)ch * cw * f->unit[i].c_out;
+        if (sz > max_act) max_act = sz;
+    }
+    float *mem = malloc((size_t)max_act * chunk * 4 * sizeof(float));
+    if (!mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate inference buffers");
+    float *buf[4];
+    for (int k = 0; k < 4; k++) buf[k] = mem + (long)k * max_act * chunk;
+    int rc = AVEMO_OK;
+    for (int n0 = 0; n0 < n && !rc; n0 += chunk) {
+        int nb = n - n0 < chunk ? n - n0 : chunk;
+        const float *in = x + (long)n0 * h * w * f->in_channels;
+        int cur = 0;
+        ch = h;
+        cw = w;
+        /* run unit i from `src` into buf[dst]; updates ch, cw */
+#define RUN_UNIT(i, src, dst)                                                                                 \
+    do {                                                                                                      \
+        mnv2_unit_shape(&s, &f->unit[i], f->padding, nb, ch, cw);                                             \
+        if ((rc = conv2d_forward(buf[dst], src, f->w[i], f->b[i], &s))) goto done;                            \
+        ch = conv2d_out_h(&s);                                                                                \
+        cw = conv2d_out_w(&s);                                                                                \
+        if (f->unit[i].relu6) relu6_forward(buf[dst], buf[dst], (long)nb * ch * cw * f->unit[i].c_out);      \
+    } while (0)
+        RUN_UNIT(0, in, cur);
+        for (int b = 0; b < MNV2_BLOCKS; b++) {
+            int d = cur;
+            for (int k = 0; k < f->block_units[b]; k++) {
+                int next = (d + 1) % 4;
+                if (next == cur) next = (next + 1) % 4;
+                RUN_UNIT(f->block_first[b] + k, buf[d], next);
+                d = next;
+            }
+            if (f->block_residual[b]) {
+                long count = (long)nb * ch * cw * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
+                for (long j = 0; j < count; j++) buf[d][j] += buf[cur][j];
+            }
+            cur = d;
+        }
+        int next = (cur + 1) % 4;
+        RUN_UNIT(MNV2_UNITS - 1, buf[cur], next);
+        avgpool_global_forward(features + (long)n0 * MNV2_FEATURES, buf[next], nb, (long)ch * cw, MNV2_FEATURES);
+#undef RUN_UNIT
+    }
+done:
+    free(mem);
+    return rc;
+}
+
+/* ---- normalisation ---- */
+
+void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels, int channels, mnv2_norm norm) {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const float gray_mean = (0.485f + 0.456f + 0.406f) / 3, gray_std = (0.229f + 0.224f + 0.225f) / 3;
+    for (long p = 0; p < pixels; p++)
+        for (int c = 0; c < channels; c++) {
+            float v = src[p * channels + c];
+            if (norm == MNV2_NORM_MINUS1_1) {
+                dst[p * channels + c] = v / 127.5f - 1.0f;
+            } else {
+                float mu = channels == 3 ? mean[c] : gray_mean, sd = channels == 3 ? std[c] : gray_std;
+                dst[p * channels + c] = (v / 255.0f - mu) / sd;
+            }
+        }
+}
+
+/* ---- safetensors I/O ---- */
+
+int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
+    const char *pad = st_meta(f, "padding"), *norm = st_meta(f, "input_norm");
+    if (pad && strcmp(pad, "torch") && strcmp(pad, "tf_same"))
+        return avemo_error(AVEMO_EFORMAT, "%s: unknown padding '%s' in metadata (torch or tf_same)", file_name, pad);
+    if (norm && strcmp(norm, "imagenet") && strcmp(norm, "minus1_1"))
+        return avemo_error(AVEMO_EFORMAT, "%s: unknown input_norm '%s' in metadata (imagenet or minus1_1)",
+                           file_name, norm);
+    m->padding = pad && !strcmp(pad, "tf_same") ? MNV2_PAD_TF_SAME : MNV2_PAD_TORCH;
+    m->norm = norm && !strcmp(norm, "minus1_1") ? MNV2_NORM_MINUS1_1 : MNV2_NORM_IMAGENET;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const mnv2_tensor *t = &m->tensors[i];
+        const st_tensor *s = st_find(f, t->name);
+        if (!s) s = st_find(f, t->timm);
+        if (!s) return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (not a MobileNetV2 v1.0 checkpoint?)",
+                                   file_name, t->name);
+        float *dst = (t->trainable ? m->params : m->buffers) + t->offset;
+        int stem = i == 0 && s->ndim == 4 && s->shape[1] != m->in_channels;
+        int shape_ok = s->ndim == t->ndim;
+        for (int d = 0; d < t->ndim && shape_ok; d++) shape_ok = s->shape[d] == t->shape[d] || (stem && d == 1);
+        if (!shape_ok) {
+            char want[64] = "", got[64] = "";
+            for (int d = 0; d < t->ndim; d++)
+                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? "," : "", (long long)t->shape[d]);
+            for (int d = 0; d < s->ndim && d < 6; d++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "", (long long)s->shape[d]);
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", file_name, t->name,
+                               got, want);
+        }
+        if (stem) {
+            /* a 3-channel stem into a 1-channel model: sum the RGB filters (gray = R = G = B) */
+            if (m->in_channels != 1 || s->shape[1] != 3)
+                return avemo_error(AVEMO_EFORMAT, "%s: stem has %lld input channels, model %d", file_name,
+                                   (long long)s->shape[1], m->in_channels);
+            float *tmp = malloc((size_t)s->count * sizeof(float));
+            if (!tmp) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", file_name);
+            int rc = st_to_f32(s, tmp, s->count, file_name);
+            if (rc) {
+                free(tmp);
+                return rc;
+            }
+            long khw = (long)(s->shape[2] * s->shape[3]);
+            for (long o = 0; o < s->shape[0]; o++)
+                for (long j = 0; j < khw; j++)
+                    dst[o * khw + j] = tmp[(o * 3 + 0) * khw + j] + tmp[(o * 3 + 1) * khw + j] + tmp[(o * 3 + 2) * khw + j];
+            free(tmp);
+            continue;
+        }
+        int rc = st_to_f32(s, dst, t->count, file_name);
+        if (rc) return rc;
+    }
+    const st_tensor *nb = st_find(f, "features.0.1.num_batches_tracked");
+    if (nb && nb->dtype == ST_I64 && nb->count == 1) memcpy(&m->num_batches_tracked, nb->data, 8);
+    return AVEMO_OK;
+}
+
+int mobilenetv2_from_file(mobilenetv2 *m, const char *path, int in_channels) {
+    memset(m, 0, sizeof *m);
+    st_file f;
+    int rc = st_read(path, &f);
+    if (rc) return rc;
+    const st_tensor *stem = st_find(&f, "features.0.0.weight");
+    if (!stem) stem = st_find(&f, "conv_stem.weight");
+    const st_tensor *fc = st_find(&f, "classifier.1.weight");
+    if (!fc) fc = st_find(&f, "classifier.weight");
+    if (!stem || stem->ndim != 4 || (stem->shape[1] != 1 && stem->shape[1] != 3)) {
+        rc = avemo_error(AVEMO_EFORMAT, "%s: no MobileNetV2 stem (features.0.0.weight) with 1 or 3 input channels",
+                         path);
+        goto done;
+    }
+    if (fc && (fc->ndim != 2 || fc->shape[1] != MNV2_FEATURES || fc->shape[0] < 1 || fc->shape[0] > 100000)) {
+        rc = avemo_error(AVEMO_EFORMAT, "%s: classifier weight is not [classes, 1280]", path);
+        goto done;
+    }
+    if ((rc = mobilenetv2_init(m, in_channels ? in_channels : (int)stem->shape[1], fc ? (int)fc->shape[0] : 0)))
+        goto done;
+    if ((rc = mobilenetv2_load(m, &f, path))) mobilenetv2_free(m);
+done:
+    st_free(&f);
+    return rc;
+}
+
+int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *meta_kv, int n_meta) {
+    st_writer *w = st_writer_new();
+    if (!w) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    int rc = AVEMO_OK;
+    int64_t nbt = m->num_batches_tracked;
+    char chans[16], eps[32];
+    snprintf(chans, sizeof chans, "%d", m->in_channels);
+    snprintf(eps, sizeof eps, "%g", (double)m->bn_eps);
+    rc = st_writer_meta(w, "arch", "mobilenet_v2_1.0");
+    if (!rc) rc = st_writer_meta(w, "padding", mnv2_padding_name(m->padding));
+    if (!rc) rc = st_writer_meta(w, "input_norm", mnv2_norm_name(m->norm));
+    if (!rc) rc = st_writer_meta(w, "in_channels", chans);
+    if (!rc) rc = st_writer_meta(w, "bn_eps", eps);
+    for (int i = 0; i < n_meta && !rc; i++) rc = st_writer_meta(w, meta_kv[2 * i], meta_kv[2 * i + 1]);
+    for (int i = 0; i < m->n_tensors && !rc; i++) {
+        const mnv2_tensor *t = &m->tensors[i];
+        rc = st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, (t->trainable ? m->params : m->buffers) + t->offset);
+        /* torchvision's state_dict has num_batches_tracked after each BN's running_var */
+        size_t L = strlen(t->name);
+        if (!rc && L > 12 && !strcmp(t->name + L - 12, ".running_var")) {
+            char nb[64];
+            snprintf(nb, sizeof nb, "%.*s.num_batches_tracked", (int)(L - 12), t->name);
+            rc = st_writer_add(w, nb, ST_I64, 0, NULL, &nbt);
+        }
+    }
+    if (!rc) rc = st_writer_write(w, path);
+    st_writer_free(w);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* MobileNetV2, width 1.0 (Sandler et al. 2018): the visual stream's backbone (spec 4).
+ *
+ *   x [n, h, w, c_in] (c_in = 1 or 3, h and w multiples of 32)
+ *   features.0    conv 3x3/2 (32) + BN + ReLU6
+ *   features.1-17 17 inverted residual blocks, (t, c, n, s) = (1,16,1,1) (6,24,2,2) (6,32,3,2) (6,64,4,2)
+ *                 (6,96,3,1) (6,160,3,2) (6,320,1,1): [1x1 expand + BN + ReLU6] (absent when t = 1) ->
+ *                 3x3 depthwise/s + BN + ReLU6 -> 1x1 project + BN; x + block(x) when s = 1 and c_in = c_out
+ *   features.18   conv 1x1 (1280) + BN + ReLU6
+ *   global average pool -> [n, 1280]           (optional classifier.1: Linear(1280, n_classes))
+ *
+ * Parameters are named and laid out as torchvision's mobilenet_v2 state_dict (conv weights OIHW), so a
+ * torchvision checkpoint saved as safetensors loads unchanged; timm's mobilenetv2_100 names are accepted too.
+ * Trainable parameters (conv weights, BN weight/bias, classifier) live in one allocation `params` in state_dict
+ * order, BN running statistics in a second one `buffers`; `grads` mirrors `params`.
+ *
+ * Padding: "torch" pads k/2 on every side; "tf_same" is TensorFlow's SAME (the imported TFLite weights were
+ * trained with it): total = max((ceil(in/s) - 1) s + k - in, 0), top/left = total/2, the rest bottom/right,
+ * so stride-2 layers on even sizes pad only bottom/right.
+ */
+#ifndef AVEMO_MODEL_MOBILENETV2_H
+#define AVEMO_MODEL_MOBILENETV2_H
+#include "core/rng.h"
+#include "io/safetensors.h"
+#include "nn/shapes.h"
+
+#define MNV2_BLOCKS 17
+#define MNV2_UNITS 52        /* conv+BN units: stem, 2 + 16 * 3 in the blocks, head */
+#define MNV2_FEATURES 1280
+#define MNV2_BN_EPS 1e-5f    /* torchvision BatchNorm2d defaults */
+#define MNV2_BN_MOMENTUM 0.1f
+
+typedef enum { MNV2_PAD_TORCH = 0, MNV2_PAD_TF_SAME = 1 } mnv2_padding;
+/* Input normalisation the weights expect (metadata "input_norm"): ImageNet mean/std (torchvision) or
+ * x / 127.5 - 1 (TF/TFLite MobileNetV2). One-channel input uses the mean of the three means and stds. */
+typedef enum { MNV2_NORM_IMAGENET = 0, MNV2_NORM_MINUS1_1 = 1 } mnv2_norm;
+
+/* One conv + BN (+ ReLU6) unit. */
+typedef struct {
+    int c_in, c_out, k, stride, groups, relu6;
+    float *w;                          /* [c_out, c_in/groups, k, k] */
+    float *gamma, *beta;               /* BN weight, bias [c_out] */
+    float *running_mean, *running_var; /* [c_out], in `buffers` (NULL in the gradient layout) */
+} mnv2_unit;
+
+typedef struct {
+    int c_in, hidden, c_out, stride, residual;
+    int n_units;                       /* 2 (t = 1: depthwise, project) or 3 (expand, depthwise, project) */
+    mnv2_unit *u[3];                   /* points into mnv2_params.units */
+} mnv2_block;
+
+typedef struct {
+    mnv2_unit units[MNV2_UNITS];       /* in forward order: units[0] stem, units[51] head */
+    mnv2_block blocks[MNV2_BLOCKS];
+    float *fc_w, *fc_b;                /* classifier.1 [n_classes, 1280], [n_classes]; NULL when n_classes = 0 */
+} mnv2_params;
+
+/* One named tensor of the state_dict. */
+typedef struct {
+    char name[48];                     /* torchvision */
+    char timm[48];                     /* timm mobilenetv2_100 */
+    int ndim;
+    int64_t shape[4];
+    long count;
+    long offset;                       /* into params (trainable) or buffers */
+    int trainable;
+} mnv2_tensor;
+
+/* Saved activations of one forward pass (sized for n x h x w, reallocated when that changes). */
+typedef struct {
+    int n, h, w, padding;
+    conv2d_shape shape[MNV2_UNITS];
+    float *in[MNV2_UNITS];             /* input of unit i (the input image or an earlier y) */
+    float *conv[MNV2_UNITS];           /* conv output, pre-BN [n, oh, ow, c_out] */
+    float *y[MNV2_UNITS];              /* BN (+ ReLU6) output; a residual block's last y holds the sum */
+    float *mean, *rstd;                /* per unit, c_out each (train mode) */
+    float *pooled;                     /* [n, 1280] */
+    float *mem;
+    long max_act;                      /* largest activation (floats), sizes the backward scratch */
+    float *scratch;                    /* backward: 4 x max_act */
+    int train;                         /* the last forward ran in train mode */
+} mnv2_acts;
+
+typedef struct {
+    int in_channels, n_classes;
+    mnv2_padding padding;
+    mnv2_norm norm;
+    float bn_eps, bn_momentum;
+    int64_t num_batches_tracked;
+    mnv2_params p, g;                  /* parameters and gradients (same layout) */
+    float *params, *grads, *buffers;
+    long n_params, n_buffers;
+    mnv2_tensor tensors[MNV2_UNITS * 5 + 2];
+    int n_tensors;
+    mnv2_acts acts;
+} mobilenetv2;
+
+/* Allocate a model (conv weights 0, BN identity: gamma 1, beta 0, mean 0, var 1); n_classes 0 = no classifier. */
+int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes);
+void mobilenetv2_free(mobilenetv2 *m);
+/* torchvision's initialisation: conv kaiming_normal(fan_out), BN (1, 0), linear N(0, 0.01), bias 0. */
+void mobilenetv2_init_random(mobilenetv2 *m, rng_t *rng);
+/* Allocate (and zero) m->grads. */
+int mobilenetv2_alloc_grads(mobilenetv2 *m);
+void mobilenetv2_zero_grads(mobilenetv2 *m);
+
+/* Load from a safetensors file with torchvision (or timm) names. A 3-channel stem loads into a 1-channel model
+ * by summing its RGB filters. The classifier is loaded when the model has one (n_classes must match).
+ * Metadata "padding" and "input_norm" set m->padding and m->norm (defaults: torch, imagenet). */
+int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name);
+/* Read a file and create the model from it: n_classes from classifier.1.weight (0 if absent);
+ * in_channels = 0 takes the file's. */
+int mobilenetv2_from_file(mobilenetv2 *m, const char *path, int in_channels);
+/* Save with torchvision names, num_batches_tracked as I64, metadata arch/padding/input_norm/in_channels plus
+ * the extra (key, value) pairs given (may be NULL). */
+int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *meta_kv, int n_meta);
+
+/* Forward x [n, h, w, in_channels] -> features [n, 1280]. train = 1 uses batch statistics (and updates the
+ * running ones), 0 the running statistics. Saves the activations for mobilenetv2_backward. */
+int mobilenetv2_forward(mobilenetv2 *m, float *features, const float *x, int n, int h, int w, int train);
+/* Backward of the last forward: dfeatures [n, 1280] -> accumulates into m->grads (must be allocated) and
+ * dx [n, h, w, in_channels] (may be NULL). */
+int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures);
+/* classifier: features [n, 1280] -> logits [n, n_classes] */
+int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n);
+
+/* Inference with BN folded into the convs (eval mode; fast, small memory): */
+typedef struct {
+    int in_channels;
+    mnv2_padding padding;
+    float *w[MNV2_UNITS], *b[MNV2_UNITS];
+    float *mem;
+    mnv2_unit unit[MNV2_UNITS];        /* shapes (pointer fields unused) */
+    int block_first[MNV2_BLOCKS], block_units[MNV2_BLOCKS], block_residual[MNV2_BLOCKS];
+} mnv2_folded;
+
+int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m);
+void mobilenetv2_folded_free(mnv2_folded *f);
+/* x [n, h, w, in_channels] -> features [n, 1280], processing `chunk` images at a time (0 = 8). */
+int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk);
+
+/* Normalise uint8 pixels [pixels, channels] to floats as the weights expect. */
+void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels, int channels, mnv2_norm norm);
+const char *mnv2_padding_name(mnv2_padding p);
+const char *mnv2_norm_name(mnv2_norm n);
+
+/* Fill conv2d_shape for unit u on an input of n x h x w. */
+void mnv2_unit_shape(conv2d_shape *s, const mnv2_unit *u, mnv2_padding pad, int n, int h, int w);
+
+#endif

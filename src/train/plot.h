@@ -1,0 +1,25 @@
+/* PNG plots with cairo: a confusion-matrix heatmap and learning curves. Files are written atomically. */
+#ifndef AVEMO_TRAIN_PLOT_H
+#define AVEMO_TRAIN_PLOT_H
+
+/* Heatmap of confusion [n_classes, n_classes] (rows: true class, columns: predicted). Cell colour is the
+ * row-normalised fraction (recall on the diagonal), each cell shows its count and row percentage. */
+int plot_confusion_png(const char *path, const int *confusion, int n_classes, const char *const *class_names,
+                       const char *title);
+
+/* Per-epoch series (any may be NULL; NaN entries are gaps). Accuracies are fractions in [0, 1]. */
+typedef struct {
+    int n_epochs;
+    const float *train_loss, *val_loss;
+    const float *train_acc, *val_acc;
+    int best_epoch; /* 1-based epoch of the selected checkpoint, marked with a dashed line; 0 = none */
+} learning_curves;
+
+/* Two panels side by side: loss and accuracy against epoch. */
+int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title);
+
+/* Free cairo's and fontconfig's process-wide font caches (otherwise reported as leaks by LeakSanitizer).
+ * Call once at program exit, after the last plot, when no cairo object is alive. */
+void plot_cleanup(void);
+
+#endif

@@ -1,0 +1,217 @@
+#include "vision/faces.h"
+
+#include "core/err.h"
+#include "io/image.h"
+#include "vision/imgops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void faces_default_config(faces_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->frames = AVEMO_FRAMES_PER_CLIP;
+    cfg->size = FACES_SIZE;
+    cfg->refine = 1;
+    cfg->detect_max_side = FACES_DETECT_MAX_SIDE;
+    cfg->window = FRAME_WINDOW_CENTER;
+    mtcnn_default_config(&cfg->mtcnn);
+}
+
+/* square box of side max(w, h) around the centre (rerec) */
+static void square_box(float *b) {
+    float w = b[2] - b[0], h = b[3] - b[1], l = w > h ? w : h;
+    float cx = 0.5f * (b[0] + b[2]), cy = 0.5f * (b[1] + b[3]);
+    b[0] = cx - 0.5f * l;
+    b[1] = cy - 0.5f * l;
+    b[2] = cx + 0.5f * l;
+    b[3] = cy + 0.5f * l;
+}
+
+/* Second MTCNN pass on the enlarged crop around box (square); replaces box when a face is found. */
+static int refine_box(const mtcnn *m, const uint8_t *rgb, int h, int w, float *box, int *refined) {
+    *refined = 0;
+    float side = (box[2] - box[0]) * FACES_REFINE_ENLARGE;
+    if (!(side >= 1)) return AVEMO_OK;
+    float cx = 0.5f * (box[0] + box[2]), cy = 0.5f * (box[1] + box[3]);
+    int x0 = (int)lrintf(cx - 0.5f * side), y0 = (int)lrintf(cy - 0.5f * side), s = (int)lrintf(side);
+    const int r = FACES_REFINE_PX;
+    float *cropf = malloc(sizeof(float) * r * r * 3);
+    uint8_t *crop = malloc((size_t)r * r * 3);
+    mtcnn_face *faces = NULL;
+    int n = 0, err = AVEMO_OK;
+    if (!cropf || !crop) {
+        err = avemo_error(AVEMO_ENOMEM, "faces: out of memory");
+        goto done;
+    }
+    if ((err = crop_resize_f32(cropf, r, r, rgb, h, w, 3, x0, y0, s, s))) goto done;
+    for (long i = 0; i < (long)r * r * 3; i++) {
+        float v = cropf[i] + 0.5f;
+        crop[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    mtcnn_config cfg;
+    mtcnn_default_config(&cfg);
+    cfg.min_face_px = FACES_REFINE_MIN_FACE_PX;
+    if ((err = mtcnn_detect(m, crop, r, r, &cfg, &faces, &n))) goto done;
+    if (n > 0) {
+        float k = (float)s / r; /* crop pixels -> frame pixels */
+        box[0] = x0 + faces[0].x0 * k;
+        box[1] = y0 + faces[0].y0 * k;
+        box[2] = x0 + faces[0].x1 * k;
+        box[3] = y0 + faces[0].y1 * k;
+        square_box(box);
+        *refined = 1;
+    }
+done:
+    free(faces);
+    free(cropf);
+    free(crop);
+    return err;
+}
+
+/* MTCNN on rgb [h, w, 3], shrunk first so that the longer side is at most max_side (0: never); faces are
+ * returned in full-resolution coordinates. */
+static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int max_side, const mtcnn_config *cfg,
+                         mtcnn_face **faces, int *n) {
+    int side = h > w ? h : w;
+    if (max_side <= 0 || side <= max_side) return mtcnn_detect(m, rgb, h, w, cfg, faces, n);
+    double s = (double)max_side / side;
+    int sh = (int)lround(h * s), sw = (int)lround(w * s);
+    if (sh < 1) sh = 1;
+    if (sw < 1) sw = 1;
+    float *f = malloc(sizeof(float) * (size_t)sh * sw * 3);
+    uint8_t *small = malloc((size_t)sh * sw * 3);
+    int err = AVEMO_OK;
+    if (!f || !small) err = avemo_error(AVEMO_ENOMEM, "faces: out of memory");
+    if (!err) err = crop_resize_f32(f, sh, sw, rgb, h, w, 3, 0, 0, w, h);
+    if (!err) {
+        for (long i = 0; i < (long)sh * sw * 3; i++) small[i] = (uint8_t)(f[i] + 0.5f);
+        err = mtcnn_detect(m, small, sh, sw, cfg, faces, n);
+    }
+    free(f);
+    free(small);
+    if (err) return err;
+    float kx = (float)w / sw, ky = (float)h / sh;
+    for (int i = 0; i < *n; i++) {
+        mtcnn_face *fc = &(*faces)[i];
+        fc->x0 *= kx, fc->x1 *= kx, fc->y0 *= ky, fc->y1 *= ky;
+        for (int p = 0; p < 5; p++) fc->lm_x[p] *= kx, fc->lm_y[p] *= ky;
+    }
+    return AVEMO_OK;
+}
+
+/* crop box (zero outside), grayscale unless colour, bilinear resize -> dst [size, size(, 3)] */
+static int crop_face(uint8_t *dst, const uint8_t *rgb, int h, int w, const float *box, const faces_config *cfg) {
+    int x0 = (int)lrintf(box[0]), y0 = (int)lrintf(box[1]);
+    int s = (int)lrintf(box[2] - box[0]);
+    if (s < 1) s = 1;
+    if ((long)s * s > AVEMO_MAX_PIXELS) return avemo_error(AVEMO_EINVAL, "faces: face box too large (%d px)", s);
+    uint8_t *crop = malloc((size_t)s * s * 3);
+    if (!crop) return avemo_error(AVEMO_ENOMEM, "faces: out of memory");
+    crop_u8(crop, rgb, h, w, 3, x0, y0, s, s);
+    if (cfg->color_rgb) {
+        resize_bilinear_u8(dst, cfg->size, cfg->size, crop, s, s, 3);
+    } else {
+        rgb_to_gray(crop, crop, (long)s * s); /* in place: gray[i] only reads rgb[3i..3i+2], i <= 3i */
+        resize_bilinear_u8(dst, cfg->size, cfg->size, crop, s, s, 1);
+    }
+    free(crop);
+    return AVEMO_OK;
+}
+
+int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, uint8_t *out,
+                    face_frame *info, int *n_noface) {
+    *n_noface = 0;
+    long fb = faces_frame_bytes(cfg);
+    size_t frame_px = (size_t)clip->h * clip->w * 3;
+    int err = AVEMO_OK;
+    char msg[512] = "";
+    /* pass 1, frames in parallel (the layers run serially inside): detection and refinement */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        memset(fi, 0, sizeof *fi);
+        fi->frame_index = clip->index[k];
+        if (clip->index[k] < 0) {
+            fi->status = FACE_PADDED;
+            continue;
+        }
+        const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
+        mtcnn_face *faces = NULL;
+        int n = 0;
+        int e = detect_scaled(m, rgb, clip->h, clip->w, cfg->detect_max_side, &cfg->mtcnn, &faces, &n);
+        if (!e && n > 0) {
+            fi->status = FACE_FOUND;
+            fi->n_detected = n;
+            fi->face = faces[0];
+            fi->box[0] = faces[0].x0;
+            fi->box[1] = faces[0].y0;
+            fi->box[2] = faces[0].x1;
+            fi->box[3] = faces[0].y1;
+            square_box(fi->box);
+            if (cfg->refine) e = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined);
+        }
+        free(faces);
+        if (e) {
+#pragma omp critical(faces_error)
+            if (!err) { /* messages are per thread: keep the first one for the caller's thread */
+                err = e;
+                snprintf(msg, sizeof msg, "%s", avemo_last_error());
+            }
+        }
+    }
+    if (err) return avemo_error(err, "%s", msg);
+    /* pass 2, in order: reused boxes, crops */
+    float prev[4] = {0, 0, 0, 0};
+    int have_prev = 0;
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        uint8_t *dst = out + (size_t)k * fb;
+        memset(dst, 0, (size_t)fb);
+        if (fi->status == FACE_PADDED) continue;
+        if (fi->status == FACE_FOUND) {
+            memcpy(prev, fi->box, sizeof prev);
+            have_prev = 1;
+        } else {
+            (*n_noface)++;
+            if (!(cfg->reuse_box && have_prev)) continue;
+            fi->status = FACE_REUSED;
+            memcpy(fi->box, prev, sizeof prev);
+        }
+        if ((err = crop_face(dst, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, fi->box, cfg))) return err;
+    }
+    return AVEMO_OK;
+}
+
+int faces_from_file(const mtcnn *m, const char *path, const faces_config *cfg, uint8_t **out, face_frame **info,
+                    int *n_frames, int *n_noface) {
+    *out = NULL;
+    *info = NULL;
+    *n_frames = 0;
+    if (cfg->size < 8 || cfg->size > 4096) return avemo_error(AVEMO_EINVAL, "face size must be in 8..4096");
+    video_clip clip;
+    int err = image_is_image_path(path) ? image_read_clip(path, &clip)
+                                        : video_read_clip(path, cfg->frames, cfg->window, &clip);
+    if (err) return err;
+    *out = malloc((size_t)clip.n * faces_frame_bytes(cfg));
+    *info = malloc(sizeof(face_frame) * clip.n);
+    if (!*out || !*info) {
+        err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    if ((err = faces_from_clip(m, &clip, cfg, *out, *info, n_noface))) {
+        avemo_error_prefix(err, "%s", path);
+        goto fail;
+    }
+    *n_frames = clip.n;
+    video_clip_free(&clip);
+    return AVEMO_OK;
+fail:
+    video_clip_free(&clip);
+    free(*out);
+    free(*info);
+    *out = NULL;
+    *info = NULL;
+    return err;
+}

@@ -1,0 +1,226 @@
+#include "vision/imgops.h"
+
+#include "core/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rgb_to_gray(uint8_t *gray, const uint8_t *rgb, long n) {
+    /* fixed point: 0.299, 0.587, 0.114 scaled by 2^16 (sum exactly 65536), + half for rounding */
+    for (long i = 0; i < n; i++) {
+        const uint8_t *p = rgb + 3 * i;
+        gray[i] = (uint8_t)((19595u * p[0] + 38470u * p[1] + 7471u * p[2] + 32768u) >> 16);
+    }
+}
+
+void crop_u8(uint8_t *dst, const uint8_t *src, int h, int w, int c, int x0, int y0, int out_w, int out_h) {
+    for (int y = 0; y < out_h; y++) {
+        uint8_t *d = dst + (long)y * out_w * c;
+        int sy = y0 + y;
+        if (sy < 0 || sy >= h) {
+            memset(d, 0, (size_t)out_w * c);
+            continue;
+        }
+        int xa = x0 < 0 ? -x0 : 0;                           /* first dst column inside the image */
+        int xb = x0 + out_w > w ? w - x0 : out_w;             /* one past the last */
+        if (xb < xa) xb = xa;
+        if (xa > out_w) xa = out_w;
+        if (xb > out_w) xb = out_w;
+        memset(d, 0, (size_t)xa * c);
+        if (xb > xa) memcpy(d + (size_t)xa * c, src + ((long)sy * w + x0 + xa) * c, (size_t)(xb - xa) * c);
+        memset(d + (size_t)xb * c, 0, (size_t)(out_w - xb) * c);
+    }
+}
+
+/* One axis of a separable resampler: output i = sum_k weight[i][k] * input[first[i] + k], k < ntaps. */
+typedef struct {
+    int ntaps;
+    int *first;
+    float *weight; /* [out, ntaps] */
+} taps;
+
+static int taps_build(taps *t, int in, int out) {
+    double scale = (double)in / out;
+    t->ntaps = scale > 1.0 ? (int)ceil(scale) + 1 : 2;
+    t->first = malloc(sizeof(int) * (size_t)out);
+    t->weight = calloc((size_t)out * t->ntaps, sizeof(float));
+    if (!t->first || !t->weight) {
+        free(t->first);
+        free(t->weight);
+        return avemo_error(AVEMO_ENOMEM, "resize: out of memory");
+    }
+    for (int i = 0; i < out; i++) {
+        float *wt = t->weight + (long)i * t->ntaps;
+        if (scale > 1.0) { /* area: footprint [i*scale, (i+1)*scale) */
+            double a = i * scale, b = (i + 1) * scale;
+            int j0 = (int)floor(a);
+            t->first[i] = j0;
+            for (int k = 0; k < t->ntaps; k++) {
+                int j = j0 + k;
+                if (j >= in) break;
+                double lo = fmax(a, j), hi = fmin(b, j + 1.0);
+                if (hi > lo) wt[k] = (float)((hi - lo) / scale);
+            }
+        } else { /* bilinear, half-pixel centres, edge clamp */
+            double sx = (i + 0.5) * scale - 0.5;
+            if (sx < 0) sx = 0;
+            int j0 = (int)floor(sx);
+            if (j0 > in - 1) j0 = in - 1;
+            double f = sx - j0;
+            if (j0 == in - 1) f = 0;
+            t->first[i] = j0;
+            wt[0] = (float)(1.0 - f);
+            wt[1] = (float)f;
+        }
+        /* keep every tap inside [0, in): shift the window left where it would run past the end */
+        if (t->first[i] + t->ntaps > in) {
+            int shift = t->first[i] + t->ntaps - in;
+            if (shift > t->first[i]) shift = t->first[i];
+            for (int k = t->ntaps - 1; k >= shift; k--) wt[k] = wt[k - shift];
+            for (int k = 0; k < shift; k++) wt[k] = 0;
+            t->first[i] -= shift;
+        }
+    }
+    return AVEMO_OK;
+}
+
+static void taps_free(taps *t) {
+    free(t->first);
+    free(t->weight);
+}
+
+/* Separable resample: src [h,w,c] -> dst [oh,ow,c] */
+static int resample_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
+    taps tx, ty;
+    int err = taps_build(&tx, w, ow);
+    if (err) return err;
+    err = taps_build(&ty, h, oh);
+    if (err) {
+        taps_free(&tx);
+        return err;
+    }
+    float *tmp = malloc(sizeof(float) * (size_t)h * ow * c); /* [h, ow, c] after the horizontal pass */
+    if (!tmp) {
+        taps_free(&tx);
+        taps_free(&ty);
+        return avemo_error(AVEMO_ENOMEM, "resize: out of memory");
+    }
+    int ntx = tx.ntaps < w ? tx.ntaps : w, nty = ty.ntaps < h ? ty.ntaps : h;
+    for (int y = 0; y < h; y++) {
+        const float *s = src + (long)y * w * c;
+        float *d = tmp + (long)y * ow * c;
+        for (int x = 0; x < ow; x++) {
+            const float *wt = tx.weight + (long)x * tx.ntaps;
+            for (int ch = 0; ch < c; ch++) {
+                float acc = 0;
+                for (int k = 0; k < ntx; k++) acc += wt[k] * s[(long)(tx.first[x] + k) * c + ch];
+                d[(long)x * c + ch] = acc;
+            }
+        }
+    }
+    long row = (long)ow * c;
+    for (int y = 0; y < oh; y++) {
+        const float *wt = ty.weight + (long)y * ty.ntaps;
+        float *d = dst + (long)y * row;
+        for (long i = 0; i < row; i++) d[i] = 0;
+        for (int k = 0; k < nty; k++) {
+            const float *s = tmp + (long)(ty.first[y] + k) * row;
+            float wk = wt[k];
+            if (wk == 0) continue;
+            for (long i = 0; i < row; i++) d[i] += wk * s[i];
+        }
+    }
+    free(tmp);
+    taps_free(&tx);
+    taps_free(&ty);
+    return AVEMO_OK;
+}
+
+int resize_area_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
+    return resample_f32(dst, oh, ow, src, h, w, c);
+}
+
+void resize_bilinear_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
+    for (int y = 0; y < oh; y++) {
+        float sy = (y + 0.5f) * h / oh - 0.5f;
+        if (sy < 0) sy = 0;
+        int y0 = (int)sy;
+        if (y0 > h - 1) y0 = h - 1;
+        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        float fy = sy - y0;
+        for (int x = 0; x < ow; x++) {
+            float sx = (x + 0.5f) * w / ow - 0.5f;
+            if (sx < 0) sx = 0;
+            int x0 = (int)sx;
+            if (x0 > w - 1) x0 = w - 1;
+            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+            float fx = sx - x0;
+            const float *p00 = src + ((long)y0 * w + x0) * c, *p01 = src + ((long)y0 * w + x1) * c;
+            const float *p10 = src + ((long)y1 * w + x0) * c, *p11 = src + ((long)y1 * w + x1) * c;
+            float *d = dst + ((long)y * ow + x) * c;
+            for (int ch = 0; ch < c; ch++) {
+                float top = p00[ch] + fx * (p01[ch] - p00[ch]);
+                float bot = p10[ch] + fx * (p11[ch] - p10[ch]);
+                d[ch] = top + fy * (bot - top);
+            }
+        }
+    }
+}
+
+void resize_bilinear_u8(uint8_t *dst, int oh, int ow, const uint8_t *src, int h, int w, int c) {
+    for (int y = 0; y < oh; y++) {
+        float sy = (y + 0.5f) * h / oh - 0.5f;
+        if (sy < 0) sy = 0;
+        int y0 = (int)sy;
+        if (y0 > h - 1) y0 = h - 1;
+        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        float fy = sy - y0;
+        for (int x = 0; x < ow; x++) {
+            float sx = (x + 0.5f) * w / ow - 0.5f;
+            if (sx < 0) sx = 0;
+            int x0 = (int)sx;
+            if (x0 > w - 1) x0 = w - 1;
+            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+            float fx = sx - x0;
+            const uint8_t *p00 = src + ((long)y0 * w + x0) * c, *p01 = src + ((long)y0 * w + x1) * c;
+            const uint8_t *p10 = src + ((long)y1 * w + x0) * c, *p11 = src + ((long)y1 * w + x1) * c;
+            uint8_t *d = dst + ((long)y * ow + x) * c;
+            for (int ch = 0; ch < c; ch++) {
+                float top = p00[ch] + fx * (float)(p01[ch] - p00[ch]);
+                float bot = p10[ch] + fx * (float)(p11[ch] - p10[ch]);
+                float v = top + fy * (bot - top) + 0.5f;
+                d[ch] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+}
+
+int crop_resize_f32(float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c, int x0, int y0,
+                    int cw, int ch) {
+    if (cw <= 0 || ch <= 0) return avemo_error(AVEMO_EINVAL, "crop_resize: empty crop %dx%d", cw, ch);
+    uint8_t *crop = malloc((size_t)cw * ch * c);
+    float *cropf = malloc(sizeof(float) * (size_t)cw * ch * c);
+    if (!crop || !cropf) {
+        free(crop);
+        free(cropf);
+        return avemo_error(AVEMO_ENOMEM, "crop_resize: out of memory (%dx%d)", cw, ch);
+    }
+    crop_u8(crop, src, h, w, c, x0, y0, cw, ch);
+    for (long i = 0; i < (long)cw * ch * c; i++) cropf[i] = crop[i];
+    int err = resample_f32(dst, oh, ow, cropf, ch, cw, c);
+    free(crop);
+    free(cropf);
+    return err;
+}
+
+void mtcnn_normalize_transpose_f32(float *dst, const float *rgb, int h, int w) {
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const float *s = rgb + ((long)y * w + x) * 3;
+            float *d = dst + ((long)x * h + y) * 3;
+            d[0] = (s[0] - 127.5f) * 0.0078125f;
+            d[1] = (s[1] - 127.5f) * 0.0078125f;
+            d[2] = (s[2] - 127.5f) * 0.0078125f;
+        }
+}

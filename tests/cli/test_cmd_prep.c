@@ -1,0 +1,194 @@
+/* Tests of `avemo prep` (src/cli/cmd_prep.c, src/data/prep.c) on a handful of real RAVDESS clips from
+ * ../shared plus a damaged file and a bad name: the cache holds exactly the library's features, damaged
+ * clips are logged, a rerun resumes, other settings are refused, bad options exit 2 with one line. */
+#include "test.h"
+
+#include "avemo.h"
+#include "data/cache.h"
+#include "data/loader.h"
+#include "data/prep.h"
+#include "data/protocol.h"
+#include "io/npy.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const clips[6] = {
+    "Actor_01/03-01-01-01-01-01-01.flac", "Actor_01/03-01-05-02-01-02-01.flac", "Actor_01/03-01-08-01-02-01-01.flac",
+    "Actor_01/03-01-03-02-02-02-01.flac", "Actor_02/03-01-04-01-01-01-02.flac", "Actor_02/03-01-06-02-02-01-02.flac",
+};
+
+static char tree[512], cache[512];
+
+static int make_tree(void) {
+    snprintf(tree, sizeof tree, "%s/rav", test_tmpdir());
+    snprintf(cache, sizeof cache, "%s/cache", test_tmpdir());
+    char p[1024];
+    mkdir(tree, 0777);
+    snprintf(p, sizeof p, "%s/Actor_01", tree);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/Actor_02", tree);
+    mkdir(p, 0777);
+    for (int i = 0; i < 6; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "data/ravdess-speech/%s", clips[i]);
+        const char *rel_src = shared_path(rel);
+        if (!rel_src) return 0;
+        char src[4096];
+        if (!realpath(rel_src, src)) return 0; /* the link must not depend on the working directory */
+        snprintf(p, sizeof p, "%s/%s", tree, clips[i]);
+        CHECK(symlink(src, p) == 0, "symlink %s", p);
+    }
+    /* a damaged clip (a valid name, but text inside) and a bad name */
+    snprintf(p, sizeof p, "%s/Actor_02/03-01-02-01-01-01-02.wav", tree);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs("this is not a wav file", f);
+        fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/Actor_02/03-01-09-01-01-01-02.wav", tree);
+    f = fopen(p, "w");
+    if (f) {
+        fputs("x", f);
+        fclose(f);
+    }
+    return 1;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_prep_audio(void) {
+    if (!make_tree()) return;
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s prep --dataset ravdess --modality audio --input %s --out %s --jobs 2", avemo_bin(),
+             tree, cache);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "1 clip failed") && strstr(out, "03-01-09-01-01-01-02.wav: emotion 09"), "messages: %s", out);
+    CHECK(strstr(out, "7 samples") && strstr(out, "audio ready for 6"), "summary: %s", out);
+
+    char p[1024];
+    snprintf(p, sizeof p, "%s/skipped.log", cache);
+    const char *log = slurp(p);
+    CHECK(log && strstr(log, "03-01-02-01-01-01-02.wav\taudio\t") && strstr(log, "03-01-09-01-01-01-02.wav\tscan\t"),
+          "skipped.log: %s", log ? log : "(missing)");
+
+    /* the cached array is exactly what the library computes for that file */
+    snprintf(p, sizeof p, "%s/audio/03-01-05-02-01-02-01.npy", cache);
+    npy_array a;
+    if (npy_read(p, &a) == 0) {
+        CHECK(a.dtype == NPY_F32 && a.ndim == 2 && a.shape[0] == 10 && a.shape[1] == 156, "shape [10, 156]");
+        prep_options o;
+        prep_options_default(&o);
+        float *ref;
+        int C, F;
+        char src[1024];
+        snprintf(src, sizeof src, "%s/%s", tree, clips[1]);
+        CHECK(prep_audio_features(src, &o, NULL, &ref, &C, &F) == 0, "%s", avemo_last_error());
+        CHECK(C == 10 && F == 156 && !memcmp(ref, a.data, sizeof(float) * 1560), "cache differs from the library");
+        free(ref);
+        npy_free(&a);
+    } else {
+        CHECK(0, "%s", avemo_last_error());
+    }
+
+    /* resume: the 6 good clips are not redone, the damaged one is retried */
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "6 already cached, 1 processed"), "resume: %s", out);
+
+    /* the cache reads back for training: 2 actors, audio [N, 156, 10] */
+    feature_cache c;
+    if (cache_open(&c, cache) == 0) {
+        int idx[16], n = 0;
+        for (int i = 0; i < c.ds.n; i++) idx[n++] = i;
+        n = cache_filter_indices(&c, CACHE_BIT(CACHE_AUDIO), idx, n);
+        cache_set s;
+        CHECK(n == 6 && cache_load_set(&c, idx, n, CACHE_BIT(CACHE_AUDIO), &s) == 0, "load: %s", avemo_last_error());
+        if (n == 6) {
+            CHECK(s.audio_frames == 156 && s.audio_coeffs == 10 && s.actors[5] == 2, "loaded");
+            cache_set_free(&s);
+        }
+        protocol_spec ps;
+        fold_set fs;
+        CHECK(protocol_parse("actors:1/", &ps) == 0 && protocol_make_folds(&ps, &c.ds, 1, &fs) == 0, "%s",
+              avemo_last_error());
+        if (fs.n_folds) {
+            CHECK(fs.folds[0].n_test == 4 && fs.folds[0].n_train == 3, "folds on the cache");
+            fold_set_free(&fs);
+        }
+        cache_free(&c);
+    } else {
+        CHECK(0, "open: %s", avemo_last_error());
+    }
+
+    /* other settings into the same cache: refused, exit 2, one line */
+    snprintf(cmd, sizeof cmd, "%s prep --dataset ravdess --modality audio --features frft-mfcc --input %s --out %s",
+             avemo_bin(), tree, cache);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "other settings"), "exit %d: %s", rc, out);
+}
+
+static void test_prep_frft_orders(void) {
+    if (!tree[0]) return;
+    char cmd[2048], out[8192], dir[600], p[1024];
+    snprintf(dir, sizeof dir, "%s/cache_frft", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s prep --dataset ravdess --modality audio --features frft-mfcc --frft-orders 0.9,1.0 --input %s/Actor_01 "
+             "--out %s",
+             avemo_bin(), tree, dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "4 samples"), "exit %d: %s", rc, out);
+    snprintf(p, sizeof p, "%s/audio/03-01-01-01-01-01-01.npy", dir);
+    npy_array a;
+    if (npy_read(p, &a) == 0) {
+        CHECK(a.ndim == 2 && a.shape[0] == 20 && a.shape[1] == 156, "two orders stack: [20, 156]");
+        npy_free(&a);
+    } else {
+        CHECK(0, "%s", avemo_last_error());
+    }
+}
+
+static int one_line(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n == 1;
+}
+
+static void test_prep_bad_args(void) {
+    char cmd[2048], out[4096];
+    const char *bad[] = {
+        "prep --dataset ravdess --out /tmp/x",
+        "prep --dataset nope --input /tmp --out /tmp/x",
+        "prep --dataset ravdess --modality sound --input /tmp --out /tmp/x",
+        "prep --dataset ravdess --modality av --input /tmp --out /tmp/x",
+        "prep --dataset imagefolder --modality audio --input /tmp --out /tmp/x",
+        "prep --dataset ravdess --modality audio --frft-order 0.9 --input /tmp --out /tmp/x",
+        "prep --dataset ravdess --modality audio --jobs 0 --input /tmp --out /tmp/x",
+        "prep --dataset ravdess --modality audio --input /nonexistent/dir --out /tmp/x",
+        "prep --bogus",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", avemo_bin(), bad[i]);
+        int rc = run_cmd(cmd, out, sizeof out);
+        CHECK(rc == 2 && one_line(out), "'%s': exit %d, output: %s", bad[i], rc, out);
+    }
+    snprintf(cmd, sizeof cmd, "%s prep --help", avemo_bin());
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "--modality"), "help");
+}
+
+int main(void) {
+    RUN(test_prep_audio);
+    RUN(test_prep_frft_orders);
+    RUN(test_prep_bad_args);
+    return test_summary();
+}

@@ -1,0 +1,239 @@
+/* Video and still-image decoding (io/video.c, io/image.c): frame sampling, clips made here with the ffmpeg
+ * CLI, and the errors for truncated files, files without video, garbage. */
+#include "test.h"
+
+#include "avemo.h"
+#include "io/image.h"
+#include "io/video.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char mp4[512], mp4_fast[512];
+
+/* 4 s, 30 fps, 398x224 H.264 (mpeg4 if this ffmpeg lacks libx264) made from a RAVDESS still with a zoom */
+static int make_clip(char *path, size_t cap, const char *name, const char *extra) {
+    const char *still = shared_path("data/faces/ravdess-stills/Actor_05.png");
+    if (!still) return -1;
+    snprintf(path, cap, "%s/%s", test_tmpdir(), name);
+    char cmd[2048], out[4096];
+    int have_x264 = run_cmd("ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx264", NULL, 0) == 0;
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -v error -y -loop 1 -i '%s' -vf \"scale=796:448,zoompan=z='1+0.002*on':d=1:s=398x224:fps=30\" "
+             "-frames:v 120 -c:v %s -pix_fmt yuv420p %s '%s'",
+             still, have_x264 ? "libx264" : "mpeg4", extra, path);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "ffmpeg failed: %s", out);
+    return rc;
+}
+
+static void test_sample_indices(void) {
+    long idx[15];
+    const long baseline[15] = {3, 10, 17, 24, 31, 39, 46, 53, 60, 67, 75, 82, 89, 96, 103};
+    CHECK(video_sample_indices(idx, 15, 200, 30, FRAME_WINDOW_FIRST) == 0, "first");
+    CHECK(memcmp(idx, baseline, sizeof idx) == 0, "first window differs from the baseline's indices");
+    /* 108 frames = exactly 3.6 s at 30 fps: slot k at (k + 0.5) * 7.2 frames */
+    CHECK(video_sample_indices(idx, 15, 108, 30, FRAME_WINDOW_CENTER) == 0, "center");
+    CHECK(idx[0] == 3 && idx[1] == 10 && idx[2] == 18 && idx[14] == 104, "center 108: %ld %ld %ld %ld", idx[0],
+          idx[1], idx[2], idx[14]);
+    /* 4 s clip: window starts at 0.2 s = frame 6, so indices shift by 6 */
+    long idx2[15];
+    video_sample_indices(idx2, 15, 120, 30, FRAME_WINDOW_CENTER);
+    for (int k = 0; k < 15; k++) CHECK(idx2[k] == idx[k] + 6, "center 120 slot %d: %ld", k, idx2[k]);
+    /* 2 s clip: centred, zero-padded both sides equally (like the audio): the 0.8 s each side covers the
+     * centres of 3 slots of 0.24 s */
+    video_sample_indices(idx, 15, 60, 30, FRAME_WINDOW_CENTER);
+    int missing_lo = 0, missing_hi = 0;
+    for (int k = 0; k < 15; k++) {
+        if (idx[k] < 0) *(k < 7 ? &missing_lo : &missing_hi) += 1;
+        else CHECK(idx[k] < 60 && (k == 0 || idx[k - 1] < 0 || idx[k] > idx[k - 1]), "slot %d: %ld", k, idx[k]);
+    }
+    CHECK(missing_lo == 3 && missing_hi == 3, "short clip: %d missing before, %d after", missing_lo, missing_hi);
+    CHECK(video_sample_indices(idx, 15, 100, 0, FRAME_WINDOW_CENTER) != 0, "0 fps accepted");
+    /* first window on a short clip: frames past the end are missing */
+    video_sample_indices(idx, 15, 50, 30, FRAME_WINDOW_FIRST);
+    CHECK(idx[6] == 46 && idx[7] == -1 && idx[14] == -1, "first window, 50 frames: %ld %ld", idx[6], idx[7]);
+}
+
+static void test_decode_clip(void) {
+    if (!mp4[0]) return;
+    video_clip c;
+    CHECK(video_read_clip(mp4, 15, FRAME_WINDOW_CENTER, &c) == 0, "%s", avemo_last_error());
+    CHECK(c.n == 15 && c.total_frames == 120 && c.fps > 29.9 && c.fps < 30.1 && c.w == 398 && c.h == 224,
+          "n %d total %ld fps %.2f %dx%d", c.n, c.total_frames, c.fps, c.w, c.h);
+    for (int k = 0; k < c.n && c.rgb; k++) {
+        const uint8_t *f = c.rgb + (size_t)k * c.h * c.w * 3;
+        double mean = 0;
+        for (long i = 0; i < (long)c.h * c.w * 3; i++) mean += f[i];
+        mean /= (double)c.h * c.w * 3;
+        CHECK(c.index[k] >= 0 && mean > 30 && mean < 230, "frame %d (source %ld): mean %.1f", k, c.index[k], mean);
+    }
+    /* consecutive sampled frames differ (the zoom moves), so we did not decode one frame 15 times */
+    if (c.rgb) CHECK(memcmp(c.rgb, c.rgb + (size_t)c.h * c.w * 3, (size_t)c.h * c.w * 3) != 0, "frames 0 and 1 equal");
+    video_clip_free(&c);
+}
+
+static void test_decode_matches_ffmpeg(void) {
+    /* frame 50 as RGB from the ffmpeg CLI vs ours: same decoder, so equal up to the RGB conversion's
+     * rounding (both use swscale; flags differ): mean abs difference below 2 levels */
+    if (!mp4[0]) return;
+    char raw[600], cmd[2048], out[1024];
+    snprintf(raw, sizeof raw, "%s/f50.rgb", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -vf 'select=eq(n\\,50)' -frames:v 1 -f rawvideo -pix_fmt rgb24 '%s'",
+             mp4, raw);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    long idx = 50;
+    uint8_t *rgb;
+    int h, w;
+    CHECK(video_decode_indices(mp4, &idx, 1, &rgb, &h, &w) == 0, "%s", avemo_last_error());
+    FILE *f = fopen(raw, "rb");
+    uint8_t *ref = malloc((size_t)h * w * 3);
+    if (f && fread(ref, 1, (size_t)h * w * 3, f) == (size_t)h * w * 3) {
+        double d = 0;
+        for (long i = 0; i < (long)h * w * 3; i++) d += abs((int)rgb[i] - (int)ref[i]);
+        d /= (double)h * w * 3;
+        CHECK(d < 2.0, "mean abs difference to ffmpeg's frame 50: %.3f", d);
+    } else {
+        CHECK(0, "cannot read %s", raw);
+    }
+    if (f) fclose(f);
+    free(ref);
+    free(rgb);
+}
+
+static void test_containers(void) {
+    /* the same 120-frame clip as FLV (CREMA-D's container, FLV1 codec), AVI (MPEG-4 part 2), MKV (H.264 copy) */
+    if (!mp4[0]) return;
+    const char *fmt[3][2] = {{"flv", "-c:v flv1"}, {"avi", "-c:v mpeg4"}, {"mkv", "-c:v copy"}};
+    for (int i = 0; i < 3; i++) {
+        char p[600], cmd[2048], out[2048];
+        snprintf(p, sizeof p, "%s/clip.%s", test_tmpdir(), fmt[i][0]);
+        snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' %s '%s'", mp4, fmt[i][1], p);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg %s: %s", fmt[i][0], out);
+        video_clip c;
+        CHECK(video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c) == 0, "%s", avemo_last_error());
+        CHECK(c.total_frames == 120 && c.fps > 29.9 && c.fps < 30.1 && c.index[0] == 9 && c.index[14] == 110,
+              "%s: %ld frames, %.2f fps, first %ld last %ld", fmt[i][0], c.total_frames, c.fps, c.n ? c.index[0] : -9,
+              c.n ? c.index[14] : -9);
+        video_clip_free(&c);
+    }
+}
+
+static void truncate_copy(const char *src, const char *dst, double keep) {
+    FILE *f = fopen(src, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    long k = (long)(n * keep);
+    char *buf = malloc(k);
+    CHECK(fread(buf, 1, k, f) == (size_t)k, "read");
+    fclose(f);
+    FILE *g = fopen(dst, "wb");
+    fwrite(buf, 1, k, g);
+    fclose(g);
+    free(buf);
+}
+
+static void test_truncated(void) {
+    char p[600];
+    video_clip c;
+    if (mp4[0]) { /* moov at the end: the index is lost */
+        snprintf(p, sizeof p, "%s/trunc.mp4", test_tmpdir());
+        truncate_copy(mp4, p, 0.5);
+        int err = video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c);
+        CHECK(err != 0 && strstr(avemo_last_error(), "trunc.mp4") && !strchr(avemo_last_error(), '\n'),
+              "truncated (moov at end): %d %s", err, avemo_last_error());
+        printf("  %s\n", avemo_last_error());
+    }
+    if (mp4_fast[0]) { /* moov first: index intact, media data cut */
+        snprintf(p, sizeof p, "%s/trunc_fast.mp4", test_tmpdir());
+        truncate_copy(mp4_fast, p, 0.5);
+        int err = video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c);
+        CHECK(err != 0 && strstr(avemo_last_error(), "trunc_fast.mp4"), "truncated (faststart): %d %s", err,
+              avemo_last_error());
+        printf("  %s\n", avemo_last_error());
+    }
+}
+
+static void test_bad_inputs(void) {
+    char p[600], cmd[1024], out[1024];
+    video_clip c;
+    snprintf(p, sizeof p, "%s/tone.wav", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -f lavfi -i sine=d=1 '%s'", p);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    CHECK(video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c) == AVEMO_EDECODE &&
+              strstr(avemo_last_error(), "no video stream") && strstr(avemo_last_error(), "tone.wav"),
+          "audio-only: %s", avemo_last_error());
+    snprintf(p, sizeof p, "%s/garbage.mp4", test_tmpdir());
+    FILE *f = fopen(p, "wb");
+    for (int i = 0; i < 5000; i++) fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    CHECK(video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c) != 0 && strstr(avemo_last_error(), "garbage.mp4"),
+          "garbage: %s", avemo_last_error());
+    CHECK(video_read_clip("/nonexistent/x.mp4", 15, FRAME_WINDOW_CENTER, &c) == AVEMO_EIO, "missing: %s",
+          avemo_last_error());
+    snprintf(p, sizeof p, "%s/empty.mp4", test_tmpdir());
+    fclose(fopen(p, "wb"));
+    CHECK(video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c) != 0 && strstr(avemo_last_error(), "empty.mp4"),
+          "empty: %s", avemo_last_error());
+}
+
+static void test_stills(void) {
+    struct { const char *rel; int w, h; } s[] = {{"data/faces/photos/astronaut.png", 512, 512},
+                                                 {"data/faces/photos/coral_face.jpg", 512, 355},
+                                                 {"data/faces/photos/grace_hopper.bmp", 512, 600},
+                                                 {"data/faces/ravdess-stills/Actor_01.png", 398, 224}};
+    for (int i = 0; i < 4; i++) {
+        const char *p = shared_path(s[i].rel);
+        if (!p) continue;
+        image_rgb img;
+        CHECK(image_is_image_path(p), "%s not seen as an image", p);
+        CHECK(image_load_rgb(p, &img) == 0, "%s", avemo_last_error());
+        CHECK(img.w == s[i].w && img.h == s[i].h, "%s: %dx%d", s[i].rel, img.w, img.h);
+        long sum = 0;
+        for (long k = 0; k < (long)img.w * img.h * 3; k++) sum += img.rgb[k];
+        CHECK(sum > 0, "%s all black", s[i].rel);
+        image_free(&img);
+        video_clip c;
+        CHECK(image_read_clip(p, &c) == 0 && c.n == 1 && c.index[0] == 0, "clip of %s", s[i].rel);
+        video_clip_free(&c);
+    }
+    /* BMP decoded by FFmpeg equals the raw pixels: grace_hopper.bmp is 24-bit bottom-up BGR, 138-byte header */
+    const char *p = shared_path("data/faces/photos/grace_hopper.bmp");
+    FILE *f = p ? fopen(p, "rb") : NULL;
+    if (f) {
+        image_rgb img;
+        image_load_rgb(p, &img);
+        uint8_t row[512 * 3];
+        fseek(f, 138, SEEK_SET);
+        CHECK(fread(row, 1, sizeof row, f) == sizeof row, "read bmp");
+        fclose(f);
+        const uint8_t *last = img.rgb + (size_t)599 * 512 * 3; /* first stored row = bottom row */
+        int same = 1;
+        for (int x = 0; x < 512; x++)
+            same &= last[3 * x] == row[3 * x + 2] && last[3 * x + 1] == row[3 * x + 1] && last[3 * x + 2] == row[3 * x];
+        CHECK(same, "BMP bottom row differs from the file's pixels");
+        image_free(&img);
+    }
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/broken.png", test_tmpdir());
+    FILE *g = fopen(bad, "wb");
+    fputs("\x89PNG\r\n\x1a\n this is not a png", g);
+    fclose(g);
+    image_rgb img;
+    CHECK(image_load_rgb(bad, &img) != 0 && strstr(avemo_last_error(), "broken.png"), "broken png: %s",
+          avemo_last_error());
+}
+
+int main(void) {
+    if (make_clip(mp4, sizeof mp4, "zoom.mp4", "") != 0) mp4[0] = 0;
+    if (make_clip(mp4_fast, sizeof mp4_fast, "zoom_fast.mp4", "-movflags +faststart") != 0) mp4_fast[0] = 0;
+    RUN(test_sample_indices);
+    RUN(test_decode_clip);
+    RUN(test_decode_matches_ffmpeg);
+    RUN(test_containers);
+    RUN(test_truncated);
+    RUN(test_bad_inputs);
+    RUN(test_stills);
+    return test_summary();
+}

@@ -1,0 +1,272 @@
+/* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone_model.py, float64 reference) on
+ * weights from an integer hash formula computed identically here and in Python (so no weights are committed).
+ * Tolerances: forward 1e-4 relative (float32 through 52 conv/BN layers; measured 2.6e-5 train, 7e-7 eval, the
+ * same as torch's own float32 vs float64); gradients 1e-3 (train-mode BN backward subtracts batch means of dy
+ * and dy*xhat over as few as n*h*w = 16 rows at the last stages, which cancels digits and amplifies float32
+ * rounding: measured 1.2e-4 worst tensor; torch float32 differs from float64 by 5e-5 here, and by 1e-3 with only
+ * 2 images, where a few channels are near-constant). */
+#include "test.h"
+
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "model/mobilenetv2.h"
+#include "avemo.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 4
+#define H 64
+#define W 64
+#define SAMPLES 256
+
+static double hash_uniform(uint64_t i, uint64_t stream) {
+    uint64_t h = (i * 2654435761ULL + stream * 40503ULL + 12345ULL) & 0xffffffffULL;
+    h ^= h >> 15;
+    h = (h * 2246822519ULL) & 0xffffffffULL;
+    h ^= h >> 13;
+    h = (h * 3266489917ULL) & 0xffffffffULL;
+    h ^= h >> 16;
+    return (double)h / 4294967296.0 * 2.0 - 1.0;
+}
+
+/* the formula weights of fixtures_backbone_model.formula_state_dict */
+static void formula_weights(mobilenetv2 *m) {
+    for (int j = 0; j < m->n_tensors; j++) {
+        const mnv2_tensor *t = &m->tensors[j];
+        float *d = (t->trainable ? m->params : m->buffers) + t->offset;
+        size_t L = strlen(t->name);
+        for (long i = 0; i < t->count; i++) {
+            double u = hash_uniform((uint64_t)i, (uint64_t)j), v;
+            if (L > 13 && !strcmp(t->name + L - 13, ".running_mean")) v = 0.1 * u;
+            else if (L > 12 && !strcmp(t->name + L - 12, ".running_var")) v = 1.5 + 0.5 * u;
+            else if (t->ndim == 4) v = u * sqrt(6.0 / (double)(t->shape[1] * t->shape[2] * t->shape[3]));
+            else if (L > 7 && !strcmp(t->name + L - 7, ".weight")) v = 1.0 + 0.25 * u;
+            else v = 0.1 * u;
+            d[i] = (float)v;
+        }
+    }
+}
+
+static float *input_image(int c) {
+    float *x = malloc(sizeof(float) * N * H * W * c);
+    for (long i = 0; i < (long)N * H * W * c; i++) x[i] = (float)hash_uniform((uint64_t)i, 1000);
+    return x;
+}
+
+static float *load_fixture(const char *name, long count) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "model/%s", name);
+    const char *p = fixture_path(rel);
+    if (!p) return NULL;
+    npy_array a;
+    if (npy_read(p, &a) != 0 || a.dtype != NPY_F32 || a.count != count) {
+        CHECK(0, "fixture %s: %s (count %lld, want %ld)", name, avemo_last_error(), (long long)a.count, count);
+        return NULL;
+    }
+    return a.data;
+}
+
+/* Sampled gradients (or running stats) in the fixture's order. */
+static long sample(const mobilenetv2 *m, const float *base, int trainable, float *out) {
+    long k = 0;
+    for (int j = 0; j < m->n_tensors; j++) {
+        const mnv2_tensor *t = &m->tensors[j];
+        if (t->trainable != trainable) continue;
+        const float *d = base + t->offset;
+        if (t->count <= SAMPLES)
+            for (long i = 0; i < t->count; i++) out[k++] = d[i];
+        else
+            for (long s = 0; s < SAMPLES; s++) out[k++] = d[s * t->count / SAMPLES];
+    }
+    return k;
+}
+
+static void check_against_torch(int train) {
+    const char *mode = train ? "train" : "eval";
+    const int n = N;
+    mobilenetv2 m;
+    CHECK(mobilenetv2_init(&m, 3, 0) == 0, "init: %s", avemo_last_error());
+    CHECK(mobilenetv2_alloc_grads(&m) == 0, "grads");
+    formula_weights(&m);
+    float *x = input_image(3), feat[n * MNV2_FEATURES], r[n * MNV2_FEATURES];
+    float *dx = calloc(n * H * W * 3, sizeof(float));
+    for (int i = 0; i < n * MNV2_FEATURES; i++) r[i] = (float)hash_uniform((uint64_t)i, 1001);
+    CHECK(mobilenetv2_forward(&m, feat, x, n, H, W, train) == 0, "forward: %s", avemo_last_error());
+    CHECK(mobilenetv2_backward(&m, dx, r) == 0, "backward: %s", avemo_last_error());
+
+    char name[64];
+    snprintf(name, sizeof name, "mnv2_%s_feat.npy", mode);
+    float *ref = load_fixture(name, n * MNV2_FEATURES);
+    if (ref) {
+        double e = rel_err_f(feat, ref, n * MNV2_FEATURES);
+        printf("  %s forward rel err %.2e\n", mode, e);
+        CHECK(e < 1e-4, "%s forward rel err %g", mode, e);
+        free(ref);
+    }
+    snprintf(name, sizeof name, "mnv2_%s_dx.npy", mode);
+    ref = load_fixture(name, n * H * W * 3);
+    if (ref) {
+        double e = rel_err_f(dx, ref, n * H * W * 3);
+        printf("  %s input gradient rel err %.2e\n", mode, e);
+        CHECK(e < 1e-3, "%s dx rel err %g", mode, e);
+        free(ref);
+    }
+    float *got = malloc(sizeof(float) * 200000);
+    long ng = sample(&m, m.grads, 1, got);
+    snprintf(name, sizeof name, "mnv2_%s_grads.npy", mode);
+    ref = load_fixture(name, ng);
+    if (ref) {
+        /* per tensor, relative to that tensor's largest gradient. In train mode the project BNs' biases have
+         * gradient exactly 0 in theory (a per-channel shift is removed by the next train-mode BN): the float64
+         * reference gives ~1e-14 there, so those are checked against the overall gradient scale instead. */
+        double worst = 0, scale = 0;
+        for (long i = 0; i < ng; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+        long k = 0;
+        for (int j = 0; j < m.n_tensors; j++) {
+            const mnv2_tensor *t = &m.tensors[j];
+            if (!t->trainable) continue;
+            long c = t->count <= SAMPLES ? t->count : SAMPLES;
+            double tmax = 0;
+            for (long i = 0; i < c; i++) tmax = fabs(ref[k + i]) > tmax ? fabs(ref[k + i]) : tmax;
+            if (tmax < 1e-9 * scale) {
+                double e = max_abs_diff_f(got + k, ref + k, c) / scale;
+                CHECK(e < 1e-5, "%s grad %s should be ~0: %g of the gradient scale", mode, t->name, e);
+            } else {
+                double e = rel_err_f(got + k, ref + k, c);
+                if (e > worst) worst = e;
+                CHECK(e < 1e-3, "%s grad %s rel err %g", mode, t->name, e);
+            }
+            k += c;
+        }
+        printf("  %s parameter gradients: worst per-tensor rel err %.2e\n", mode, worst);
+        free(ref);
+    }
+    if (train) {
+        long nr = sample(&m, m.buffers, 0, got);
+        ref = load_fixture("mnv2_train_running.npy", nr);
+        if (ref) {
+            double e = rel_err_f(got, ref, nr);
+            CHECK(e < 1e-4, "running stats rel err %g", e);
+            free(ref);
+        }
+        CHECK(m.num_batches_tracked == 1, "num_batches_tracked");
+    }
+    free(got);
+    free(dx);
+    free(x);
+    mobilenetv2_free(&m);
+}
+
+static void test_train_vs_torch(void) { check_against_torch(1); }
+static void test_eval_vs_torch(void) { check_against_torch(0); }
+
+static void test_tf_same_padding(void) {
+    mobilenetv2 m;
+    CHECK(mobilenetv2_init(&m, 3, 0) == 0, "init");
+    formula_weights(&m);
+    m.padding = MNV2_PAD_TF_SAME;
+    float *x = input_image(3), feat[N * MNV2_FEATURES];
+    CHECK(mobilenetv2_forward(&m, feat, x, N, H, W, 0) == 0, "forward: %s", avemo_last_error());
+    float *ref = load_fixture("mnv2_same_feat.npy", N * MNV2_FEATURES);
+    if (ref) {
+        double e = rel_err_f(feat, ref, N * MNV2_FEATURES);
+        CHECK(e < 1e-4, "tf_same forward rel err %g", e);
+        free(ref);
+    }
+    free(x);
+    mobilenetv2_free(&m);
+}
+
+/* BN folded into the convs gives the unfolded eval output (1e-5: only the order of rounding changes) */
+static void test_fold(void) {
+    for (int pad = 0; pad < 2; pad++) {
+        mobilenetv2 m;
+        CHECK(mobilenetv2_init(&m, 3, 0) == 0, "init");
+        formula_weights(&m);
+        m.padding = (mnv2_padding)pad;
+        float *x = input_image(3), a[N * MNV2_FEATURES], b[N * MNV2_FEATURES];
+        CHECK(mobilenetv2_forward(&m, a, x, N, H, W, 0) == 0, "forward");
+        mnv2_folded f;
+        CHECK(mobilenetv2_fold(&f, &m) == 0, "fold");
+        CHECK(mobilenetv2_infer(&f, b, x, N, H, W, 1) == 0, "infer: %s", avemo_last_error());
+        double e = rel_err_f(b, a, N * MNV2_FEATURES);
+        CHECK(e < 1e-5, "folded vs unfolded (padding %d) rel err %g", pad, e);
+        CHECK(mobilenetv2_infer(&f, b, x, N, H, W, 0) == 0, "infer batched");
+        e = rel_err_f(b, a, N * MNV2_FEATURES);
+        CHECK(e < 1e-5, "folded batched rel err %g", e);
+        mobilenetv2_folded_free(&f);
+        free(x);
+        mobilenetv2_free(&m);
+    }
+}
+
+/* save -> load roundtrip; a 3-channel checkpoint in a 1-channel model (stem filters summed) on a gray image
+ * equals the 3-channel model on that image replicated to RGB; timm names load like torchvision's */
+static void test_io_gray_timm(void) {
+    char path[512], tpath[512];
+    snprintf(path, sizeof path, "%s/mnv2.safetensors", test_tmpdir());
+    snprintf(tpath, sizeof tpath, "%s/timm.safetensors", test_tmpdir());
+    mobilenetv2 m, g, t;
+    CHECK(mobilenetv2_init(&m, 3, 10) == 0, "init");
+    formula_weights(&m);
+    m.num_batches_tracked = 7;
+    const char *kv[2] = {"note", "test"};
+    CHECK(mobilenetv2_save(&m, path, kv, 1) == 0, "save: %s", avemo_last_error());
+    st_file f;
+    CHECK(st_read(path, &f) == 0, "read back");
+    CHECK(st_find(&f, "features.17.conv.3.num_batches_tracked") && st_find(&f, "classifier.1.bias") &&
+              st_meta(&f, "note") && f.n_tensors == MNV2_UNITS * 6 + 2, "torchvision names, %d tensors", f.n_tensors);
+    st_free(&f);
+    CHECK(mobilenetv2_from_file(&g, path, 3) == 0, "load: %s", avemo_last_error());
+    CHECK(g.n_classes == 10 && !memcmp(g.params, m.params, sizeof(float) * m.n_params) &&
+              !memcmp(g.buffers, m.buffers, sizeof(float) * m.n_buffers) && g.num_batches_tracked == 7, "roundtrip");
+    mobilenetv2_free(&g);
+
+    /* timm names */
+    st_writer *w = st_writer_new();
+    for (int j = 0; j < m.n_tensors; j++)
+        st_writer_add(w, m.tensors[j].timm, ST_F32, m.tensors[j].ndim, m.tensors[j].shape,
+                      (m.tensors[j].trainable ? m.params : m.buffers) + m.tensors[j].offset);
+    CHECK(st_writer_write(w, tpath) == 0, "write timm");
+    st_writer_free(w);
+    CHECK(mobilenetv2_from_file(&t, tpath, 0) == 0, "timm load: %s", avemo_last_error());
+    CHECK(t.in_channels == 3 && !memcmp(t.params, m.params, sizeof(float) * m.n_params), "timm roundtrip");
+    mobilenetv2_free(&t);
+
+    CHECK(mobilenetv2_from_file(&g, path, 1) == 0, "gray load: %s", avemo_last_error());
+    float *gray = malloc(sizeof(float) * N * H * W), *rgb = malloc(sizeof(float) * N * H * W * 3);
+    for (long i = 0; i < (long)N * H * W; i++) {
+        gray[i] = (float)hash_uniform((uint64_t)i, 7);
+        rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = gray[i];
+    }
+    float a[N * MNV2_FEATURES], b[N * MNV2_FEATURES];
+    CHECK(mobilenetv2_forward(&m, a, rgb, N, H, W, 0) == 0, "rgb forward");
+    CHECK(mobilenetv2_forward(&g, b, gray, N, H, W, 0) == 0, "gray forward: %s", avemo_last_error());
+    double e = rel_err_f(b, a, N * MNV2_FEATURES);
+    CHECK(e < 1e-5, "gray vs replicated rgb rel err %g", e);
+    free(gray);
+    free(rgb);
+    mobilenetv2_free(&g);
+
+    /* a file missing a tensor or with a wrong shape is rejected with its name */
+    w = st_writer_new();
+    for (int j = 1; j < m.n_tensors; j++)
+        st_writer_add(w, m.tensors[j].name, ST_F32, m.tensors[j].ndim, m.tensors[j].shape,
+                      (m.tensors[j].trainable ? m.params : m.buffers) + m.tensors[j].offset);
+    CHECK(st_writer_write(w, tpath) == 0, "write partial");
+    st_writer_free(w);
+    CHECK(mobilenetv2_from_file(&t, tpath, 0) == AVEMO_EFORMAT && strstr(avemo_last_error(), "features.0.0.weight"),
+          "missing stem accepted: %s", avemo_last_error());
+    mobilenetv2_free(&m);
+}
+
+int main(void) {
+    RUN(test_train_vs_torch);
+    RUN(test_eval_vs_torch);
+    RUN(test_tf_same_padding);
+    RUN(test_fold);
+    RUN(test_io_gray_timm);
+    return test_summary();
+}
