@@ -30,11 +30,12 @@
 
 #define FIX_RATE 16000
 #define FIX_N_EMOTIONS 4
+#define FIX_AV_FRAMES 4 /* frames per clip of the AV fixture model (the paper's 15 works the same, slower) */
 static const int FIX_EMOTION_CODE[FIX_N_EMOTIONS] = {1, 3, 4, 5}; /* neutral, happy, sad, angry */
 static const double TONE_HZ[FIX_N_EMOTIONS] = {180, 400, 900, 2000};
 
 /* 16-bit PCM mono WAV */
-static int fix_write_wav(const char *path, const float *x, long n, int rate) {
+static inline int fix_write_wav(const char *path, const float *x, long n, int rate) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     uint32_t data = (uint32_t)n * 2, riff = 36 + data, fmt_len = 16, byte_rate = (uint32_t)rate * 2, sr = (uint32_t)rate;
@@ -60,7 +61,7 @@ static int fix_write_wav(const char *path, const float *x, long n, int rate) {
 }
 
 /* Tone of class c, `seconds` long, variant v (phase, level, noise seed). */
-static int fix_tone_wav(const char *path, int c, double seconds, int v) {
+static inline int fix_tone_wav(const char *path, int c, double seconds, int v) {
     long n = (long)(seconds * FIX_RATE);
     float *x = malloc((size_t)n * sizeof *x);
     if (!x) return -1;
@@ -78,7 +79,7 @@ static int fix_tone_wav(const char *path, int c, double seconds, int v) {
 }
 
 /* Prepare and train the audio model under dir; writes its path into model_path. Returns 0 on success. */
-static int fix_audio_model(const char *dir, char *model_path, size_t cap) {
+static inline int fix_audio_model(const char *dir, char *model_path, size_t cap) {
     char root[600], p[800], cache[600], run[600];
     snprintf(root, sizeof root, "%s/ravdess", dir);
     mkdir(root, 0755);
@@ -130,7 +131,7 @@ static int fix_audio_model(const char *dir, char *model_path, size_t cap) {
 }
 
 /* Random-weight MobileNetV2 (grayscale stem) at path. */
-static int fix_backbone(const char *path) {
+static inline int fix_backbone(const char *path) {
     mobilenetv2 net;
     if (mobilenetv2_init(&net, 1, 0)) return -1;
     rng_t r;
@@ -142,7 +143,7 @@ static int fix_backbone(const char *path) {
 }
 
 /* AV head with random weights at path, reading `backbone`; modality dropout on or off. */
-static int fix_av_model(const char *path, const char *backbone, int modality_dropout) {
+static inline int fix_av_model(const char *path, const char *backbone, int modality_dropout) {
     model_config cfg;
     model_config_default(&cfg, 8);
     cfg.modality = MODALITY_AV;
@@ -151,6 +152,7 @@ static int fix_av_model(const char *path, const char *backbone, int modality_dro
     cfg.fusion_ch = 16;
     cfg.fusion_blocks = 1;
     cfg.modality_dropout = modality_dropout;
+    cfg.video_frames = FIX_AV_FRAMES;
     model_file mf;
     memset(&mf, 0, sizeof mf);
     if (model_create(&mf.m, &cfg, 11)) return -1;
@@ -174,10 +176,10 @@ static int fix_av_model(const char *path, const char *backbone, int modality_dro
              "{\"modality\":\"av\",\"dataset\":\"ravdess\",\"classes\":8,\"song\":false,\"both_videos\":false,"
              "\"audio\":{\"features\":\"mfcc\",\"sample_rate_hz\":22050,\"clip_seconds\":3.6,\"n_mfcc\":10,"
              "\"n_fft\":2048,\"hop_samples\":512,\"n_mels\":128,\"fmin_hz\":0,\"fmax_hz\":0,\"top_db\":80,"
-             "\"pad_mode\":\"constant\"},\"video\":{\"frames\":15,\"size\":224,\"color\":\"gray\","
+             "\"pad_mode\":\"constant\"},\"video\":{\"frames\":%d,\"size\":224,\"color\":\"gray\","
              "\"frame_window\":\"center\",\"faces\":\"detect\",\"refine\":true,\"reuse_box\":false,"
              "\"detect_max_side\":640,\"min_face_px\":20,\"backbone\":\"%s\"}}",
-             backbone);
+             FIX_AV_FRAMES, backbone);
     mf.prep_json = strdup(prep);
     int rc = model_file_save(path, &mf);
     model_file_free(&mf);
@@ -185,7 +187,7 @@ static int fix_av_model(const char *path, const char *backbone, int modality_dro
 }
 
 /* ffmpeg CLI: a video of `seconds` at 30 fps from a still image, with a 440 Hz tone unless silent. */
-static int fix_video(const char *out, const char *still, double seconds, int silent) {
+static inline int fix_video(const char *out, const char *still, double seconds, int silent) {
     char cmd[2048], log[4096];
     if (silent)
         snprintf(cmd, sizeof cmd,

@@ -259,10 +259,10 @@ static void test_audio_visual(void) {
     CHECK(avemo_model_needs(m) == (AVEMO_NEEDS_AUDIO | AVEMO_NEEDS_VIDEO) && !avemo_model_tolerates_missing(m), "needs");
     int T, S, ch;
     avemo_model_video_shape(m, &T, &S, &ch);
-    CHECK(T == 15 && S == 224 && ch == 1, "video shape %d %d %d", T, S, ch);
+    CHECK(T == FIX_AV_FRAMES && S == 224 && ch == 1, "video shape %d %d %d", T, S, ch);
     avemo_result r;
     CHECK(avemo_predict_file(m, mp4, &r) == 0, "AV predict: %s", avemo_last_error());
-    CHECK(r.used_audio && r.used_video && r.video_frames == 15 && r.frames_without_face == 0,
+    CHECK(r.used_audio && r.used_video && r.video_frames == FIX_AV_FRAMES && r.frames_without_face == 0,
           "used %d %d, %d frames, %d without a face", r.used_audio, r.used_video, r.video_frames, r.frames_without_face);
     CHECK(r.faces_ms > 0 && r.features_ms > 0, "timing");
 
@@ -273,17 +273,18 @@ static void test_audio_visual(void) {
     CHECK(mtcnn_load(manifest, &det) == 0, "mtcnn: %s", avemo_last_error());
     faces_config fc;
     faces_default_config(&fc);
+    fc.frames = FIX_AV_FRAMES;
     uint8_t *crops;
     face_frame *info;
     int nf, noface;
-    CHECK(faces_from_file(det, mp4, &fc, &crops, &info, &nf, &noface) == 0 && nf == 15, "faces: %s", avemo_last_error());
+    CHECK(faces_from_file(det, mp4, &fc, &crops, &info, &nf, &noface) == 0 && nf == FIX_AV_FRAMES, "faces: %s", avemo_last_error());
     mobilenetv2 net;
     mnv2_folded fold;
     CHECK(mobilenetv2_from_file(&net, bb, 1) == 0 && mobilenetv2_fold(&fold, &net) == 0, "backbone");
-    float *x = malloc((size_t)15 * 224 * 224 * sizeof *x), *video = malloc((size_t)15 * 1280 * sizeof *video);
-    mobilenetv2_normalize_u8(x, crops, 15L * 224 * 224, 1, net.norm);
-    CHECK(mobilenetv2_infer(&fold, video, x, 15, 224, 224, 0) == 0, "infer");
-    feature_standardize(video, 15, 1280, mf.video_mean, mf.video_std);
+    float *x = malloc((size_t)FIX_AV_FRAMES * 224 * 224 * sizeof *x), *video = malloc((size_t)FIX_AV_FRAMES * 1280 * sizeof *video);
+    mobilenetv2_normalize_u8(x, crops, FIX_AV_FRAMES * 224L * 224, 1, net.norm);
+    CHECK(mobilenetv2_infer(&fold, video, x, FIX_AV_FRAMES, 224, 224, 0) == 0, "infer");
+    feature_standardize(video, FIX_AV_FRAMES, 1280, mf.video_mean, mf.video_std);
     prep_options po;
     prep_options_default(&po);
     float *feat, audio[156 * 10];
@@ -299,11 +300,11 @@ static void test_audio_visual(void) {
     audio_clip ac;
     avemo_result rp;
     CHECK(audio_decode_mono(mp4, &ac) == 0, "decode: %s", avemo_last_error());
-    CHECK(avemo_predict_pcm(m, ac.samples, ac.n, ac.sample_rate_hz, crops, 15, 224, 224, &rp) == 0, "pcm AV: %s",
+    CHECK(avemo_predict_pcm(m, ac.samples, ac.n, ac.sample_rate_hz, crops, FIX_AV_FRAMES, 224, 224, &rp) == 0, "pcm AV: %s",
           avemo_last_error());
     CHECK(memcmp(rp.probs, r.probs, sizeof r.probs) == 0, "AV pcm differs from the file");
-    CHECK(avemo_predict_pcm(m, ac.samples, ac.n, ac.sample_rate_hz, crops, 14, 224, 224, &rp) == AVEMO_EINVAL,
-          "14 frames accepted");
+    CHECK(avemo_predict_pcm(m, ac.samples, ac.n, ac.sample_rate_hz, crops, FIX_AV_FRAMES - 1, 224, 224, &rp) == AVEMO_EINVAL,
+          "wrong frame count accepted");
     audio_clip_free(&ac);
     free(feat);
     free(x);
