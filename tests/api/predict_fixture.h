@@ -130,6 +130,32 @@ static inline int fix_audio_model(const char *dir, char *model_path, size_t cap)
     return 0;
 }
 
+/* An audio-only head with random weights and the real prep settings of `avemo prep --modality audio`: a valid
+ * model file in milliseconds, for tests that need one but not a trained one. */
+static inline int fix_random_audio_model(const char *path) {
+    model_config cfg;
+    model_config_default(&cfg, 8);
+    cfg.modality = MODALITY_AUDIO;
+    cfg.audio_ch = 16;
+    model_file mf;
+    memset(&mf, 0, sizeof mf);
+    if (model_create(&mf.m, &cfg, 21)) return -1;
+    const char *names[8] = {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"};
+    mf.n_classes = 8;
+    for (int k = 0; k < 8; k++) mf.class_names[k] = strdup(names[k]);
+    mf.audio_mean = calloc(cfg.audio_channels, sizeof(float));
+    mf.audio_std = malloc(cfg.audio_channels * sizeof(float));
+    for (int c = 0; c < cfg.audio_channels; c++) mf.audio_std[c] = 50.0f;
+    prep_options o;
+    prep_options_default(&o);
+    o.modality = DATASET_NEED_AUDIO;
+    dataset_options d = {.kind = DATASET_RAVDESS};
+    if (prep_config_json(&o, &d, &mf.prep_json)) return -1;
+    int rc = model_file_save(path, &mf);
+    model_file_free(&mf);
+    return rc;
+}
+
 /* Random-weight MobileNetV2 (grayscale stem) at path. */
 static inline int fix_backbone(const char *path) {
     mobilenetv2 net;
