@@ -19,6 +19,7 @@
 #include "data/prep.h"
 #include "model/mobilenetv2.h"
 #include "train/model_file.h"
+#include "train/plot.h"
 #include "train/trainer.h"
 
 #include <math.h>
@@ -168,17 +169,22 @@ static inline int fix_backbone(const char *path) {
     return rc;
 }
 
-/* AV head with random weights at path, reading `backbone`; modality dropout on or off. */
-static inline int fix_av_model(const char *path, const char *backbone, int modality_dropout) {
+/* AV head with random weights at path, reading `backbone`, `frames` per clip; modality dropout on or off;
+ * small = 1: narrow layers (fast tests), 0: the paper's widths (benchmarks). prep_json: the feature settings
+ * to store (a real cache's config), or NULL for the settings written here as `avemo prep` records them. */
+static inline int fix_av_model_prep(const char *path, const char *backbone, int modality_dropout, int frames, int small,
+                                    const char *prep_json) {
     model_config cfg;
     model_config_default(&cfg, 8);
     cfg.modality = MODALITY_AV;
-    cfg.video_ch1 = cfg.video_ch2 = 16;
-    cfg.audio_ch = 16;
-    cfg.fusion_ch = 16;
-    cfg.fusion_blocks = 1;
+    if (small) {
+        cfg.video_ch1 = cfg.video_ch2 = 16;
+        cfg.audio_ch = 16;
+        cfg.fusion_ch = 16;
+        cfg.fusion_blocks = 1;
+    }
     cfg.modality_dropout = modality_dropout;
-    cfg.video_frames = FIX_AV_FRAMES;
+    cfg.video_frames = frames;
     model_file mf;
     memset(&mf, 0, sizeof mf);
     if (model_create(&mf.m, &cfg, 11)) return -1;
@@ -205,11 +211,15 @@ static inline int fix_av_model(const char *path, const char *backbone, int modal
              "\"pad_mode\":\"constant\"},\"video\":{\"frames\":%d,\"size\":224,\"color\":\"gray\","
              "\"frame_window\":\"center\",\"faces\":\"detect\",\"refine\":true,\"reuse_box\":false,"
              "\"detect_max_side\":640,\"min_face_px\":20,\"backbone\":\"%s\"}}",
-             FIX_AV_FRAMES, backbone);
-    mf.prep_json = strdup(prep);
+             frames, backbone);
+    mf.prep_json = strdup(prep_json ? prep_json : prep);
     int rc = model_file_save(path, &mf);
     model_file_free(&mf);
     return rc;
+}
+
+static inline int fix_av_model(const char *path, const char *backbone, int modality_dropout, int frames, int small) {
+    return fix_av_model_prep(path, backbone, modality_dropout, frames, small, NULL);
 }
 
 /* ffmpeg CLI: a video of `seconds` at 30 fps from a still image, with a 440 Hz tone unless silent. */

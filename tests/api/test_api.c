@@ -247,7 +247,8 @@ static void test_audio_visual(void) {
     const char *still = shared_path("data/faces/ravdess-stills/Actor_01.png");
     const char *manifest = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
     if (!still || !manifest) return;
-    CHECK(fix_backbone(bb) == 0 && fix_av_model(av, bb, 0) == 0 && fix_av_model(av_md, bb, 1) == 0, "AV fixtures: %s",
+    CHECK(fix_backbone(bb) == 0 && fix_av_model(av, bb, 0, FIX_AV_FRAMES, 1) == 0 &&
+              fix_av_model(av_md, bb, 1, FIX_AV_FRAMES, 1) == 0, "AV fixtures: %s",
           avemo_last_error());
     CHECK(fix_video(mp4, still, 4.0, 0) == 0 && fix_video(silent, still, 4.6, 1) == 0, "ffmpeg videos");
     avemo_open_options oo = {.mtcnn_manifest = manifest};
@@ -352,5 +353,6 @@ int main(void) {
     RUN(test_windows);
     RUN(test_bad_files);
     RUN(test_audio_visual);
+    plot_cleanup(); /* fontconfig state of the in-process training's plots (LeakSanitizer) */
     return test_summary();
 }

@@ -153,5 +153,6 @@ int main(void) {
     RUN(test_text);
     RUN(test_json_bad_file_and_threads);
     RUN(test_windows);
+    plot_cleanup(); /* fontconfig state of the in-process training's plots (LeakSanitizer) */
     return test_summary();
 }
