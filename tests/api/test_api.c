@@ -344,6 +344,71 @@ static void test_audio_visual(void) {
     avemo_model_close(m);
 }
 
+
+/* The video path against the real `avemo prep` code: a RAVDESS-named AV clip prepared with prep_run (MTCNN
+ * crops + MobileNetV2 embeddings + MFCC), a head whose prep settings are that cache's own; predicting the
+ * clip must give exactly the head's output on the cached (standardised) features. */
+static void test_av_matches_prep_cache(void) {
+    const char *d = test_tmpdir();
+    char root[700], actor[800], mp4[900], cache[700], bb[700], model[700], path[900];
+    snprintf(root, sizeof root, "%s/avtree", d);
+    snprintf(actor, sizeof actor, "%s/Actor_01", root);
+    snprintf(mp4, sizeof mp4, "%s/01-01-03-01-01-01-01.mp4", actor);
+    snprintf(cache, sizeof cache, "%s/avcache", d);
+    snprintf(bb, sizeof bb, "%s/mnv2_prep.safetensors", d);
+    snprintf(model, sizeof model, "%s/av_prep.safetensors", d);
+    const char *still = shared_path("data/faces/ravdess-stills/Actor_02.png");
+    const char *manifest = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
+    if (!still || !manifest) return;
+    mkdir(root, 0755);
+    mkdir(actor, 0755);
+    CHECK(fix_video(mp4, still, 3.2, 0) == 0 && fix_backbone(bb) == 0, "fixtures");
+    dataset_options dopt = {.kind = DATASET_RAVDESS, .need = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO};
+    prep_options po;
+    prep_options_default(&po);
+    po.faces.frames = FIX_AV_FRAMES;
+    po.mtcnn_path = manifest;
+    po.backbone_path = bb;
+    po.jobs = 1;
+    dataset ds;
+    char *cfg = NULL;
+    feature_cache c;
+    CHECK(dataset_scan(root, &dopt, &ds) == 0 && ds.n == 1, "scan: %s", avemo_last_error());
+    CHECK(prep_config_json(&po, &dopt, &cfg) == 0, "config");
+    CHECK(cache_create(&c, cache, &ds, cfg) == 0, "cache: %s", avemo_last_error());
+    prep_stats st;
+    CHECK(prep_run(&c, &po, NULL, &st) == 0 && st.n_failed == 0, "prep: %s", avemo_last_error());
+    CHECK(fix_av_model_prep(model, bb, 0, FIX_AV_FRAMES, 1, cfg) == 0, "model: %s", avemo_last_error());
+    free(cfg);
+    /* the cached features through the head, as eval does */
+    npy_array fa, fv;
+    CHECK(cache_path(&c, 0, CACHE_AUDIO, path, sizeof path) == 0 && npy_read(path, &fa) == 0, "audio npy");
+    CHECK(cache_path(&c, 0, CACHE_FEATS, path, sizeof path) == 0 && npy_read(path, &fv) == 0, "feats npy");
+    cache_free(&c);
+    CHECK(fa.count == 10 * 156 && fv.count == FIX_AV_FRAMES * 1280, "shapes %ld %ld", (long)fa.count, (long)fv.count);
+    model_file mf;
+    CHECK(model_file_load(model, &mf) == 0, "load: %s", avemo_last_error());
+    float audio[156 * 10];
+    const float *ca = fa.data;
+    for (int ch = 0; ch < 10; ch++)
+        for (int f = 0; f < 156; f++) audio[f * 10 + ch] = ca[ch * 156 + f];
+    feature_standardize(audio, 156, 10, mf.audio_mean, mf.audio_std);
+    feature_standardize(fv.data, FIX_AV_FRAMES, 1280, mf.video_mean, mf.video_std);
+    CHECK(model_forward(mf.m, fv.data, audio, NULL, 1, 0, NULL) == 0, "forward");
+    avemo_open_options oo = {.mtcnn_manifest = manifest}; /* the backbone path comes from the prep settings */
+    avemo_model *m;
+    avemo_result r;
+    CHECK(avemo_model_open_ex(model, &oo, &m) == 0, "open: %s", avemo_last_error());
+    CHECK(m && avemo_predict_file(m, mp4, &r) == 0, "predict: %s", avemo_last_error());
+    CHECK(memcmp(mf.m->acts.probs, r.probs, 8 * sizeof(float)) == 0,
+          "predict differs from the head on the prep cache's features (max %g)", max_abs_diff_f(mf.m->acts.probs, r.probs, 8));
+    CHECK(r.frames_without_face == 0 && r.used_audio && r.used_video, "streams");
+    avemo_model_close(m);
+    model_file_free(&mf);
+    npy_free(&fa);
+    npy_free(&fv);
+}
+
 int main(void) {
     setup();
     RUN(test_open_and_query);
@@ -353,6 +418,7 @@ int main(void) {
     RUN(test_windows);
     RUN(test_bad_files);
     RUN(test_audio_visual);
+    RUN(test_av_matches_prep_cache);
     plot_cleanup(); /* fontconfig state of the in-process training's plots (LeakSanitizer) */
     return test_summary();
 }
