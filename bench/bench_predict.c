@@ -58,12 +58,12 @@ int main(void) {
     if (!shared || !*shared) shared = "../shared";
     char dir[] = "/tmp/avemo-bench-predict-XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    char still[600], clip[600], bb[600], model[600], manifest[600], cmd[4096];
+    char still[600], clip[600], bb[600], model_path[600], manifest[600], cmd[4096];
     snprintf(still, sizeof still, "%s/data/faces/ravdess-stills/Actor_01.png", shared);
     snprintf(manifest, sizeof manifest, "%s/weights/mtcnn/mtcnn_model-weights_manifest.json", shared);
     snprintf(clip, sizeof clip, "%s/clip720p.mp4", dir);
     snprintf(bb, sizeof bb, "%s/mnv2.safetensors", dir);
-    snprintf(model, sizeof model, "%s/av.safetensors", dir);
+    snprintf(model_path, sizeof model_path, "%s/av.safetensors", dir);
     snprintf(cmd, sizeof cmd,
              "ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 30 -i '%s' -f lavfi -i "
              "sine=frequency=440:sample_rate=48000 -t 3.6 -vf scale=1280:720 -c:v libx264 -pix_fmt yuv420p "
@@ -73,14 +73,14 @@ int main(void) {
         fprintf(stderr, "bench_predict: ffmpeg failed (needs %s)\n", still);
         return 1;
     }
-    if (fix_backbone(bb) || fix_av_model(model, bb, 0, 15, 0)) {
+    if (fix_backbone(bb) || fix_av_model(model_path, bb, 0, 15, 0)) {
         fprintf(stderr, "bench_predict: fixtures: %s\n", avemo_last_error());
         return 1;
     }
     avemo_open_options oo = {.mtcnn_manifest = manifest};
     avemo_model *m;
     double t0 = now_s();
-    if (avemo_model_open_ex(model, &oo, &m)) {
+    if (avemo_model_open_ex(model_path, &oo, &m)) {
         fprintf(stderr, "bench_predict: %s\n", avemo_last_error());
         return 1;
     }
@@ -88,6 +88,20 @@ int main(void) {
     printf("clip: 3.6 s, 1280x720 30 fps H.264 + AAC 48 kHz; model: paper-width AV head + MobileNetV2 (random "
            "weights), 15 frames\n");
     printf("model open %.0f ms (head, MobileNetV2 fold, MTCNN)\n", open_ms);
+
+    /* what a head instance costs: the pool makes one per concurrent caller, once, instead of per call */
+    {
+        model_config hc;
+        model_config_default(&hc, 8);
+        model *h;
+        double th0 = now_s();
+        if (model_create(&h, &hc, 1)) return 1;
+        double th1 = now_s();
+        printf("head instance (paper widths, AV): create + copy weights %.2f ms (%.2f M parameters); the pool makes "
+               "one per concurrent caller, once\n",
+               (th1 - th0) * 1e3, h->n_params / 1e6);
+        model_free(h);
+    }
 
     /* serial: latency per clip with `threads` OpenMP threads */
     omp_set_num_threads(threads);

@@ -232,7 +232,11 @@ int avemo_model_open_ex(const char *path, const avemo_open_options *opt, avemo_m
             goto fail;
         }
         mobilenetv2 net;
-        if ((rc = mobilenetv2_from_file(&net, bb, M->faces.color_rgb ? 3 : 1))) goto fail;
+        if ((rc = mobilenetv2_from_file(&net, bb, M->faces.color_rgb ? 3 : 1))) {
+            avemo_error_prefix(rc, "MobileNetV2 backbone%s", opt && opt->backbone ? "" : " (the path avemo prep recorded; "
+                                                                                         "give another with --backbone)");
+            goto fail;
+        }
         M->norm = net.norm;
         rc = mobilenetv2_fold(&M->backbone, &net);
         mobilenetv2_free(&net);
