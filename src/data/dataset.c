@@ -92,7 +92,7 @@ static int list_dir(const char *dir, dir_list *out) {
     }
     closedir(d);
     if (rc) { dir_list_free(out); return rc; }
-    qsort(out->names, out->n, sizeof *out->names, cmp_str);
+    if (out->n) qsort(out->names, out->n, sizeof *out->names, cmp_str);
     out->is_dir = calloc(out->n ? out->n : 1, 1);
     if (!out->is_dir) { dir_list_free(out); return avemo_error(AVEMO_ENOMEM, "out of memory"); }
     for (int i = 0; i < out->n; i++) {
