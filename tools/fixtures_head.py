@@ -46,11 +46,20 @@ def formula(name, shape):
     return torch.tensor(v.astype(np.float32).reshape(shape))
 
 
+SMALL = dict(K=K, T=T, VD=VD, V1=V1, V2=V2, AC=AC, ACH=ACH, FC=FC, NBLK=NBLK, HID=HID, BASE=BASE, AF=None)
+# the paper's sizes (spec 4), for bench/torch_head.py
+PAPER = dict(K=8, T=15, VD=1280, V1=64, V2=128, AC=10, ACH=64, FC=128, NBLK=4, HID=128, BASE=(64, 128, 256), AF=156)
+
+
 class Head:
-    def __init__(self, modality, fusion, audio_stream):
+    def __init__(self, modality, fusion, audio_stream, dims=None):
+        d = dict(SMALL if dims is None else dims)
+        K, T, VD, V1, V2, AC, ACH, FC, NBLK, BASE = (d[k] for k in ('K', 'T', 'VD', 'V1', 'V2', 'AC', 'ACH', 'FC', 'NBLK', 'BASE'))
+        HID = d['HID']
+        self.d = d
         self.mod, self.fusion, self.astream = modality, fusion, audio_stream
         self.P, self.BUF = {}, {}
-        self.af = 20 if audio_stream == 'baseline' else 40
+        self.af = d['AF'] or (20 if audio_stream == 'baseline' else 40)
         use_a, use_v = modality != 'video', modality != 'audio'
         if use_v:
             self.resblock('video.stage1', VD, V1)
@@ -175,6 +184,7 @@ class Head:
         return x + self.lin(name + '.mlp.fc2', F.gelu(self.lin(name + '.mlp.fc1', h)))
 
     def forward(self, video, audio, train):
+        T, FC, NBLK = self.d['T'], self.d['FC'], self.d['NBLK']
         v = a = None
         if self.mod != 'audio':
             v = self.f_resblock('video.stage1', video.permute(0, 2, 1), train)
