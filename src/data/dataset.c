@@ -366,7 +366,7 @@ static int scan_ravdess(dataset *ds, const dataset_options *opt) {
     rav_files files = {0};
     int rc = walk_ravdess(ds, ds->root, 0, actor_dir_number(ds->root), &files);
     if (rc) goto done;
-    qsort(files.v, files.n, sizeof *files.v, cmp_rav);
+    if (files.n) qsort(files.v, files.n, sizeof *files.v, cmp_rav);
 
     int cap = 0;
     for (int i = 0; i < files.n && !rc;) {
@@ -512,7 +512,7 @@ static int scan_cremad(dataset *ds, const dataset_options *opt) {
         rc = avemo_error(AVEMO_EFORMAT, "%s: no CREMA-D clips (expected VideoFlash/*.flv and/or AudioWAV/*.wav)",
                          ds->root);
     if (rc) goto done;
-    qsort(v, n, sizeof *v, cmp_cr);
+    if (n) qsort(v, n, sizeof *v, cmp_cr);
     for (int i = 0; i < n && !rc;) {
         const cr_file *vid = NULL, *aud = NULL;
         int j = i;
