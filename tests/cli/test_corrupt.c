@@ -1,5 +1,7 @@
-/* Damaged inputs through every command that reads files (tests/make-corrupt-media.sh writes good/ and bad/):
- * each bad file gives exit status 2 and exactly one stderr line naming it, no command dies of a signal, and
+/* Damaged inputs through every command that reads files. tests/make-corrupt-media.sh writes good/ and bad/
+ * (truncated, zero-length, no samples, no frames, no streams, zero channels, 0 Hz, wrong extension, random
+ * bytes, broken .npy / safetensors / tflite headers; a WAV named .mp4 and an odd 65x49 frame size must work).
+ * Each bad file gives exit status 2 and exactly one stderr line naming it, no command dies of a signal, and
  * with --keep-going (or the commands that always go on: detect, predict) the good files of the same run are
  * still processed. Also `avemo prep` on a RAVDESS tree with damaged clips: they are logged in
  * CACHE/skipped.log and skipped, the rest is cached, the run succeeds. Commands not built in this binary
@@ -219,18 +221,23 @@ static void test_faces_detect(void) {
     char dir[700], g[2][700], npy[800];
     snprintf(dir, sizeof dir, "%s/faces", test_tmpdir());
     good_path(g[0], sizeof g[0], "clip.mp4");
-    char *good[1] = {g[0]};
+    good_path(g[1], sizeof g[1], "odd_size.avi"); /* 65x49 MJPEG */
+    char *good[2] = {g[0], g[1]};
     char *head[] = {"faces", "--keep-going", "--frames", "3", "--mtcnn", mtcnn, "--out", dir};
-    /* extra lines: the summary and a no-face warning for the good clip (a test pattern, no face) */
-    free(batch("faces --keep-going", head, 8, good, 1, valid, 2));
+    /* extra lines: the summary and a no-face warning per good clip (test patterns, no real face) */
+    free(batch("faces --keep-going", head, 8, good, 2, valid, 3));
     snprintf(npy, sizeof npy, "%s/clip.npy", dir);
     npy_array a;
     CHECK(npy_read(npy, &a) == 0 && a.shape[0] == 3, "faces --keep-going did not write the good clip: %s",
           avemo_last_error());
     npy_free(&a);
+    snprintf(npy, sizeof npy, "%s/odd_size.npy", dir);
+    CHECK(npy_read(npy, &a) == 0 && a.shape[0] == 3, "faces --keep-going did not write the odd-size clip: %s",
+          avemo_last_error());
+    npy_free(&a);
     char *dhead[] = {"detect", "--frames", "3", "--mtcnn", mtcnn};
-    char *out = batch("detect", dhead, 5, good, 1, valid, 0);
-    CHECK(strstr(out, g[0]) != NULL, "detect did not report the good clip: %s", out);
+    char *out = batch("detect", dhead, 5, good, 2, valid, 0);
+    CHECK(strstr(out, g[0]) != NULL && strstr(out, g[1]) != NULL, "detect did not report the good clips: %s", out);
     free(out);
 }
 
