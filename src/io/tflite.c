@@ -244,6 +244,9 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
                     uint64_t z = 0;
                     for (int k = 0; k < 8; k++) z |= (uint64_t)fb->b[zs + 8 * (size_t)i + k] << (8 * k);
                     t->zero_point[i] = (int64_t)z;
+                    if (t->zero_point[i] < INT32_MIN || t->zero_point[i] > INT32_MAX)
+                        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has zero point %lld out of range", fb->name,
+                                           t->name, (long long)t->zero_point[i]);
                 }
                 if (!isfinite(t->scale[i]))
                     return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has a non-finite scale", fb->name, t->name);
@@ -513,7 +516,7 @@ int tfl_to_f32(const tfl_tensor *t, float *out, int64_t count, const char *file_
             case TFL_INT16: raw = (int16_t)(p[2 * i] | p[2 * i + 1] << 8); break;
             default: raw = (int32_t)rd_u32(p + 4 * i); break;
             }
-            out[i] = (float)((double)(raw - t->zero_point[q]) * t->scale[q]);
+            out[i] = (float)(((double)raw - (double)t->zero_point[q]) * t->scale[q]);
         } else if (t->type == TFL_FLOAT32) {
             memcpy(&out[i], p + 4 * i, 4);
         } else if (t->type == TFL_FLOAT16) {

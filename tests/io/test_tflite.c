@@ -54,6 +54,28 @@ static void test_mobilenet_v2(void) {
     tfl_free(&m);
 }
 
+/* tests/fixtures/io/tiny_conv.tflite (tools/tiny_tflite.py): int8 weights quantized per output channel */
+static void test_tiny_per_axis(void) {
+    const char *p = fixture_path("io/tiny_conv.tflite");
+    if (!p) return;
+    tfl_model m;
+    CHECK(tfl_read(p, &m) == 0, "read: %s", avemo_last_error());
+    if (test_failed_now) return;
+    CHECK(m.n_ops == 1 && m.n_tensors == 4 && m.n_inputs == 1 && m.inputs[0] == 0 && m.outputs[0] == 3, "graph");
+    const tfl_op *op = &m.ops[0];
+    CHECK(op->opcode == TFL_OP_CONV_2D && op->padding == TFL_PAD_VALID && op->stride_w == 1 && op->stride_h == 2 &&
+              op->activation == TFL_ACT_RELU6 && op->dilation_h == 1, "conv options");
+    const tfl_tensor *w = &m.tensors[1], *b = &m.tensors[2];
+    CHECK(!strcmp(w->name, "conv/weights") && w->type == TFL_INT8 && w->n_quant == 3 && w->quant_dim == 0, "w");
+    float wf[6], bf[3];
+    CHECK(tfl_to_f32(w, wf, 6, p) == 0 && tfl_to_f32(b, bf, 3, p) == 0, "dequantise: %s", avemo_last_error());
+    const float want_w[6] = {0.5f, -1.0f, 0.75f, 1.0f, -16.0f, 15.875f};
+    CHECK(!memcmp(wf, want_w, sizeof wf), "per-axis weights %g %g %g %g %g %g", wf[0], wf[1], wf[2], wf[3], wf[4], wf[5]);
+    CHECK(fabsf(bf[0] - 0.1f) < 1e-7f && fabsf(bf[1] + 0.4f) < 1e-7f && fabsf(bf[2] - 0.9f) < 1e-7f, "bias");
+    CHECK(tfl_to_f32(&m.tensors[0], wf, 32, p) != 0, "activation without data converted");
+    tfl_free(&m);
+}
+
 static void test_hostile(void) {
     const char *p = shared_path(MNV2);
     if (!p) return;
@@ -95,6 +117,25 @@ static void test_hostile(void) {
     free(is_data);
     free(buf);
     (void)accepted;
+    /* the tiny model is all tables: every truncation fails, every byte flipped (4 ways) parses or fails cleanly */
+    const char *tp = fixture_path("io/tiny_conv.tflite");
+    if (!tp) return;
+    CHECK(file_read_all(tp, 1 << 20, &buf, &n) == 0, "read tiny");
+    if (test_failed_now) return;
+    for (size_t k = 0; k < n; k++) CHECK(tfl_parse(buf, k, "trunc", &m) != 0, "tiny truncated at %zu accepted", k);
+    static const unsigned char flips[4] = {0x01, 0x80, 0xff, 0x10};
+    for (size_t k = 0; k < n; k++)
+        for (int f = 0; f < 4; f++) {
+            buf[k] ^= flips[f];
+            if (tfl_parse(buf, n, "flip", &m) == 0) {
+                float tmp[64];
+                for (int i = 0; i < m.n_tensors; i++)
+                    if (m.tensors[i].data && m.tensors[i].count <= 64) tfl_to_f32(&m.tensors[i], tmp, m.tensors[i].count, "flip");
+                tfl_free(&m);
+            }
+            buf[k] ^= flips[f];
+        }
+    free(buf);
 }
 
 static void put32(unsigned char *b, size_t at, uint32_t v) { for (int i = 0; i < 4; i++) b[at + i] = (unsigned char)(v >> (8 * i)); }
@@ -172,6 +213,7 @@ int main(void) {
     RUN(test_tiny_seed);
     RUN(test_shared_name_amplification);
     RUN(test_mobilenet_v2);
+    RUN(test_tiny_per_axis);
     RUN(test_hostile);
     return test_summary();
 }
