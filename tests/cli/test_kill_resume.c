@@ -279,6 +279,17 @@ static int count_npy(const char *dir) {
     return n;
 }
 
+/* Leftover temp files "<name>.tmp.<id>" of writes a kill interrupted. */
+static int count_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
 static int some_cached(const void *audio_dir) { return count_npy(audio_dir) >= 3; }
 
 static int data_hash(const char *cache, char *out, size_t cap) {
@@ -341,10 +352,19 @@ static void test_prep_kill_resume(void) {
         CHECK(hit || rc == 0, "rerun of prep exited %d (log %s)", rc, log);
         n_kills += hit;
     }
+    int tmp_left = count_tmp(audio_b) + count_tmp(cache_b);
+    /* what a kill inside a write leaves (the kills above rarely land inside one): plant one */
+    char stale[800];
+    snprintf(stale, sizeof stale, "%s/03-01-01-01-01-01-01.npy.tmp.4242", audio_b);
+    FILE *sf = fopen(stale, "wb");
+    if (sf) fputs("\x93NUMPY torn", sf), fclose(sf);
     rc = wait_for(spawn(argv, log));
     CHECK(rc == 0, "final prep exited %d (log %s)", rc, log);
-    printf("  prep: uninterrupted %.2f s for %d clips; first kill with %d clips cached; %d SIGKILLs landed\n", full,
-           N_CLIPS, at_first_kill, n_kills);
+    /* a rerun removes the temp files of the writes the kills interrupted */
+    CHECK(count_tmp(audio_b) + count_tmp(cache_b) == 0, "%d temp files left in the cache after the rerun",
+          count_tmp(audio_b) + count_tmp(cache_b));
+    printf("  prep: uninterrupted %.2f s for %d clips; first kill with %d clips cached; %d SIGKILLs landed; %d "
+           "temp files of interrupted writes before the last rerun\n", full, N_CLIPS, at_first_kill, n_kills, tmp_left);
     CHECK(n_kills >= 1 && at_first_kill < N_CLIPS, "no kill landed while prep was running");
     CHECK(count_npy(audio_b) == N_CLIPS, "%d of %d clips cached after resume", count_npy(audio_b), N_CLIPS);
     DIR *d = opendir(dir_a);
