@@ -98,6 +98,8 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+static int count_tmp(const char *dir);
+
 /* ------------------------------------------------------------------------------------------------ train */
 
 #define N_ACTORS 4
@@ -196,7 +198,10 @@ static void test_train_kill_resume(void) {
     }
     rc = wait_for(spawn(argv, log));
     CHECK(rc == 0, "final resume exited %d (log %s)", rc, log);
-    printf("  train: uninterrupted %.2f s; %d SIGKILLs landed mid-run, then resumed\n", full, n_kills);
+    char fold_b[700];
+    snprintf(fold_b, sizeof fold_b, "%s/fold_1", run_b);
+    printf("  train: uninterrupted %.2f s; %d SIGKILLs landed mid-run, then resumed; %d temp files of interrupted "
+           "writes left in the run folder\n", full, n_kills, count_tmp(run_b) + count_tmp(fold_b));
     CHECK(n_kills >= 1, "no kill landed while train was running");
     snprintf(a, sizeof a, "%s/model.safetensors", run_a);
     snprintf(b, sizeof b, "%s/model.safetensors", run_b);
