@@ -298,8 +298,32 @@ static void test_empty_folder(void) {
     }
 }
 
+/* Empty folders (an empty Actor_XX, an empty dataset root, an empty CREMA-D AudioWAV) and one usable file:
+ * the scan used to qsort a NULL list (UBSan: "null pointer passed as argument 1, which is declared to never
+ * be null", seen by test_cmd_prep under SAN=1 when /tmp held an empty folder). */
+static void test_empty_folders(void) {
+    char root[1100];
+    snprintf(root, sizeof root, "%s/empty_folders", test_tmpdir());
+    mkdir(root, 0777);
+    dataset_options o = {.kind = DATASET_RAVDESS};
+    dataset ds;
+    CHECK(dataset_scan(root, &o, &ds) != 0, "an empty root gave samples");
+    mkdir_in(root, "Actor_02");
+    touch(mkdir_in(root, "Actor_01"), "03-01-03-01-01-01-01.wav", 0);
+    CHECK(dataset_scan(root, &o, &ds) == 0 && ds.n == 1, "scan with an empty actor folder: %s", avemo_last_error());
+    if (!test_failed_now) dataset_free(&ds);
+    char croot[1100];
+    snprintf(croot, sizeof croot, "%s/empty_cremad", test_tmpdir());
+    mkdir(croot, 0777);
+    mkdir_in(croot, "AudioWAV");
+    mkdir_in(croot, "VideoFlash");
+    dataset_options c = {.kind = DATASET_CREMAD};
+    CHECK(dataset_scan(croot, &c, &ds) != 0, "an empty CREMA-D tree gave samples");
+}
+
 int main(void) {
     RUN(test_empty_folder);
+    RUN(test_empty_folders);
     RUN(test_ravdess_parse_name);
     RUN(test_ravdess_fake_default);
     RUN(test_ravdess_fake_options);
