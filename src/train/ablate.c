@@ -108,6 +108,12 @@ static cJSON *read_json(const char *path, size_t cap) {
     return j;
 }
 
+typedef struct {
+    const char *id;
+    const cJSON *rec;
+} id_rec;
+static int cmp_id_rec(const void *a, const void *b) { return strcmp(((const id_rec *)a)->id, ((const id_rec *)b)->id); }
+
 /* OUT/<name>: the audio cache's samples and audio features joined with the video cache's features of the
  * same sample ids (links to their audio/ and feats/ folders, one index.json). *n_joined = samples with both. */
 static int join_caches(const char *audio_dir, const char *video_dir, const char *out, int *n_joined) {
@@ -130,25 +136,26 @@ static int join_caches(const char *audio_dir, const char *video_dir, const char 
         rc = avemo_error(AVEMO_EFORMAT, "%s or %s: index without samples/config", audio_dir, video_dir);
         goto done;
     }
-    /* ids are unique per cache; a linear scan per sample is fine for thousands of samples, but index the
-     * video cache by id first (sorted pointers) to stay O(n log n) for image-sized sets */
+    /* the video cache's records sorted by id, looked up per audio sample */
     int nv = cJSON_GetArraySize(sv), k = 0;
-    const cJSON **vrec = malloc(((size_t)nv + 1) * sizeof *vrec);
+    id_rec *vrec = malloc(((size_t)nv + 1) * sizeof *vrec);
     if (!vrec) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
     const cJSON *r;
-    cJSON_ArrayForEach(r, sv) vrec[k++] = r;
+    cJSON_ArrayForEach(r, sv) {
+        const cJSON *vid = cJSON_GetObjectItemCaseSensitive(r, "id");
+        if (cJSON_IsString(vid)) vrec[k++] = (id_rec){vid->valuestring, r};
+    }
+    qsort(vrec, (size_t)k, sizeof *vrec, cmp_id_rec);
     cJSON *s;
     cJSON_ArrayForEach(s, sa) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
         if (!cJSON_IsString(id)) continue;
-        const cJSON *match = NULL;
-        for (int i = 0; i < nv && !match; i++) {
-            const cJSON *vid = cJSON_GetObjectItemCaseSensitive(vrec[i], "id");
-            if (cJSON_IsString(vid) && !strcmp(vid->valuestring, id->valuestring)) match = vrec[i];
-        }
+        id_rec key = {id->valuestring, NULL};
+        const id_rec *hit = bsearch(&key, vrec, (size_t)k, sizeof *vrec, cmp_id_rec);
+        const cJSON *match = hit ? hit->rec : NULL;
         cJSON *hash = cJSON_GetObjectItemCaseSensitive(s, "hash");
         if (hash) cJSON_DeleteItemFromObjectCaseSensitive(hash, "feats");
         const cJSON *vh = match ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(match, "hash"), "feats")
@@ -178,22 +185,26 @@ static int join_caches(const char *audio_dir, const char *video_dir, const char 
     cJSON_AddStringToObject(from, "video", real_v);
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "joined_from");
     cJSON_AddItemToObject(cfg, "joined_from", from);
+    if (strlen(out) + 16 > sizeof path) {
+        rc = avemo_error(AVEMO_EINVAL, "%s: path too long", out);
+        goto done;
+    }
     if ((rc = make_dirs(out))) goto done;
     char target[PATH_MAX + 16];
     snprintf(target, sizeof target, "%s/audio", real_a);
-    snprintf(path, sizeof path, "%s/audio", out);
+    snprintf(path, sizeof path, "%.4000s/audio", out); /* length checked above */
     if ((rc = relink(target, path))) goto done;
     snprintf(target, sizeof target, "%s/feats", real_v);
-    snprintf(path, sizeof path, "%s/feats", out);
+    snprintf(path, sizeof path, "%.4000s/feats", out); /* length checked above */
     if ((rc = relink(target, path))) goto done;
-    snprintf(path, sizeof path, "%s/faces", out);
+    snprintf(path, sizeof path, "%.4000s/faces", out); /* length checked above */
     if (!is_dir(path) && (rc = make_dirs(path))) goto done;
     char *text = cJSON_Print(ja);
     if (!text) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
-    snprintf(path, sizeof path, "%s/index.json", out);
+    snprintf(path, sizeof path, "%.4000s/index.json", out); /* length checked above */
     rc = atomic_write(path, text, strlen(text));
     free(text);
     *n_joined = joined;
@@ -339,6 +350,7 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
     if (n_failed) *n_failed = 0;
     if (!specs) return avemo_error(AVEMO_EINVAL, "ablate: table %d unknown (3, 5 or 7)", o->table);
     if (!o->cache_dir || !o->out_dir) return avemo_error(AVEMO_EINVAL, "ablate: --data and --out are required");
+    if (strlen(o->out_dir) > 3000) return avemo_error(AVEMO_EINVAL, "ablate: --out path too long");
     cache_info ci[2];
     if ((rc = cache_info_read(o->cache_dir, &ci[0]))) return rc;
     if ((rc = cache_info_read(o->frft_cache_dir, &ci[1]))) return rc;
@@ -368,7 +380,7 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
     }
     if ((rc = make_dirs(o->out_dir))) goto done;
 
-    char joined_dir[4200] = "", join_note[1024] = "";
+    char joined_dir[4096] = "", join_note[1024] = "";
     int join_tried = 0, join_rc = 0;
     for (int i = 0; i < n; i++) {
         const ablation_spec *s = &specs[i];
@@ -408,15 +420,15 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
                     join_rc = join_caches(c->dir, other->dir, joined_dir, &nj);
                     if (!join_rc)
                         snprintf(join_note, sizeof join_note,
-                                 "%s: %d samples, audio features from %s joined with the video features of %s (same "
-                                 "sample ids).", joined_dir, nj, c->dir, other->dir);
+                                 "%.300s: %d samples, audio features from %.300s joined with the video features of "
+                                 "%.300s (same sample ids).", joined_dir, nj, c->dir, other->dir);
                     else
-                        snprintf(join_note, sizeof join_note, "joining %s with the video of %s failed: %s", c->dir,
-                                 other->dir, avemo_last_error());
+                        snprintf(join_note, sizeof join_note, "joining %.300s with the video of %.300s failed: %.300s",
+                                 c->dir, other->dir, avemo_last_error());
                 }
                 if (join_rc) {
                     r->status = ABLATE_NOT_RUN;
-                    snprintf(r->reason, sizeof r->reason, "cache has no video features and %s", join_note);
+                    snprintf(r->reason, sizeof r->reason, "cache has no video features and %.400s", join_note);
                 } else {
                     cache_dir = joined_dir;
                 }
@@ -425,7 +437,7 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
                 snprintf(r->reason, sizeof r->reason, "cache has no video features");
             }
         }
-        if (cache_dir) snprintf(r->cache, sizeof r->cache, "%s", cache_dir);
+        if (cache_dir) snprintf(r->cache, sizeof r->cache, "%.4000s", cache_dir);
         if (r->status == ABLATE_NOT_RUN) {
             if (o->on_row) o->on_row(o->ctx, i, n, r, 1);
             continue;
