@@ -2,8 +2,10 @@
  * layers (batch 8). bench/run.sh runs this and bench/torch_conv.py (PyTorch on the same shapes) in alternating
  * rounds and prints the ratios.
  *
- *   bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING]
- *     --specs   print the layer shapes ("spec ..." lines, read by torch_conv.py) and exit
+ *   bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING] [--cpu-time]
+ *     --specs     print the layer shapes ("spec ..." lines, read by torch_conv.py) and exit
+ *     --cpu-time  time with the process CPU clock instead of the wall clock: on a loaded shared machine this
+ *                 leaves out the time the process waits for a core (meaningful with --threads 1 only)
  * Output lines: "result <layer> <fwd|bwd> <best ms> <GFLOP/s>".
  * FLOPs are nominal: forward 2 * M * c_out * (kh*kw*c_in/groups), M = output pixels (padding taps counted);
  * backward = forward for each of dx and dw that is computed (the stem computes no dx: its input is the image).
@@ -38,9 +40,11 @@ static const layer layers[] = {
     {"conv1d_k3_t156_64", 1, {32, 1, 156, 64, 64, 1, 3, 1, 1, 0, 1, 0, 1, 1}, 1},
 };
 
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now_s(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(bench_clock, &t);
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
@@ -65,8 +69,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--cpu-time")) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
         else {
-            fprintf(stderr, "usage: bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING]\n");
+            fprintf(stderr, "usage: bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING] [--cpu-time]\n");
             return 2;
         }
     }
@@ -83,8 +88,8 @@ int main(int argc, char **argv) {
     }
     nn_set_threads(threads);
     const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("# avemo bench_conv: %d threads, batch as listed, best of %d%s%s\n", threads, reps,
-           ct ? ", OPENBLAS_CORETYPE=" : "", ct ? ct : "");
+    printf("# avemo bench_conv: %d threads, best of %d, %s time%s%s\n", threads, reps,
+           bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU", ct ? ", OPENBLAS_CORETYPE=" : "", ct ? ct : "");
     for (int i = 0; i < nl; i++) {
         if (only && !strstr(layers[i].name, only)) continue;
         const conv2d_shape *s = &layers[i].s;

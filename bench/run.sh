@@ -6,9 +6,18 @@
 # processes hits both sides alike; the best time per layer and pass is kept on each side and printed with the
 # ratio torch_ms / ours_ms (> 1: we are faster). Binaries without a twin are just run.
 #
-# Environment: THREADS (default 2), ROUNDS (3), REPS (repeats per run, best kept; 5), PYTHON (/usr/bin/python3).
+# Environment: THREADS (default 2), ROUNDS (3), REPS (repeats per run, best kept; 5), PYTHON (/usr/bin/python3),
+# CPU_TIME=1 (time both sides with the process CPU clock, default THREADS 1: a kernel-efficiency comparison
+# that a loaded shared machine disturbs less than wall time; see bench/RESULTS.md).
 set -u
-THREADS=${THREADS:-2}
+CPU_TIME=${CPU_TIME:-0}
+if [ "$CPU_TIME" = 1 ]; then
+  THREADS=${THREADS:-1}
+  CLK=--cpu-time
+else
+  THREADS=${THREADS:-2}
+  CLK=
+fi
 ROUNDS=${ROUNDS:-3}
 REPS=${REPS:-5}
 PY=${PYTHON:-/usr/bin/python3}
@@ -18,14 +27,14 @@ for bin in "$@"; do
   name=$(basename "$bin")
   name=${name#bench_}
   twin="bench/torch_$name.py"
-  echo "== $bin (threads $THREADS, rounds $ROUNDS, best of $REPS per run${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE})"
+  echo "== $bin (threads $THREADS, rounds $ROUNDS, best of $REPS per run, $([ -n "$CLK" ] && echo CPU || echo wall) time${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE})"
   if [ ! -f "$twin" ]; then
     "$bin" || status=1
     continue
   fi
   if ! "$PY" -c "import torch" 2>/dev/null; then
     echo "($PY has no torch: running $bin alone, no ratios)"
-    "$bin" --threads "$THREADS" --reps "$REPS" || status=1
+    "$bin" --threads "$THREADS" --reps "$REPS" $CLK || status=1
     continue
   fi
   tmp=$(mktemp -d)
@@ -34,8 +43,8 @@ for bin in "$@"; do
   for r in $(seq "$ROUNDS"); do
     while read -r _ layer _; do
       grep -E "^spec $layer " "$tmp/specs" >"$tmp/one"
-      "$bin" --threads "$THREADS" --reps "$REPS" --only "$layer" | grep '^result' >>"$tmp/ours" || status=1
-      "$PY" "$twin" "$tmp/one" --threads "$THREADS" --reps "$REPS" | grep '^result' >>"$tmp/torch" || status=1
+      "$bin" --threads "$THREADS" --reps "$REPS" --only "$layer" $CLK | grep '^result' >>"$tmp/ours" || status=1
+      "$PY" "$twin" "$tmp/one" --threads "$THREADS" --reps "$REPS" $CLK | grep '^result' >>"$tmp/torch" || status=1
     done <"$tmp/specs"
   done
   echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,8 @@
 """PyTorch side of the conv benchmark (Debian python3-torch 1.13): the layer shapes printed by
 `bench_conv --specs`, channels_last (NHWC) tensors, torch.set_num_threads(N), best of R repeats.
 
-usage: /usr/bin/python3 bench/torch_conv.py SPECS_FILE [--threads N] [--reps R]
+usage: /usr/bin/python3 bench/torch_conv.py SPECS_FILE [--threads N] [--reps R] [--cpu-time]
+(--cpu-time: process CPU time instead of wall time, as bench_conv --cpu-time; meaningful with 1 thread)
 Prints "result <layer> <fwd|bwd> <best ms> <GFLOP/s>" with the same nominal FLOP count as bench_conv.c.
 Forward runs under no_grad; backward is torch.autograd.grad of the saved graph (dx only where bench_conv
 computes it), the same work our conv2d_backward does.
@@ -14,13 +15,16 @@ import torch
 import torch.nn.functional as F
 
 
+CLOCK = time.perf_counter
+
+
 def best(fn, reps):
     fn()  # warm-up (oneDNN primitive creation, allocations)
     t = 1e30
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        t = min(t, time.perf_counter() - t0)
+        t = min(t, CLOCK() - t0)
     return t
 
 
@@ -31,9 +35,13 @@ def main():
         threads = int(args[args.index("--threads") + 1])
     if "--reps" in args:
         reps = int(args[args.index("--reps") + 1])
+    if "--cpu-time" in args:
+        global CLOCK
+        CLOCK = time.process_time
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    print(f"# torch {torch.__version__} conv: {torch.get_num_threads()} threads, channels_last, best of {reps}")
+    print(f"# torch {torch.__version__} conv: {torch.get_num_threads()} threads, channels_last, best of {reps}, "
+          f"{'CPU' if CLOCK is time.process_time else 'wall'} time")
     for line in open(args[0]):
         f = line.split()
         if not f or f[0] != "spec":

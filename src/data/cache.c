@@ -329,8 +329,9 @@ static int read_index(const char *dir, cJSON **out) {
         return avemo_error(AVEMO_EFORMAT, "%s: not an avemo feature cache index", path);
     }
     if (ver->valueint != CACHE_VERSION) {
+        int v = ver->valueint; /* read before the tree (and ver with it) is freed */
         cJSON_Delete(j);
-        return avemo_error(AVEMO_EFORMAT, "%s: cache version %d, this build reads version %d", path, ver->valueint,
+        return avemo_error(AVEMO_EFORMAT, "%s: cache version %d, this build reads version %d", path, v,
                            CACHE_VERSION);
     }
     *out = j;

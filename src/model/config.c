@@ -170,7 +170,8 @@ int model_config_from_json(const char *json, model_config *c) {
         it = cJSON_GetObjectItemCaseSensitive(o, ints[i].key);
         if (!it) continue;
         double v = cJSON_IsNumber(it) ? it->valuedouble : -1e300;
-        if (v != (double)(int)v) {
+        /* range first: converting an out-of-range double to int is undefined behaviour */
+        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != (double)(int)v) {
             cJSON_Delete(o);
             return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not an integer", ints[i].key);
         }

@@ -7,7 +7,10 @@
  *    row), dw/db reduce per thread.
  *  - everything else: im2col + GEMM in blocks of output pixels (K ordered (ky, kx, ci) so each copy is a
  *    contiguous channel run), per group.
- * Threads: OpenMP with nn_get_threads(); GEMMs go through nn_sgemm (one pool, see gemm.c).
+ * Threads: OpenMP with nn_get_threads(); GEMMs go through nn_sgemm (one pool, see gemm.c). Loops that write
+ * disjoint outputs are scheduled dynamically (a thread delayed by other processes does not hold up the rest);
+ * loops that sum into per-thread partials (weight and bias gradients) are static, so for a given thread count
+ * every run is bit-identical.
  */
 #include "nn/nn.h"
 
@@ -109,6 +112,70 @@ static int bias_grad(float *db, const float *dy, long m, int c, int nt) {
     return AVEMO_OK;
 }
 
+/* ---------------- pointwise 1x1: GEMMs over blocks of rows ----------------
+ * The M = n*h*w rows are cut into blocks of PW_BLOCK_FLOATS / (c_in + c_out) rows (a block of x, y, dy and dx
+ * stays in L2); OpenMP threads take blocks, each block is one single-threaded GEMM. The bias is written into
+ * the block just before its GEMM accumulates onto it, so y goes to memory once; in backward the same dy and x
+ * blocks feed dX, the per-thread dW partial and db while they are in cache. */
+#define PW_BLOCK_FLOATS (96L << 10)
+
+static long pw_block_rows(const conv2d_shape *s, long M) {
+    long r = PW_BLOCK_FLOATS / (s->c_in + s->c_out);
+    r = r < 16 ? 16 : (r + 15) / 16 * 16;
+    return r > M ? M : r;
+}
+
+static void pw_forward(float *y, const float *x, const float *w, const float *b, const conv2d_shape *s, long M,
+                       int nt) {
+    long R = pw_block_rows(s, M), nblk = (M + R - 1) / R;
+    int ci = s->c_in, co = s->c_out;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (long k = 0; k < nblk; k++) {
+        long r0 = k * R, rows = M - r0 < R ? M - r0 : R;
+        fill_bias(y + r0 * co, b, rows, co, 1);
+        /* y[rows, c_out] += x[rows, c_in] W[c_out, c_in]^T */
+        nn_sgemm(0, 1, (int)rows, co, ci, 1.0f, x + r0 * ci, ci, w, ci, 1.0f, y + r0 * co, co);
+    }
+}
+
+static int pw_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                       const conv2d_shape *s, long M, int nt) {
+    long R = pw_block_rows(s, M), nblk = (M + R - 1) / R;
+    int ci = s->c_in, co = s->c_out;
+    if (nblk < nt) nt = (int)nblk;
+    long per = (dw ? (long)co * ci : 0) + (db ? co : 0); /* per-thread dW and db partials */
+    float *part = per ? calloc((size_t)nt * per, sizeof(float)) : NULL;
+    if (per && !part) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (pointwise backward)");
+#pragma omp parallel num_threads(nt)
+    {
+        float *pw = part ? part + (long)omp_get_thread_num() * per : NULL;
+        float *pb = pw ? pw + (dw ? (long)co * ci : 0) : NULL;
+#pragma omp for schedule(static) /* static: per-thread partials, deterministic sums */
+        for (long k = 0; k < nblk; k++) {
+            long r0 = k * R, rows = M - r0 < R ? M - r0 : R;
+            const float *dyb = dy + r0 * co;
+            /* dX[rows, c_in] += dY[rows, c_out] W[c_out, c_in];  dW[c_out, c_in] += dY^T X */
+            if (dx) nn_sgemm(0, 0, (int)rows, ci, co, 1.0f, dyb, co, w, ci, 1.0f, dx + r0 * ci, ci);
+            if (dw) nn_sgemm(1, 0, co, ci, (int)rows, 1.0f, dyb, co, x + r0 * ci, ci, 1.0f, pw, ci);
+            if (db)
+                for (long r = 0; r < rows; r++) {
+                    const float *d = dyb + r * co;
+#pragma omp simd
+                    for (int j = 0; j < co; j++) pb[j] += d[j];
+                }
+        }
+    }
+    for (int t = 0; t < nt && part; t++) {
+        const float *p = part + (long)t * per;
+        if (dw)
+            for (long i = 0; i < (long)co * ci; i++) dw[i] += p[i];
+        if (db)
+            for (int j = 0; j < co; j++) db[j] += p[(dw ? (long)co * ci : 0) + j];
+    }
+    free(part);
+    return AVEMO_OK;
+}
+
 /* ---------------- depthwise 3x3 ---------------- */
 
 /* out[c] = init[c] (or 0) + sum_t a[t][c] * b[t][c] over ntap taps, c < C. out may equal init. */
@@ -176,29 +243,145 @@ static void dw_weights_tap_major(float *wt, const float *w, int C) {
         for (int t = 0; t < 9; t++) wt[(long)t * C + c] = w[(long)c * 9 + t];
 }
 
-static void dw3x3_forward(float *y, const float *x, const float *wt, const float *b, const conv2d_shape *s, int nt) {
-    int C = s->c_in, H = s->h, W = s->w, oh = conv2d_out_h(s), ow = conv2d_out_w(s);
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
-    for (int n = 0; n < s->n; n++)
-        for (int oy = 0; oy < oh; oy++) {
-            const float *xs[9], *ws[9];
-            float *yr = y + ((long)n * oh + oy) * ow * C;
-            int iy0 = oy * s->stride_h - s->pad_top;
-            for (int ox = 0; ox < ow; ox++) {
-                int ix0 = ox * s->stride_w - s->pad_left, nt9 = 0;
-                for (int ky = 0; ky < 3; ky++) {
-                    int iy = iy0 + ky;
-                    if (iy < 0 || iy >= H) continue;
-                    for (int kx = 0; kx < 3; kx++) {
-                        int ix = ix0 + kx;
-                        if (ix < 0 || ix >= W) continue;
-                        xs[nt9] = x + (((long)n * H + iy) * W + ix) * C;
-                        ws[nt9++] = wt + (long)(ky * 3 + kx) * C;
-                    }
-                }
-                dw_taps(yr + (long)ox * C, b, xs, ws, nt9, C);
+/* Row kernels. One output row over channels [c0, c0 + NVB*VL): the 9 * NVB weight vectors stay in registers
+ * and 4 output pixels are computed per step (8 independent FMA chains). rows[ky] is the source row read by
+ * kernel row ky (a zero row where it is padding); output pixel ox, tap kx reads source column
+ * ox*sw - pl + kx when 0 <= it < src_w. The output starts from the bias (b), its own values (acc), or 0. */
+#define DW_NVB (VL == 16 ? 2 : 1) /* vectors per channel block: 18 (9) weight registers of 32 (16) */
+
+static inline __attribute__((always_inline)) void dw_row_block(float *yr, const float *const *rows, const float *wt,
+                                                               const float *b, int acc_out, int C, int c0, int ox0,
+                                                               int ox1, int src_w, int sw, int pl, const int NVB) {
+    vf wr[9][2] = {{{0}}}, init[2] = {{0}};
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) wr[t][v] = V(wt + (long)t * C + c0 + v * VL);
+    if (b)
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) init[v] = V(b + c0 + v * VL);
+    /* interior: 0 <= ox*sw - pl and ox*sw - pl + 2 <= src_w - 1 */
+    int lo = (pl + sw - 1) / sw, last = src_w - 3 + pl;
+    int hi = last < 0 ? -1 : last / sw;
+    if (lo < ox0) lo = ox0;
+    if (hi > ox1 - 1) hi = ox1 - 1;
+    if (lo > hi) lo = ox1, hi = ox1 - 1;
+    for (int ox = ox0; ox < ox1; ox++) {
+        if (ox == lo) {
+            for (; ox + 3 <= hi; ox += 4) {
+                vf a[4][2];
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; p++)
+#pragma GCC unroll 2
+                    for (int v = 0; v < NVB; v++)
+                        a[p][v] = acc_out ? V(yr + (long)(ox + p) * C + c0 + v * VL) : init[v];
+#pragma GCC unroll 3
+                for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                    for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 4
+                        for (int p = 0; p < 4; p++) {
+                            const float *xp = rows[ky] + (long)((ox + p) * sw - pl + kx) * C + c0;
+#pragma GCC unroll 2
+                            for (int v = 0; v < NVB; v++) a[p][v] = vfma(V(xp + v * VL), wr[ky * 3 + kx][v], a[p][v]);
+                        }
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; p++)
+#pragma GCC unroll 2
+                    for (int v = 0; v < NVB; v++) VS(yr + (long)(ox + p) * C + c0 + v * VL) = a[p][v];
+            }
+            if (ox >= ox1) break;
+        }
+        /* one pixel: the interior remainder or a border pixel (taps outside the source skipped) */
+        vf a[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) a[v] = acc_out ? V(yr + (long)ox * C + c0 + v * VL) : init[v];
+        for (int kx = 0; kx < 3; kx++) {
+            int ix = ox * sw - pl + kx;
+            if (ix < 0 || ix >= src_w) continue;
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++) {
+                const float *xp = rows[ky] + (long)ix * C + c0;
+#pragma GCC unroll 2
+                for (int v = 0; v < NVB; v++) a[v] = vfma(V(xp + v * VL), wr[ky * 3 + kx][v], a[v]);
             }
         }
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) VS(yr + (long)ox * C + c0 + v * VL) = a[v];
+    }
+}
+
+/* A whole output row, all channels: tiles of output pixels whose source columns (3 rows of tile * stride
+ * pixels) stay in L1 while every channel block passes over them; per tile register blocks, then single
+ * vectors, then scalar channels. */
+#define DW_TILE_BYTES (20 << 10)
+
+static int dw_tile(int C, int sw) {
+    int t = DW_TILE_BYTES / (3 * C * (int)sizeof(float) * sw) / 4 * 4;
+    return t < 4 ? 4 : t > 32 ? 32 : t;
+}
+
+static void dw_row(float *yr, const float *const *rows, const float *wt, const float *b, int acc_out, int C, int ow,
+                   int src_w, int sw, int pl) {
+    int tile = dw_tile(C, sw);
+    for (int ox0 = 0; ox0 < ow; ox0 += tile) {
+        int ox1 = ox0 + tile < ow ? ox0 + tile : ow, c0 = 0;
+        for (; c0 + DW_NVB * VL <= C; c0 += DW_NVB * VL)
+            dw_row_block(yr, rows, wt, b, acc_out, C, c0, ox0, ox1, src_w, sw, pl, DW_NVB);
+        for (; c0 + VL <= C; c0 += VL) dw_row_block(yr, rows, wt, b, acc_out, C, c0, ox0, ox1, src_w, sw, pl, 1);
+        if (c0 < C)
+            for (int ox = ox0; ox < ox1; ox++)
+                for (int c = c0; c < C; c++) {
+                    float a = acc_out ? yr[(long)ox * C + c] : b ? b[c] : 0.0f;
+                    for (int kx = 0; kx < 3; kx++) {
+                        int ix = ox * sw - pl + kx;
+                        if (ix < 0 || ix >= src_w) continue;
+                        for (int ky = 0; ky < 3; ky++) a += rows[ky][(long)ix * C + c] * wt[(long)(ky * 3 + kx) * C + c];
+                    }
+                    yr[(long)ox * C + c] = a;
+                }
+    }
+}
+
+/* y = depthwise conv of x (or, acc_out: y += ...) with tap-major weights wt, source [n, src_h, src_w, C] and
+ * output [n, out_h, out_w, C], strides and top/left padding given; `zero` is a zero row of src_w * C floats. */
+static void dw3x3_rows(float *y, const float *x, const float *wt, const float *b, int acc_out, int n_img, int C,
+                       int src_h, int src_w, int out_h, int out_w, int sh, int sw, int pt, int pl, const float *zero,
+                       int nt) {
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
+    for (int n = 0; n < n_img; n++)
+        for (int oy = 0; oy < out_h; oy++) {
+            const float *rows[3];
+            for (int ky = 0; ky < 3; ky++) {
+                int iy = oy * sh - pt + ky;
+                rows[ky] = iy < 0 || iy >= src_h ? zero : x + ((long)n * src_h + iy) * src_w * C;
+            }
+            dw_row(y + ((long)n * out_h + oy) * out_w * C, rows, wt, b, acc_out, C, out_w, src_w, sw, pl);
+        }
+}
+
+static int dw3x3_forward(float *y, const float *x, const float *wt, const float *b, const conv2d_shape *s, int nt) {
+    float *zero = calloc((size_t)s->w * s->c_in, sizeof(float));
+    if (!zero) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory");
+    dw3x3_rows(y, x, wt, b, 0, s->n, s->c_in, s->h, s->w, conv2d_out_h(s), conv2d_out_w(s), s->stride_h, s->stride_w,
+               s->pad_top, s->pad_left, zero, nt);
+    free(zero);
+    return AVEMO_OK;
+}
+
+/* stride 1: dx[iy, ix] += sum dy[iy + pt - ky, ix + pl - kx] w[ky, kx] is the same row kernel run over dy with
+ * the kernel flipped (tap t -> 8 - t) and padding 2 - pt, 2 - pl, accumulating into dx */
+static int dw3x3_backward_dx_s1(float *dx, const float *dy, const float *wt, const conv2d_shape *s, int nt) {
+    int C = s->c_in, oh = conv2d_out_h(s), ow = conv2d_out_w(s);
+    float *wf = malloc(sizeof(float) * 9 * C), *zero = calloc((size_t)ow * C, sizeof(float));
+    if (!wf || !zero) {
+        free(wf), free(zero);
+        return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory");
+    }
+    for (int t = 0; t < 9; t++) memcpy(wf + (long)t * C, wt + (long)(8 - t) * C, sizeof(float) * C);
+    dw3x3_rows(dx, dy, wf, NULL, 1, s->n, C, oh, ow, s->h, s->w, 1, 1, 2 - s->pad_top, 2 - s->pad_left, zero, nt);
+    free(wf), free(zero);
+    return AVEMO_OK;
 }
 
 /* dx[n,iy,ix,c] += sum over the taps whose output (oy,ox) reads (iy,ix): dy[n,oy,ox,c] * w[c,ky,kx].
@@ -206,7 +389,7 @@ static void dw3x3_forward(float *y, const float *x, const float *wt, const float
 static void dw3x3_backward_dx(float *dx, const float *dy, const float *wt, const conv2d_shape *s, int nt) {
     int C = s->c_in, H = s->h, W = s->w, oh = conv2d_out_h(s), ow = conv2d_out_w(s);
     int sh = s->stride_h, sw = s->stride_w;
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
     for (int n = 0; n < s->n; n++)
         for (int iy = 0; iy < H; iy++) {
             const float *ds[9], *ws[9];
@@ -229,42 +412,88 @@ static void dw3x3_backward_dx(float *dx, const float *dy, const float *wt, const
         }
 }
 
+/* Weight (and bias) gradient over one output row for channels [c0, c0 + NVB*VL): the 9 tap sums (and the dy
+ * sum) stay in registers across the row and are added to the thread's partials p[10][C] at the end. */
+static inline __attribute__((always_inline)) void dw_grad_block(float *p, const float *dyr, const float *const *rows,
+                                                                int want_dw, int want_db, int C, int c0, int ox0,
+                                                                int ox1, int W, int sw, int pl, const int NVB) {
+    vf a[9][2] = {{{0}}}, ab[2] = {{0}};
+    for (int ox = ox0; ox < ox1; ox++) {
+        vf d[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) d[v] = V(dyr + (long)ox * C + c0 + v * VL);
+        if (want_db)
+#pragma GCC unroll 2
+            for (int v = 0; v < NVB; v++) ab[v] += d[v];
+        if (!want_dw) continue;
+        int ix0 = ox * sw - pl;
+        if (ix0 >= 0 && ix0 + 2 < W) {
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 2
+                    for (int v = 0; v < NVB; v++)
+                        a[ky * 3 + kx][v] = vfma(V(rows[ky] + (long)(ix0 + kx) * C + c0 + v * VL), d[v], a[ky * 3 + kx][v]);
+        } else {
+            for (int kx = 0; kx < 3; kx++) {
+                if (ix0 + kx < 0 || ix0 + kx >= W) continue;
+#pragma GCC unroll 3
+                for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 2
+                    for (int v = 0; v < NVB; v++)
+                        a[ky * 3 + kx][v] = vfma(V(rows[ky] + (long)(ix0 + kx) * C + c0 + v * VL), d[v], a[ky * 3 + kx][v]);
+            }
+        }
+    }
+    if (want_dw)
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; t++)
+#pragma GCC unroll 2
+            for (int v = 0; v < NVB; v++) VS(p + (long)t * C + c0 + v * VL) = V(p + (long)t * C + c0 + v * VL) + a[t][v];
+    if (want_db)
+#pragma GCC unroll 2
+        for (int v = 0; v < NVB; v++) VS(p + 9L * C + c0 + v * VL) = V(p + 9L * C + c0 + v * VL) + ab[v];
+}
+
 /* dw[c,0,ky,kx] += sum dy[n,oy,ox,c] x[n,iy,ix,c]; db[c] += sum dy. Per-thread [10][C] partials (9 taps and
- * the bias), each accumulated over a whole output row in registers. */
+ * the bias), reduced at the end. */
 static int dw3x3_backward_dw(float *dw, float *db, const float *dy, const float *x, const conv2d_shape *s, int nt) {
     int C = s->c_in, H = s->h, W = s->w, oh = conv2d_out_h(s), ow = conv2d_out_w(s);
-    int sw = s->stride_w;
-    float *part = calloc((size_t)nt * 10 * C, sizeof(float));
+    int sw = s->stride_w, pl = s->pad_left;
+    float *part = calloc((size_t)nt * 10 * C + (size_t)W * C, sizeof(float));
     if (!part) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (depthwise weight gradient)");
+    const float *zero = part + (long)nt * 10 * C; /* a zero row for padding rows */
+    int want_dw = dw != NULL, want_db = db != NULL, tile = dw_tile(C, sw);
 #pragma omp parallel num_threads(nt)
     {
         float *p = part + (long)omp_get_thread_num() * 10 * C;
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static) /* static: per-thread partials, deterministic sums */
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * C;
-                for (int ky = 0; ky < 3 && dw; ky++) {
+                const float *rows[3];
+                for (int ky = 0; ky < 3; ky++) {
                     int iy = oy * s->stride_h - s->pad_top + ky;
-                    if (iy < 0 || iy >= H) continue;
-                    const float *xr = x + ((long)n * H + iy) * W * C;
-                    for (int kx = 0; kx < 3; kx++) {
-                        /* outputs ox with 0 <= ox*sw - pad_left + kx < W */
-                        int lo = s->pad_left - kx > 0 ? (s->pad_left - kx + sw - 1) / sw : 0;
-                        int last = W - 1 + s->pad_left - kx;
-                        int hi = last < 0 ? -1 : last / sw; /* inclusive */
-                        if (hi > ow - 1) hi = ow - 1;
-                        if (hi >= lo)
-                            dw_row_dot(p + (long)(ky * 3 + kx) * C, dyr + (long)lo * C,
-                                       xr + (long)(lo * sw - s->pad_left + kx) * C, hi - lo + 1, (long)sw * C, C);
-                    }
+                    rows[ky] = iy < 0 || iy >= H ? zero : x + ((long)n * H + iy) * W * C;
                 }
-                if (db) {
-                    float *pb = p + 9L * C;
-                    for (int ox = 0; ox < ow; ox++) {
-                        const float *d = dyr + (long)ox * C;
-#pragma omp simd
-                        for (int c = 0; c < C; c++) pb[c] += d[c];
-                    }
+                for (int ox0 = 0; ox0 < ow; ox0 += tile) { /* tiles: see dw_row */
+                    int ox1 = ox0 + tile < ow ? ox0 + tile : ow, c0 = 0;
+                    for (; c0 + DW_NVB * VL <= C; c0 += DW_NVB * VL)
+                        dw_grad_block(p, dyr, rows, want_dw, want_db, C, c0, ox0, ox1, W, sw, pl, DW_NVB);
+                    for (; c0 + VL <= C; c0 += VL)
+                        dw_grad_block(p, dyr, rows, want_dw, want_db, C, c0, ox0, ox1, W, sw, pl, 1);
+                    for (int c = c0; c < C; c++) /* scalar channels */
+                        for (int ox = ox0; ox < ox1; ox++) {
+                            float d = dyr[(long)ox * C + c];
+                            p[9L * C + c] += d;
+                            for (int kx = 0; kx < 3; kx++) {
+                                int ix = ox * sw - pl + kx;
+                                if (ix < 0 || ix >= W) continue;
+                                for (int ky = 0; ky < 3; ky++)
+                                    p[(long)(ky * 3 + kx) * C + c] += d * rows[ky][(long)ix * C + c];
+                            }
+                        }
                 }
             }
     }
@@ -397,7 +626,7 @@ static inline __attribute__((always_inline)) void direct_fwd_row(float *yr, cons
 static void direct_fwd_rows(float *y, const float *x, const float *wk, const float *b, const conv2d_shape *s,
                             int nt) {
     int oh = conv2d_out_h(s), ow = conv2d_out_w(s), nv = s->c_out / VL;
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
+#pragma omp parallel for collapse(2) num_threads(nt) schedule(dynamic, 2)
     for (int n = 0; n < s->n; n++)
         for (int oy = 0; oy < oh; oy++) {
             float *yr = y + ((long)n * oh + oy) * ow * s->c_out;
@@ -515,7 +744,7 @@ static void direct_dw_rows(float *part, const float *dy, const float *x, const c
 #pragma omp parallel num_threads(nt)
     {
         float *acc = part + (long)omp_get_thread_num() * (K + 1) * s->c_out;
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static) /* static: per-thread partials, deterministic sums */
         for (int n = 0; n < s->n; n++)
             for (int oy = 0; oy < oh; oy++) {
                 const float *dyr = dy + ((long)n * oh + oy) * ow * s->c_out;
@@ -623,6 +852,97 @@ static long block_rows(long M, long K) {
     return r < 1 ? 1 : r > M ? M : r;
 }
 
+/* With at least as many images as threads, each thread takes whole images (blocks of IMG_COL_FLOATS of
+ * im2col at a time, in L2) with its own scratch: im2col, GEMM, and in backward the dW/db partials and the
+ * col2im scatter, which cannot collide across images. Otherwise the blocks run one after another, each
+ * step parallel inside. */
+#define IMG_COL_FLOATS (64L << 10)
+
+static int generic_forward_images(float *y, const float *x, const float *w, const float *b, const conv2d_shape *s,
+                                  int nt) {
+    long P = (long)conv2d_out_h(s) * conv2d_out_w(s); /* output pixels per image */
+    int cg = s->c_in / s->groups, og = s->c_out / s->groups;
+    long K = (long)s->kh * s->kw * cg, R = IMG_COL_FLOATS / K;
+    R = R < 16 ? 16 : R > P ? P : R;
+    float *wr = malloc(sizeof(float) * s->c_out * K), *cols = malloc(sizeof(float) * nt * R * K);
+    if (!wr || !cols) {
+        free(wr), free(cols);
+        return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (im2col)");
+    }
+    weights_ohwi(wr, w, s);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int n = 0; n < s->n; n++) {
+        float *col = cols + (long)omp_get_thread_num() * R * K;
+        for (long p0 = 0; p0 < P; p0 += R) {
+            long r0 = (long)n * P + p0, rows = P - p0 < R ? P - p0 : R;
+            fill_bias(y + r0 * s->c_out, b, rows, s->c_out, 1);
+            for (int g = 0; g < s->groups; g++) {
+                im2col(col, x, s, g, r0, rows, 1);
+                nn_sgemm(0, 1, (int)rows, og, (int)K, 1.0f, col, (int)K, wr + (long)g * og * K, (int)K, 1.0f,
+                         y + r0 * s->c_out + (long)g * og, s->c_out);
+            }
+        }
+    }
+    free(wr), free(cols);
+    return AVEMO_OK;
+}
+
+static int generic_backward_images(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                   const conv2d_shape *s, int nt) {
+    long P = (long)conv2d_out_h(s) * conv2d_out_w(s);
+    int cg = s->c_in / s->groups, og = s->c_out / s->groups, khw = s->kh * s->kw, co = s->c_out;
+    long K = (long)khw * cg, R = IMG_COL_FLOATS / K;
+    R = R < 16 ? 16 : R > P ? P : R;
+    long per = (dw ? co * K : 0) + (db ? co : 0); /* per-thread dW (OHWI order) and db partials */
+    float *wr = malloc(sizeof(float) * co * K), *cols = malloc(sizeof(float) * nt * R * K);
+    float *part = per ? calloc((size_t)nt * per, sizeof(float)) : NULL;
+    if (!wr || !cols || (per && !part)) {
+        free(wr), free(cols), free(part);
+        return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory (im2col backward)");
+    }
+    weights_ohwi(wr, w, s);
+#pragma omp parallel for num_threads(nt) schedule(static) /* static: per-thread partials, deterministic sums */
+    for (int n = 0; n < s->n; n++) {
+        int t = omp_get_thread_num();
+        float *col = cols + (long)t * R * K;
+        float *pw = part ? part + (long)t * per : NULL, *pb = pw ? pw + (dw ? co * K : 0) : NULL;
+        for (long p0 = 0; p0 < P; p0 += R) {
+            long r0 = (long)n * P + p0, rows = P - p0 < R ? P - p0 : R;
+            if (db)
+                for (long r = 0; r < rows; r++) {
+                    const float *d = dy + (r0 + r) * co;
+#pragma omp simd
+                    for (int j = 0; j < co; j++) pb[j] += d[j];
+                }
+            for (int g = 0; g < s->groups; g++) {
+                const float *dyg = dy + r0 * co + (long)g * og;
+                if (dw) { /* pw_g[og, K] += dy_g[rows, og]^T col[rows, K] */
+                    im2col(col, x, s, g, r0, rows, 1);
+                    nn_sgemm(1, 0, og, (int)K, (int)rows, 1.0f, dyg, co, col, (int)K, 1.0f, pw + (long)g * og * K,
+                             (int)K);
+                }
+                if (dx) { /* dcol[rows, K] = dy_g wr_g, scattered onto this image of dx */
+                    nn_sgemm(0, 0, (int)rows, (int)K, og, 1.0f, dyg, co, wr + (long)g * og * K, (int)K, 0.0f, col,
+                             (int)K);
+                    col2im_add(dx, col, s, g, r0, rows, 1);
+                }
+            }
+        }
+    }
+    for (int t = 0; t < nt && part; t++) {
+        const float *p = part + (long)t * per;
+        if (dw)
+            for (int o = 0; o < co; o++)
+                for (int ci = 0; ci < cg; ci++)
+                    for (int k = 0; k < khw; k++)
+                        dw[((long)o * cg + ci) * khw + k] += p[((long)o * khw + k) * cg + ci];
+        if (db)
+            for (int o = 0; o < co; o++) db[o] += p[(dw ? co * K : 0) + o];
+    }
+    free(wr), free(cols), free(part);
+    return AVEMO_OK;
+}
+
 static int generic_forward(float *y, const float *x, const float *w, const float *b, const conv2d_shape *s,
                            int nt) {
     long M = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
@@ -695,19 +1015,19 @@ int conv2d_forward(float *y, const float *x, const float *w, const float *b, con
     int nt = nn_get_threads();
     long M = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
     if (is_pointwise(s)) {
-        fill_bias(y, b, M, s->c_out, nt);
-        nn_sgemm(0, 1, (int)M, s->c_out, s->c_in, 1.0f, x, s->c_in, w, s->c_in, 1.0f, y, s->c_out);
+        pw_forward(y, x, w, b, s, M, nt);
         return AVEMO_OK;
     }
     if (is_depthwise3x3(s)) {
         float *wt = malloc(sizeof(float) * 9 * s->c_in);
         if (!wt) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory");
         dw_weights_tap_major(wt, w, s->c_in);
-        dw3x3_forward(y, x, wt, b, s, nt);
+        st = dw3x3_forward(y, x, wt, b, s, nt);
         free(wt);
-        return AVEMO_OK;
+        return st;
     }
     if (is_direct(s)) return direct_forward(y, x, w, b, s, nt);
+    if (s->n >= nt) return generic_forward_images(y, x, w, b, s, nt);
     return generic_forward(y, x, w, b, s, nt);
 }
 
@@ -722,8 +1042,13 @@ int conv2d_backward(float *dx, float *dw, float *db, const float *dy, const floa
             float *wt = malloc(sizeof(float) * 9 * s->c_in);
             if (!wt) return avemo_error(AVEMO_ENOMEM, "conv2d: out of memory");
             dw_weights_tap_major(wt, w, s->c_in);
-            dw3x3_backward_dx(dx, dy, wt, s, nt);
+            /* pad <= 2 keeps the flipped padding 2 - pad non-negative */
+            if (s->stride_h == 1 && s->stride_w == 1 && s->pad_top <= 2 && s->pad_left <= 2)
+                st = dw3x3_backward_dx_s1(dx, dy, wt, s, nt);
+            else
+                dw3x3_backward_dx(dx, dy, wt, s, nt);
             free(wt);
+            if (st) return st;
         }
         return dw || db ? dw3x3_backward_dw(dw, db, dy, x, s, nt) : AVEMO_OK;
     }
@@ -731,13 +1056,9 @@ int conv2d_backward(float *dx, float *dw, float *db, const float *dy, const floa
         if ((dw || db) && (st = direct_backward_dw(dw, db, dy, x, s, nt))) return st;
         return dx ? generic_backward(dx, NULL, dy, x, w, s, nt) : AVEMO_OK;
     }
+    if (is_pointwise(s)) return pw_backward(dx, dw, db, dy, x, w, s, M, nt);
+    if (s->n >= nt) return generic_backward_images(dx, dw, db, dy, x, w, s, nt);
     if (db && (st = bias_grad(db, dy, M, s->c_out, nt))) return st;
-    if (is_pointwise(s)) {
-        /* dX[M, c_in] += dY[M, c_out] W[c_out, c_in];  dW[c_out, c_in] += dY^T X */
-        if (dx) nn_sgemm(0, 0, (int)M, s->c_in, s->c_out, 1.0f, dy, s->c_out, w, s->c_in, 1.0f, dx, s->c_in);
-        if (dw) nn_sgemm(1, 0, s->c_out, s->c_in, (int)M, 1.0f, dy, s->c_out, x, s->c_in, 1.0f, dw, s->c_in);
-        return AVEMO_OK;
-    }
     if (!dx && !dw) return AVEMO_OK;
     return generic_backward(dx, dw, dy, x, w, s, nt);
 }

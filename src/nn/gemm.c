@@ -49,12 +49,15 @@ void nn_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, 
         sgemm1(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    /* split the longer side of C in blocks of whole 16-wide panels, one per thread */
+    /* split the longer side of C in blocks of whole 16-wide panels: up to 4 per thread, at least 64 wide,
+     * handed out dynamically so that a thread delayed by other processes on the machine does not hold up
+     * the others (each block repacks the other operand: negligible at >= 64 rows) */
     int split_m = m >= n;
     int len = split_m ? m : n;
-    int chunk = ((len + nt - 1) / nt + 15) / 16 * 16;
+    int chunk = ((len + 4 * nt - 1) / (4 * nt) + 15) / 16 * 16;
+    if (chunk < 64) chunk = 64;
     int nblk = (len + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int t = 0; t < nblk; t++) {
         int lo = t * chunk, cnt = len - lo < chunk ? len - lo : chunk;
         if (split_m) {

@@ -1,4 +1,4 @@
-/* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone_model.py, float64 reference) on
+/* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone.py, float64 reference) on
  * weights from an integer hash formula computed identically here and in Python (so no weights are committed).
  * Tolerances: forward 1e-4 relative (float32 through 52 conv/BN layers; measured 2.6e-5 train, 7e-7 eval, the
  * same as torch's own float32 vs float64); gradients 1e-3 (train-mode BN backward subtracts batch means of dy
@@ -31,7 +31,7 @@ static double hash_uniform(uint64_t i, uint64_t stream) {
     return (double)h / 4294967296.0 * 2.0 - 1.0;
 }
 
-/* the formula weights of fixtures_backbone_model.formula_state_dict */
+/* the formula weights of fixtures_backbone.formula_state_dict */
 static void formula_weights(mobilenetv2 *m) {
     for (int j = 0; j < m->n_tensors; j++) {
         const mnv2_tensor *t = &m->tensors[j];

@@ -147,6 +147,16 @@ static void fast_check(const conv2d_shape *s, const char *what) {
     double ex = rel_err_f(dx, dxr, nx), ew = rel_err_f(dw, dwr, nw), eb = rel_err_f(db, dbr, nb);
     CHECK(ex < FAST_TOL && ew < FAST_TOL && eb < FAST_TOL, "%s: backward rel err dx %.2e dw %.2e db %.2e", what,
           ex, ew, eb);
+    /* a second run gives bit-identical gradients (training runs must be reproducible: the per-thread partial
+     * sums are reduced in a fixed order) */
+    {
+        float *dx2 = copy(dx0, nx), *dw2 = copy(dw0, nw), *db2 = copy(db0, nb);
+        CHECK(conv2d_backward(dx2, dw2, db2, dy, x, w, s) == 0, "%s: backward failed", what);
+        CHECK(!memcmp(dx2, dx, sizeof(float) * nx) && !memcmp(dw2, dw, sizeof(float) * nw) &&
+                  !memcmp(db2, db, sizeof(float) * nb),
+              "%s: two backward runs differ", what);
+        free(dx2), free(dw2), free(db2);
+    }
     /* each gradient alone (the others NULL) gives the same values */
     memcpy(dx, dx0, sizeof(float) * nx);
     CHECK(conv2d_backward(dx, NULL, NULL, dy, x, w, s) == 0, "%s: backward dx failed", what);
@@ -174,6 +184,9 @@ static const conv2d_shape fast_shapes[] = {
     {2, 9, 10, 40, 40, 3, 3, 2, 2, 0, 0, 1, 1, 40},
     {1, 6, 5, 5, 5, 3, 3, 1, 2, 2, 0, 0, 2, 5},
     {2, 1, 1, 33, 33, 3, 3, 1, 1, 1, 1, 1, 1, 33},
+    {1, 7, 21, 48, 48, 3, 3, 1, 1, 0, 2, 2, 0, 48},  /* stride 1, padding 2 on one side, 0 on the other */
+    {1, 6, 19, 80, 80, 3, 3, 1, 1, 0, 0, 0, 0, 80},  /* stride 1, no padding: 4-pixel steps and a remainder */
+    {2, 11, 23, 64, 64, 3, 3, 2, 2, 1, 1, 1, 1, 64}, /* stride 2, wider than one pixel tile */
     /* the stem 3x3/2 (c_in 3 and 1: direct path), then generic im2col + GEMM: dense 3x3, grouped, 1x1/2,
      * depthwise 5x5 */
     {2, 32, 32, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
