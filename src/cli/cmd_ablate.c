@@ -1,6 +1,7 @@
 /* avemo ablate: one of the paper's ablation tables in one command (train/ablate.h). */
 #include "core/err.h"
 #include "train/ablate.h"
+#include "train/plot.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -134,6 +135,7 @@ int cmd_ablate(int argc, char **argv) {
     ablate_result res[ABLATE_MAX_ROWS];
     int n = 0, n_failed = 0;
     int rc = ablate_run(&o, res, &n, &n_failed);
+    plot_cleanup(); /* fontconfig's caches (the plots' fonts): not leaks, but LeakSanitizer reports them */
     if (rc) {
         fprintf(stderr, "avemo ablate: %s\n", avemo_last_error());
         return rc == AVEMO_EINVAL || rc == AVEMO_EFORMAT || rc == AVEMO_EIO ? 2 : 1;

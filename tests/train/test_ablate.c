@@ -10,6 +10,7 @@
 #include "train/ablate.h"
 #include "train/model_file.h"
 #include "train/model_init.h"
+#include "train/plot.h"
 #include "train/trainer.h"
 
 #include <cjson/cJSON.h>
@@ -353,5 +354,6 @@ int main(void) {
     RUN(test_table5_without_frft);
     RUN(test_video_t1_and_init_visual);
     RUN(test_cli);
+    plot_cleanup();
     return test_summary();
 }
