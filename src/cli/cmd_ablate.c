@@ -132,6 +132,8 @@ int cmd_ablate(int argc, char **argv) {
         fprintf(stderr, "avemo ablate: --data CACHE, --table 3|5|7 and --out DIR are required (avemo ablate --help)\n");
         return 2;
     }
+    if (o.table == 3 && o.frft_cache_dir)
+        fprintf(stderr, "avemo ablate: table 3 reads --data only; --data-frft %s is not used\n", o.frft_cache_dir);
     ablate_result res[ABLATE_MAX_ROWS];
     int n = 0, n_failed = 0;
     int rc = ablate_run(&o, res, &n, &n_failed);

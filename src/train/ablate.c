@@ -455,6 +455,7 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
         t.model.fusion = s->fusion;
         t.model.audio_stream = s->audio_stream;
         if (s->fusion_blocks > 0) t.model.fusion_blocks = s->fusion_blocks;
+        if (s->modality == MODALITY_AUDIO) t.init_visual = NULL; /* --init-visual concerns the visual rows only */
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int trc = train_run(&t);

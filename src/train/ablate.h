@@ -65,7 +65,7 @@ typedef struct {
     const char *frft_cache_dir; /* --data-frft, or NULL */
     const char *out_dir;
     train_options train;        /* base options; per row: cache_dir, run_dir, modality, fusion, audio_stream,
-                                   fusion_blocks and resume are set */
+                                   fusion_blocks and resume are set (init_visual cleared for audio-only rows) */
     int resume;                 /* continue OUT: finished rows are re-read, unfinished ones resumed */
     /* called before (finished = 0) and after (finished = 1) each row; may be NULL */
     void (*on_row)(void *ctx, int i, int n, const ablate_result *r, int finished);
