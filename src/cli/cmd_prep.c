@@ -5,7 +5,7 @@
  *              [--features mfcc|frft-mfcc] [--frft-order A | --frft-orders A,B,..] [--n-mfcc N]
  *              [--pad-mode constant|reflect] [--classes 7|8] [--song] [--ravdess-both-videos]
  *              [--frames 15] [--faces detect|whole] [--color gray|rgb] [--frame-window center|first]
- *              [--reuse-box] [--no-refine] [--detect-size PX] [--mtcnn MANIFEST] [--backbone W.safetensors]
+ *              [--reuse-box] [--no-refine] [--detect-size PX] [--mtcnn PATH] [--backbone W.safetensors]
  *              [--jobs N]
  */
 #include "avemo.h"
@@ -50,7 +50,8 @@ static void usage(FILE *f) {
             "  --reuse-box                a frame without a face reuses the previous box (the baseline)\n"
             "  --no-refine                skip the second MTCNN pass on the enlarged crop\n"
             "  --detect-size PX           first MTCNN pass on frames shrunk to this longer side (0 = full size)\n"
-            "  --mtcnn MANIFEST           MTCNN weights (default $AVEMO_MTCNN or ../shared/weights/mtcnn)\n"
+            "  --mtcnn PATH               MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite\n"
+            "                             (default $AVEMO_MTCNN, ../shared/weights/mtcnn, weights/mtcnn-tflite)\n"
             "  --backbone W.safetensors   also store frozen MobileNetV2 embeddings [T, 1280] (what train reads)\n"
             "  --jobs N                   worker threads (default: all cores)\n");
 }
@@ -214,7 +215,7 @@ int cmd_prep(int argc, char **argv) {
     if (o.modality & DATASET_NEED_VIDEO) {
         if (o.faces_mode == PREP_FACES_DETECT) o.mtcnn_path = cli_mtcnn_path(mtcnn_flag, mtcnn_buf, sizeof mtcnn_buf);
         if (o.faces_mode == PREP_FACES_DETECT && (!o.mtcnn_path || access(o.mtcnn_path, R_OK) != 0)) {
-            fprintf(stderr, "avemo prep: MTCNN weights not found (%s); give --mtcnn MANIFEST\n",
+            fprintf(stderr, "avemo prep: MTCNN weights not found (%s); give --mtcnn PATH\n",
                     o.mtcnn_path ? o.mtcnn_path : "no path");
             return 2;
         }

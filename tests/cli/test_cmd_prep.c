@@ -197,23 +197,39 @@ static int one_line(const char *s) {
 }
 
 static void test_prep_bad_args(void) {
-    char cmd[2048], out[4096];
+    char cmd[4096], out[4096], empty[600], o[600];
+    /* inputs and outputs inside this test's own folder: never scan or write a shared /tmp */
+    snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
+    mkdir(empty, 0777);
+    snprintf(o, sizeof o, "%s/never", test_tmpdir());
     const char *bad[] = {
-        "prep --dataset ravdess --out /tmp/x",
-        "prep --dataset nope --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality sound --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality av --input /tmp --out /tmp/x",
-        "prep --dataset imagefolder --modality audio --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --frft-order 0.9 --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --jobs 0 --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --input /nonexistent/dir --out /tmp/x",
+        "prep --dataset ravdess --out O",
+        "prep --dataset nope --input E --out O",
+        "prep --dataset ravdess --modality sound --input E --out O",
+        "prep --dataset ravdess --modality av --input E --out O",
+        "prep --dataset imagefolder --modality audio --input E --out O",
+        "prep --dataset ravdess --modality audio --frft-order 0.9 --input E --out O",
+        "prep --dataset ravdess --modality audio --jobs 0 --input E --out O",
+        "prep --dataset ravdess --modality audio --input E/nonexistent --out O",
+        "prep --dataset ravdess --modality audio --backbone x.safetensors --input E --out O",
         "prep --bogus",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        snprintf(cmd, sizeof cmd, "%s %s", avemo_bin(), bad[i]);
+        char args[1024];
+        size_t k = 0;
+        for (const char *q = bad[i]; *q && k + 600 < sizeof args; q++) { /* E -> empty folder, O -> output */
+            if ((*q == 'E' || *q == 'O') && (q[1] == 0 || q[1] == ' ' || q[1] == '/') && q[-1] == ' ')
+                k += (size_t)snprintf(args + k, sizeof args - k, "%s", *q == 'E' ? empty : o);
+            else
+                args[k++] = *q;
+        }
+        args[k] = 0;
+        snprintf(cmd, sizeof cmd, "%s %s", avemo_bin(), args);
         int rc = run_cmd(cmd, out, sizeof out);
-        CHECK(rc == 2 && one_line(out), "'%s': exit %d, output: %s", bad[i], rc, out);
+        CHECK(rc == 2 && one_line(out), "'%s': exit %d, output: %s", args, rc, out);
     }
+    struct stat st;
+    CHECK(stat(o, &st) != 0, "a failed prep created its output folder %s", o);
     snprintf(cmd, sizeof cmd, "%s prep --help", avemo_bin());
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "--modality"), "help");
 }

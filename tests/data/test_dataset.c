@@ -285,7 +285,21 @@ static void test_fer2013_shared(void) {
     }
 }
 
+/* An empty folder: a clear error for every kind, no undefined behaviour (UBSan caught qsort(NULL, 0)). */
+static void test_empty_folder(void) {
+    char root[600];
+    snprintf(root, sizeof root, "%s/empty", test_tmpdir());
+    mkdir(root, 0777);
+    dataset_kind kinds[3] = {DATASET_RAVDESS, DATASET_CREMAD, DATASET_IMAGEFOLDER};
+    for (int k = 0; k < 3; k++) {
+        dataset ds;
+        dataset_options o = {.kind = kinds[k], .need = DATASET_NEED_AUDIO};
+        CHECK(dataset_scan(root, &o, &ds) == AVEMO_EFORMAT, "%s: empty folder accepted", dataset_kind_name(kinds[k]));
+    }
+}
+
 int main(void) {
+    RUN(test_empty_folder);
     RUN(test_ravdess_parse_name);
     RUN(test_ravdess_fake_default);
     RUN(test_ravdess_fake_options);
