@@ -46,7 +46,7 @@ LIB      := $(BUILD)/libavemo.a
 BIN      := avemo
 
 .PHONY: all test bench clean fixtures install fuzz
-.SECONDARY:
+.SECONDARY: $(F64_OBJ)
 all: $(BIN) $(LIB)
 
 ifeq ($(SAN),1)

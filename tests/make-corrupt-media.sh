@@ -9,6 +9,7 @@ q() { "$@" >/dev/null 2>&1; }
 q ffmpeg -y -f lavfi -i "sine=frequency=300:duration=2" -ar 22050 "$out/good/tone.wav"
 q ffmpeg -y -f lavfi -i "testsrc=size=320x240:rate=30:duration=2" -f lavfi -i "sine=frequency=440:duration=2" \
   -c:v mpeg4 -c:a aac -shortest "$out/good/clip.mp4"
+q ffmpeg -y -f lavfi -i "testsrc=size=65x49:rate=25:duration=1" -c:v mjpeg "$out/good/odd_size.avi"  # odd frame size
 # bad inputs, one problem each (the file name says which)
 : > "$out/bad/empty.wav"                                                     # zero bytes
 head -c 44 "$out/good/tone.wav" > "$out/bad/header_only.wav"                # WAV header, no samples
@@ -20,6 +21,11 @@ echo "this is not audio" > "$out/bad/text.flac"                             # wr
 q ffmpeg -y -f lavfi -i "testsrc=size=64x64:rate=30:duration=1" -an -c:v mpeg4 "$out/bad/no_audio.mp4"
 q ffmpeg -y -f lavfi -i "sine=frequency=440:duration=1" -vn "$out/bad/no_video.m4a"
 cp "$out/good/tone.wav" "$out/good/tone_renamed.mp4"                        # wrong extension, valid audio: must decode
+q ffmpeg -y -f lavfi -i "testsrc=size=64x64:rate=25:duration=1" -frames:v 0 -c:v mpeg4 "$out/bad/no_frames.mp4"
+q ffmpeg -y -f lavfi -i "sine=frequency=440:duration=1" -t 0 "$out/bad/no_samples.m4a"
+patch() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+cp "$out/good/tone.wav" "$out/bad/zero_channels.wav"; patch "$out/bad/zero_channels.wav" 22 '\x00\x00'
+cp "$out/good/tone.wav" "$out/bad/zero_rate.wav"; patch "$out/bad/zero_rate.wav" 24 '\x00\x00\x00\x00'
 printf '\x93NUMPY\x01\x00\xff\x00{' > "$out/bad/broken.npy"
 printf '\xff\xff\xff\xff\xff\xff\xff\x7f{}' > "$out/bad/huge_header.safetensors"
 printf '\x08\x00\x00\x00\x00\x00\x00\x00{"a":1}' > "$out/bad/bad_json.safetensors"

@@ -12,11 +12,12 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: avemo detect [--json] [--frames N] [--frame-window center|first] [--min-face PX]\n"
-               "                    [--mtcnn MANIFEST] IMAGE_OR_VIDEO...\n"
+               "                    [--mtcnn PATH] IMAGE_OR_VIDEO...\n"
                "MTCNN face detection. Images give one frame; videos give N sampled frames (default %d, over the\n"
                "central %.1f s, or the baseline's first 108 frames with --frame-window first). Per face: box x0 y0\n"
                "x1 y1 (pixels), score, landmarks (left eye, right eye, nose, mouth left, mouth right).\n"
-               "--mtcnn: TF.js manifest (default $AVEMO_MTCNN, $AVEMO_SHARED/weights/mtcnn/..., ../shared/...).\n",
+               "--mtcnn: TF.js manifest or folder with pnet/rnet/onet.tflite (default $AVEMO_MTCNN,\n"
+               "         $AVEMO_SHARED/weights/mtcnn/..., ../shared/..., weights/mtcnn-tflite).\n",
             AVEMO_FRAMES_PER_CLIP, AVEMO_CLIP_SECONDS);
 }
 

@@ -15,7 +15,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: avemo faces [--frames N] [--size PX] [--color gray|rgb] [--frame-window center|first]\n"
-            "                   [--reuse-box] [--no-refine] [--detect-size PX] [--keep-going] [--mtcnn MANIFEST]\n"
+            "                   [--reuse-box] [--no-refine] [--detect-size PX] [--keep-going] [--mtcnn PATH]\n"
             "                   --out DIR INPUT...\n"
             "Face crops per input (SPEC 2): N sampled frames (default %d; an image gives 1), MTCNN, the most\n"
             "confident face, second MTCNN pass on the enlarged crop (--no-refine skips it), grayscale (BT.601),\n"

@@ -4,9 +4,12 @@
  *   avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [--modality av|audio|video]
  *              [--features mfcc|frft-mfcc] [--frft-order A | --frft-orders A,B,..] [--n-mfcc N]
  *              [--pad-mode constant|reflect] [--classes 7|8] [--song] [--ravdess-both-videos]
- *              [--frames 15] [--jobs N]
+ *              [--frames 15] [--faces detect|whole] [--color gray|rgb] [--frame-window center|first]
+ *              [--reuse-box] [--no-refine] [--detect-size PX] [--mtcnn PATH] [--backbone W.safetensors]
+ *              [--jobs N]
  */
 #include "avemo.h"
+#include "cli/mtcnn_weights.h"
 #include "core/progress.h"
 #include "data/cache.h"
 #include "data/dataset.h"
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SHOW_SKIPPED 5 /* scan skips printed to stderr; all are in CACHE/skipped.log */
 
@@ -25,7 +29,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [options]\n"
             "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
-            "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/skipped.log). Rerunning with the same\n"
+            "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/faces/<id>.npy uint8 [T, 224, 224],\n"
+            "  CACHE/feats/<id>.npy [T, 1280] with --backbone, CACHE/skipped.log). Rerunning with the same\n"
             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n"
             "options:\n"
             "  --modality av|audio|video  streams to prepare (default av; imagefolder: video)\n"
@@ -38,6 +43,16 @@ static void usage(FILE *f) {
             "  --song                     RAVDESS: include song clips (default speech only)\n"
             "  --ravdess-both-videos      RAVDESS: one sample per 01- and per 02- video (the baseline's 2,880)\n"
             "  --frames N                 video frames per clip (default 15)\n"
+            "  --faces detect|whole       MTCNN face crops (default for videos), or the whole frame resized\n"
+            "                             (default for image folders, which hold face crops already, e.g. FER2013)\n"
+            "  --color gray|rgb           crops in grayscale (default, the paper) or colour\n"
+            "  --frame-window center|first  frames over the central 3.6 s (default) or the baseline's first 108\n"
+            "  --reuse-box                a frame without a face reuses the previous box (the baseline)\n"
+            "  --no-refine                skip the second MTCNN pass on the enlarged crop\n"
+            "  --detect-size PX           first MTCNN pass on frames shrunk to this longer side (0 = full size)\n"
+            "  --mtcnn PATH               MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite\n"
+            "                             (default $AVEMO_MTCNN, ../shared/weights/mtcnn, weights/mtcnn-tflite)\n"
+            "  --backbone W.safetensors   also store frozen MobileNetV2 embeddings [T, 1280] (what train reads)\n"
             "  --jobs N                   worker threads (default: all cores)\n");
 }
 
@@ -82,6 +97,8 @@ int cmd_prep(int argc, char **argv) {
     prep_options_default(&o);
     dataset_options d = {0};
     int orders_given = 0;
+    const char *faces_s = NULL, *mtcnn_flag = NULL;
+    char mtcnn_buf[4096];
     for (int i = 1; i < argc; i++) {
         const char *v;
         int missing = 0;
@@ -118,7 +135,7 @@ int cmd_prep(int argc, char **argv) {
                 return 2;
             }
         } else if ((v = opt_value(argc, argv, &i, "--frames", &missing))) {
-            if (!parse_int_arg(v, 1, 1000, &o.frames)) {
+            if (!parse_int_arg(v, 1, 1000, &o.faces.frames)) {
                 fprintf(stderr, "avemo prep: --frames '%s' is not an integer in 1..1000\n", v);
                 return 2;
             }
@@ -127,7 +144,30 @@ int cmd_prep(int argc, char **argv) {
                 fprintf(stderr, "avemo prep: --jobs '%s' is not an integer in 1..1024\n", v);
                 return 2;
             }
-        } else if (!strcmp(argv[i], "--song")) d.include_song = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--detect-size", &missing))) {
+            if (!parse_int_arg(v, 0, 100000, &o.faces.detect_max_side)) {
+                fprintf(stderr, "avemo prep: --detect-size '%s' is not a non-negative integer\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--faces", &missing))) faces_s = v;
+        else if ((v = opt_value(argc, argv, &i, "--color", &missing))) {
+            if (!strcmp(v, "gray") || !strcmp(v, "rgb")) o.faces.color_rgb = !strcmp(v, "rgb");
+            else {
+                fprintf(stderr, "avemo prep: --color '%s' unknown (gray or rgb)\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--frame-window", &missing))) {
+            if (!strcmp(v, "center")) o.faces.window = FRAME_WINDOW_CENTER;
+            else if (!strcmp(v, "first")) o.faces.window = FRAME_WINDOW_FIRST;
+            else {
+                fprintf(stderr, "avemo prep: --frame-window '%s' unknown (center or first)\n", v);
+                return 2;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--mtcnn", &missing))) mtcnn_flag = v;
+        else if ((v = opt_value(argc, argv, &i, "--backbone", &missing))) o.backbone_path = v;
+        else if (!strcmp(argv[i], "--reuse-box")) o.faces.reuse_box = 1;
+        else if (!strcmp(argv[i], "--no-refine")) o.faces.refine = 0;
+        else if (!strcmp(argv[i], "--song")) d.include_song = 1;
         else if (!strcmp(argv[i], "--ravdess-both-videos")) d.both_videos = 1;
         else {
             fprintf(stderr, "avemo prep: %s '%s' (avemo prep --help)\n", missing ? "missing value for" : "unknown argument",
@@ -165,12 +205,32 @@ int cmd_prep(int argc, char **argv) {
         fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
         return 2;
     }
+    if (!faces_s) faces_s = d.kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
+    if (!strcmp(faces_s, "detect")) o.faces_mode = PREP_FACES_DETECT;
+    else if (!strcmp(faces_s, "whole")) o.faces_mode = PREP_FACES_WHOLE;
+    else {
+        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
+        return 2;
+    }
     if (o.modality & DATASET_NEED_VIDEO) {
-        fprintf(stderr, "avemo prep: --modality %s: video preprocessing (MTCNN face crops) is not in this build yet; "
-                        "use --modality audio\n", modality_s);
+        if (o.faces_mode == PREP_FACES_DETECT) o.mtcnn_path = cli_mtcnn_path(mtcnn_flag, mtcnn_buf, sizeof mtcnn_buf);
+        if (o.faces_mode == PREP_FACES_DETECT && (!o.mtcnn_path || access(o.mtcnn_path, R_OK) != 0)) {
+            fprintf(stderr, "avemo prep: MTCNN weights not found (%s); give --mtcnn PATH\n",
+                    o.mtcnn_path ? o.mtcnn_path : "no path");
+            return 2;
+        }
+        if (o.backbone_path && access(o.backbone_path, R_OK) != 0) {
+            fprintf(stderr, "avemo prep: %s: backbone weights not readable\n", o.backbone_path);
+            return 2;
+        }
+    } else if (o.backbone_path) {
+        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
         return 2;
     }
     d.need = o.modality;
+    /* the effective class count, so that "--classes 8" and the default give the same cache settings */
+    if (!d.n_classes && d.kind == DATASET_RAVDESS) d.n_classes = 8;
+    if (!d.n_classes && d.kind == DATASET_CREMAD) d.n_classes = 6;
 
     dataset ds;
     if (dataset_scan(input, &d, &ds)) {
@@ -211,16 +271,31 @@ int cmd_prep(int argc, char **argv) {
                 st.n_failed == 1 ? "" : "s", out);
         int shown = 0;
         for (int i = 0; i < c.ds.n && shown < SHOW_SKIPPED; i++)
-            if (c.error[i][CACHE_AUDIO]) {
-                fprintf(stderr, "  %s\n", c.error[i][CACHE_AUDIO]);
-                shown++;
-            }
+            for (int k = 0; k < CACHE_N_KINDS && shown < SHOW_SKIPPED; k++)
+                if (c.error[i][k]) {
+                    fprintf(stderr, "  %s: %s\n", cache_kind_name(k), c.error[i][k]);
+                    shown++;
+                }
     }
-    int done, failed;
-    cache_count(&c, CACHE_AUDIO, &done, &failed);
-    printf("prep: %d samples (%d scanned), %d already cached, %d processed in %.1f s, %d failed; audio ready for "
-           "%d; cache %s, data hash %016" PRIx64 "\n",
-           c.ds.n, n_scanned, st.n_already, st.n_processed, st.seconds, st.n_failed, done, out, c.data_hash);
+    if (st.n_noface)
+        fprintf(stderr, "avemo prep: %ld of %ld frames had no face (zero frames) in %d clip%s\n", st.n_noface,
+                st.n_frames, st.n_clips_noface, st.n_clips_noface == 1 ? "" : "s");
+    unsigned want = 0;
+    int ready = 0;
+    printf("prep: %d samples (%d scanned), %d already cached, %d processed in %.1f s, %d failed; ready:", c.ds.n,
+           n_scanned, st.n_already, st.n_processed, st.seconds, st.n_failed);
+    for (int k = 0; k < CACHE_N_KINDS; k++) {
+        int done, failed;
+        cache_count(&c, k, &done, &failed);
+        int wanted = k == CACHE_AUDIO ? (o.modality & DATASET_NEED_AUDIO) != 0
+                     : k == CACHE_FACES ? (o.modality & DATASET_NEED_VIDEO) != 0
+                                        : (o.modality & DATASET_NEED_VIDEO) && o.backbone_path;
+        if (!wanted) continue;
+        want |= CACHE_BIT(k);
+        printf(" %s %d", cache_kind_name(k), done);
+    }
+    for (int i = 0; i < c.ds.n; i++) ready += (c.done[i] & want) == want;
+    printf("; cache %s, data hash %016" PRIx64 "\n", out, c.data_hash);
     cache_free(&c);
-    return done > 0 ? 0 : 1;
+    return ready > 0 ? 0 : 1;
 }

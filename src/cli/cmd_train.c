@@ -19,6 +19,8 @@ static const char *train_usage =
     "  --weight-decay W (1e-3)  --nesterov\n"
     "  --schedule multistep|cosine|constant (multistep)  --milestones 40,55,65,70  --gamma 0.1\n"
     "  --dropout P (0.5)  --label-smoothing E (0)  --modality-dropout softhard\n"
+    "  --init-visual M.safetensors      start the visual stream from a trained model's (e.g. pre-trained on\n"
+    "                                   still faces: an imagefolder cache, --modality video)\n"
     "  --resume                         continue RUN after an interruption (same options)\n"
     "  --quiet                          no per-epoch lines\n"
     "Writes RUN/report.json, RUN/report.md, RUN/confusion.png, RUN/fold_K/{learning_curves,confusion}.png,\n"
@@ -67,6 +69,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--fusion")) bad = model_fusion_parse(v, &o.model.fusion) != 0;
         else if (!strcmp(a, "--audio-stream")) bad = audio_stream_parse(v, &o.model.audio_stream) != 0;
         else if (!strcmp(a, "--protocol")) o.protocol = v;
+        else if (!strcmp(a, "--init-visual")) o.init_visual = v;
         else if (!strcmp(a, "--folds")) bad = (o.max_folds = atoi(v)) < 1;
         else if (!strcmp(a, "--epochs")) bad = (o.epochs = atoi(v)) < 1;
         else if (!strcmp(a, "--batch")) bad = (o.batch = atoi(v)) < 1;

@@ -5,6 +5,7 @@
 #include "io/npy.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -329,8 +330,9 @@ static int read_index(const char *dir, cJSON **out) {
         return avemo_error(AVEMO_EFORMAT, "%s: not an avemo feature cache index", path);
     }
     if (ver->valueint != CACHE_VERSION) {
+        int v = ver->valueint; /* read before the tree (and ver with it) is freed */
         cJSON_Delete(j);
-        return avemo_error(AVEMO_EFORMAT, "%s: cache version %d, this build reads version %d", path, ver->valueint,
+        return avemo_error(AVEMO_EFORMAT, "%s: cache version %d, this build reads version %d", path, v,
                            CACHE_VERSION);
     }
     *out = j;
@@ -399,6 +401,25 @@ static int mark_from_disk(feature_cache *c, int i, const cJSON *rec, int recompu
     return AVEMO_OK;
 }
 
+/* Temp files "<name>.tmp.<id>" of writes that a killed run never renamed (kill -9, power loss): nothing
+ * refers to them, so a run that takes the cache over removes them. Only one prep may use a cache at a time. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || t == e->d_name || !t[5]) continue;
+        int digits = 1;
+        for (const char *q = t + 5; *q; q++) digits &= *q >= '0' && *q <= '9';
+        if (!digits) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
 static int make_subdirs(const char *dir) {
     char p[4096];
     int rc = make_dirs(dir);
@@ -426,6 +447,12 @@ int cache_create(feature_cache *c, const char *dir, dataset *ds, const char *con
         goto fail;
     }
     c->n_scan_skipped = c->ds.n_skipped;
+    remove_stale_temps(dir);
+    for (int k = 0; k < CACHE_N_KINDS; k++) {
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/%s", dir, kind_names[k]);
+        remove_stale_temps(sub);
+    }
 
     char path[4096];
     snprintf(path, sizeof path, "%s/index.json", dir);

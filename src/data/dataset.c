@@ -92,7 +92,7 @@ static int list_dir(const char *dir, dir_list *out) {
     }
     closedir(d);
     if (rc) { dir_list_free(out); return rc; }
-    qsort(out->names, out->n, sizeof *out->names, cmp_str);
+    if (out->n) qsort(out->names, out->n, sizeof *out->names, cmp_str);
     out->is_dir = calloc(out->n ? out->n : 1, 1);
     if (!out->is_dir) { dir_list_free(out); return avemo_error(AVEMO_ENOMEM, "out of memory"); }
     for (int i = 0; i < out->n; i++) {
@@ -366,7 +366,7 @@ static int scan_ravdess(dataset *ds, const dataset_options *opt) {
     rav_files files = {0};
     int rc = walk_ravdess(ds, ds->root, 0, actor_dir_number(ds->root), &files);
     if (rc) goto done;
-    qsort(files.v, files.n, sizeof *files.v, cmp_rav);
+    if (files.n) qsort(files.v, files.n, sizeof *files.v, cmp_rav); /* qsort(NULL, 0) is undefined */
 
     int cap = 0;
     for (int i = 0; i < files.n && !rc;) {
@@ -512,7 +512,7 @@ static int scan_cremad(dataset *ds, const dataset_options *opt) {
         rc = avemo_error(AVEMO_EFORMAT, "%s: no CREMA-D clips (expected VideoFlash/*.flv and/or AudioWAV/*.wav)",
                          ds->root);
     if (rc) goto done;
-    qsort(v, n, sizeof *v, cmp_cr);
+    if (n) qsort(v, n, sizeof *v, cmp_cr);
     for (int i = 0; i < n && !rc;) {
         const cr_file *vid = NULL, *aud = NULL;
         int j = i;
@@ -717,6 +717,6 @@ int dataset_scan(const char *root, const dataset_options *opt, dataset *ds) {
         dataset_free(ds);
         return rc;
     }
-    if (opt->kind != DATASET_IMAGEFOLDER) qsort(ds->samples, ds->n, sizeof *ds->samples, cmp_sample);
+    if (opt->kind != DATASET_IMAGEFOLDER && ds->n) qsort(ds->samples, ds->n, sizeof *ds->samples, cmp_sample);
     return AVEMO_OK;
 }

@@ -5,7 +5,10 @@
  *
  * Audio (spec 3): decode (the 03- file, or the video's own track), mono, 22,050 Hz soxr HQ, centre-crop /
  * zero-pad to 3.6 s, then MFCC [n_mfcc, 156] or FRFT-MFCC [orders x n_mfcc, 156].
- * Video (spec 2): face crops need vision/ (MTCNN), not in this build yet: AVEMO_EUNSUP.
+ * Video (spec 2): sampled frames -> MTCNN face crops uint8 [T, 224, 224] (vision/faces.h; or, with
+ * PREP_FACES_WHOLE, the whole frame resized: for image sets that are already face crops, like FER2013), and
+ * with a backbone file the frozen MobileNetV2 embeddings float32 [T, 1280] of those crops (what the trainer's
+ * video stream reads).
  */
 #ifndef AVEMO_DATA_PREP_H
 #define AVEMO_DATA_PREP_H
@@ -13,8 +16,10 @@
 #include "data/cache.h"
 #include "dsp/frft_mfcc.h"
 #include "dsp/mfcc.h"
+#include "vision/faces.h"
 
 typedef enum { PREP_FEATURES_MFCC = 0, PREP_FEATURES_FRFT_MFCC = 1 } prep_features;
+typedef enum { PREP_FACES_DETECT = 0, PREP_FACES_WHOLE = 1 } prep_faces_mode;
 
 typedef struct {
     int modality;           /* DATASET_NEED_AUDIO | DATASET_NEED_VIDEO bits */
@@ -24,11 +29,15 @@ typedef struct {
     mfcc_config mfcc;
     int sample_rate_hz;     /* 22050 */
     double clip_seconds;    /* 3.6 */
-    int frames;             /* video: frames per clip (15) */
+    faces_config faces;     /* video: frames per clip (15), crop size, colour, window, MTCNN settings */
+    prep_faces_mode faces_mode;
+    const char *mtcnn_path;    /* MTCNN TF.js manifest (video with PREP_FACES_DETECT) */
+    const char *backbone_path; /* MobileNetV2 safetensors: also write feats [T, 1280]; NULL = crops only */
     int jobs;               /* worker threads; 0 = OpenMP's default */
 } prep_options;
 
-/* Defaults of the spec: audio+video, MFCC (n_mfcc 10), FRFT order 0.95 when FRFT-MFCC is chosen, 15 frames. */
+/* Defaults of the spec: audio+video, MFCC (n_mfcc 10), FRFT order 0.95 when FRFT-MFCC is chosen, 15 frames,
+ * MTCNN crops 224 px grayscale. */
 void prep_options_default(prep_options *o);
 
 /* The settings as a JSON object (malloc'd string) for the cache's "config": everything that changes the
@@ -46,6 +55,9 @@ typedef struct {
     int n_already;     /* complete before this run (resume) */
     int n_processed;   /* attempted in this run */
     int n_failed;      /* of those, failed (reasons in the cache / skipped.log) */
+    long n_frames;       /* video frames cropped in this run */
+    long n_noface;       /* of those, frames without a face (all zeros) */
+    int n_clips_noface;  /* clips with at least one such frame */
     double seconds;
 } prep_stats;
 

@@ -19,8 +19,8 @@
  *
  * Threading: frft_execute only reads the plan and uses FFTW's new-array execute functions on buffers it
  * allocates, so one plan may run on many threads. FFTW planning is not thread-safe: plan creation and
- * destruction take the process-wide FFTW planner lock of dsp/fft.h (fft_planner_lock), shared with the
- * MFCC's FFT plans (fftw3f, single precision, is separate).
+ * destruction take the process-wide planner lock of dsp/fft.h (also held around the Candan plan's LAPACK
+ * call, which keeps plan creation serialized there too).
  */
 #include "dsp/frft.h"
 
@@ -113,7 +113,7 @@ void frft_plan_destroy(frft_plan *p) {
 }
 
 /* Plans one size-m in-place FFT pair on a scratch buffer (FFTW_ESTIMATE: does not touch the data).
- * Caller holds fft_planner_lock(). */
+ * Caller holds the planner lock. */
 static int plan_pair(int m, fftw_plan *fwd, fftw_plan *bwd) {
     fftw_complex *buf = fftw_malloc(sizeof(fftw_complex) * (size_t)m);
     if (!buf) return AVEMO_ENOMEM;

@@ -4,6 +4,8 @@
 #include "core/fileio.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +43,44 @@ static int parse_encoding(const cJSON *wj, const char *mp, const char *name, tfj
     return AVEMO_OK;
 }
 
+static int shard_path(const char *dir, const cJSON *p, const char *mp, char *path, size_t cap) {
+    if (!cJSON_IsString(p) || !p->valuestring[0] || strstr(p->valuestring, ".."))
+        return avemo_error(AVEMO_EFORMAT, "%s: bad shard path", mp);
+    if ((size_t)snprintf(path, cap, "%s%s", dir, p->valuestring) >= cap)
+        return avemo_error(AVEMO_EFORMAT, "%s: shard path too long", mp);
+    return AVEMO_OK;
+}
+
+/* Total size of a group's shard files (stat only), so that the manifest's sizes are checked against the
+ * files before anything is allocated: a hostile manifest cannot make us allocate more than its shards hold. */
+static int group_bytes(const char *dir, const cJSON *paths, const char *mp, uint64_t *total) {
+    *total = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, paths) {
+        char path[4096];
+        int err = shard_path(dir, p, mp, path, sizeof path);
+        if (err) return err;
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            return avemo_error(AVEMO_EIO, "%s: cannot open: %s", path, strerror(errno));
+        *total += (uint64_t)st.st_size;
+        if (*total > TFJS_MAX_SHARD) return avemo_error(AVEMO_EFORMAT, "%s: shards too large", mp);
+    }
+    return AVEMO_OK;
+}
+
 /* Concatenate a group's shard files into one buffer. */
 static int read_group(const char *dir, const cJSON *paths, const char *mp, unsigned char **buf, size_t *size) {
     *buf = NULL;
     *size = 0;
     const cJSON *p;
     cJSON_ArrayForEach(p, paths) {
-        if (!cJSON_IsString(p) || !p->valuestring[0] || strstr(p->valuestring, ".."))
-            return avemo_error(AVEMO_EFORMAT, "%s: bad shard path", mp);
         char path[4096];
-        snprintf(path, sizeof path, "%s%s", dir, p->valuestring);
+        int err = shard_path(dir, p, mp, path, sizeof path);
+        if (err) return err;
         unsigned char *d;
         size_t n;
-        int err = file_read_all(path, TFJS_MAX_SHARD, &d, &n);
+        err = file_read_all(path, TFJS_MAX_SHARD, &d, &n);
         if (err) return err;
         unsigned char *nb = realloc(*buf, *size + n + 1);
         if (!nb) {
@@ -97,6 +124,8 @@ int tfjs_load(const char *mp, tfjs_weights *out) {
             err = avemo_error(AVEMO_EFORMAT, "%s: group without \"paths\"/\"weights\" arrays", mp);
             goto fail;
         }
+        uint64_t need = 0, have;
+        if ((err = group_bytes(dir, paths, mp, &have))) goto fail;
         cJSON_ArrayForEach(wj, ws) {
             const cJSON *shape = cJSON_GetObjectItemCaseSensitive(wj, "shape");
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(wj, "name");
@@ -118,11 +147,19 @@ int tfjs_load(const char *mp, tfjs_weights *out) {
                     goto fail;
                 }
             }
+            tfjs_encoding e;
+            if ((err = parse_encoding(wj, mp, name->valuestring, &e))) goto fail;
+            need += (uint64_t)count * (uint64_t)e.elem_size;
             total += count;
             if (++n > TFJS_MAX_TENSORS || total > TFJS_MAX_COUNT) {
                 err = avemo_error(AVEMO_EFORMAT, "%s: too many weights", mp);
                 goto fail;
             }
+        }
+        if (need != have) {
+            err = avemo_error(AVEMO_EFORMAT, "%s: shard data is %llu bytes but the manifest describes %llu", mp,
+                              (unsigned long long)have, (unsigned long long)need);
+            goto fail;
         }
     }
     out->tensors = calloc(n ? n : 1, sizeof(tfjs_tensor));

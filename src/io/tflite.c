@@ -35,7 +35,19 @@ typedef struct {
     const unsigned char *b;
     size_t n;
     const char *name;
+    size_t *budget; /* bytes the parser may still copy out of the file (names, quantization, index vectors) */
 } fb_buf;
+
+/* Flatbuffers may point many tables at one string or vector, so a small hostile file could make us copy the
+ * same large vector once per tensor: cap the total of such copies by a multiple of the file size (a real
+ * model stores each name and vector once, well below this). */
+static int fb_charge(const fb_buf *fb, uint64_t bytes) {
+    if (bytes > *fb->budget)
+        return avemo_error(AVEMO_EFORMAT, "%s: corrupt TFLite file (shared strings or vectors would need more "
+                                          "memory than the file justifies)", fb->name);
+    *fb->budget -= (size_t)bytes;
+    return 0;
+}
 
 typedef struct {
     size_t pos;    /* table start */
@@ -133,7 +145,7 @@ static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out
     *out = NULL;
     *n = 0;
     int rc = fb_vector(fb, t, idx, 4, &s, &len);
-    if (rc) return rc;
+    if (rc || (rc = fb_charge(fb, 4 * (uint64_t)len))) return rc;
     *out = malloc(((size_t)len + 1) * sizeof **out);
     if (!*out) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
     for (uint32_t i = 0; i < len; i++) (*out)[i] = (int32_t)rd_u32(fb->b + s + 4 * (size_t)i);
@@ -198,7 +210,7 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
     if (v >= n_buffers) return avemo_error(AVEMO_EFORMAT, "%s: tensor buffer index %lld out of range", fb->name,
                                            (long long)v);
     t->buffer = (int)v;
-    if ((rc = fb_vector(fb, tt, 3, 1, &s, &len))) return rc;
+    if ((rc = fb_vector(fb, tt, 3, 1, &s, &len)) || (rc = fb_charge(fb, (uint64_t)len + 1))) return rc;
     t->name = malloc((size_t)len + 1);
     if (!t->name) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
     if (len) memcpy(t->name, fb->b + s, len);
@@ -221,6 +233,7 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
                 return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has bad per-axis quantization", fb->name,
                                    t->name);
             t->quant_dim = (int)v;
+            if ((rc = fb_charge(fb, 16 * (uint64_t)ns))) return rc;
             t->scale = malloc(ns * sizeof *t->scale);
             t->zero_point = calloc(ns, sizeof *t->zero_point);
             if (!t->scale || !t->zero_point) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
@@ -231,6 +244,9 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
                     uint64_t z = 0;
                     for (int k = 0; k < 8; k++) z |= (uint64_t)fb->b[zs + 8 * (size_t)i + k] << (8 * k);
                     t->zero_point[i] = (int64_t)z;
+                    if (t->zero_point[i] < INT32_MIN || t->zero_point[i] > INT32_MAX)
+                        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has zero point %lld out of range", fb->name,
+                                           t->name, (long long)t->zero_point[i]);
                 }
                 if (!isfinite(t->scale[i]))
                     return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has a non-finite scale", fb->name, t->name);
@@ -295,7 +311,8 @@ static int parse_owned(unsigned char *buf, size_t size, const char *name, tfl_mo
     memset(m, 0, sizeof *m);
     m->buf = buf;
     m->size = size;
-    fb_buf fb = {buf, size, name};
+    size_t budget = 4 * size + ((size_t)16 << 20);
+    fb_buf fb = {buf, size, name, &budget};
     int *codes = NULL;
     int rc;
     if (size < 8 || (size >= 8 && memcmp(buf + 4, "TFL3", 4) != 0)) {
@@ -499,7 +516,7 @@ int tfl_to_f32(const tfl_tensor *t, float *out, int64_t count, const char *file_
             case TFL_INT16: raw = (int16_t)(p[2 * i] | p[2 * i + 1] << 8); break;
             default: raw = (int32_t)rd_u32(p + 4 * i); break;
             }
-            out[i] = (float)((double)(raw - t->zero_point[q]) * t->scale[q]);
+            out[i] = (float)(((double)raw - (double)t->zero_point[q]) * t->scale[q]);
         } else if (t->type == TFL_FLOAT32) {
             memcpy(&out[i], p + 4 * i, 4);
         } else if (t->type == TFL_FLOAT16) {

@@ -169,8 +169,8 @@ int model_config_from_json(const char *json, model_config *c) {
     for (int i = 0; i < N_OF(ints); i++) {
         it = cJSON_GetObjectItemCaseSensitive(o, ints[i].key);
         if (!it) continue;
-        double v = cJSON_IsNumber(it) ? it->valuedouble : -1e300;
-        if (v != (double)(int)v) {
+        double v = cJSON_IsNumber(it) ? it->valuedouble : 0.5;
+        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != (double)(int)v) {
             cJSON_Delete(o);
             return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not an integer", ints[i].key);
         }

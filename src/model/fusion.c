@@ -1,4 +1,15 @@
-/* Fusion of the two streams (spec 4, Table V's variants) and the classifier heads. */
+/* Fusion of the two streams (spec 4, Table V's variants) and the classifier heads.
+ *
+ * Choices where the paper is vague (ours):
+ *  - attention: the audio projection is a per-step Linear (= 1x1 Conv1D) with bias; the fusion's residual
+ *    blocks are the ResNet basic blocks of blocks.h (the first one 256 -> 128 with a 1x1 conv + BN shortcut);
+ *    self-attention has Q/K/V biases and d_k = 128; the gate re-weights the temporal means of the projected,
+ *    interpolated audio and of the visual stream; classifier input [g_a * audio, g_v * video, joint] (384).
+ *  - concat: the same without self-attention and gate: [audio, video, joint].
+ *  - intermediate: Linear(a + v -> 128) + ReLU, dropout, Linear.   late: dropout before each stream's Linear.
+ *  - ia / it / lt follow the baseline's code (MultiModalCNN, transformer_timm.py): single head, no qkv bias,
+ *    `it`/`lt` with output projection and x + MLP(LN(x)), `ia` uses only the q/k projections. With the
+ *    paper's audio stream, stage 1 = blocks 1-2 and stage 2 = blocks 3-4. */
 #include "model/fusion.h"
 
 #include <stdio.h>

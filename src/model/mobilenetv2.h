@@ -114,6 +114,15 @@ int mobilenetv2_from_file(mobilenetv2 *m, const char *path, int in_channels);
  * the extra (key, value) pairs given (may be NULL). */
 int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *meta_kv, int n_meta);
 
+/* Import a TFLite MobileNetV2 v1.0 (e.g. mobilenet_v2_1.0_224_quant.tflite: BN folded into the convs, ReLU6,
+ * TF "SAME" padding): its 52 CONV_2D / DEPTHWISE_CONV_2D are matched in order to the torchvision units (shapes,
+ * strides and activations checked), weights dequantised and transposed (OHWI -> OIHW, depthwise 1HWC ->
+ * C1HW). The folded bias becomes the BN bias with weight 1, running mean 0 and running var 1 - eps (chosen so
+ * that var + eps == 1.0f exactly, so eval BN is the identity plus bias, bit for bit). A final 1x1 logits conv
+ * becomes classifier.1 ([1001, 1280], class 0 = background). Sets padding tf_same and input_norm minus1_1.
+ * in_channels 1 sums the stem's RGB filters. */
+int mobilenetv2_from_tflite(mobilenetv2 *m, const char *path, int in_channels);
+
 /* Forward x [n, h, w, in_channels] -> features [n, 1280]. train = 1 uses batch statistics (and updates the
  * running ones), 0 the running statistics. Saves the activations for mobilenetv2_backward. */
 int mobilenetv2_forward(mobilenetv2 *m, float *features, const float *x, int n, int h, int w, int train);

@@ -16,22 +16,41 @@
 static int uses_audio(const model *m) { return m->cfg.modality != MODALITY_VIDEO; }
 static int uses_video(const model *m) { return m->cfg.modality != MODALITY_AUDIO; }
 
+/* Declare the parameters and buffers of m->cfg into m->P (no allocation of their storage). */
+static void declare_params(model *m) {
+    layout_begin(&m->P, &m->params);
+    if (uses_video(m)) {
+        temporal_stream_setup(&m->vdims, &m->cfg);
+        temporal_stream_declare(&m->P, &m->params.video, &m->vdims);
+    }
+    if (uses_audio(m)) {
+        audio_stream_setup(&m->adims, &m->cfg);
+        audio_stream_declare(&m->P, &m->params.audio, &m->adims);
+    }
+    fusion_declare(m);
+}
+
+int model_config_n_values(const model_config *cfg, int64_t *n_values) {
+    *n_values = 0;
+    TRY(model_config_validate(cfg));
+    model *m = calloc(1, sizeof *m);
+    if (!m) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    m->cfg = *cfg;
+    declare_params(m);
+    int failed = m->P.failed;
+    *n_values = (int64_t)m->P.n_grad + (int64_t)m->P.n_nograd;
+    layout_free(&m->P);
+    free(m);
+    return failed ? avemo_error(AVEMO_ENOMEM, "out of memory declaring the model") : AVEMO_OK;
+}
+
 int model_create(model **out, const model_config *cfg, uint64_t seed) {
     *out = NULL;
     TRY(model_config_validate(cfg));
     model *m = calloc(1, sizeof *m);
     if (!m) return avemo_error(AVEMO_ENOMEM, "out of memory");
     m->cfg = *cfg;
-    layout_begin(&m->P, &m->params);
-    if (uses_video(m)) {
-        temporal_stream_setup(&m->vdims, cfg);
-        temporal_stream_declare(&m->P, &m->params.video, &m->vdims);
-    }
-    if (uses_audio(m)) {
-        audio_stream_setup(&m->adims, cfg);
-        audio_stream_declare(&m->P, &m->params.audio, &m->adims);
-    }
-    fusion_declare(m);
+    declare_params(m);
     int st = layout_alloc(&m->P, &m->params, &m->grads, &m->param_mem, &m->grad_mem, &m->buffer_mem, &m->param_int);
     if (st) {
         layout_free(&m->P);

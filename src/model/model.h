@@ -97,6 +97,9 @@ typedef struct {
  * biases, BN/LN scale 1 shift 0) drawn from `seed`. */
 int model_create(model **out, const model_config *cfg, uint64_t seed);
 void model_free(model *m);
+/* Number of floats (parameters and buffers) model_create would allocate for `cfg`, without allocating them:
+ * lets a loader check a file's claims before trusting them. */
+int model_config_n_values(const model_config *cfg, int64_t *n_values);
 
 /* video [B, T, video_dim] (ignored for MODALITY_AUDIO, may be NULL), audio [B, audio_frames, audio_channels]
  * (ignored for MODALITY_VIDEO). train = 1: batch-statistics BN (running statistics updated) and dropout drawn

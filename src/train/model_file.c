@@ -110,6 +110,17 @@ int model_file_load(const char *path, model_file *mf) {
         mf->n_classes++;
     }
     cJSON_Delete(a);
+    /* the config comes from the file: before allocating the model it describes, check the file holds at least
+     * that many values (every parameter and buffer must be in it), so a hostile config cannot make us
+     * allocate (and initialise) terabytes */
+    int64_t need, have = 0;
+    if ((rc = model_config_n_values(&cfg, &need))) goto fail;
+    for (int i = 0; i < f.n_tensors; i++) have += f.tensors[i].count;
+    if (need > have) {
+        rc = avemo_error(AVEMO_EFORMAT, "%s: config needs %lld weight values but the file holds %lld", path,
+                         (long long)need, (long long)have);
+        goto fail;
+    }
     if ((rc = model_create(&mf->m, &cfg, 0))) goto fail;
     for (int i = 0; i < model_n_tensors(mf->m); i++) {
         const layout_entry *e = model_tensor(mf->m, i);

@@ -6,12 +6,23 @@
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #define FONT "DejaVu Sans"
 #define MAX_PLOT_CLASSES 64
 #define MAX_PLOT_EPOCHS 100000
+
+/* cairo's toy text API keeps process-wide font caches (cairo and fontconfig) that LeakSanitizer reports at
+ * exit. Each plot therefore releases them when done (a few ms to rebuild next time), under one lock, so that
+ * callers need no cleanup and plots from several threads do not race on those caches. */
+static pthread_mutex_t plot_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void release_font_caches(void) {
+    cairo_debug_reset_static_data();
+    FcFini();
+}
 
 /* ---------------------------------------------------------------- PNG output */
 
@@ -56,7 +67,7 @@ static double text_width(cairo_t *cr, const char *s) {
 
 /* ---------------------------------------------------------------- confusion matrix */
 
-int plot_confusion_png(const char *path, const int *confusion, int C, const char *const *names, const char *title) {
+static int confusion_png(const char *path, const int *confusion, int C, const char *const *names, const char *title) {
     if (C < 1 || C > MAX_PLOT_CLASSES) return avemo_error(AVEMO_EINVAL, "%s: %d classes to plot", path, C);
     const double cell = C <= 10 ? 64 : C <= 20 ? 40 : 24, font = C <= 10 ? 13 : C <= 20 ? 10 : 8;
     /* measure the longest class name for the margins */
@@ -243,7 +254,7 @@ static void range_of(const float *a, const float *b, int n, double *lo, double *
     if (*hi - *lo < 1e-6) *lo -= 0.5, *hi += 0.5;
 }
 
-int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title) {
+static int learning_curves_png(const char *path, const learning_curves *lc, const char *title) {
     int n = lc->n_epochs;
     if (n < 1 || n > MAX_PLOT_EPOCHS) return avemo_error(AVEMO_EINVAL, "%s: %d epochs to plot", path, n);
     const int W = 1100, H = 460;
@@ -301,7 +312,25 @@ int plot_learning_curves_png(const char *path, const learning_curves *lc, const 
     return rc;
 }
 
+int plot_confusion_png(const char *path, const int *confusion, int n_classes, const char *const *class_names,
+                       const char *title) {
+    pthread_mutex_lock(&plot_lock);
+    int rc = confusion_png(path, confusion, n_classes, class_names, title);
+    release_font_caches();
+    pthread_mutex_unlock(&plot_lock);
+    return rc;
+}
+
+int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title) {
+    pthread_mutex_lock(&plot_lock);
+    int rc = learning_curves_png(path, lc, title);
+    release_font_caches();
+    pthread_mutex_unlock(&plot_lock);
+    return rc;
+}
+
 void plot_cleanup(void) {
-    cairo_debug_reset_static_data();
-    FcFini();
+    pthread_mutex_lock(&plot_lock);
+    release_font_caches();
+    pthread_mutex_unlock(&plot_lock);
 }

@@ -1,4 +1,5 @@
-/* PNG plots with cairo: a confusion-matrix heatmap and learning curves. Files are written atomically. */
+/* PNG plots with cairo: a confusion-matrix heatmap and learning curves. Files are written atomically.
+ * Thread-safe (one plot at a time). */
 #ifndef AVEMO_TRAIN_PLOT_H
 #define AVEMO_TRAIN_PLOT_H
 
@@ -18,8 +19,9 @@ typedef struct {
 /* Two panels side by side: loss and accuracy against epoch. */
 int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title);
 
-/* Free cairo's and fontconfig's process-wide font caches (otherwise reported as leaks by LeakSanitizer).
- * Call once at program exit, after the last plot, when no cairo object is alive. */
+/* Each plot releases cairo's and fontconfig's process-wide font caches when done (LeakSanitizer-clean with no
+ * cleanup call; plots are serialised by a lock). plot_cleanup() does the same explicitly; it is not needed
+ * after these functions, only if the program used cairo text itself. */
 void plot_cleanup(void);
 
 #endif

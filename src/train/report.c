@@ -118,10 +118,11 @@ static cJSON *metrics_json(const eval_metrics *m, int C) {
     return o;
 }
 
-static cJSON *mean_std_json(mean_std m) {
+/* std is written as null when it rests on fewer than 2 folds (undefined; run_summary holds 0 there) */
+static cJSON *mean_std_json(mean_std m, int n_folds) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "mean", num_or_null(m.mean));
-    cJSON_AddItemToObject(o, "std", num_or_null(m.std));
+    cJSON_AddItemToObject(o, "std", n_folds > 1 ? num_or_null(m.std) : cJSON_CreateNull());
     return o;
 }
 
@@ -159,12 +160,12 @@ int report_write_json(const run_report *r, const char *path) {
     cJSON_AddStringToObject(root, "std_convention", "sample standard deviation over folds (ddof = 1)");
     cJSON *summary = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(summary, "n_folds", r->n_folds);
-    cJSON_AddItemToObject(summary, "top1", mean_std_json(s.top1));
-    cJSON_AddItemToObject(summary, "top2", mean_std_json(s.top2));
-    cJSON_AddItemToObject(summary, "top3", mean_std_json(s.top3));
-    cJSON_AddItemToObject(summary, "macro_f1", mean_std_json(s.macro_f1));
+    cJSON_AddItemToObject(summary, "top1", mean_std_json(s.top1, r->n_folds));
+    cJSON_AddItemToObject(summary, "top2", mean_std_json(s.top2, r->n_folds));
+    cJSON_AddItemToObject(summary, "top3", mean_std_json(s.top3, r->n_folds));
+    cJSON_AddItemToObject(summary, "macro_f1", mean_std_json(s.macro_f1, r->n_folds));
     cJSON *rec = cJSON_AddArrayToObject(summary, "per_class_recall");
-    for (int c = 0; c < C; c++) cJSON_AddItemToArray(rec, mean_std_json(s.recall[c]));
+    for (int c = 0; c < C; c++) cJSON_AddItemToArray(rec, mean_std_json(s.recall[c], r->n_folds));
     cJSON_AddItemToObject(summary, "pooled", metrics_json(&s.pooled, C));
     cJSON *folds = cJSON_AddArrayToObject(root, "folds");
     for (int k = 0; k < r->n_folds; k++) {
@@ -195,9 +196,10 @@ static void pct(FILE *f, double v) {
     else fprintf(f, "-");
 }
 
-static void pct_ms(FILE *f, mean_std m) {
+/* mean, and "± std" only when it rests on 2 folds or more */
+static void pct_ms(FILE *f, mean_std m, int n_folds) {
     pct(f, m.mean);
-    if (isfinite(m.std)) fprintf(f, " ± %.2f", 100 * m.std);
+    if (isfinite(m.std) && n_folds > 1) fprintf(f, " ± %.2f", 100 * m.std);
 }
 
 static void actors_md(FILE *f, const int *a, int n) {
@@ -222,7 +224,9 @@ int report_write_md(const run_report *r, const char *path) {
     fprintf(f, "- speaker-independent: %s\n", r->speaker_independent ? "yes" : "**no** (speakers shared between train and test)");
     fprintf(f, "- seed: %" PRIu64 ", data hash: `%016" PRIx64 "`, avemo %s\n", r->seed, r->data_hash, AVEMO_VERSION);
     if (r->config_json) fprintf(f, "- config: `%s`\n", r->config_json);
-    fprintf(f, "\n## Test results (%%), mean ± std over %d fold%s (sample std)\n\n", r->n_folds, r->n_folds == 1 ? "" : "s");
+    const char *ms = r->n_folds > 1 ? "mean ± std" : "mean";
+    if (r->n_folds > 1) fprintf(f, "\n## Test results (%%), mean ± std over %d folds (sample std)\n\n", r->n_folds);
+    else fprintf(f, "\n## Test results (%%), %d fold\n\n", r->n_folds);
     fprintf(f, "| fold | test actors | val actors | train / val / test | best epoch | top-1 | top-2 | top-3 | macro-F1 |\n");
     fprintf(f, "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
     for (int k = 0; k < r->n_folds; k++) {
@@ -244,14 +248,14 @@ int report_write_md(const run_report *r, const char *path) {
         pct(f, fr->test.macro_f1);
         fprintf(f, " |\n");
     }
-    fprintf(f, "| **mean ± std** | | | | | **");
-    pct_ms(f, s.top1);
+    fprintf(f, "| **%s** | | | | | **", ms);
+    pct_ms(f, s.top1, r->n_folds);
     fprintf(f, "** | ");
-    pct_ms(f, s.top2);
+    pct_ms(f, s.top2, r->n_folds);
     fprintf(f, " | ");
-    pct_ms(f, s.top3);
+    pct_ms(f, s.top3, r->n_folds);
     fprintf(f, " | ");
-    pct_ms(f, s.macro_f1);
+    pct_ms(f, s.macro_f1, r->n_folds);
     fprintf(f, " |\n| pooled (%d samples) | | | | | ", s.pooled.n);
     pct(f, s.pooled.top1);
     fprintf(f, " | ");
@@ -264,7 +268,7 @@ int report_write_md(const run_report *r, const char *path) {
 
     fprintf(f, "\n## Per-class recall (%%)\n\n| class |");
     for (int k = 0; k < r->n_folds; k++) fprintf(f, " fold %d |", k + 1);
-    fprintf(f, " mean ± std | pooled |\n| --- |");
+    fprintf(f, " %s | pooled |\n| --- |", ms);
     for (int k = 0; k <= r->n_folds + 1; k++) fprintf(f, " ---: |");
     fprintf(f, "\n");
     for (int c = 0; c < C; c++) {
@@ -275,7 +279,7 @@ int report_write_md(const run_report *r, const char *path) {
             fprintf(f, " |");
         }
         fprintf(f, " ");
-        pct_ms(f, s.recall[c]);
+        pct_ms(f, s.recall[c], r->n_folds);
         fprintf(f, " | ");
         pct(f, s.pooled.recall[c]);
         fprintf(f, " |\n");

@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/model_file.h"
+#include "train/model_init.h"
 #include "train/plot.h"
 #include "train/report.h"
 
@@ -335,6 +336,7 @@ static char *options_fingerprint(const train_options *o, const model_config *cfg
     cJSON_AddNumberToObject(j, "gamma", round7(o->gamma));
     cJSON_AddNumberToObject(j, "min_lr", round7(o->min_lr));
     if (mc) cJSON_AddItemToObject(j, "model", cJSON_Parse(mc));
+    if (o->init_visual) cJSON_AddStringToObject(j, "init_visual", o->init_visual);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     free(mc);
@@ -412,6 +414,16 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
     } else if (!o->resume && stat(path, &st) == 0) {
         rc = avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder", path);
         goto done;
+    } else if (o->init_visual) {
+        int n_copied;
+        if (cfg.modality == MODALITY_AUDIO) {
+            rc = avemo_error(AVEMO_EINVAL, "--init-visual needs a model with the visual stream (--modality av or video)");
+            goto done;
+        }
+        if ((rc = model_init_from_file(m, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied))) goto done;
+        if (!o->quiet)
+            fprintf(stderr, "fold %d/%d: visual stream initialised from %s (%d tensors)\n", k + 1, n_folds,
+                    o->init_visual, n_copied);
     }
 
     int stop_at = o->stop_after_epochs > 0 ? h.epoch + o->stop_after_epochs : E;

@@ -40,6 +40,8 @@ typedef struct {
     int max_folds;                 /* 0 = all folds */
     int resume;                    /* continue from RUN/fold_K/state.safetensors */
     int quiet;                     /* no per-epoch lines */
+    const char *init_visual;       /* a model file whose visual stream (tensors "video.*") initialises this
+                                      model's before training (train/model_init.h); NULL = random init */
     int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
                                       that epoch's state write (tests of --resume); 0 = run to the end */
 } train_options;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------------- parameters */
 
@@ -42,128 +43,159 @@ static float *keep(mtcnn *m, size_t nfloat) {
     return p;
 }
 
-static const tfjs_tensor *need(const tfjs_weights *tw, const char *mp, const char *name, int ndim, const int *shape) {
-    const tfjs_tensor *t = tfjs_find(tw, name);
-    if (!t) {
-        avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s missing", mp, name);
+/* The weight source: get() copies the tensor `name` (TF.js naming and layout: conv HWIO, dense [in, out]) of
+ * the given shape into a buffer. */
+typedef struct {
+    mtcnn_tensor_fn get;
+    void *ctx;
+    const char *what; /* for messages */
+} source;
+
+static float *fetch(const source *src, const char *name, int ndim, const int *shape, int *err) {
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    float *buf = malloc(sizeof(float) * count);
+    if (!buf) {
+        *err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
         return NULL;
     }
-    int ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
-    if (!ok) {
-        avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s has an unexpected shape", mp, name);
+    if ((*err = src->get(src->ctx, name, ndim, shape, buf))) {
+        free(buf);
         return NULL;
     }
-    return t;
+    return buf;
 }
 
 /* conv kernel HWIO [k, k, c_in, c_out] -> OIHW [c_out, c_in, k, k]; bias [c_out] */
-static int load_conv(mtcnn *m, const tfjs_weights *tw, const char *mp, const char *net, const char *layer,
-                     int k, int c_in, int c_out, conv_param *p) {
+static int load_conv(mtcnn *m, const source *src, const char *net, const char *layer, int k, int c_in, int c_out,
+                     conv_param *p) {
     char name[128];
+    int err = AVEMO_OK;
     snprintf(name, sizeof name, "%s/%s/weights", net, layer);
-    const tfjs_tensor *w = need(tw, mp, name, 4, (int[]){k, k, c_in, c_out});
+    float *w = fetch(src, name, 4, (int[]){k, k, c_in, c_out}, &err);
+    if (!w) return err;
     snprintf(name, sizeof name, "%s/%s/bias", net, layer);
-    const tfjs_tensor *b = need(tw, mp, name, 1, (int[]){c_out});
-    if (!w || !b) return AVEMO_EFORMAT;
     p->w = keep(m, (size_t)k * k * c_in * c_out);
     p->b = keep(m, (size_t)c_out);
-    if (!p->w || !p->b) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
-    for (int y = 0; y < k; y++)
-        for (int x = 0; x < k; x++)
-            for (int i = 0; i < c_in; i++)
-                for (int o = 0; o < c_out; o++)
-                    p->w[(((size_t)o * c_in + i) * k + y) * k + x] = w->data[(((size_t)y * k + x) * c_in + i) * c_out + o];
-    memcpy(p->b, b->data, sizeof(float) * c_out);
+    if (!p->w || !p->b) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
+    else err = src->get(src->ctx, name, 1, (int[]){c_out}, p->b);
+    if (!err)
+        for (int y = 0; y < k; y++)
+            for (int x = 0; x < k; x++)
+                for (int i = 0; i < c_in; i++)
+                    for (int o = 0; o < c_out; o++)
+                        p->w[(((size_t)o * c_in + i) * k + y) * k + x] = w[(((size_t)y * k + x) * c_in + i) * c_out + o];
+    free(w);
     p->c_in = c_in;
     p->c_out = c_out;
     p->k = k;
-    return AVEMO_OK;
+    return err;
 }
 
 /* dense kernel [in, out] -> [out, in] */
-static int load_fc(mtcnn *m, const tfjs_weights *tw, const char *mp, const char *net, const char *layer, int in,
-                   int out, fc_param *p) {
+static int load_fc(mtcnn *m, const source *src, const char *net, const char *layer, int in, int out, fc_param *p) {
     char name[128];
+    int err = AVEMO_OK;
     snprintf(name, sizeof name, "%s/%s/weights", net, layer);
-    const tfjs_tensor *w = need(tw, mp, name, 2, (int[]){in, out});
+    float *w = fetch(src, name, 2, (int[]){in, out}, &err);
+    if (!w) return err;
     snprintf(name, sizeof name, "%s/%s/bias", net, layer);
-    const tfjs_tensor *b = need(tw, mp, name, 1, (int[]){out});
-    if (!w || !b) return AVEMO_EFORMAT;
     p->w = keep(m, (size_t)in * out);
     p->b = keep(m, (size_t)out);
-    if (!p->w || !p->b) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
-    for (int i = 0; i < in; i++)
-        for (int o = 0; o < out; o++) p->w[(size_t)o * in + i] = w->data[(size_t)i * out + o];
-    memcpy(p->b, b->data, sizeof(float) * out);
+    if (!p->w || !p->b) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
+    else err = src->get(src->ctx, name, 1, (int[]){out}, p->b);
+    if (!err)
+        for (int i = 0; i < in; i++)
+            for (int o = 0; o < out; o++) p->w[(size_t)o * in + i] = w[(size_t)i * out + o];
+    free(w);
     p->in = in;
     p->out = out;
-    return AVEMO_OK;
+    return err;
 }
 
-static int load_prelu(mtcnn *m, const tfjs_weights *tw, const char *mp, const char *net, const char *layer, int c,
-                      float **alpha) {
+static int load_prelu(mtcnn *m, const source *src, const char *net, const char *layer, int c, float **alpha) {
     char name[128];
     snprintf(name, sizeof name, "%s/%s_alpha", net, layer);
-    const tfjs_tensor *a = need(tw, mp, name, 1, (int[]){c});
-    if (!a) return AVEMO_EFORMAT;
     *alpha = keep(m, (size_t)c);
-    if (!*alpha) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
-    memcpy(*alpha, a->data, sizeof(float) * c);
+    if (!*alpha) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
+    return src->get(src->ctx, name, 1, (int[]){c}, *alpha);
+}
+
+int mtcnn_load_from(mtcnn_tensor_fn get, void *ctx, const char *what, mtcnn **out) {
+    *out = NULL;
+    source s = {get, ctx, what}, *src = &s;
+    mtcnn *m = calloc(1, sizeof *m);
+    if (!m) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", what);
+    int err;
+#define TRY(x) if ((err = (x))) goto fail
+    TRY(load_conv(m, src, "pnet", "conv1", 3, 3, 10, &m->p_conv1));
+    TRY(load_prelu(m, src, "pnet", "prelu1", 10, &m->p_prelu1));
+    TRY(load_conv(m, src, "pnet", "conv2", 3, 10, 16, &m->p_conv2));
+    TRY(load_prelu(m, src, "pnet", "prelu2", 16, &m->p_prelu2));
+    TRY(load_conv(m, src, "pnet", "conv3", 3, 16, 32, &m->p_conv3));
+    TRY(load_prelu(m, src, "pnet", "prelu3", 32, &m->p_prelu3));
+    TRY(load_conv(m, src, "pnet", "conv4_1", 1, 32, 2, &m->p_conv4_1));
+    TRY(load_conv(m, src, "pnet", "conv4_2", 1, 32, 4, &m->p_conv4_2));
+
+    TRY(load_conv(m, src, "rnet", "conv1", 3, 3, 28, &m->r_conv1));
+    TRY(load_prelu(m, src, "rnet", "prelu1", 28, &m->r_prelu1));
+    TRY(load_conv(m, src, "rnet", "conv2", 3, 28, 48, &m->r_conv2));
+    TRY(load_prelu(m, src, "rnet", "prelu2", 48, &m->r_prelu2));
+    TRY(load_conv(m, src, "rnet", "conv3", 2, 48, 64, &m->r_conv3));
+    TRY(load_prelu(m, src, "rnet", "prelu3", 64, &m->r_prelu3));
+    TRY(load_fc(m, src, "rnet", "fc1", 576, 128, &m->r_fc1));
+    TRY(load_prelu(m, src, "rnet", "prelu4", 128, &m->r_prelu4));
+    TRY(load_fc(m, src, "rnet", "fc2_1", 128, 2, &m->r_fc2_1));
+    TRY(load_fc(m, src, "rnet", "fc2_2", 128, 4, &m->r_fc2_2));
+
+    TRY(load_conv(m, src, "onet", "conv1", 3, 3, 32, &m->o_conv1));
+    TRY(load_prelu(m, src, "onet", "prelu1", 32, &m->o_prelu1));
+    TRY(load_conv(m, src, "onet", "conv2", 3, 32, 64, &m->o_conv2));
+    TRY(load_prelu(m, src, "onet", "prelu2", 64, &m->o_prelu2));
+    TRY(load_conv(m, src, "onet", "conv3", 3, 64, 64, &m->o_conv3));
+    TRY(load_prelu(m, src, "onet", "prelu3", 64, &m->o_prelu3));
+    TRY(load_conv(m, src, "onet", "conv4", 2, 64, 128, &m->o_conv4));
+    TRY(load_prelu(m, src, "onet", "prelu4", 128, &m->o_prelu4));
+    TRY(load_fc(m, src, "onet", "fc1", 1152, 256, &m->o_fc1));
+    TRY(load_prelu(m, src, "onet", "prelu5", 256, &m->o_prelu5));
+    TRY(load_fc(m, src, "onet", "fc2_1", 256, 2, &m->o_fc2_1));
+    TRY(load_fc(m, src, "onet", "fc2_2", 256, 4, &m->o_fc2_2));
+    TRY(load_fc(m, src, "onet", "fc2_3", 256, 10, &m->o_fc2_3));
+#undef TRY
+    *out = m;
+    return AVEMO_OK;
+fail:
+    mtcnn_free(m);
+    return err;
+}
+
+/* the TF.js source: tensors by name from the manifest, shapes checked */
+typedef struct {
+    const tfjs_weights *tw;
+    const char *path;
+} tfjs_ctx;
+
+static int tfjs_get(void *ctx, const char *name, int ndim, const int *shape, float *out) {
+    const tfjs_ctx *c = ctx;
+    const tfjs_tensor *t = tfjs_find(c->tw, name);
+    if (!t) return avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s missing", c->path, name);
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (!ok) return avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s has an unexpected shape", c->path, name);
+    memcpy(out, t->data, sizeof(float) * (size_t)t->count);
     return AVEMO_OK;
 }
 
 int mtcnn_load(const char *mp, mtcnn **out) {
     *out = NULL;
+    struct stat st;
+    if (stat(mp, &st) == 0 && S_ISDIR(st.st_mode)) return mtcnn_load_tflite(mp, out);
     tfjs_weights tw;
     int err = tfjs_load(mp, &tw);
     if (err) return err;
-    mtcnn *m = calloc(1, sizeof *m);
-    if (!m) {
-        tfjs_free(&tw);
-        return avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
-    }
-#define TRY(x) if ((err = (x))) goto fail
-    TRY(load_conv(m, &tw, mp, "pnet", "conv1", 3, 3, 10, &m->p_conv1));
-    TRY(load_prelu(m, &tw, mp, "pnet", "prelu1", 10, &m->p_prelu1));
-    TRY(load_conv(m, &tw, mp, "pnet", "conv2", 3, 10, 16, &m->p_conv2));
-    TRY(load_prelu(m, &tw, mp, "pnet", "prelu2", 16, &m->p_prelu2));
-    TRY(load_conv(m, &tw, mp, "pnet", "conv3", 3, 16, 32, &m->p_conv3));
-    TRY(load_prelu(m, &tw, mp, "pnet", "prelu3", 32, &m->p_prelu3));
-    TRY(load_conv(m, &tw, mp, "pnet", "conv4_1", 1, 32, 2, &m->p_conv4_1));
-    TRY(load_conv(m, &tw, mp, "pnet", "conv4_2", 1, 32, 4, &m->p_conv4_2));
-
-    TRY(load_conv(m, &tw, mp, "rnet", "conv1", 3, 3, 28, &m->r_conv1));
-    TRY(load_prelu(m, &tw, mp, "rnet", "prelu1", 28, &m->r_prelu1));
-    TRY(load_conv(m, &tw, mp, "rnet", "conv2", 3, 28, 48, &m->r_conv2));
-    TRY(load_prelu(m, &tw, mp, "rnet", "prelu2", 48, &m->r_prelu2));
-    TRY(load_conv(m, &tw, mp, "rnet", "conv3", 2, 48, 64, &m->r_conv3));
-    TRY(load_prelu(m, &tw, mp, "rnet", "prelu3", 64, &m->r_prelu3));
-    TRY(load_fc(m, &tw, mp, "rnet", "fc1", 576, 128, &m->r_fc1));
-    TRY(load_prelu(m, &tw, mp, "rnet", "prelu4", 128, &m->r_prelu4));
-    TRY(load_fc(m, &tw, mp, "rnet", "fc2_1", 128, 2, &m->r_fc2_1));
-    TRY(load_fc(m, &tw, mp, "rnet", "fc2_2", 128, 4, &m->r_fc2_2));
-
-    TRY(load_conv(m, &tw, mp, "onet", "conv1", 3, 3, 32, &m->o_conv1));
-    TRY(load_prelu(m, &tw, mp, "onet", "prelu1", 32, &m->o_prelu1));
-    TRY(load_conv(m, &tw, mp, "onet", "conv2", 3, 32, 64, &m->o_conv2));
-    TRY(load_prelu(m, &tw, mp, "onet", "prelu2", 64, &m->o_prelu2));
-    TRY(load_conv(m, &tw, mp, "onet", "conv3", 3, 64, 64, &m->o_conv3));
-    TRY(load_prelu(m, &tw, mp, "onet", "prelu3", 64, &m->o_prelu3));
-    TRY(load_conv(m, &tw, mp, "onet", "conv4", 2, 64, 128, &m->o_conv4));
-    TRY(load_prelu(m, &tw, mp, "onet", "prelu4", 128, &m->o_prelu4));
-    TRY(load_fc(m, &tw, mp, "onet", "fc1", 1152, 256, &m->o_fc1));
-    TRY(load_prelu(m, &tw, mp, "onet", "prelu5", 256, &m->o_prelu5));
-    TRY(load_fc(m, &tw, mp, "onet", "fc2_1", 256, 2, &m->o_fc2_1));
-    TRY(load_fc(m, &tw, mp, "onet", "fc2_2", 256, 4, &m->o_fc2_2));
-    TRY(load_fc(m, &tw, mp, "onet", "fc2_3", 256, 10, &m->o_fc2_3));
-#undef TRY
+    tfjs_ctx c = {&tw, mp};
+    err = mtcnn_load_from(tfjs_get, &c, mp, out);
     tfjs_free(&tw);
-    *out = m;
-    return AVEMO_OK;
-fail:
-    tfjs_free(&tw);
-    mtcnn_free(m);
     return err;
 }
 

@@ -75,7 +75,7 @@ static void test_prep_audio(void) {
     int rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "1 clip failed") && strstr(out, "03-01-09-01-01-01-02.wav: emotion 09"), "messages: %s", out);
-    CHECK(strstr(out, "7 samples") && strstr(out, "audio ready for 6"), "summary: %s", out);
+    CHECK(strstr(out, "7 samples") && strstr(out, "ready: audio 6;"), "summary: %s", out);
 
     char p[1024];
     snprintf(p, sizeof p, "%s/skipped.log", cache);
@@ -158,6 +158,38 @@ static void test_prep_frft_orders(void) {
     }
 }
 
+/* CREMA-D layout (AudioWAV/AAAA_SSS_EEE_LL.wav); the audio is RAVDESS FLAC behind the links (FFmpeg probes
+ * the content, not the extension). */
+static void test_prep_cremad_audio(void) {
+    if (!tree[0]) return;
+    char root[600], aw[700], p[1024], src[1024], cmd[2048], out[8192], dir[600];
+    snprintf(root, sizeof root, "%s/cremad", test_tmpdir());
+    snprintf(aw, sizeof aw, "%s/AudioWAV", root);
+    mkdir(root, 0777);
+    mkdir(aw, 0777);
+    const char *names[2] = {"1001_DFA_ANG_XX.wav", "1002_IEO_HAP_HI.wav"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, "%s/%s", tree, clips[i]);
+        char real[4096];
+        CHECK(realpath(src, real) != NULL, "realpath %s", src);
+        snprintf(p, sizeof p, "%s/%s", aw, names[i]);
+        CHECK(symlink(real, p) == 0, "symlink %s", p);
+    }
+    snprintf(dir, sizeof dir, "%s/cache_cremad", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s prep --dataset cremad --modality audio --input %s --out %s", avemo_bin(), root, dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "2 samples") && strstr(out, "ready: audio 2;"), "exit %d: %s", rc, out);
+    feature_cache c;
+    if (cache_open(&c, dir) == 0) {
+        CHECK(c.ds.kind == DATASET_CREMAD && c.ds.n_classes == 6 && c.ds.samples[0].actor == 1001 &&
+                  c.ds.samples[0].label == 0 && c.ds.samples[1].label == 3 && c.done[1] == CACHE_BIT(CACHE_AUDIO),
+              "cremad cache");
+        cache_free(&c);
+    } else {
+        CHECK(0, "%s", avemo_last_error());
+    }
+}
+
 static int one_line(const char *s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
@@ -165,23 +197,39 @@ static int one_line(const char *s) {
 }
 
 static void test_prep_bad_args(void) {
-    char cmd[2048], out[4096];
+    char cmd[4096], out[4096], empty[600], o[600];
+    /* inputs and outputs inside this test's own folder: never scan or write a shared /tmp */
+    snprintf(empty, sizeof empty, "%s/empty", test_tmpdir());
+    mkdir(empty, 0777);
+    snprintf(o, sizeof o, "%s/never", test_tmpdir());
     const char *bad[] = {
-        "prep --dataset ravdess --out /tmp/x",
-        "prep --dataset nope --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality sound --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality av --input /tmp --out /tmp/x",
-        "prep --dataset imagefolder --modality audio --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --frft-order 0.9 --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --jobs 0 --input /tmp --out /tmp/x",
-        "prep --dataset ravdess --modality audio --input /nonexistent/dir --out /tmp/x",
+        "prep --dataset ravdess --out O",
+        "prep --dataset nope --input E --out O",
+        "prep --dataset ravdess --modality sound --input E --out O",
+        "prep --dataset ravdess --modality av --input E --out O",
+        "prep --dataset imagefolder --modality audio --input E --out O",
+        "prep --dataset ravdess --modality audio --frft-order 0.9 --input E --out O",
+        "prep --dataset ravdess --modality audio --jobs 0 --input E --out O",
+        "prep --dataset ravdess --modality audio --input E/nonexistent --out O",
+        "prep --dataset ravdess --modality audio --backbone x.safetensors --input E --out O",
         "prep --bogus",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        snprintf(cmd, sizeof cmd, "%s %s", avemo_bin(), bad[i]);
+        char args[1024];
+        size_t k = 0;
+        for (const char *q = bad[i]; *q && k + 600 < sizeof args; q++) { /* E -> empty folder, O -> output */
+            if ((*q == 'E' || *q == 'O') && (q[1] == 0 || q[1] == ' ' || q[1] == '/') && q[-1] == ' ')
+                k += (size_t)snprintf(args + k, sizeof args - k, "%s", *q == 'E' ? empty : o);
+            else
+                args[k++] = *q;
+        }
+        args[k] = 0;
+        snprintf(cmd, sizeof cmd, "%s %s", avemo_bin(), args);
         int rc = run_cmd(cmd, out, sizeof out);
-        CHECK(rc == 2 && one_line(out), "'%s': exit %d, output: %s", bad[i], rc, out);
+        CHECK(rc == 2 && one_line(out), "'%s': exit %d, output: %s", args, rc, out);
     }
+    struct stat st;
+    CHECK(stat(o, &st) != 0, "a failed prep created its output folder %s", o);
     snprintf(cmd, sizeof cmd, "%s prep --help", avemo_bin());
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "--modality"), "help");
 }
@@ -189,6 +237,7 @@ static void test_prep_bad_args(void) {
 int main(void) {
     RUN(test_prep_audio);
     RUN(test_prep_frft_orders);
+    RUN(test_prep_cremad_audio);
     RUN(test_prep_bad_args);
     return test_summary();
 }

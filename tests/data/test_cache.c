@@ -213,7 +213,43 @@ static void test_fnv(void) {
     CHECK(fnv1a64(FNV1A64_INIT, "foobar", 6) == 0x85944171f73967e8ULL, "foobar");
 }
 
+/* Hostile or damaged index.json files fail with a clear error, never a crash. The first one (a version
+ * other than ours) was found by tests/fuzz/fuzz_cache_index.c: the error message read the version from the
+ * already freed JSON tree (heap use after free under ASan). */
+static void test_hostile_index(void) {
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/hostile", test_tmpdir());
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    CHECK(system(NULL) != 0, "no shell");
+    char mk[700];
+    snprintf(mk, sizeof mk, "mkdir -p '%s'", dir);
+    CHECK(system(mk) == 0, "mkdir");
+    const char *bad[] = {
+        "{\"format\": \"avemo-cache\", \"version\": 2, \"dataset\": \"ravdess\"}",
+        "{\"format\": \"avemo-cache\", \"version\": 1e300}",
+        "{\"format\": \"avemo-cache\", \"version\": 1, \"dataset\": \"ravdess\", \"classes\": [\"a\",\"b\"], "
+        "\"config\": {}, \"samples\": [{\"id\": \"x\", \"label\": 7}]}",
+        "{\"format\": \"avemo-cache\", \"version\": 1, \"dataset\": \"ravdess\", \"classes\": [\"a\",\"b\"], "
+        "\"config\": {}, \"samples\": [{\"id\": \"../../etc\", \"label\": 0}]}",
+        "{\"format\": \"avemo-cache\", \"version\": 1, \"dataset\": \"ravdess\", \"classes\": [], "
+        "\"config\": {}, \"samples\": []}",
+        "{\"format\": \"avemo-cache\", \"version\": 1, \"dataset\": \"ravdess\", \"classes\": [\"a\"",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        FILE *f = fopen(path, "wb");
+        fputs(bad[i], f);
+        fclose(f);
+        feature_cache c;
+        int rc = cache_open(&c, dir);
+        CHECK(rc == AVEMO_EFORMAT && strstr(avemo_last_error(), "index.json"),
+              "bad index %zu: rc %d, error '%s'", i, rc, avemo_last_error());
+        if (!rc) cache_free(&c);
+    }
+}
+
 int main(void) {
+    RUN(test_hostile_index);
     RUN(test_fnv);
     RUN(test_roundtrip_and_resume);
     RUN(test_faces_feats);

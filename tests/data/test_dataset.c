@@ -285,7 +285,45 @@ static void test_fer2013_shared(void) {
     }
 }
 
+/* An empty folder: a clear error for every kind, no undefined behaviour (UBSan caught qsort(NULL, 0)). */
+static void test_empty_folder(void) {
+    char root[600];
+    snprintf(root, sizeof root, "%s/empty", test_tmpdir());
+    mkdir(root, 0777);
+    dataset_kind kinds[3] = {DATASET_RAVDESS, DATASET_CREMAD, DATASET_IMAGEFOLDER};
+    for (int k = 0; k < 3; k++) {
+        dataset ds;
+        dataset_options o = {.kind = kinds[k], .need = DATASET_NEED_AUDIO};
+        CHECK(dataset_scan(root, &o, &ds) == AVEMO_EFORMAT, "%s: empty folder accepted", dataset_kind_name(kinds[k]));
+    }
+}
+
+/* Empty folders (an empty Actor_XX, an empty dataset root, an empty CREMA-D AudioWAV) and one usable file:
+ * the scan used to qsort a NULL list (UBSan: "null pointer passed as argument 1, which is declared to never
+ * be null", seen by test_cmd_prep under SAN=1 when /tmp held an empty folder). */
+static void test_empty_folders(void) {
+    char root[1100];
+    snprintf(root, sizeof root, "%s/empty_folders", test_tmpdir());
+    mkdir(root, 0777);
+    dataset_options o = {.kind = DATASET_RAVDESS};
+    dataset ds;
+    CHECK(dataset_scan(root, &o, &ds) != 0, "an empty root gave samples");
+    mkdir_in(root, "Actor_02");
+    touch(mkdir_in(root, "Actor_01"), "03-01-03-01-01-01-01.wav", 0);
+    CHECK(dataset_scan(root, &o, &ds) == 0 && ds.n == 1, "scan with an empty actor folder: %s", avemo_last_error());
+    if (!test_failed_now) dataset_free(&ds);
+    char croot[1100];
+    snprintf(croot, sizeof croot, "%s/empty_cremad", test_tmpdir());
+    mkdir(croot, 0777);
+    mkdir_in(croot, "AudioWAV");
+    mkdir_in(croot, "VideoFlash");
+    dataset_options c = {.kind = DATASET_CREMAD};
+    CHECK(dataset_scan(croot, &c, &ds) != 0, "an empty CREMA-D tree gave samples");
+}
+
 int main(void) {
+    RUN(test_empty_folder);
+    RUN(test_empty_folders);
     RUN(test_ravdess_parse_name);
     RUN(test_ravdess_fake_default);
     RUN(test_ravdess_fake_options);

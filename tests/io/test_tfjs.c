@@ -74,7 +74,23 @@ static void test_bad_manifests(void) {
     tfjs_free(&w);
 }
 
+/* A 100-byte manifest must not make the reader allocate what it claims: sizes are checked against the shard
+ * files (stat) before the weights are allocated (a [2^30] float32 tensor used to allocate 4 GiB first). */
+static void test_claims_checked_before_allocation(void) {
+    char m[600], s[600];
+    snprintf(m, sizeof m, "%s/big.json", test_tmpdir());
+    snprintf(s, sizeof s, "%s/small_shard", test_tmpdir());
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    write_file(s, data, sizeof data);
+    const char *big = "[{\"paths\":[\"small_shard\"],\"weights\":[{\"name\":\"a\",\"shape\":[1073741824],"
+                      "\"dtype\":\"float32\"}]}]";
+    write_file(m, big, strlen(big));
+    tfjs_weights w;
+    CHECK(tfjs_load(m, &w) == AVEMO_EFORMAT && strstr(avemo_last_error(), "24 bytes"), "%s", avemo_last_error());
+}
+
 int main(void) {
+    RUN(test_claims_checked_before_allocation);
     RUN(test_mtcnn_manifest);
     RUN(test_bad_manifests);
     return test_summary();

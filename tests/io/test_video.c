@@ -101,6 +101,24 @@ static void test_decode_matches_ffmpeg(void) {
     free(rgb);
 }
 
+static void test_containers(void) {
+    /* the same 120-frame clip as FLV (CREMA-D's container, FLV1 codec), AVI (MPEG-4 part 2), MKV (H.264 copy) */
+    if (!mp4[0]) return;
+    const char *fmt[3][2] = {{"flv", "-c:v flv1"}, {"avi", "-c:v mpeg4"}, {"mkv", "-c:v copy"}};
+    for (int i = 0; i < 3; i++) {
+        char p[600], cmd[2048], out[2048];
+        snprintf(p, sizeof p, "%s/clip.%s", test_tmpdir(), fmt[i][0]);
+        snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' %s '%s'", mp4, fmt[i][1], p);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg %s: %s", fmt[i][0], out);
+        video_clip c;
+        CHECK(video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c) == 0, "%s", avemo_last_error());
+        CHECK(c.total_frames == 120 && c.fps > 29.9 && c.fps < 30.1 && c.index[0] == 9 && c.index[14] == 110,
+              "%s: %ld frames, %.2f fps, first %ld last %ld", fmt[i][0], c.total_frames, c.fps, c.n ? c.index[0] : -9,
+              c.n ? c.index[14] : -9);
+        video_clip_free(&c);
+    }
+}
+
 static void truncate_copy(const char *src, const char *dst, double keep) {
     FILE *f = fopen(src, "rb");
     fseek(f, 0, SEEK_END);
@@ -213,6 +231,7 @@ int main(void) {
     RUN(test_sample_indices);
     RUN(test_decode_clip);
     RUN(test_decode_matches_ffmpeg);
+    RUN(test_containers);
     RUN(test_truncated);
     RUN(test_bad_inputs);
     RUN(test_stills);

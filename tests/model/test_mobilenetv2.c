@@ -1,4 +1,4 @@
-/* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone_model.py, float64 reference) on
+/* MobileNetV2 against torchvision's mobilenet_v2 (tools/fixtures_backbone.py, float64 reference) on
  * weights from an integer hash formula computed identically here and in Python (so no weights are committed).
  * Tolerances: forward 1e-4 relative (float32 through 52 conv/BN layers; measured 2.6e-5 train, 7e-7 eval, the
  * same as torch's own float32 vs float64); gradients 1e-3 (train-mode BN backward subtracts batch means of dy
@@ -31,7 +31,7 @@ static double hash_uniform(uint64_t i, uint64_t stream) {
     return (double)h / 4294967296.0 * 2.0 - 1.0;
 }
 
-/* the formula weights of fixtures_backbone_model.formula_state_dict */
+/* the formula weights of fixtures_backbone.formula_state_dict */
 static void formula_weights(mobilenetv2 *m) {
     for (int j = 0; j < m->n_tensors; j++) {
         const mnv2_tensor *t = &m->tensors[j];
@@ -105,12 +105,16 @@ static void check_against_torch(int train) {
         CHECK(e < 1e-4, "%s forward rel err %g", mode, e);
         free(ref);
     }
+    /* Gradient tolerance: eval mode is well conditioned (measured ~3e-6). Train-mode BN backward subtracts
+     * batch means over as few as 16 rows, so float32 loses digits: torch's own float32 run is ~1e-3 off the
+     * float64 reference here, and without FMA contraction (the -O1 sanitizer build) ours reaches 3.4e-3. */
+    double grad_tol = train ? 5e-3 : 1e-4;
     snprintf(name, sizeof name, "mnv2_%s_dx.npy", mode);
     ref = load_fixture(name, n * H * W * 3);
     if (ref) {
         double e = rel_err_f(dx, ref, n * H * W * 3);
         printf("  %s input gradient rel err %.2e\n", mode, e);
-        CHECK(e < 1e-3, "%s dx rel err %g", mode, e);
+        CHECK(e < grad_tol, "%s dx rel err %g", mode, e);
         free(ref);
     }
     float *got = malloc(sizeof(float) * 200000);
@@ -136,7 +140,7 @@ static void check_against_torch(int train) {
             } else {
                 double e = rel_err_f(got + k, ref + k, c);
                 if (e > worst) worst = e;
-                CHECK(e < 1e-3, "%s grad %s rel err %g", mode, t->name, e);
+                CHECK(e < grad_tol, "%s grad %s rel err %g", mode, t->name, e);
             }
             k += c;
         }

@@ -106,6 +106,28 @@ static void test_json_md(void) {
     free(t);
 }
 
+/* One fold: std is undefined, so JSON null and no "±" in Markdown. */
+static void test_one_fold(void) {
+    run_report r;
+    fold_report f[2];
+    make_run(&r, f);
+    r.n_folds = 1;
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/run_one", test_tmpdir());
+    CHECK(report_write(&r, dir) == 0, "write: %s", avemo_last_error());
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    char *t = slurp(path);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    cJSON *sd = j ? cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "top1"), "std") : NULL;
+    CHECK(sd && cJSON_IsNull(sd), "std of one fold should be null");
+    cJSON_Delete(j);
+    free(t);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    t = slurp(path);
+    CHECK(t && strstr(t, "| **66.67** |") && !strstr(t, "±"), "report.md:\n%s", t ? t : "(missing)");
+    free(t);
+}
+
 static void test_paper_and_ablation(void) {
     int n;
     const paper_result *p = paper_results(&n);
@@ -131,6 +153,7 @@ static void test_paper_and_ablation(void) {
 int main(void) {
     RUN(test_summary_numbers);
     RUN(test_json_md);
+    RUN(test_one_fold);
     RUN(test_paper_and_ablation);
     return test_summary();
 }

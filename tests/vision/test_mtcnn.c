@@ -48,6 +48,7 @@ static void test_pnet_matches_reference(void) {
         CHECK(mtcnn_pnet_forward(model, prob, reg, x, h, w) == 0, "%s", avemo_last_error());
         double ep = rel_err_f(prob, rp, oh * ow), er = rel_err_f(reg, rr, oh * ow * 4);
         CHECK(ep < NET_TOL && er < NET_TOL, "P-Net rel err prob %.3g reg %.3g", ep, er);
+        printf("  P-Net rel err: prob %.2g, reg %.2g\n", ep, er);
     }
     free(x), free(rp), free(rr);
 }
@@ -60,6 +61,7 @@ static void test_rnet_matches_reference(void) {
         CHECK(mtcnn_rnet_forward(model, prob, reg, x, 3) == 0, "%s", avemo_last_error());
         double ep = rel_err_f(prob, rp, 3), er = rel_err_f(reg, rr, 12);
         CHECK(ep < NET_TOL && er < NET_TOL, "R-Net rel err prob %.3g reg %.3g", ep, er);
+        printf("  R-Net rel err: prob %.2g, reg %.2g\n", ep, er);
     }
     free(x), free(rp), free(rr);
 }
@@ -72,6 +74,7 @@ static void test_onet_matches_reference(void) {
         CHECK(mtcnn_onet_forward(model, prob, reg, lm, x, 2) == 0, "%s", avemo_last_error());
         double ep = rel_err_f(prob, rp, 2), er = rel_err_f(reg, rr, 8), el = rel_err_f(lm, rl, 20);
         CHECK(ep < NET_TOL && er < NET_TOL && el < NET_TOL, "O-Net rel err prob %.3g reg %.3g lm %.3g", ep, er, el);
+        printf("  O-Net rel err: prob %.2g, reg %.2g, landmarks %.2g\n", ep, er, el);
     }
     free(x), free(rp), free(rr), free(rl);
 }
