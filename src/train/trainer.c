@@ -630,12 +630,18 @@ int train_run(const train_options *o) {
         report_summarize(&r, &s);
         char path[4200], title[160];
         snprintf(path, sizeof path, "%s/confusion.png", o->run_dir);
-        snprintf(title, sizeof title, "%s, %d folds pooled: top-1 %.2f%% (mean over folds %.2f +- %.2f)", ctx.protocol,
-                 nf, 100 * s.pooled.top1, 100 * s.top1.mean, 100 * s.top1.std);
+        if (nf > 1)
+            snprintf(title, sizeof title, "%s, %d folds pooled: top-1 %.2f%% (mean over folds %.2f +- %.2f)",
+                     ctx.protocol, nf, 100 * s.pooled.top1, 100 * s.top1.mean, 100 * s.top1.std);
+        else
+            snprintf(title, sizeof title, "%s: test top-1 %.2f%%", ctx.protocol, 100 * s.pooled.top1);
         rc = plot_confusion_png(path, s.pooled.confusion, cache.ds.n_classes, (const char *const *)cache.ds.class_names, title);
-        if (!o->quiet && !rc)
-            fprintf(stderr, "train: top-1 %.2f%% +- %.2f over %d folds (%s); model: %s (fold %d); report: %s/report.md\n",
-                    100 * s.top1.mean, 100 * s.top1.std, nf, ctx.protocol, dst, best_fold + 1, o->run_dir);
+        if (!o->quiet && !rc) {
+            char spread[64] = ""; /* the std over a single fold is undefined */
+            if (nf > 1) snprintf(spread, sizeof spread, " +- %.2f (sample std)", 100 * s.top1.std);
+            fprintf(stderr, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s (fold %d); report: %s/report.md\n",
+                    100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", ctx.protocol, dst, best_fold + 1, o->run_dir);
+        }
     }
     free(cfg_json);
 done:
