@@ -18,8 +18,8 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name, int *
 }
 
 int cli_bad_arg(const char *cmd, const char *arg, int missing) {
-    fprintf(stderr, "avemo %s: %s '%s' (avemo %s --help)\n", cmd, missing ? "missing value for" : "unknown argument", arg,
-            cmd);
+    const char *what = missing ? "missing value for" : "unknown argument";
+    fprintf(stderr, "avemo %s: %s '%s' (avemo %s --help)\n", cmd, what, arg, cmd);
     return 2;
 }
 
