@@ -6,25 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *bb_opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len) != 0) return NULL;
-    if (argv[*i][len] == '=') return argv[*i] + len + 1;
-    if (argv[*i][len] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int bb_parse_int(const char *s, int max) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < 1 || v > max) return -1;
-    return (int)v;
-}
-
 char **bb_split_lines(const char *text, int *n) {
     *n = 0;
     long lines = 1;

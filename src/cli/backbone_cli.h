@@ -1,12 +1,7 @@
-/* Helpers shared by the backbone commands (import, embed, classify-imagenet). */
+/* Label-file helpers shared by the backbone commands (import, classify-imagenet). */
 #ifndef AVEMO_CLI_BACKBONE_CLI_H
 #define AVEMO_CLI_BACKBONE_CLI_H
 
-/* --name value or --name=value; returns the value, or NULL when argv[*i] is not --name (sets *missing when the
- * value is absent). */
-const char *bb_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
-/* Parse a positive int no larger than max; -1 on error. */
-int bb_parse_int(const char *s, int max);
 /* Read a label file (one label per line) into a NULL-terminated malloc'd array; *n = count. NULL on error
  * (avemo_last_error says why). */
 char **bb_read_labels(const char *path, int *n);

@@ -1,4 +1,5 @@
 /* avemo ablate: one of the paper's ablation tables in one command (train/ablate.h). */
+#include "cli/train_args.h"
 #include "core/err.h"
 #include "train/ablate.h"
 #include "train/plot.h"
@@ -28,19 +29,6 @@ static const char *usage =
     "  --momentum M  --dampening D  --weight-decay W  --nesterov  --schedule multistep|cosine|constant\n"
     "  --milestones 40,55,65,70  --gamma G  --dropout P  --label-smoothing E  --modality-dropout softhard|none\n"
     "  --init-visual M.safetensors (rows with a visual stream)\n";
-
-static int parse_milestones(const char *s, train_options *o) {
-    o->n_milestones = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || o->n_milestones == TRAIN_MAX_MILESTONES) return -1;
-        o->milestones[o->n_milestones++] = (int)v;
-        if (*end && *end != ',') return -1;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return 0;
-}
 
 static void on_row(void *ctx, int i, int n, const ablate_result *r, int finished) {
     const char *key = r->spec->key;
@@ -85,41 +73,17 @@ int cmd_ablate(int argc, char **argv) {
         }
         const char *v = argv[++i];
         train_options *t = &o.train;
-        int bad = 0;
+        int bad = 0, r;
         if (!strcmp(a, "--data")) o.cache_dir = v;
         else if (!strcmp(a, "--data-frft")) o.frft_cache_dir = v;
         else if (!strcmp(a, "--out")) o.out_dir = v;
         else if (!strcmp(a, "--table")) bad = (o.table = atoi(v)) != 3 && o.table != 5 && o.table != 7;
-        else if (!strcmp(a, "--protocol")) t->protocol = v;
-        else if (!strcmp(a, "--init-visual")) t->init_visual = v;
-        else if (!strcmp(a, "--folds")) bad = (t->max_folds = atoi(v)) < 1;
-        else if (!strcmp(a, "--epochs")) bad = (t->epochs = atoi(v)) < 1;
-        else if (!strcmp(a, "--batch")) bad = (t->batch = atoi(v)) < 1;
-        else if (!strcmp(a, "--seed")) t->seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--lr")) bad = !((t->lr = strtof(v, NULL)) > 0);
-        else if (!strcmp(a, "--momentum")) t->momentum = strtof(v, NULL);
-        else if (!strcmp(a, "--dampening")) t->dampening = strtof(v, NULL);
-        else if (!strcmp(a, "--weight-decay")) t->weight_decay = strtof(v, NULL);
-        else if (!strcmp(a, "--gamma")) t->gamma = strtof(v, NULL);
+        /* ablate checks these ranges before training any row (avemo train leaves them to the model config) */
         else if (!strcmp(a, "--dropout")) bad = !((t->model.dropout = strtof(v, NULL)) >= 0 && t->model.dropout < 1);
         else if (!strcmp(a, "--label-smoothing"))
             bad = !((t->model.label_smoothing = strtof(v, NULL)) >= 0 && t->model.label_smoothing < 1);
-        else if (!strcmp(a, "--milestones")) bad = parse_milestones(v, t) != 0;
-        else if (!strcmp(a, "--optimizer")) {
-            if (!strcmp(v, "sgd")) t->optimizer = OPT_SGD;
-            else if (!strcmp(v, "adam")) t->optimizer = OPT_ADAM;
-            else if (!strcmp(v, "adamw")) t->optimizer = OPT_ADAMW;
-            else bad = 1;
-        } else if (!strcmp(a, "--schedule")) {
-            if (!strcmp(v, "multistep")) t->schedule = SCHED_MULTISTEP;
-            else if (!strcmp(v, "cosine")) t->schedule = SCHED_COSINE;
-            else if (!strcmp(v, "constant")) t->schedule = SCHED_CONSTANT;
-            else bad = 1;
-        } else if (!strcmp(a, "--modality-dropout")) {
-            if (!strcmp(v, "softhard")) t->model.modality_dropout = 1;
-            else if (!strcmp(v, "none")) t->model.modality_dropout = 0;
-            else bad = 1;
-        } else {
+        else if ((r = train_args_parse(t, a, v)) != 0) bad = r < 0;
+        else {
             fprintf(stderr, "avemo ablate: unknown option %s (avemo ablate --help)\n", a);
             return 2;
         }

@@ -11,6 +11,7 @@
  */
 #include "avemo.h"
 #include "cli/backbone_cli.h"
+#include "cli/cli_util.h"
 #include "io/image.h"
 #include "model/mobilenetv2.h"
 #include "nn/nn.h"
@@ -75,15 +76,15 @@ int cmd_classify_imagenet(int argc, char **argv) {
             usage(stdout);
             free(images);
             return 0;
-        } else if ((v = bb_opt_value(argc, argv, &i, "--backbone", &missing))) backbone = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--labels", &missing))) labels_path = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--top", &missing))) {
-            if ((top = bb_parse_int(v, 100000)) < 0) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) backbone = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--labels", &missing))) labels_path = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--top", &missing))) {
+            if (!cli_parse_int(v, 1, 100000, &top)) {
                 fprintf(stderr, "avemo classify-imagenet: --top '%s' must be a positive integer\n", v);
                 free(images);
                 return 2;
             }
-        } else if ((v = bb_opt_value(argc, argv, &i, "--crop", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--crop", &missing))) {
             char *end;
             crop = strtod(v, &end);
             if (end == v || *end || !(crop > 0 && crop <= 1)) {
@@ -93,10 +94,8 @@ int cmd_classify_imagenet(int argc, char **argv) {
             }
         } else if (argv[i][0] != '-') images[n_images++] = argv[i];
         else {
-            fprintf(stderr, "avemo classify-imagenet: %s '%s' (avemo classify-imagenet --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
             free(images);
-            return 2;
+            return cli_bad_arg("classify-imagenet", argv[i], missing);
         }
     }
     if (!backbone || !n_images) {

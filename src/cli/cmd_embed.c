@@ -10,7 +10,7 @@
  * 1-channel stem is converted with BT.601 luma. OUT: float32 [N, 1280]. BN folded, eval mode.
  */
 #include "avemo.h"
-#include "cli/backbone_cli.h"
+#include "cli/cli_util.h"
 #include "core/progress.h"
 #include "io/npy.h"
 #include "model/mobilenetv2.h"
@@ -38,25 +38,20 @@ int cmd_embed(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
-        } else if ((v = bb_opt_value(argc, argv, &i, "--backbone", &missing))) backbone = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--images", &missing))) in = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--channels", &missing))) {
-            channels = bb_parse_int(v, 3);
-            if (channels != 1 && channels != 3) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) backbone = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--images", &missing))) in = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--channels", &missing))) {
+            if (!cli_parse_int(v, 1, 3, &channels) || channels == 2) {
                 fprintf(stderr, "avemo embed: --channels '%s' must be 1 or 3\n", v);
                 return 2;
             }
-        } else if ((v = bb_opt_value(argc, argv, &i, "--batch", &missing))) {
-            if ((batch = bb_parse_int(v, 4096)) < 0) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--batch", &missing))) {
+            if (!cli_parse_int(v, 1, 4096, &batch)) {
                 fprintf(stderr, "avemo embed: --batch '%s' must be in 1..4096\n", v);
                 return 2;
             }
-        } else {
-            fprintf(stderr, "avemo embed: %s '%s' (avemo embed --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
-            return 2;
-        }
+        } else return cli_bad_arg("embed", argv[i], missing);
     }
     if (!backbone || !in || !out) {
         fprintf(stderr, "avemo embed: --backbone, --images and --out are required (avemo embed --help)\n");

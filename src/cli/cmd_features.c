@@ -1,4 +1,5 @@
 /* avemo features: MFCC / FRFT-MFCC (or the prepared waveform) of audio and video files -> one .npy. */
+#include "cli/cli_util.h"
 #include "core/err.h"
 #include "core/fileio.h"
 #include "core/progress.h"
@@ -117,15 +118,6 @@ static int parse_orders(const char *s, double *orders, int max) {
     return n;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *v) {
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (end == s || *end || errno || x < lo || x > hi) return -1;
-    *v = x;
-    return 0;
-}
-
 /* Exit status for a library failure: bad input (2) or runtime trouble (1). */
 static int exit_code(int status) {
     return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL ? 1 : 2;
@@ -137,7 +129,7 @@ int cmd_features(int argc, char **argv) {
     mfcc_config_default(&cfg);
     double orders[AVEMO_FRFT_MFCC_MAX_ORDERS] = {AVEMO_FRFT_ORDER_DEFAULT};
     int n_orders = 1, keep_going = 0, quiet = 0, orders_set = 0;
-    long threads = 0;
+    int threads = 0;
     double clip_seconds = AVEMO_AUDIO_CLIP_SECONDS;
     const char *out_path = NULL;
     str_list inputs = {0};
@@ -146,7 +138,6 @@ int cmd_features(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long x;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             rc = 0;
@@ -186,17 +177,15 @@ int cmd_features(int argc, char **argv) {
             }
             orders_set = 1;
         } else if (!strcmp(a, "--n-mfcc")) {
-            if (parse_long(v, 1, 128, &x)) {
+            if (!cli_parse_int(v, 1, 128, &cfg.n_mfcc)) {
                 fprintf(stderr, "avemo features: --n-mfcc %s: expected 1..128\n", v);
                 goto done;
             }
-            cfg.n_mfcc = (int)x;
         } else if (!strcmp(a, "--sample-rate")) {
-            if (parse_long(v, 1000, 384000, &x)) {
+            if (!cli_parse_int(v, 1000, 384000, &cfg.sample_rate_hz)) {
                 fprintf(stderr, "avemo features: --sample-rate %s: expected 1000..384000 Hz\n", v);
                 goto done;
             }
-            cfg.sample_rate_hz = (int)x;
         } else if (!strcmp(a, "--clip-seconds")) {
             char *end;
             clip_seconds = strtod(v, &end);
@@ -212,7 +201,7 @@ int cmd_features(int argc, char **argv) {
                 goto done;
             }
         } else if (!strcmp(a, "--threads")) {
-            if (parse_long(v, 1, 1024, &threads)) {
+            if (!cli_parse_int(v, 1, 1024, &threads)) {
                 fprintf(stderr, "avemo features: --threads %s: expected 1..1024\n", v);
                 goto done;
             }
@@ -270,7 +259,7 @@ int cmd_features(int argc, char **argv) {
         goto oom;
     }
 
-    if (threads > 0) omp_set_num_threads((int)threads);
+    if (threads > 0) omp_set_num_threads(threads);
     progress bar;
     progress_start(&bar, "features", n);
     int show = !quiet && n >= FEATURES_PROGRESS_MIN;

@@ -6,6 +6,7 @@
  * Y: complex64, the same shape. Computed in double precision; rows run in parallel (OpenMP).
  */
 #include "avemo.h"
+#include "cli/cli_util.h"
 #include "dsp/frft.h"
 #include "io/npy.h"
 
@@ -25,19 +26,6 @@ static void usage(FILE *f) {
                "  --method candan  exactly unitary eigenvector DFRFT (Candan, Kutay & Ozaktas 2000), O(N^2)\n");
 }
 
-/* --name value or --name=value; returns the value or NULL when argv[*i] is not --name. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len) != 0) return NULL;
-    if (argv[*i][len] == '=') return argv[*i] + len + 1;
-    if (argv[*i][len] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int cmd_frft(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *order_s = NULL, *method = "fast";
     for (int i = 1; i < argc; i++) {
@@ -46,15 +34,11 @@ int cmd_frft(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
-        } else if ((v = opt_value(argc, argv, &i, "--order", &missing))) order_s = v;
-        else if ((v = opt_value(argc, argv, &i, "--method", &missing))) method = v;
-        else if ((v = opt_value(argc, argv, &i, "--in", &missing))) in = v;
-        else if ((v = opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else {
-            fprintf(stderr, "avemo frft: %s '%s' (avemo frft --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
-            return 2;
-        }
+        } else if ((v = cli_opt_value(argc, argv, &i, "--order", &missing))) order_s = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--method", &missing))) method = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--in", &missing))) in = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
+        else return cli_bad_arg("frft", argv[i], missing);
     }
     if (!order_s || !in || !out) {
         fprintf(stderr, "avemo frft: --order, --in and --out are required (avemo frft --help)\n");

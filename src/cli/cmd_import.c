@@ -13,6 +13,7 @@
  */
 #include "avemo.h"
 #include "cli/backbone_cli.h"
+#include "cli/cli_util.h"
 #include "model/mobilenetv2.h"
 
 #include <stdio.h>
@@ -44,25 +45,20 @@ int cmd_import(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
-        } else if ((v = bb_opt_value(argc, argv, &i, "--from", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--from", &missing))) {
             from = v;
             if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) src = argv[++i];
-        } else if ((v = bb_opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--labels", &missing))) labels_path = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--padding", &missing))) pad = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--input-norm", &missing))) norm = v;
-        else if ((v = bb_opt_value(argc, argv, &i, "--channels", &missing))) {
-            channels = bb_parse_int(v, 3);
-            if (channels != 1 && channels != 3) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--labels", &missing))) labels_path = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--padding", &missing))) pad = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--input-norm", &missing))) norm = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--channels", &missing))) {
+            if (!cli_parse_int(v, 1, 3, &channels) || channels == 2) {
                 fprintf(stderr, "avemo import: --channels '%s' must be 1 or 3\n", v);
                 return 2;
             }
         } else if (argv[i][0] != '-' && !src) src = argv[i];
-        else {
-            fprintf(stderr, "avemo import: %s '%s' (avemo import --help)\n",
-                    missing ? "missing value for" : "unknown argument", argv[i]);
-            return 2;
-        }
+        else return cli_bad_arg("import", argv[i], missing);
     }
     if (!from || !src || !out) {
         fprintf(stderr, "avemo import: --from FORMAT SRC and --out are required (avemo import --help)\n");

@@ -9,13 +9,13 @@
  *              [--jobs N]
  */
 #include "avemo.h"
+#include "cli/cli_util.h"
 #include "cli/mtcnn_weights.h"
 #include "core/progress.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/prep.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -56,27 +56,6 @@ static void usage(FILE *f) {
             "  --jobs N                   worker threads (default: all cores)\n");
 }
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len) != 0) return NULL;
-    if (argv[*i][len] == '=') return argv[*i] + len + 1;
-    if (argv[*i][len] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int parse_int_arg(const char *s, int lo, int hi, int *v) {
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (end == s || *end || errno || x < lo || x > hi) return 0;
-    *v = (int)x;
-    return 1;
-}
-
 static int parse_orders(const char *s, prep_options *o) {
     o->n_orders = 0;
     while (*s) {
@@ -105,75 +84,71 @@ int cmd_prep(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
-        } else if ((v = opt_value(argc, argv, &i, "--dataset", &missing))) dataset_s = v;
-        else if ((v = opt_value(argc, argv, &i, "--input", &missing))) input = v;
-        else if ((v = opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else if ((v = opt_value(argc, argv, &i, "--modality", &missing))) modality_s = v;
-        else if ((v = opt_value(argc, argv, &i, "--features", &missing))) features_s = v;
-        else if ((v = opt_value(argc, argv, &i, "--frft-orders", &missing)) ||
-                 (v = opt_value(argc, argv, &i, "--frft-order", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--dataset", &missing))) dataset_s = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--input", &missing))) input = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--modality", &missing))) modality_s = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--features", &missing))) features_s = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--frft-orders", &missing)) ||
+                 (v = cli_opt_value(argc, argv, &i, "--frft-order", &missing))) {
             if (!parse_orders(v, &o)) {
                 fprintf(stderr, "avemo prep: FRFT order(s) '%s' are not finite numbers separated by commas\n", v);
                 return 2;
             }
             orders_given = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--n-mfcc", &missing))) {
-            if (!parse_int_arg(v, 1, 128, &o.mfcc.n_mfcc)) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--n-mfcc", &missing))) {
+            if (!cli_parse_int(v, 1, 128, &o.mfcc.n_mfcc)) {
                 fprintf(stderr, "avemo prep: --n-mfcc '%s' is not an integer in 1..128\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--pad-mode", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--pad-mode", &missing))) {
             if (!strcmp(v, "constant")) o.mfcc.pad_mode = MFCC_PAD_CONSTANT;
             else if (!strcmp(v, "reflect")) o.mfcc.pad_mode = MFCC_PAD_REFLECT;
             else {
                 fprintf(stderr, "avemo prep: --pad-mode '%s' unknown (constant or reflect)\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--classes", &missing))) {
-            if (!parse_int_arg(v, 2, DATASET_MAX_CLASSES, &d.n_classes)) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--classes", &missing))) {
+            if (!cli_parse_int(v, 2, DATASET_MAX_CLASSES, &d.n_classes)) {
                 fprintf(stderr, "avemo prep: --classes '%s' is not a class count\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--frames", &missing))) {
-            if (!parse_int_arg(v, 1, 1000, &o.faces.frames)) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--frames", &missing))) {
+            if (!cli_parse_int(v, 1, 1000, &o.faces.frames)) {
                 fprintf(stderr, "avemo prep: --frames '%s' is not an integer in 1..1000\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--jobs", &missing))) {
-            if (!parse_int_arg(v, 1, 1024, &o.jobs)) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--jobs", &missing))) {
+            if (!cli_parse_int(v, 1, 1024, &o.jobs)) {
                 fprintf(stderr, "avemo prep: --jobs '%s' is not an integer in 1..1024\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--detect-size", &missing))) {
-            if (!parse_int_arg(v, 0, 100000, &o.faces.detect_max_side)) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--detect-size", &missing))) {
+            if (!cli_parse_int(v, 0, 100000, &o.faces.detect_max_side)) {
                 fprintf(stderr, "avemo prep: --detect-size '%s' is not a non-negative integer\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--faces", &missing))) faces_s = v;
-        else if ((v = opt_value(argc, argv, &i, "--color", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--faces", &missing))) faces_s = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--color", &missing))) {
             if (!strcmp(v, "gray") || !strcmp(v, "rgb")) o.faces.color_rgb = !strcmp(v, "rgb");
             else {
                 fprintf(stderr, "avemo prep: --color '%s' unknown (gray or rgb)\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--frame-window", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--frame-window", &missing))) {
             if (!strcmp(v, "center")) o.faces.window = FRAME_WINDOW_CENTER;
             else if (!strcmp(v, "first")) o.faces.window = FRAME_WINDOW_FIRST;
             else {
                 fprintf(stderr, "avemo prep: --frame-window '%s' unknown (center or first)\n", v);
                 return 2;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--mtcnn", &missing))) mtcnn_flag = v;
-        else if ((v = opt_value(argc, argv, &i, "--backbone", &missing))) o.backbone_path = v;
+        } else if ((v = cli_opt_value(argc, argv, &i, "--mtcnn", &missing))) mtcnn_flag = v;
+        else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) o.backbone_path = v;
         else if (!strcmp(argv[i], "--reuse-box")) o.faces.reuse_box = 1;
         else if (!strcmp(argv[i], "--no-refine")) o.faces.refine = 0;
         else if (!strcmp(argv[i], "--song")) d.include_song = 1;
         else if (!strcmp(argv[i], "--ravdess-both-videos")) d.both_videos = 1;
-        else {
-            fprintf(stderr, "avemo prep: %s '%s' (avemo prep --help)\n", missing ? "missing value for" : "unknown argument",
-                    argv[i]);
-            return 2;
-        }
+        else return cli_bad_arg("prep", argv[i], missing);
     }
     if (!dataset_s || !input || !out) {
         fprintf(stderr, "avemo prep: --dataset, --input and --out are required (avemo prep --help)\n");

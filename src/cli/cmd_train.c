@@ -1,4 +1,5 @@
 /* avemo train / avemo eval: see train/trainer.h. */
+#include "cli/train_args.h"
 #include "core/err.h"
 #include "train/report.h"
 #include "train/trainer.h"
@@ -34,19 +35,6 @@ static int need(int i, int argc, char **argv) {
     return 1;
 }
 
-static int parse_milestones(const char *s, train_options *o) {
-    o->n_milestones = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || o->n_milestones == TRAIN_MAX_MILESTONES) return -1;
-        o->milestones[o->n_milestones++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return -1;
-    }
-    return 0;
-}
-
 int cmd_train(int argc, char **argv) {
     train_options o;
     train_options_default(&o);
@@ -62,41 +50,14 @@ int cmd_train(int argc, char **argv) {
         if (!strcmp(a, "--nesterov")) { o.nesterov = 1; continue; }
         if (!need(i, argc, argv)) return 2;
         const char *v = argv[++i];
-        int bad = 0;
+        int bad = 0, r;
         if (!strcmp(a, "--data")) o.cache_dir = v;
         else if (!strcmp(a, "--out")) o.run_dir = v;
         else if (!strcmp(a, "--modality")) modality = v;
         else if (!strcmp(a, "--fusion")) bad = model_fusion_parse(v, &o.model.fusion) != 0;
         else if (!strcmp(a, "--audio-stream")) bad = audio_stream_parse(v, &o.model.audio_stream) != 0;
-        else if (!strcmp(a, "--protocol")) o.protocol = v;
-        else if (!strcmp(a, "--init-visual")) o.init_visual = v;
-        else if (!strcmp(a, "--folds")) bad = (o.max_folds = atoi(v)) < 1;
-        else if (!strcmp(a, "--epochs")) bad = (o.epochs = atoi(v)) < 1;
-        else if (!strcmp(a, "--batch")) bad = (o.batch = atoi(v)) < 1;
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--lr")) bad = !((o.lr = strtof(v, NULL)) > 0);
-        else if (!strcmp(a, "--momentum")) o.momentum = strtof(v, NULL);
-        else if (!strcmp(a, "--dampening")) o.dampening = strtof(v, NULL);
-        else if (!strcmp(a, "--weight-decay")) o.weight_decay = strtof(v, NULL);
-        else if (!strcmp(a, "--gamma")) o.gamma = strtof(v, NULL);
-        else if (!strcmp(a, "--dropout")) o.model.dropout = strtof(v, NULL);
-        else if (!strcmp(a, "--label-smoothing")) o.model.label_smoothing = strtof(v, NULL);
-        else if (!strcmp(a, "--milestones")) bad = parse_milestones(v, &o) != 0;
-        else if (!strcmp(a, "--optimizer")) {
-            if (!strcmp(v, "sgd")) o.optimizer = OPT_SGD;
-            else if (!strcmp(v, "adam")) o.optimizer = OPT_ADAM;
-            else if (!strcmp(v, "adamw")) o.optimizer = OPT_ADAMW;
-            else bad = 1;
-        } else if (!strcmp(a, "--schedule")) {
-            if (!strcmp(v, "multistep")) o.schedule = SCHED_MULTISTEP;
-            else if (!strcmp(v, "cosine")) o.schedule = SCHED_COSINE;
-            else if (!strcmp(v, "constant")) o.schedule = SCHED_CONSTANT;
-            else bad = 1;
-        } else if (!strcmp(a, "--modality-dropout")) {
-            if (!strcmp(v, "softhard")) o.model.modality_dropout = 1;
-            else if (!strcmp(v, "none")) o.model.modality_dropout = 0;
-            else bad = 1;
-        } else {
+        else if ((r = train_args_parse(&o, a, v)) != 0) bad = r < 0;
+        else {
             fprintf(stderr, "avemo train: unknown option %s (avemo train --help)\n", a);
             return 2;
         }

@@ -43,6 +43,16 @@ static inline void direct_taps(const float **tp, const float *x, const float *ze
     }
 }
 
+/* The interior output columns lo..hi of a row of ow: those whose taps all lie inside the input columns,
+ * 0 <= ox*sw - pad_left and ox*sw - pad_left + kw - 1 <= w - 1. No interior: lo = ow, hi = ow - 1. */
+static inline void interior_cols(const conv2d_shape *s, int ow, int *lo, int *hi) {
+    int sw = s->stride_w, last = s->w - s->kw + s->pad_left;
+    *lo = (s->pad_left + sw - 1) / sw;
+    *hi = last < 0 ? -1 : last / sw;
+    if (*hi > ow - 1) *hi = ow - 1;
+    if (*lo > *hi) *lo = ow, *hi = ow - 1;
+}
+
 /* one output pixel from its tap pointers tp[khw] (border pixels; the interior takes direct_fwd_interior) */
 static inline __attribute__((always_inline)) void direct_fwd_px(float *y, const float *const *tp, const float *wk,
                                                                 const float *b, int khw, int cin, const int NV) {
@@ -102,11 +112,8 @@ static inline __attribute__((always_inline)) void direct_fwd_row(float *yr, cons
         int iy = oy * s->stride_h - s->pad_top + ky;
         rows[ky] = iy < 0 || iy >= s->h ? NULL : x + ((long)n * s->h + iy) * s->w * cin;
     }
-    /* interior columns: 0 <= ox*sw - pad_left and ox*sw - pad_left + kw - 1 <= w - 1 */
-    int lo = (s->pad_left + sw - 1) / sw, last = s->w - s->kw + s->pad_left;
-    int hi = last < 0 ? -1 : last / sw;
-    if (hi > ow - 1) hi = ow - 1;
-    if (lo > hi) lo = ow, hi = ow - 1; /* no interior */
+    int lo, hi;
+    interior_cols(s, ow, &lo, &hi);
     for (int ox = 0; ox < ow; ox++) {
         if (ox == lo) { /* the interior, NP pixels at a time */
             for (; ox + NP - 1 <= hi; ox += NP)
@@ -191,10 +198,8 @@ static inline __attribute__((always_inline)) void direct_dw_row(float *acc, cons
     const float zero[DIRECT_MAX_CIN] = {0};
     const float *tp[49];
     float *adb = acc + K * NV * VL;
-    int lo = (s->pad_left + sw - 1) / sw, last = s->w - s->kw + s->pad_left;
-    int hi = last < 0 ? -1 : last / sw;
-    if (hi > ow - 1) hi = ow - 1;
-    if (lo > hi) lo = ow, hi = ow - 1; /* no interior */
+    int lo, hi;
+    interior_cols(s, ow, &lo, &hi);
     if (lo <= hi)
         for (int ky = 0; ky < s->kh; ky++) {
             int iy = oy * s->stride_h - s->pad_top + ky;

@@ -141,21 +141,27 @@ int resize_area_f32(float *dst, int oh, int ow, const float *src, int h, int w, 
     return resample_f32(dst, oh, ow, src, h, w, c);
 }
 
+/* Source neighbours of output index i when n inputs are resized to n_out (half-pixel centres, clamped to the
+ * edges): i0 <= i1 and the weight f of i1. */
+static inline void bilinear_coord(int i, int n, int n_out, int *i0, int *i1, float *f) {
+    float s = (i + 0.5f) * n / n_out - 0.5f;
+    if (s < 0) s = 0;
+    int a = (int)s;
+    if (a > n - 1) a = n - 1;
+    *i0 = a;
+    *i1 = a + 1 < n ? a + 1 : n - 1;
+    *f = s - a;
+}
+
 void resize_bilinear_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
     for (int y = 0; y < oh; y++) {
-        float sy = (y + 0.5f) * h / oh - 0.5f;
-        if (sy < 0) sy = 0;
-        int y0 = (int)sy;
-        if (y0 > h - 1) y0 = h - 1;
-        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-        float fy = sy - y0;
+        int y0, y1;
+        float fy;
+        bilinear_coord(y, h, oh, &y0, &y1, &fy);
         for (int x = 0; x < ow; x++) {
-            float sx = (x + 0.5f) * w / ow - 0.5f;
-            if (sx < 0) sx = 0;
-            int x0 = (int)sx;
-            if (x0 > w - 1) x0 = w - 1;
-            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-            float fx = sx - x0;
+            int x0, x1;
+            float fx;
+            bilinear_coord(x, w, ow, &x0, &x1, &fx);
             const float *p00 = src + ((long)y0 * w + x0) * c, *p01 = src + ((long)y0 * w + x1) * c;
             const float *p10 = src + ((long)y1 * w + x0) * c, *p11 = src + ((long)y1 * w + x1) * c;
             float *d = dst + ((long)y * ow + x) * c;
@@ -170,19 +176,13 @@ void resize_bilinear_f32(float *dst, int oh, int ow, const float *src, int h, in
 
 void resize_bilinear_u8(uint8_t *dst, int oh, int ow, const uint8_t *src, int h, int w, int c) {
     for (int y = 0; y < oh; y++) {
-        float sy = (y + 0.5f) * h / oh - 0.5f;
-        if (sy < 0) sy = 0;
-        int y0 = (int)sy;
-        if (y0 > h - 1) y0 = h - 1;
-        int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-        float fy = sy - y0;
+        int y0, y1;
+        float fy;
+        bilinear_coord(y, h, oh, &y0, &y1, &fy);
         for (int x = 0; x < ow; x++) {
-            float sx = (x + 0.5f) * w / ow - 0.5f;
-            if (sx < 0) sx = 0;
-            int x0 = (int)sx;
-            if (x0 > w - 1) x0 = w - 1;
-            int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-            float fx = sx - x0;
+            int x0, x1;
+            float fx;
+            bilinear_coord(x, w, ow, &x0, &x1, &fx);
             const uint8_t *p00 = src + ((long)y0 * w + x0) * c, *p01 = src + ((long)y0 * w + x1) * c;
             const uint8_t *p10 = src + ((long)y1 * w + x0) * c, *p11 = src + ((long)y1 * w + x1) * c;
             uint8_t *d = dst + ((long)y * ow + x) * c;

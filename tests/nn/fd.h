@@ -4,6 +4,9 @@
 #define AVEMO_TESTS_NN_FD_H
 #include "test.h"
 
+#include "avemo.h"
+#include "io/npy.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,23 +20,29 @@
 
 typedef double (*fd_loss_fn)(void *ctx);
 
-/* Numerical gradient of loss(ctx) with respect to p[0..n) (p is perturbed and restored), compared with the
- * analytic gradient g. Returns the relative error (max abs diff / max |numerical|). */
-static inline double fd_check(fd_loss_fn loss, void *ctx, double *p, long n, const double *g) {
+/* Numerical gradient of loss(ctx) with respect to p[0..n) by central differences of step h (p is perturbed
+ * and restored), compared with the analytic gradient g. Returns the relative error (max abs diff / max
+ * |numerical|). */
+static inline double fd_check_step(fd_loss_fn loss, void *ctx, double *p, long n, const double *g, double h) {
     double *num = malloc(sizeof(double) * (size_t)n);
     if (!num) return INFINITY;
     for (long i = 0; i < n; i++) {
         double save = p[i];
-        p[i] = save + FD_STEP;
+        p[i] = save + h;
         double lp = loss(ctx);
-        p[i] = save - FD_STEP;
+        p[i] = save - h;
         double lm = loss(ctx);
         p[i] = save;
-        num[i] = (lp - lm) / (2 * FD_STEP);
+        num[i] = (lp - lm) / (2 * h);
     }
     double e = rel_err_d(g, num, n);
     free(num);
     return e;
+}
+
+/* fd_check_step with the default step FD_STEP */
+static inline double fd_check(fd_loss_fn loss, void *ctx, double *p, long n, const double *g) {
+    return fd_check_step(loss, ctx, p, n, g, FD_STEP);
 }
 
 /* sum_i y_i r_i: turns an output into a scalar loss whose gradient dy is r */
@@ -59,6 +68,24 @@ static inline float *copy_f(const float *a, long n) {
     float *b = zeros_f(n);
     memcpy(b, a, sizeof(float) * (size_t)n);
     return b;
+}
+
+/* tests/fixtures/<rel> as float32 with `count` values (malloc'd); NULL and a failed check when missing,
+ * unreadable or of another dtype or size. */
+static inline float *fixture_f32(const char *rel, long count) {
+    const char *p = fixture_path(rel);
+    if (!p) return NULL;
+    npy_array a;
+    if (npy_read(p, &a) != 0) {
+        CHECK(0, "%s: %s", rel, avemo_last_error());
+        return NULL;
+    }
+    if (a.dtype != NPY_F32 || a.count != count) {
+        CHECK(0, "%s: expected %ld float32 values, got %lld", rel, count, (long long)a.count);
+        npy_free(&a);
+        return NULL;
+    }
+    return a.data;
 }
 
 /* check fast vs reference arrays and report which one differs */

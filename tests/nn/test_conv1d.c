@@ -1,10 +1,8 @@
 /* conv1d over [b, t, c]: (1) the float64 reference's backward against central finite differences;
  * (2) the fast float path (nn.h) against the float reference; (3) a PyTorch fixture. */
-#include "test.h"
+#include "fd.h"
 
 #include "nn/nn.h"
-#include "avemo.h"
-#include "io/npy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +14,19 @@ static long w_count(const conv1d_shape *s) { return (long)s->c_out * (s->c_in / 
 /* ---- (1) finite differences in float64 ---- */
 
 /* L = sum(y * r): its gradients are conv1d_backward_f64 with dy = r. */
-static double loss_f64(double *y, const double *x, const double *w, const double *b, const double *r,
-                       const conv1d_shape *s) {
-    conv1d_forward_f64(y, x, w, b, s);
-    double l = 0;
-    for (long i = 0; i < y_count(s); i++) l += y[i] * r[i];
-    return l;
+typedef struct {
+    double *y;
+    const double *x, *w, *b, *r;
+    const conv1d_shape *s;
+} loss_ctx;
+
+static double loss_f64(void *ctx) {
+    const loss_ctx *c = ctx;
+    conv1d_forward_f64(c->y, c->x, c->w, c->b, c->s);
+    return dot_d(c->y, c->r, y_count(c->s));
 }
 
-static double fd_rel_err(double *p, long n, const double *g, double *y, const double *x, const double *w,
-                         const double *b, const double *r, const conv1d_shape *s) {
-    /* linear in each argument: the central difference is exact up to rounding (~1e-16 |L| / eps) */
-    const double eps = 1e-3;
-    double *num = malloc(sizeof(double) * n);
-    for (long i = 0; i < n; i++) {
-        double keep = p[i];
-        p[i] = keep + eps;
-        double lp = loss_f64(y, x, w, b, r, s);
-        p[i] = keep - eps;
-        double lm = loss_f64(y, x, w, b, r, s);
-        p[i] = keep;
-        num[i] = (lp - lm) / (2 * eps);
-    }
-    double e = rel_err_d(g, num, n);
-    free(num);
-    return e;
-}
-
-static void fd_check(const conv1d_shape *s, const char *what) {
+static void fd_shape_check(const conv1d_shape *s, const char *what) {
     long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
     double *x = malloc(sizeof(double) * nx), *w = malloc(sizeof(double) * nw), *b = malloc(sizeof(double) * nb);
     double *r = malloc(sizeof(double) * ny), *y = malloc(sizeof(double) * ny);
@@ -59,9 +42,12 @@ static void fd_check(const conv1d_shape *s, const char *what) {
     for (long i = 0; i < nx; i++) dx[i] += 0.5;
     for (long i = 0; i < nw; i++) dw[i] += 0.5;
     for (long i = 0; i < nb; i++) db[i] += 0.5;
-    double ex = fd_rel_err(x, nx, dx, y, x, w, b, r, s);
-    double ew = fd_rel_err(w, nw, dw, y, x, w, b, r, s);
-    double eb = fd_rel_err(b, nb, db, y, x, w, b, r, s);
+    /* linear in each argument: the central difference is exact up to rounding (~1e-16 |L| / step) */
+    const double step = 1e-3;
+    loss_ctx c = {y, x, w, b, r, s};
+    double ex = fd_check_step(loss_f64, &c, x, nx, dx, step);
+    double ew = fd_check_step(loss_f64, &c, w, nw, dw, step);
+    double eb = fd_check_step(loss_f64, &c, b, nb, db, step);
     CHECK(ex < 1e-6 && ew < 1e-6 && eb < 1e-6, "%s: fd rel err dx %.2e dw %.2e db %.2e", what, ex, ew, eb);
     double *dx2 = calloc(nx, sizeof(double));
     conv1d_backward_f64(dx2, NULL, NULL, r, x, w, s);
@@ -84,14 +70,14 @@ static void test_fd_reference(void) {
     for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++) {
         char what[32];
         snprintf(what, sizeof what, "fd shape %zu", i);
-        fd_check(&fd_shapes[i], what);
+        fd_shape_check(&fd_shapes[i], what);
     }
 }
 
 /* ---- (2) the fast float path vs the float reference ---- */
 
-/* 1e-5 relative to the largest reference value: same products summed in another order (GEMM blocking) */
-#define FAST_TOL 1e-5
+/* FAST_TOL (fd.h) = 1e-5 relative to the largest reference value: same products summed in another order (GEMM
+ * blocking) */
 
 static void fast_check(const conv1d_shape *s, const char *what) {
     long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
@@ -143,19 +129,7 @@ static void test_fast_paths(void) {
 static float *load(const char *name, long count) {
     char rel[96];
     snprintf(rel, sizeof rel, "nn/conv_c1d_%s.npy", name);
-    const char *p = fixture_path(rel);
-    if (!p) return NULL;
-    npy_array a;
-    if (npy_read(p, &a) != 0) {
-        CHECK(0, "%s: %s", rel, avemo_last_error());
-        return NULL;
-    }
-    if (a.dtype != NPY_F32 || a.count != count) {
-        CHECK(0, "%s: expected %ld float32 values, got %lld", rel, count, (long long)a.count);
-        npy_free(&a);
-        return NULL;
-    }
-    return a.data;
+    return fixture_f32(rel, count);
 }
 
 static void test_torch_fixture(void) {

@@ -1,10 +1,8 @@
 /* conv2d: (1) the float64 reference's backward against central finite differences; (2) the fast float paths
  * (nn.h) against the float reference; (3) PyTorch fixtures (tools/fixtures_conv.py). */
-#include "test.h"
+#include "fd.h"
 
 #include "nn/nn.h"
-#include "avemo.h"
-#include "io/npy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,36 +14,19 @@ static long w_count(const conv2d_shape *s) { return (long)s->c_out * (s->c_in / 
 /* ---- (1) finite differences in float64 ---- */
 
 /* L = sum(y * r), so dL/dx, dL/dw, dL/db are conv2d_backward_f64 with dy = r. */
-static double loss_f64(double *y, const double *x, const double *w, const double *b, const double *r,
-                       const conv2d_shape *s) {
-    conv2d_forward_f64(y, x, w, b, s);
-    double l = 0;
-    for (long i = 0; i < y_count(s); i++) l += y[i] * r[i];
-    return l;
+typedef struct {
+    double *y;
+    const double *x, *w, *b, *r;
+    const conv2d_shape *s;
+} loss_ctx;
+
+static double loss_f64(void *ctx) {
+    const loss_ctx *c = ctx;
+    conv2d_forward_f64(c->y, c->x, c->w, c->b, c->s);
+    return dot_d(c->y, c->r, y_count(c->s));
 }
 
-/* Central differences of every element of p (n values) vs the analytic gradient g. */
-static double fd_rel_err(double *p, long n, const double *g, double *y, const double *x, const double *w,
-                         const double *b, const double *r, const conv2d_shape *s) {
-    /* conv is linear in each argument, so the central difference is exact up to rounding:
-     * with eps = 1e-3 that rounding is ~1e-16 * |L| / eps, far below the 1e-6 tolerance. */
-    const double eps = 1e-3;
-    double *num = malloc(sizeof(double) * n);
-    for (long i = 0; i < n; i++) {
-        double keep = p[i];
-        p[i] = keep + eps;
-        double lp = loss_f64(y, x, w, b, r, s);
-        p[i] = keep - eps;
-        double lm = loss_f64(y, x, w, b, r, s);
-        p[i] = keep;
-        num[i] = (lp - lm) / (2 * eps);
-    }
-    double e = rel_err_d(g, num, n);
-    free(num);
-    return e;
-}
-
-static void fd_check(const conv2d_shape *s, const char *what) {
+static void fd_shape_check(const conv2d_shape *s, const char *what) {
     long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
     double *x = malloc(sizeof(double) * nx), *w = malloc(sizeof(double) * nw), *b = malloc(sizeof(double) * nb);
     double *r = malloc(sizeof(double) * ny), *y = malloc(sizeof(double) * ny);
@@ -62,9 +43,13 @@ static void fd_check(const conv2d_shape *s, const char *what) {
     for (long i = 0; i < nx; i++) dx[i] -= 0.25;
     for (long i = 0; i < nw; i++) dw[i] -= 0.25;
     for (long i = 0; i < nb; i++) db[i] -= 0.25;
-    double ex = fd_rel_err(x, nx, dx, y, x, w, b, r, s);
-    double ew = fd_rel_err(w, nw, dw, y, x, w, b, r, s);
-    double eb = fd_rel_err(b, nb, db, y, x, w, b, r, s);
+    /* conv is linear in each argument, so the central difference is exact up to rounding:
+     * with step 1e-3 that rounding is ~1e-16 * |L| / 1e-3, far below the 1e-6 tolerance. */
+    const double step = 1e-3;
+    loss_ctx c = {y, x, w, b, r, s};
+    double ex = fd_check_step(loss_f64, &c, x, nx, dx, step);
+    double ew = fd_check_step(loss_f64, &c, w, nw, dw, step);
+    double eb = fd_check_step(loss_f64, &c, b, nb, db, step);
     CHECK(ex < 1e-6 && ew < 1e-6 && eb < 1e-6, "%s: fd rel err dx %.2e dw %.2e db %.2e", what, ex, ew, eb);
 
     /* NULL gradients are skipped and do not change the others */
@@ -93,7 +78,7 @@ static void test_fd_reference(void) {
     for (size_t i = 0; i < sizeof fd_shapes / sizeof fd_shapes[0]; i++) {
         char what[32];
         snprintf(what, sizeof what, "fd shape %zu", i);
-        fd_check(&fd_shapes[i], what);
+        fd_shape_check(&fd_shapes[i], what);
     }
 }
 
@@ -107,27 +92,14 @@ static void test_reference_by_hand(void) {
 
 /* ---- (2) fast float paths vs the float reference ---- */
 
-/* Tolerance 1e-5 (relative to the largest reference value): both sides sum the same products in float but
- * in a different order (GEMM blocking, per-thread partial sums); with <= ~2000 terms of random sign the
- * rounding difference stays around 1e-6 of the largest output. */
-#define FAST_TOL 1e-5
-
-static float *rnd(long n, unsigned long long seed) {
-    float *a = malloc(sizeof(float) * (n > 0 ? n : 1));
-    fill_uniform_f(a, n, seed, -1, 1);
-    return a;
-}
-
-static float *copy(const float *a, long n) {
-    float *b = malloc(sizeof(float) * n);
-    memcpy(b, a, sizeof(float) * n);
-    return b;
-}
+/* Tolerance FAST_TOL (fd.h) = 1e-5 (relative to the largest reference value): both sides sum the same products
+ * in float but in a different order (GEMM blocking, per-thread partial sums); with <= ~2000 terms of random
+ * sign the rounding difference stays around 1e-6 of the largest output. */
 
 static void fast_check(const conv2d_shape *s, const char *what) {
     long nx = x_count(s), ny = y_count(s), nw = w_count(s), nb = s->c_out;
-    float *x = rnd(nx, 21), *w = rnd(nw, 22), *b = rnd(nb, 23), *dy = rnd(ny, 24);
-    float *y = rnd(ny, 25), *yr = rnd(ny, 26);
+    float *x = rand_f(nx, 21, -1, 1), *w = rand_f(nw, 22, -1, 1), *b = rand_f(nb, 23, -1, 1);
+    float *dy = rand_f(ny, 24, -1, 1), *y = rand_f(ny, 25, -1, 1), *yr = rand_f(ny, 26, -1, 1);
     /* forward, with and without bias */
     CHECK(conv2d_forward(y, x, w, b, s) == 0, "%s: forward failed", what);
     conv2d_forward_ref(yr, x, w, b, s);
@@ -139,9 +111,9 @@ static void fast_check(const conv2d_shape *s, const char *what) {
     CHECK(e < FAST_TOL, "%s: forward (no bias) rel err %.2e", what, e);
 
     /* backward accumulates onto random starting gradients */
-    float *dx0 = rnd(nx, 27), *dw0 = rnd(nw, 28), *db0 = rnd(nb, 29);
-    float *dx = copy(dx0, nx), *dw = copy(dw0, nw), *db = copy(db0, nb);
-    float *dxr = copy(dx0, nx), *dwr = copy(dw0, nw), *dbr = copy(db0, nb);
+    float *dx0 = rand_f(nx, 27, -1, 1), *dw0 = rand_f(nw, 28, -1, 1), *db0 = rand_f(nb, 29, -1, 1);
+    float *dx = copy_f(dx0, nx), *dw = copy_f(dw0, nw), *db = copy_f(db0, nb);
+    float *dxr = copy_f(dx0, nx), *dwr = copy_f(dw0, nw), *dbr = copy_f(db0, nb);
     CHECK(conv2d_backward(dx, dw, db, dy, x, w, s) == 0, "%s: backward failed", what);
     conv2d_backward_ref(dxr, dwr, dbr, dy, x, w, s);
     double ex = rel_err_f(dx, dxr, nx), ew = rel_err_f(dw, dwr, nw), eb = rel_err_f(db, dbr, nb);
@@ -150,7 +122,7 @@ static void fast_check(const conv2d_shape *s, const char *what) {
     /* a second run gives bit-identical gradients (training runs must be reproducible: the per-thread partial
      * sums are reduced in a fixed order) */
     {
-        float *dx2 = copy(dx0, nx), *dw2 = copy(dw0, nw), *db2 = copy(db0, nb);
+        float *dx2 = copy_f(dx0, nx), *dw2 = copy_f(dw0, nw), *db2 = copy_f(db0, nb);
         CHECK(conv2d_backward(dx2, dw2, db2, dy, x, w, s) == 0, "%s: backward failed", what);
         CHECK(!memcmp(dx2, dx, sizeof(float) * nx) && !memcmp(dw2, dw, sizeof(float) * nw) &&
                   !memcmp(db2, db, sizeof(float) * nb),
@@ -231,19 +203,7 @@ static void test_bad_shape(void) {
 static float *load(const char *c, const char *name, long count) {
     char rel[96];
     snprintf(rel, sizeof rel, "nn/conv_%s_%s.npy", c, name);
-    const char *p = fixture_path(rel);
-    if (!p) return NULL;
-    npy_array a;
-    if (npy_read(p, &a) != 0) {
-        CHECK(0, "%s: %s", rel, avemo_last_error());
-        return NULL;
-    }
-    if (a.dtype != NPY_F32 || a.count != count) {
-        CHECK(0, "%s: expected %ld float32 values, got %lld", rel, count, (long long)a.count);
-        npy_free(&a);
-        return NULL;
-    }
-    return a.data;
+    return fixture_f32(rel, count);
 }
 
 static void torch_case(const char *c, const conv2d_shape *s) {

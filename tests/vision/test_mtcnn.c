@@ -1,37 +1,13 @@
 /* MTCNN: the three networks against the PyTorch float64 reference (tools/mtcnn_reference.py) on fixed
  * inputs, and detection on real photos, RAVDESS stills, a blank and a noise image. */
-#include "test.h"
+#include "mtcnn_helpers.h"
 
-#include "avemo.h"
-#include "core/rng.h"
-#include "io/image.h"
-#include "io/npy.h"
 #include "nn/nn.h"
-#include "vision/imgops.h"
-#include "vision/mtcnn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static mtcnn *model;
-
-static float *load_fixture(const char *name, long expect_count) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "vision/mtcnn_%s.npy", name);
-    const char *p = fixture_path(rel);
-    if (!p) return NULL;
-    npy_array a;
-    if (npy_read(p, &a)) {
-        CHECK(0, "%s", avemo_last_error());
-        return NULL;
-    }
-    if (a.dtype != NPY_F32 || a.count != expect_count) {
-        CHECK(0, "%s: dtype/count %lld, expected %ld", name, (long long)a.count, expect_count);
-        npy_free(&a);
-        return NULL;
-    }
-    return a.data;
-}
 
 /* Tolerance 1e-4 relative (max abs error over max abs value): float32 accumulation over at most
  * 1152-term dot products against a float64 reference stays far below that; a layout slip (transposed
@@ -41,8 +17,8 @@ static float *load_fixture(const char *name, long expect_count) {
 static void test_pnet_matches_reference(void) {
     int h = 31, w = 27, oh = mtcnn_pnet_out(h), ow = mtcnn_pnet_out(w);
     CHECK(oh == 11 && ow == 9, "P-Net output %dx%d", oh, ow);
-    float *x = load_fixture("pnet_in", (long)h * w * 3), *rp = load_fixture("pnet_prob", (long)oh * ow),
-          *rr = load_fixture("pnet_reg", (long)oh * ow * 4);
+    float *x = mtcnn_fixture("pnet_in", (long)h * w * 3), *rp = mtcnn_fixture("pnet_prob", (long)oh * ow),
+          *rr = mtcnn_fixture("pnet_reg", (long)oh * ow * 4);
     if (x && rp && rr) {
         float prob[99], reg[396];
         CHECK(mtcnn_pnet_forward(model, prob, reg, x, h, w) == 0, "%s", avemo_last_error());
@@ -54,8 +30,8 @@ static void test_pnet_matches_reference(void) {
 }
 
 static void test_rnet_matches_reference(void) {
-    float *x = load_fixture("rnet_in", 3L * 24 * 24 * 3), *rp = load_fixture("rnet_prob", 3),
-          *rr = load_fixture("rnet_reg", 12);
+    float *x = mtcnn_fixture("rnet_in", 3L * 24 * 24 * 3), *rp = mtcnn_fixture("rnet_prob", 3),
+          *rr = mtcnn_fixture("rnet_reg", 12);
     if (x && rp && rr) {
         float prob[3], reg[12];
         CHECK(mtcnn_rnet_forward(model, prob, reg, x, 3) == 0, "%s", avemo_last_error());
@@ -67,8 +43,8 @@ static void test_rnet_matches_reference(void) {
 }
 
 static void test_onet_matches_reference(void) {
-    float *x = load_fixture("onet_in", 2L * 48 * 48 * 3), *rp = load_fixture("onet_prob", 2),
-          *rr = load_fixture("onet_reg", 8), *rl = load_fixture("onet_lm", 20);
+    float *x = mtcnn_fixture("onet_in", 2L * 48 * 48 * 3), *rp = mtcnn_fixture("onet_prob", 2),
+          *rr = mtcnn_fixture("onet_reg", 8), *rl = mtcnn_fixture("onet_lm", 20);
     if (x && rp && rr && rl) {
         float prob[2], reg[8], lm[20];
         CHECK(mtcnn_onet_forward(model, prob, reg, lm, x, 2) == 0, "%s", avemo_last_error());
@@ -79,28 +55,6 @@ static void test_onet_matches_reference(void) {
     free(x), free(rp), free(rr), free(rl);
 }
 
-/* Load an image, shrinking it (area filter) so its longer side is at most max_side: keeps the big photos
- * (up to 1638x2048) fast; the faces there stay far above the 20 px minimum. */
-static int load_image(const char *rel, image_rgb *img, int max_side) {
-    const char *p = shared_path(rel);
-    if (!p) return -1;
-    if (image_load_rgb(p, img)) {
-        CHECK(0, "%s", avemo_last_error());
-        return -1;
-    }
-    int side = img->h > img->w ? img->h : img->w;
-    if (side <= max_side) return 0;
-    int nh = (int)((long)img->h * max_side / side), nw = (int)((long)img->w * max_side / side);
-    float *f = malloc(sizeof(float) * img->h * img->w * 3), *g = malloc(sizeof(float) * nh * nw * 3);
-    for (long i = 0; i < (long)img->h * img->w * 3; i++) f[i] = img->rgb[i];
-    resize_area_f32(g, nh, nw, f, img->h, img->w, 3);
-    uint8_t *small = malloc((size_t)nh * nw * 3);
-    for (long i = 0; i < (long)nh * nw * 3; i++) small[i] = (uint8_t)(g[i] + 0.5f);
-    free(f), free(g), free(img->rgb);
-    img->rgb = small, img->h = nh, img->w = nw;
-    return 0;
-}
-
 static int detect(const char *rel, mtcnn_face **faces, int max_side) {
     image_rgb img;
     int n = -1;
@@ -109,14 +63,6 @@ static int detect(const char *rel, mtcnn_face **faces, int max_side) {
     if (mtcnn_detect(model, img.rgb, img.h, img.w, NULL, faces, &n)) CHECK(0, "%s: %s", rel, avemo_last_error());
     image_free(&img);
     return n;
-}
-
-static int landmarks_inside(const mtcnn_face *f) {
-    for (int k = 0; k < 5; k++)
-        if (f->lm_x[k] < f->x0 || f->lm_x[k] > f->x1 || f->lm_y[k] < f->y0 || f->lm_y[k] > f->y1) return 0;
-    /* anatomy: eyes above the nose above the mouth corners; left eye left of the right eye */
-    return f->lm_x[0] < f->lm_x[1] && f->lm_y[0] < f->lm_y[2] && f->lm_y[1] < f->lm_y[2] &&
-           f->lm_y[2] < f->lm_y[3] && f->lm_y[2] < f->lm_y[4];
 }
 
 static void test_single_face_photos(void) {
@@ -170,21 +116,7 @@ static void test_multiface(void) {
     free(f);
 }
 
-static void test_no_face(void) {
-    int h = 240, w = 320;
-    uint8_t *img = malloc((size_t)h * w * 3);
-    mtcnn_face *f;
-    int n;
-    memset(img, 128, (size_t)h * w * 3);
-    CHECK(mtcnn_detect(model, img, h, w, NULL, &f, &n) == 0 && n == 0, "blank image: %d faces", n);
-    free(f);
-    rng_t rng;
-    rng_seed(&rng, 7);
-    for (long i = 0; i < (long)h * w * 3; i++) img[i] = (uint8_t)(rng_u64(&rng) >> 56);
-    CHECK(mtcnn_detect(model, img, h, w, NULL, &f, &n) == 0 && n == 0, "noise image: %d faces", n);
-    free(f);
-    free(img);
-}
+static void test_no_face(void) { check_no_face(model); }
 
 /* The channel-order evidence behind mtcnn.h: O-Net is more certain of the RAVDESS faces when fed RGB than
  * BGR (the order face-api.js uses). The RGB logit saturates (float prob = 1: logit ~27.6). */

@@ -3,16 +3,10 @@
  * trained weights as the face-api.js TF.js export, so P/R/O-Net outputs must equal the TF.js path's on the
  * same inputs; they must also match the float64 PyTorch reference fixtures; detection on the shared photos
  * and RAVDESS stills; the graph checks refuse a wrong file; the CLI takes the folder and falls back to it. */
-#include "test.h"
+#include "mtcnn_helpers.h"
 
-#include "avemo.h"
 #include "core/fileio.h"
-#include "core/rng.h"
-#include "io/image.h"
-#include "io/npy.h"
 #include "nn/nn.h"
-#include "vision/imgops.h"
-#include "vision/mtcnn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,26 +113,9 @@ static void test_rnet_onet_equal_tfjs(void) {
 
 /* The float64 PyTorch reference (tools/mtcnn_reference.py, tests/fixtures/vision/mtcnn_*.npy), independent of
  * our TF.js path. Tolerance 1e-4 as in test_mtcnn.c: float32 accumulation over <= 1152 terms. */
-static float *fixture(const char *name, long count) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "vision/mtcnn_%s.npy", name);
-    const char *p = fixture_path(rel);
-    npy_array a;
-    if (!p) return NULL;
-    if (npy_read(p, &a)) {
-        CHECK(0, "%s", avemo_last_error());
-        return NULL;
-    }
-    if (a.dtype != NPY_F32 || a.count != count) {
-        CHECK(0, "%s: %lld values, expected %ld", name, (long long)a.count, count);
-        npy_free(&a);
-        return NULL;
-    }
-    return a.data;
-}
-
 static void test_nets_match_reference(void) {
-    float *x = fixture("pnet_in", 31L * 27 * 3), *rp = fixture("pnet_prob", 99), *rr = fixture("pnet_reg", 396);
+    float *x = mtcnn_fixture("pnet_in", 31L * 27 * 3), *rp = mtcnn_fixture("pnet_prob", 99),
+          *rr = mtcnn_fixture("pnet_reg", 396);
     float prob[99], reg[396], lm[20];
     if (x && rp && rr) {
         CHECK(mtcnn_pnet_forward(tfl_model_, prob, reg, x, 31, 27) == 0, "%s", avemo_last_error());
@@ -147,7 +124,8 @@ static void test_nets_match_reference(void) {
         printf("  P-Net (TFLite) vs float64 reference: prob %.2g, reg %.2g\n", ep, er);
     }
     free(x), free(rp), free(rr);
-    x = fixture("rnet_in", 3L * 24 * 24 * 3), rp = fixture("rnet_prob", 3), rr = fixture("rnet_reg", 12);
+    x = mtcnn_fixture("rnet_in", 3L * 24 * 24 * 3), rp = mtcnn_fixture("rnet_prob", 3);
+    rr = mtcnn_fixture("rnet_reg", 12);
     if (x && rp && rr) {
         CHECK(mtcnn_rnet_forward(tfl_model_, prob, reg, x, 3) == 0, "%s", avemo_last_error());
         double ep = rel_err_f(prob, rp, 3), er = rel_err_f(reg, rr, 12);
@@ -155,8 +133,9 @@ static void test_nets_match_reference(void) {
         printf("  R-Net (TFLite) vs float64 reference: prob %.2g, reg %.2g\n", ep, er);
     }
     free(x), free(rp), free(rr);
-    float *rl = fixture("onet_lm", 20);
-    x = fixture("onet_in", 2L * 48 * 48 * 3), rp = fixture("onet_prob", 2), rr = fixture("onet_reg", 8);
+    float *rl = mtcnn_fixture("onet_lm", 20);
+    x = mtcnn_fixture("onet_in", 2L * 48 * 48 * 3), rp = mtcnn_fixture("onet_prob", 2);
+    rr = mtcnn_fixture("onet_reg", 8);
     if (x && rp && rr && rl) {
         CHECK(mtcnn_onet_forward(tfl_model_, prob, reg, lm, x, 2) == 0, "%s", avemo_last_error());
         double ep = rel_err_f(prob, rp, 2), er = rel_err_f(reg, rr, 8), el = rel_err_f(lm, rl, 20);
@@ -167,27 +146,6 @@ static void test_nets_match_reference(void) {
 }
 
 /* ---------------------------------------------------------------- detection */
-
-/* an image, shrunk (area filter) to a longer side of at most max_side: keeps the big photos fast */
-static int load_image(const char *rel, image_rgb *img, int max_side) {
-    const char *p = shared_path(rel);
-    if (!p) return -1;
-    if (image_load_rgb(p, img)) {
-        CHECK(0, "%s", avemo_last_error());
-        return -1;
-    }
-    int side = img->h > img->w ? img->h : img->w;
-    if (side <= max_side) return 0;
-    int nh = (int)((long)img->h * max_side / side), nw = (int)((long)img->w * max_side / side);
-    float *f = malloc(sizeof(float) * img->h * img->w * 3), *g = malloc(sizeof(float) * nh * nw * 3);
-    for (long i = 0; i < (long)img->h * img->w * 3; i++) f[i] = img->rgb[i];
-    resize_area_f32(g, nh, nw, f, img->h, img->w, 3);
-    uint8_t *small = malloc((size_t)nh * nw * 3);
-    for (long i = 0; i < (long)nh * nw * 3; i++) small[i] = (uint8_t)(g[i] + 0.5f);
-    free(f), free(g), free(img->rgb);
-    img->rgb = small, img->h = nh, img->w = nw;
-    return 0;
-}
 
 /* faces by the TFLite model; when `same` the TF.js model must give exactly the same list */
 static int detect(const char *rel, mtcnn_face **faces, int max_side, int same) {
@@ -206,13 +164,6 @@ static int detect(const char *rel, mtcnn_face **faces, int max_side, int same) {
     }
     image_free(&img);
     return n;
-}
-
-static int landmarks_inside(const mtcnn_face *f) {
-    for (int k = 0; k < 5; k++)
-        if (f->lm_x[k] < f->x0 || f->lm_x[k] > f->x1 || f->lm_y[k] < f->y0 || f->lm_y[k] > f->y1) return 0;
-    return f->lm_x[0] < f->lm_x[1] && f->lm_y[0] < f->lm_y[2] && f->lm_y[1] < f->lm_y[2] &&
-           f->lm_y[2] < f->lm_y[3] && f->lm_y[2] < f->lm_y[4];
 }
 
 static void test_single_face_photos(void) {
@@ -264,20 +215,7 @@ static void test_multiface(void) {
     free(f);
 }
 
-static void test_no_face(void) {
-    int h = 240, w = 320, n = -1;
-    uint8_t *img = malloc((size_t)h * w * 3);
-    mtcnn_face *f;
-    memset(img, 128, (size_t)h * w * 3);
-    CHECK(mtcnn_detect(tfl_model_, img, h, w, NULL, &f, &n) == 0 && n == 0, "blank image: %d faces", n);
-    free(f);
-    rng_t rng;
-    rng_seed(&rng, 7);
-    for (long i = 0; i < (long)h * w * 3; i++) img[i] = (uint8_t)(rng_u64(&rng) >> 56);
-    CHECK(mtcnn_detect(tfl_model_, img, h, w, NULL, &f, &n) == 0 && n == 0, "noise image: %d faces", n);
-    free(f);
-    free(img);
-}
+static void test_no_face(void) { check_no_face(tfl_model_); }
 
 /* ---------------------------------------------------------------- refusals */
 

@@ -1,0 +1,16 @@
+/* Argument-parsing helpers shared by the commands (frft, prep, import, embed, classify-imagenet, features). */
+#ifndef AVEMO_CLI_CLI_UTIL_H
+#define AVEMO_CLI_CLI_UTIL_H
+
+/* --name value or --name=value; returns the value, or NULL when argv[*i] is not --name (sets *missing when the
+ * value is absent). Advances *i past a separate value. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* Prints "avemo CMD: missing value for 'ARG' (avemo CMD --help)" (or "unknown argument 'ARG'") on stderr;
+ * returns 2, the exit code for bad usage. */
+int cli_bad_arg(const char *cmd, const char *arg, int missing);
+
+/* Parses s, a whole decimal integer in lo..hi, into *v: 1 on success, 0 otherwise (*v untouched). */
+int cli_parse_int(const char *s, int lo, int hi, int *v);
+
+#endif
