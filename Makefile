@@ -3,6 +3,9 @@
 # Layout: src/<stage>/*.c -> libavemo.a; src/cli/*.c -> the avemo binary; tests/<stage>/test_*.c -> one
 # test binary each, linked with libavemo.a plus the float64 build of the reference kernels (src/nn/ref).
 
+# Parallel by default (one job per core); `make -j1` overrides.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+
 CC      ?= gcc
 ARCH    ?= -march=native
 PKGS    := libavformat libavcodec libavutil libswscale libswresample fftw3f fftw3 soxr libcjson libpng libjpeg openblas cairo fontconfig
