@@ -31,3 +31,8 @@ int cli_parse_int(const char *s, int lo, int hi, int *v) {
     *v = (int)x;
     return 1;
 }
+
+void cli_log_stderr(const char *line, void *ctx) {
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}

@@ -13,4 +13,7 @@ int cli_bad_arg(const char *cmd, const char *arg, int missing);
 /* Parses s, a whole decimal integer in lo..hi, into *v: 1 on success, 0 otherwise (*v untouched). */
 int cli_parse_int(const char *s, int lo, int hi, int *v);
 
+/* A library log callback (train_options.log) that writes each line to stderr. */
+void cli_log_stderr(const char *line, void *ctx);
+
 #endif

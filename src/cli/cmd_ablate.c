@@ -1,5 +1,6 @@
 /* avemo ablate: one of the paper's ablation tables in one command (train/ablate.h). */
 #include "cli/train_args.h"
+#include "cli/cli_util.h"
 #include "core/err.h"
 #include "train/ablate.h"
 #include "train/plot.h"
@@ -57,6 +58,7 @@ int cmd_ablate(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     train_options_default(&o.train);
     o.train.quiet = 1;
+    o.train.log = cli_log_stderr;
     o.on_row = on_row;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -1,5 +1,6 @@
 /* avemo train / avemo eval: see train/trainer.h. */
 #include "cli/train_args.h"
+#include "cli/cli_util.h"
 #include "core/err.h"
 #include "train/report.h"
 #include "train/trainer.h"
@@ -38,6 +39,7 @@ static int need(int i, int argc, char **argv) {
 int cmd_train(int argc, char **argv) {
     train_options o;
     train_options_default(&o);
+    o.log = cli_log_stderr;
     const char *modality = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,18 @@ void train_options_default(train_options *o) {
     memcpy(o->milestones, ms, sizeof ms);
     o->gamma = 0.1f;
     model_config_default(&o->model, 8);
+}
+
+/* One progress line to the caller's log function (none when quiet or when there is no function). */
+static void tlog(const train_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tlog(const train_options *o, const char *fmt, ...) {
+    if (o->quiet || !o->log) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->log(line, o->log_ctx);
 }
 
 /* Independent seeds for (fold, epoch, purpose): splitmix64 of a mix, so no two streams share draws. */
@@ -410,7 +423,7 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
     struct stat st;
     if (o->resume && stat(path, &st) == 0) {
         if ((rc = state_load(path, m, opt_m, opt_v, best, &have_best, &h, rc_->fingerprint, E))) goto done;
-        if (!o->quiet) fprintf(stderr, "fold %d/%d: resuming after epoch %d\n", k + 1, n_folds, h.epoch);
+        tlog(o, "fold %d/%d: resuming after epoch %d", k + 1, n_folds, h.epoch);
     } else if (!o->resume && stat(path, &st) == 0) {
         rc = avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder", path);
         goto done;
@@ -421,9 +434,8 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
             goto done;
         }
         if ((rc = model_init_from_file(m, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied))) goto done;
-        if (!o->quiet)
-            fprintf(stderr, "fold %d/%d: visual stream initialised from %s (%d tensors)\n", k + 1, n_folds,
-                    o->init_visual, n_copied);
+        tlog(o, "fold %d/%d: visual stream initialised from %s (%d tensors)", k + 1, n_folds, o->init_visual,
+             n_copied);
     }
 
     int stop_at = o->stop_after_epochs > 0 ? h.epoch + o->stop_after_epochs : E;
@@ -500,10 +512,9 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
         }
         h.epoch = epoch + 1;
         if ((rc = state_save(path, m, opt_m, opt_v, have_best ? best : NULL, &h, rc_->fingerprint))) goto done;
-        if (!o->quiet)
-            fprintf(stderr, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s\n",
-                    k + 1, n_folds, epoch + 1, E, lr, h.train_loss[epoch], h.train_acc[epoch], vloss, vacc,
-                    improved && d.val.n ? "  (best)" : "");
+        tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
+             n_folds, epoch + 1, E, lr, h.train_loss[epoch], h.train_acc[epoch], vloss, vacc,
+             improved && d.val.n ? "  (best)" : "");
     }
 
     /* test the selected weights */
@@ -605,14 +616,13 @@ int train_run(const train_options *o) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
-    if (!o->quiet) fprintf(stderr, "train: %s; %d of %d folds\n", fs.desc, nf, fs.n_folds);
+    tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
     int best_fold = 0;
     for (int k = 0; k < nf; k++) {
         if ((rc = train_fold(&ctx, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
-        if (!o->quiet)
-            fprintf(stderr, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)\n",
-                    k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1,
-                    frs[k].test.n, frs[k].best_epoch);
+        tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
+             k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
+             frs[k].best_epoch);
         if (val_best[k] > val_best[best_fold]) best_fold = k;
     }
     char src[4200], dst[4200];
@@ -636,11 +646,11 @@ int train_run(const train_options *o) {
         else
             snprintf(title, sizeof title, "%s: test top-1 %.2f%%", ctx.protocol, 100 * s.pooled.top1);
         rc = plot_confusion_png(path, s.pooled.confusion, cache.ds.n_classes, (const char *const *)cache.ds.class_names, title);
-        if (!o->quiet && !rc) {
+        if (!rc) {
             char spread[64] = ""; /* the std over a single fold is undefined */
             if (nf > 1) snprintf(spread, sizeof spread, " +- %.2f (sample std)", 100 * s.top1.std);
-            fprintf(stderr, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s (fold %d); report: %s/report.md\n",
-                    100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", ctx.protocol, dst, best_fold + 1, o->run_dir);
+            tlog(o, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s (fold %d); report: %s/report.md",
+                 100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", ctx.protocol, dst, best_fold + 1, o->run_dir);
         }
     }
     free(cfg_json);

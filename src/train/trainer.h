@@ -40,6 +40,10 @@ typedef struct {
     int max_folds;                 /* 0 = all folds */
     int resume;                    /* continue from RUN/fold_K/state.safetensors */
     int quiet;                     /* no per-epoch lines */
+    /* Where progress lines go (one line each, no newline); NULL = nowhere. The library itself never prints:
+     * the CLI passes a function that writes to stderr. */
+    void (*log)(const char *line, void *ctx);
+    void *log_ctx;
     const char *init_visual;       /* a model file whose visual stream (tensors "video.*") initialises this
                                       model's before training (train/model_init.h); NULL = random init */
     int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
