@@ -8,9 +8,12 @@
  *            chunk 15): pass "fwd"
  *   train    one training step: train-mode forward (batch statistics) + backward to every parameter gradient
  *            (gradients zeroed first, inside the timing; dfeatures = 1, the gradient of sum(features); no dx):
- *            pass "step". Batch MNV2_TRAIN_BATCH (env), default 120 = 8 clips x 15 frames. Memory of our
- *            saved activations: ~72 MB per frame (conv output and BN/ReLU6 output of all 52 units, plus the
- *            backward scratch), so 120 frames need ~8.7 GB (PyTorch's autograd graph is of the same order).
+ *            pass "step". Batch MNV2_TRAIN_BATCH (env), default 60 = 4 clips x 15 frames, not the
+ *            8 x 15 = 120 of a training batch: measured peak RSS at batch 8 is 588 MB for us (~70 MB per frame:
+ *            conv output and BN/ReLU6 output of all 52 units, plus the backward scratch) and 933 MB for PyTorch
+ *            (~85 MB per frame after its ~250 MB of libraries), so 120 frames would need ~8.5 GB (ours) and
+ *            ~10 GB (torch) on this shared 24 GB machine, where other jobs run beside it. 60 frames: ~4.3 and
+ *            ~5 GB, ~2 s and ~3-4 s per step on 2 idle cores.
  *            At most 2 repeats (a step takes seconds), whatever --reps says.
  * Output lines: "result <case> <pass> <best ms> <GFLOP/s>", plus a "# <case> ... images/s" line. FLOPs are
  * nominal: forward 2 * MACs of the 52 convs (0.29 GMAC per 1-channel frame); a training step counts 3 x the
