@@ -14,7 +14,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -Iinclude -Isrc $(PKG_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -ldnnl -fopenmp -lm -lpthread
+LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
 
 ifeq ($(SAN),1)
   BUILD  ?= build-san

@@ -5,7 +5,7 @@ PKGS=(
   gcc make pkg-config ca-certificates curl openssl                                # + MTCNN weights fetch
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev  # FFmpeg decode
   libfftw3-dev libsoxr-dev                                                        # FFT, resampling
-  libopenblas-dev libdnnl-dev                                                     # GEMM, oneDNN kernels
+  libopenblas-dev                                                                 # GEMM
   libcjson-dev libpng-dev libjpeg-dev libcairo2-dev                               # JSON, images, plots
   ffmpeg sox espeak-ng                                                            # test media, demo speech
   clang libomp-dev                                                                # libFuzzer harnesses
