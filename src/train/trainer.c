@@ -361,7 +361,6 @@ typedef struct {
     const feature_cache *cache;
     const char *protocol;
     char *fingerprint;
-    model_config cfg;
 } run_ctx;
 
 /* Train one fold; on success fills *fr and writes RUN/fold_K/{model.safetensors,*.png}. */
@@ -385,7 +384,6 @@ static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_repo
         cfg.video_frames = d.train.video_frames;
         cfg.video_dim = d.train.video_dim;
     }
-    rc_->cfg = cfg;
     free(rc_->fingerprint);
     rc_->fingerprint = options_fingerprint(o, &cfg, cache->data_hash, rc_->protocol);
 
@@ -605,7 +603,7 @@ int train_run(const train_options *o) {
     fold_set fs = {0};
     fold_report *frs = NULL;
     float *val_best = NULL;
-    run_ctx ctx = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL, o->model};
+    run_ctx ctx = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL};
     protocol_spec ps;
     if ((rc = protocol_parse(ctx.protocol, &ps)) || (rc = protocol_make_folds(&ps, &cache.ds, o->seed, &fs))) goto done;
     if ((rc = make_dirs(o->run_dir))) goto done;
