@@ -11,6 +11,7 @@
  * backward = forward for each of dx and dw that is computed (the stem computes no dx: its input is the image).
  */
 #include "nn/nn.h"
+#include "twin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,6 @@ static const layer layers[] = {
     {"conv1d_k3_t156_64", 1, {32, 1, 156, 64, 64, 1, 3, 1, 1, 0, 1, 0, 1, 1}, 1},
 };
 
-static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(bench_clock, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static float *rnd(long n, unsigned seed) {
     float *a = malloc(sizeof(float) * n);
     if (!a) {
@@ -62,19 +55,10 @@ static float *rnd(long n, unsigned seed) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, reps = 5, specs = 0;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--specs")) specs = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "--cpu-time")) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-        else {
-            fprintf(stderr, "usage: bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING] [--cpu-time]\n");
-            return 2;
-        }
-    }
+    twin_args args = {2, 5, 0, NULL};
+    if (twin_parse(argc, argv, &args, "usage: bench_conv [--specs] [--threads N] [--reps R] [--only SUBSTRING] [--cpu-time]")) return 2;
+    int threads = args.threads, reps = args.reps, specs = args.specs;
+    const char *only = args.only;
     int nl = (int)(sizeof layers / sizeof layers[0]);
     if (specs) {
         for (int i = 0; i < nl; i++) {
@@ -89,7 +73,7 @@ int main(int argc, char **argv) {
     nn_set_threads(threads);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("# avemo bench_conv: %d threads, best of %d, %s time%s%s\n", threads, reps,
-           bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU", ct ? ", OPENBLAS_CORETYPE=" : "", ct ? ct : "");
+           twin_clock == CLOCK_MONOTONIC ? "wall" : "CPU", ct ? ", OPENBLAS_CORETYPE=" : "", ct ? ct : "");
     for (int i = 0; i < nl; i++) {
         if (only && !strstr(layers[i].name, only)) continue;
         const conv2d_shape *s = &layers[i].s;
@@ -102,9 +86,9 @@ int main(int argc, char **argv) {
         conv1d_shape s1 = {s->n, s->w, s->c_in, s->c_out, s->kw, s->stride_w, s->pad_left, s->pad_right, s->groups};
         double best_f = 1e30, best_b = 1e30;
         for (int r = 0; r <= reps; r++) { /* r = 0 is the warm-up */
-            double t0 = now_s();
+            double t0 = twin_now_s();
             int st = layers[i].conv1d ? conv1d_forward(y, x, w, b, &s1) : conv2d_forward(y, x, w, b, s);
-            double t1 = now_s();
+            double t1 = twin_now_s();
             /* backward includes zeroing the gradients it accumulates into (PyTorch writes fresh tensors) */
             if (layers[i].need_dx) memset(dx, 0, sizeof(float) * nx);
             memset(dw, 0, sizeof(float) * nw);
@@ -112,7 +96,7 @@ int main(int argc, char **argv) {
             float *dxp = layers[i].need_dx ? dx : NULL;
             st |= layers[i].conv1d ? conv1d_backward(dxp, dw, db, dy, x, w, &s1)
                                    : conv2d_backward(dxp, dw, db, dy, x, w, s);
-            double t2 = now_s();
+            double t2 = twin_now_s();
             if (st) {
                 fprintf(stderr, "bench_conv: %s failed\n", layers[i].name);
                 return 1;

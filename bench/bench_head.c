@@ -2,12 +2,13 @@
  * the paper's sizes, on cached features (video [B, 15, 1280], MFCC [B, 156, 10]). bench/run.sh runs this and
  * bench/torch_head.py (the same network in PyTorch) in alternating rounds and prints the ratios.
  *
- *   bench_head [--specs] [--threads N] [--reps R] [--only CASE]
+ *   bench_head [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]
  * Output lines: "result <case> <eval|step> <best ms> 0" (no FLOP count: the cost is spread over many small
  * layers). Batch 32 = the baseline's batch 8 expanded x4 by modality dropout.
  */
 #include "avemo.h"
 #include "model/model.h"
+#include "twin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,25 +33,11 @@ static const bench_case cases[] = {
     {"video_b32", MODALITY_VIDEO, FUSION_ATTENTION, AUDIO_STREAM_PAPER, 32},
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 int main(int argc, char **argv) {
-    int threads = 0, reps = 5, specs = 0;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--specs")) specs = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_head [--specs] [--threads N] [--reps R] [--only CASE]\n");
-            return 2;
-        }
-    }
+    twin_args args = {0, 5, 0, NULL};
+    if (twin_parse(argc, argv, &args, "usage: bench_head [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]")) return 2;
+    int threads = args.threads, reps = args.reps, specs = args.specs;
+    const char *only = args.only;
     if (threads > 0) nn_set_threads(threads);
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const bench_case *c = &cases[k];
@@ -78,12 +65,12 @@ int main(int argc, char **argv) {
         for (int i = 0; i < B; i++) labels[i] = i % 8;
         double best_eval = 1e30, best_step = 1e30;
         for (int rep = 0; rep <= reps; rep++) { /* rep 0 warms up */
-            double t0 = now_s();
+            double t0 = twin_now_s();
             if (model_forward(m, video, audio, NULL, B, 0, NULL)) return 1;
-            double t1 = now_s();
+            double t1 = twin_now_s();
             model_zero_grad(m);
             if (model_forward(m, video, audio, labels, B, 1, &r) || model_backward(m, NULL, NULL)) return 1;
-            double t2 = now_s();
+            double t2 = twin_now_s();
             if (rep) {
                 if (t1 - t0 < best_eval) best_eval = t1 - t0;
                 if (t2 - t1 < best_step) best_step = t2 - t1;

@@ -23,6 +23,7 @@
 #include "core/rng.h"
 #include "model/mobilenetv2.h"
 #include "nn/nn.h"
+#include "twin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +34,6 @@
 #define INFER_BATCH 15
 #define TRAIN_BATCH_DEFAULT 60 /* see the header: 120 frames need > 8 GB */
 #define TRAIN_MAX_REPS 2
-
-static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(bench_clock, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static int train_batch(void) {
     const char *e = getenv("MNV2_TRAIN_BATCH");
@@ -79,19 +72,10 @@ static void report(const char *name, const char *pass, int batch, double best, d
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, reps = 5, specs = 0;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--specs")) specs = 1;
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "--cpu-time")) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-        else {
-            fprintf(stderr, "usage: bench_mobilenetv2 [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]\n");
-            return 2;
-        }
-    }
+    twin_args args = {2, 5, 0, NULL};
+    if (twin_parse(argc, argv, &args, "usage: bench_mobilenetv2 [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]")) return 2;
+    int threads = args.threads, reps = args.reps, specs = args.specs;
+    const char *only = args.only;
     int tb = train_batch();
     if (specs) { /* spec <case> <batch> <in_channels> <h> <w> */
         printf("spec infer15 %d 1 %d %d\n", INFER_BATCH, SIZE, SIZE);
@@ -102,7 +86,7 @@ int main(int argc, char **argv) {
     nn_set_threads(threads);
     printf("# avemo bench_mobilenetv2: 1x%dx%d, width 1.0, %d threads, best of %d (train: of %d), %s time\n", SIZE,
            SIZE, threads, reps, reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS,
-           bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");
+           twin_clock == CLOCK_MONOTONIC ? "wall" : "CPU");
 
     mobilenetv2 m;
     if (mobilenetv2_init(&m, 1, 0)) {
@@ -125,12 +109,12 @@ int main(int argc, char **argv) {
         }
         double best = 1e30;
         for (int r = 0; r <= reps; r++) { /* r = 0 is the warm-up */
-            double t0 = now_s();
+            double t0 = twin_now_s();
             if (mobilenetv2_infer(&f, feat, x, INFER_BATCH, SIZE, SIZE, INFER_BATCH)) {
                 fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
                 return 1;
             }
-            double t = now_s() - t0;
+            double t = twin_now_s() - t0;
             if (r > 0 && t < best) best = t;
         }
         report("infer15", "fwd", INFER_BATCH, best, fwd_flops * INFER_BATCH);
@@ -152,13 +136,13 @@ int main(int argc, char **argv) {
         int treps = reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS;
         double best = 1e30;
         for (int r = 0; r <= treps; r++) { /* r = 0 is the warm-up (allocates the saved activations) */
-            double t0 = now_s();
+            double t0 = twin_now_s();
             mobilenetv2_zero_grads(&m);
             if (mobilenetv2_forward(&m, feat, x, tb, SIZE, SIZE, 1) || mobilenetv2_backward(&m, NULL, dfeat)) {
                 fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
                 return 1;
             }
-            double t = now_s() - t0;
+            double t = twin_now_s() - t0;
             if (r > 0 && t < best) best = t;
         }
         report("train", "step", tb, best, 3 * fwd_flops * tb);
