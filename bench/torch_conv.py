@@ -8,41 +8,24 @@ Prints "result <layer> <fwd|bwd> <best ms> <GFLOP/s>" with the same nominal FLOP
 Forward runs under no_grad; backward is torch.autograd.grad of the saved graph (dx only where bench_conv
 computes it), the same work our conv2d_backward does.
 """
+import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-CLOCK = time.perf_counter
-
-
-def best(fn, reps):
-    fn()  # warm-up (oneDNN primitive creation, allocations)
-    t = 1e30
-    for _ in range(reps):
-        t0 = CLOCK()
-        fn()
-        t = min(t, CLOCK() - t0)
-    return t
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import twin  # noqa: E402
 
 
 def main():
-    args = sys.argv[1:]
-    threads, reps = 2, 5
-    if "--threads" in args:
-        threads = int(args[args.index("--threads") + 1])
-    if "--reps" in args:
-        reps = int(args[args.index("--reps") + 1])
-    if "--cpu-time" in args:
-        global CLOCK
-        CLOCK = time.process_time
+    a = twin.parse()
+    threads, reps, best = a.threads, a.reps, a.best
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     print(f"# torch {torch.__version__} conv: {torch.get_num_threads()} threads, channels_last, best of {reps}, "
-          f"{'CPU' if CLOCK is time.process_time else 'wall'} time")
-    for line in open(args[0]):
+          f"{a.clock_name} time")
+    for line in open(a.specs):
         f = line.split()
         if not f or f[0] != "spec":
             continue

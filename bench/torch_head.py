@@ -4,37 +4,28 @@
 tools/fixtures_head.py (functional, channels-first Conv1d as PyTorch users write it), torch.set_num_threads(N),
 best of R repeats.
 
-usage: /usr/bin/python3 bench/torch_head.py SPECS_FILE [--threads N] [--reps R]
+usage: /usr/bin/python3 bench/torch_head.py SPECS_FILE [--threads N] [--reps R] [--cpu-time]
 Prints "result <case> <eval|step> <best ms> 0": eval = eval-mode forward under no_grad, step = train-mode
 forward + cross-entropy + backward (parameter gradients only), the work of model_forward + model_backward.
 """
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import twin  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools'))
 import fixtures_head as fh  # noqa: E402
 
 
-def best(fn, reps):
-    fn()
-    t = 1e30
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t = min(t, time.perf_counter() - t0)
-    return t
-
-
 def main():
-    args = sys.argv[1:]
-    threads = int(args[args.index('--threads') + 1]) if '--threads' in args else 2
-    reps = int(args[args.index('--reps') + 1]) if '--reps' in args else 5
+    a = twin.parse()
+    threads, reps, best = a.threads, a.reps, a.best
     torch.set_num_threads(threads)
-    for line in open(args[0]):
+    for line in open(a.specs):
         f = line.split()
         if not f or f[0] != 'spec':
             continue

@@ -15,23 +15,14 @@ Prints "result <case> <fwd|step> <best ms> <GFLOP/s>" with the same nominal FLOP
 """
 import os
 import sys
-import time
 
 import torch
 import torchvision
 
-CLOCK = time.perf_counter
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import twin  # noqa: E402
+
 TRAIN_MAX_REPS = 2
-
-
-def best(fn, reps):
-    fn()  # warm-up (oneDNN primitive creation, allocations)
-    t = 1e30
-    for _ in range(reps):
-        t0 = CLOCK()
-        fn()
-        t = min(t, CLOCK() - t0)
-    return t
 
 
 def make_model(c_in):
@@ -63,22 +54,15 @@ def report(name, pas, batch, t, flops):
 
 
 def main():
-    args = sys.argv[1:]
-    threads, reps = 2, 5
-    if "--threads" in args:
-        threads = int(args[args.index("--threads") + 1])
-    if "--reps" in args:
-        reps = int(args[args.index("--reps") + 1])
-    if "--cpu-time" in args:
-        global CLOCK
-        CLOCK = time.process_time
+    a = twin.parse()
+    threads, reps, best = a.threads, a.reps, a.best
     jit = os.environ.get("TORCH_JIT") == "1"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     print(f"# torch {torch.__version__} torchvision {torchvision.__version__} mobilenet_v2: "
           f"{torch.get_num_threads()} threads, channels_last, best of {reps}, "
-          f"{'CPU' if CLOCK is time.process_time else 'wall'} time{', jit freeze' if jit else ''}")
-    for line in open(args[0]):
+          f"{a.clock_name} time{', jit freeze' if jit else ''}")
+    for line in open(a.specs):
         f = line.split()
         if not f or f[0] != "spec":
             continue
