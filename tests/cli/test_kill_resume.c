@@ -10,6 +10,7 @@
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "data/cache.h"
+#include "synth_cache.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -102,51 +103,6 @@ static int count_tmp(const char *dir);
 
 /* ------------------------------------------------------------------------------------------------ train */
 
-#define N_ACTORS 4
-#define PER_ACTOR 12
-#define N_CLASSES 4
-#define C_COEFFS 10
-#define F_FRAMES 32
-
-/* A separable synthetic audio cache (as tests/train/test_trainer.c). */
-static void make_train_cache(const char *dir) {
-    dataset ds;
-    memset(&ds, 0, sizeof ds);
-    ds.kind = DATASET_RAVDESS;
-    ds.root = strdup("/synthetic");
-    ds.n_classes = N_CLASSES;
-    const char *names[N_CLASSES] = {"neutral", "happy", "sad", "angry"};
-    for (int i = 0; i < N_CLASSES; i++) ds.class_names[i] = strdup(names[i]);
-    ds.n_splits = 1;
-    ds.split_names = calloc(1, sizeof(char *));
-    ds.split_names[0] = strdup("");
-    ds.n = N_ACTORS * PER_ACTOR;
-    ds.samples = calloc((size_t)ds.n, sizeof *ds.samples);
-    for (int i = 0; i < ds.n; i++) {
-        char id[64];
-        int actor = 1 + i / PER_ACTOR, k = i % PER_ACTOR;
-        snprintf(id, sizeof id, "03-01-%02d-01-%02d-01-%02d", 1 + k % N_CLASSES, 1 + k / N_CLASSES, actor);
-        ds.samples[i].id = strdup(id);
-        ds.samples[i].audio_path = strdup(id);
-        ds.samples[i].label = k % N_CLASSES;
-        ds.samples[i].actor = actor;
-    }
-    feature_cache c;
-    CHECK(cache_create(&c, dir, &ds, "{\"features\":\"synthetic\"}") == 0, "cache: %s", avemo_last_error());
-    if (test_failed_now) return;
-    rng_t r;
-    rng_seed(&r, 7);
-    float x[C_COEFFS * F_FRAMES];
-    for (int i = 0; i < c.ds.n; i++) {
-        int label = c.ds.samples[i].label;
-        for (int j = 0; j < C_COEFFS * F_FRAMES; j++) x[j] = (float)rng_normal(&r);
-        for (int f = 0; f < F_FRAMES; f++) x[label * F_FRAMES + f] += 1.0f;
-        CHECK(cache_write_audio(&c, i, x, C_COEFFS, F_FRAMES) == 0, "write: %s", avemo_last_error());
-    }
-    CHECK(cache_save(&c) == 0, "save: %s", avemo_last_error());
-    cache_free(&c);
-}
-
 #define TRAIN_EPOCHS "4"
 
 static void train_argv(char **argv, const char *cache, const char *run, int resume) {
@@ -172,7 +128,8 @@ static void test_train_kill_resume(void) {
     snprintf(run_b, sizeof run_b, "%s/run_b", test_tmpdir());
     snprintf(log, sizeof log, "%s/train.log", test_tmpdir());
     snprintf(state, sizeof state, "%s/fold_1/state.safetensors", run_b);
-    make_train_cache(cache);
+    /* a separable synthetic audio cache: 4 actors x 12 utterances, class c bumped by +1 on coefficient c */
+    CHECK(synth_audio_cache(cache, 12, 1.0f) == 0, "cache: %s", avemo_last_error());
     if (test_failed_now) return;
     char *argv[40];
     train_argv(argv, cache, run_a, 0);

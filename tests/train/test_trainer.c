@@ -4,62 +4,16 @@
 
 #include "avemo.h"
 #include "core/fileio.h"
-#include "core/rng.h"
 #include "data/cache.h"
 #include "train/model_file.h"
 #include "train/trainer.h"
+#include "synth_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define N_ACTORS 4
 #define PER_ACTOR 24
-#define N_CLASSES 4
-#define C_COEFFS 10
-#define F_FRAMES 32
-
-static void make_ds(dataset *ds) {
-    memset(ds, 0, sizeof *ds);
-    ds->kind = DATASET_RAVDESS;
-    ds->root = strdup("/synthetic");
-    ds->n_classes = N_CLASSES;
-    const char *names[N_CLASSES] = {"neutral", "happy", "sad", "angry"};
-    for (int i = 0; i < N_CLASSES; i++) ds->class_names[i] = strdup(names[i]);
-    ds->n_splits = 1;
-    ds->split_names = calloc(1, sizeof(char *));
-    ds->split_names[0] = strdup("");
-    ds->n = N_ACTORS * PER_ACTOR;
-    ds->samples = calloc((size_t)ds->n, sizeof *ds->samples);
-    for (int i = 0; i < ds->n; i++) {
-        char id[64];
-        int actor = 1 + i / PER_ACTOR, k = i % PER_ACTOR;
-        snprintf(id, sizeof id, "03-01-%02d-01-%02d-01-%02d", 1 + k % N_CLASSES, 1 + k / N_CLASSES, actor);
-        ds->samples[i].id = strdup(id);
-        ds->samples[i].audio_path = strdup(id);
-        ds->samples[i].label = k % N_CLASSES;
-        ds->samples[i].actor = actor;
-    }
-}
-
-/* Class c: a bump in coefficient c whose position in time drifts, plus noise. */
-static void make_cache(const char *dir) {
-    dataset ds;
-    make_ds(&ds);
-    feature_cache c;
-    CHECK(cache_create(&c, dir, &ds, "{\"features\":\"synthetic\"}") == 0, "cache: %s", avemo_last_error());
-    rng_t r;
-    rng_seed(&r, 7);
-    float x[C_COEFFS * F_FRAMES];
-    for (int i = 0; i < c.ds.n; i++) {
-        int label = c.ds.samples[i].label;
-        for (int j = 0; j < C_COEFFS * F_FRAMES; j++) x[j] = (float)rng_normal(&r);
-        for (int f = 0; f < F_FRAMES; f++) x[label * F_FRAMES + f] += 2.0f;
-        CHECK(cache_write_audio(&c, i, x, C_COEFFS, F_FRAMES) == 0, "write: %s", avemo_last_error());
-    }
-    CHECK(cache_save(&c) == 0, "save: %s", avemo_last_error());
-    cache_free(&c);
-}
 
 static void options(train_options *o, const char *cache, const char *run) {
     train_options_default(o);
@@ -160,7 +114,8 @@ static void test_bad_inputs(void) {
 
 int main(void) {
     snprintf(cache_dir, sizeof cache_dir, "%s/cache", test_tmpdir());
-    make_cache(cache_dir);
+    /* class c: a +2 bump on coefficient c, plus noise */
+    CHECK(synth_audio_cache(cache_dir, PER_ACTOR, 2.0f) == 0, "cache: %s", avemo_last_error());
     RUN(test_learns_and_reports);
     RUN(test_resume_identical);
     RUN(test_bad_inputs);
