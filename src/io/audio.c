@@ -56,7 +56,7 @@ static int wav_is_truncated(const char *path, long long file_size, long long *de
 
 /* Growable mono buffer. */
 typedef struct {
-    float *x;
+    float *samples;
     long n, cap;
 } mono_buf;
 
@@ -66,9 +66,9 @@ static int mono_reserve(mono_buf *b, long more, const char *path) {
         return avemo_error(AVEMO_ENOMEM, "%s: audio longer than %ld samples", path, AUDIO_MAX_SAMPLES);
     long cap = b->cap ? b->cap : 65536;
     while (cap < b->n + more) cap *= 2;
-    float *x = realloc(b->x, (size_t)cap * sizeof *x);
+    float *x = realloc(b->samples, (size_t)cap * sizeof *x);
     if (!x) return avemo_error(AVEMO_ENOMEM, "%s: out of memory for %ld samples", path, cap);
-    b->x = x;
+    b->samples = x;
     b->cap = cap;
     return 0;
 }
@@ -100,7 +100,7 @@ static int append_frame(mono_buf *b, const AVFrame *f, const char *path) {
                            av_get_sample_fmt_name((enum AVSampleFormat)f->format));
     int st = mono_reserve(b, f->nb_samples, path);
     if (st) return st;
-    float *dst = b->x + b->n;
+    float *dst = b->samples + b->n;
     for (int i = 0; i < f->nb_samples; i++) {
         double s = 0;
         for (int c = 0; c < channels; c++) s += sample_at(f, fmt, planar, channels, c, i);
@@ -127,84 +127,117 @@ static int drain(AVCodecContext *dec, AVFrame *frame, mono_buf *b, int *eof, con
     }
 }
 
+/* An open input and its audio decoder. */
+typedef struct {
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVStream *stream;
+    int stream_index;
+} audio_input;
+
+static void audio_input_close(audio_input *in) {
+    avcodec_free_context(&in->dec);
+    avformat_close_input(&in->fmt);
+}
+
+/* Open `path`, find its best audio stream and open a decoder for it. */
+static int audio_input_open(const char *path, audio_input *in) {
+    char eb[128];
+    int r;
+    memset(in, 0, sizeof *in);
+    if ((r = avformat_open_input(&in->fmt, path, NULL, NULL)) < 0)
+        return r == AVERROR(ENOENT) || r == AVERROR(EACCES)
+                   ? avemo_error(AVEMO_EIO, "%s: cannot open: %s", path, av_err(r, eb, sizeof eb))
+                   : avemo_error(AVEMO_EFORMAT, "%s: not a readable media file: %s", path, av_err(r, eb, sizeof eb));
+    AVFormatContext *fmt = in->fmt;
+    if ((r = avformat_find_stream_info(fmt, NULL)) < 0)
+        return avemo_error(AVEMO_EFORMAT, "%s: corrupt or truncated media file: %s", path, av_err(r, eb, sizeof eb));
+    const AVCodec *codec = NULL;
+    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+    if (si == AVERROR_STREAM_NOT_FOUND)
+        return avemo_error(AVEMO_EDECODE, "%s: no audio stream (FFmpeg reads it as '%s' with %u other stream%s)",
+                           path, fmt->iformat->name, fmt->nb_streams, fmt->nb_streams == 1 ? "" : "s");
+    if (si < 0 || !codec) return avemo_error(AVEMO_EDECODE, "%s: no decoder for the audio stream", path);
+    in->stream_index = si;
+    in->stream = fmt->streams[si];
+    if (!(in->dec = avcodec_alloc_context3(codec))) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    if ((r = avcodec_parameters_to_context(in->dec, in->stream->codecpar)) < 0)
+        return avemo_error(AVEMO_EDECODE, "%s: bad audio parameters: %s", path, av_err(r, eb, sizeof eb));
+    in->dec->thread_count = 1; /* callers parallelise over files */
+    if ((r = avcodec_open2(in->dec, codec, NULL)) < 0)
+        return avemo_error(AVEMO_EDECODE, "%s: cannot open the %s decoder: %s", path, codec->name,
+                           av_err(r, eb, sizeof eb));
+    return AVEMO_OK;
+}
+
+/* Read every packet of the audio stream through the decoder (then flush it) into b. */
+static int decode_all(audio_input *in, mono_buf *b, const char *path) {
+    char eb[128];
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    int st = 0, r, eof = 0;
+    if (!pkt || !frame) st = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    while (!st && !eof) {
+        r = av_read_frame(in->fmt, pkt);
+        if (r == AVERROR_EOF) {
+            avcodec_send_packet(in->dec, NULL); /* flush */
+        } else if (r < 0) {
+            st = avemo_error(AVEMO_EFORMAT, "%s: truncated or corrupt file: %s", path, av_err(r, eb, sizeof eb));
+            break;
+        } else {
+            if (pkt->stream_index != in->stream_index) {
+                av_packet_unref(pkt);
+                continue;
+            }
+            r = avcodec_send_packet(in->dec, pkt);
+            av_packet_unref(pkt);
+            if (r < 0 && r != AVERROR(EAGAIN)) {
+                st = avemo_error(AVEMO_EDECODE, "%s: corrupt or truncated audio data: %s", path,
+                                 av_err(r, eb, sizeof eb));
+                break;
+            }
+        }
+        if ((st = drain(in->dec, frame, b, &eof, path))) break;
+        if (r == AVERROR_EOF) eof = 1; /* drain above emptied the flushed decoder */
+    }
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    return st;
+}
+
+/* A cut file often decodes cleanly up to the cut: compare the n decoded samples with the duration the header
+ * declares (not one estimated from the bit rate, which a cut does not change), and a WAV's data chunk size
+ * with the file size. */
+static int check_truncation(const audio_input *in, long n, int rate, const char *path, long long file_size) {
+    const AVStream *stream = in->stream;
+    if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0 &&
+        in->fmt->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE) {
+        double declared = stream->duration * av_q2d(stream->time_base) * rate;
+        if (n < declared * (1 - AUDIO_TRUNC_FRACTION) - AUDIO_TRUNC_SLACK)
+            return avemo_error(AVEMO_EFORMAT, "%s: truncated: decoded %.3f s of the %.3f s the header declares",
+                               path, (double)n / rate, declared / rate);
+    }
+    long long declared_end = 0;
+    if (!strcmp(in->fmt->iformat->name, "wav") && wav_is_truncated(path, file_size, &declared_end))
+        return avemo_error(AVEMO_EFORMAT, "%s: truncated: the WAV header declares %lld bytes, the file has %lld",
+                           path, declared_end, file_size);
+    return AVEMO_OK;
+}
+
 int audio_decode_mono(const char *path, audio_clip *out) {
     memset(out, 0, sizeof *out);
     pthread_once(&quiet_once, quiet_ffmpeg);
-    char eb[128];
     struct stat sb;
     if (stat(path, &sb) != 0) return avemo_error(AVEMO_EIO, "%s: no such file", path);
     if (!S_ISREG(sb.st_mode)) return avemo_error(AVEMO_EIO, "%s: not a regular file", path);
     if (sb.st_size == 0) return avemo_error(AVEMO_EFORMAT, "%s: empty file", path);
 
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *frame = NULL;
+    audio_input in;
     mono_buf b = {0};
-    int st = 0, r;
-
-    if ((r = avformat_open_input(&fmt, path, NULL, NULL)) < 0) {
-        st = r == AVERROR(ENOENT) || r == AVERROR(EACCES)
-                 ? avemo_error(AVEMO_EIO, "%s: cannot open: %s", path, av_err(r, eb, sizeof eb))
-                 : avemo_error(AVEMO_EFORMAT, "%s: not a readable media file: %s", path, av_err(r, eb, sizeof eb));
-        goto done;
-    }
-    if ((r = avformat_find_stream_info(fmt, NULL)) < 0) {
-        st = avemo_error(AVEMO_EFORMAT, "%s: corrupt or truncated media file: %s", path, av_err(r, eb, sizeof eb));
-        goto done;
-    }
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-    if (si == AVERROR_STREAM_NOT_FOUND) {
-        st = avemo_error(AVEMO_EDECODE, "%s: no audio stream (FFmpeg reads it as '%s' with %u other stream%s)", path,
-                         fmt->iformat->name, fmt->nb_streams, fmt->nb_streams == 1 ? "" : "s");
-        goto done;
-    }
-    if (si < 0 || !codec) {
-        st = avemo_error(AVEMO_EDECODE, "%s: no decoder for the audio stream", path);
-        goto done;
-    }
-    AVStream *stream = fmt->streams[si];
-    if (!(dec = avcodec_alloc_context3(codec)) || !(pkt = av_packet_alloc()) || !(frame = av_frame_alloc())) {
-        st = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if ((r = avcodec_parameters_to_context(dec, stream->codecpar)) < 0) {
-        st = avemo_error(AVEMO_EDECODE, "%s: bad audio parameters: %s", path, av_err(r, eb, sizeof eb));
-        goto done;
-    }
-    dec->thread_count = 1; /* callers parallelise over files */
-    if ((r = avcodec_open2(dec, codec, NULL)) < 0) {
-        st = avemo_error(AVEMO_EDECODE, "%s: cannot open the %s decoder: %s", path, codec->name,
-                         av_err(r, eb, sizeof eb));
-        goto done;
-    }
-
-    int eof = 0;
-    while (!eof) {
-        r = av_read_frame(fmt, pkt);
-        if (r == AVERROR_EOF) {
-            avcodec_send_packet(dec, NULL); /* flush */
-        } else if (r < 0) {
-            st = avemo_error(AVEMO_EFORMAT, "%s: truncated or corrupt file: %s", path, av_err(r, eb, sizeof eb));
-            goto done;
-        } else {
-            if (pkt->stream_index != si) {
-                av_packet_unref(pkt);
-                continue;
-            }
-            r = avcodec_send_packet(dec, pkt);
-            av_packet_unref(pkt);
-            if (r < 0 && r != AVERROR(EAGAIN)) {
-                st = avemo_error(AVEMO_EDECODE, "%s: corrupt or truncated audio data: %s", path, av_err(r, eb, sizeof eb));
-                goto done;
-            }
-        }
-        if ((st = drain(dec, frame, &b, &eof, path))) goto done;
-        if (r == AVERROR_EOF) eof = 1; /* drain above emptied the flushed decoder */
-    }
-
-    int rate = dec->sample_rate;
+    int st = audio_input_open(path, &in);
+    if (!st) st = decode_all(&in, &b, path);
+    if (st) goto done;
+    int rate = in.dec->sample_rate;
     if (b.n == 0) {
         st = avemo_error(AVEMO_EDECODE, "%s: no audio samples", path);
         goto done;
@@ -213,35 +246,15 @@ int audio_decode_mono(const char *path, audio_clip *out) {
         st = avemo_error(AVEMO_EDECODE, "%s: unknown sample rate", path);
         goto done;
     }
-    /* A cut file often decodes cleanly up to the cut: compare with the duration the header declares (not
-     * one estimated from the bit rate, which a cut does not change). */
-    if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0 &&
-        fmt->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE) {
-        double declared = stream->duration * av_q2d(stream->time_base) * rate;
-        if (b.n < declared * (1 - AUDIO_TRUNC_FRACTION) - AUDIO_TRUNC_SLACK) {
-            st = avemo_error(AVEMO_EFORMAT, "%s: truncated: decoded %.3f s of the %.3f s the header declares",
-                             path, (double)b.n / rate, declared / rate);
-            goto done;
-        }
-    }
-    long long declared_end = 0;
-    if (!strcmp(fmt->iformat->name, "wav") && wav_is_truncated(path, (long long)sb.st_size, &declared_end)) {
-        st = avemo_error(AVEMO_EFORMAT, "%s: truncated: the WAV header declares %lld bytes, the file has %lld", path,
-                         declared_end, (long long)sb.st_size);
-        goto done;
-    }
-    out->samples = b.x;
+    if ((st = check_truncation(&in, b.n, rate, path, (long long)sb.st_size))) goto done;
+    out->samples = b.samples;
     out->n = b.n;
     out->sample_rate_hz = out->source_sample_rate_hz = rate;
-    out->source_channels = dec->ch_layout.nb_channels;
-    b.x = NULL;
-
+    out->source_channels = in.dec->ch_layout.nb_channels;
+    b.samples = NULL;
 done:
-    free(b.x);
-    av_frame_free(&frame);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    free(b.samples);
+    audio_input_close(&in);
     return st;
 }
 

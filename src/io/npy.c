@@ -45,24 +45,82 @@ static const char *find_key(const char *h, const char *key) {
     return p;
 }
 
-int npy_parse(const unsigned char *buf, size_t size, const char *name, npy_array *out) {
-    memset(out, 0, sizeof *out);
+/* Magic, version and header length: the header dict is buf[*hoff, *hoff + *hlen). */
+static int parse_preamble(const unsigned char *buf, size_t size, const char *name, size_t *hlen, size_t *hoff) {
     if (size < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
         return avemo_error(AVEMO_EFORMAT, "%s: not a .npy file (bad magic)", name);
     int major = buf[6];
-    size_t hlen, hoff;
     if (major == 1) {
-        hlen = buf[8] | (size_t)buf[9] << 8;
-        hoff = 10;
+        *hlen = buf[8] | (size_t)buf[9] << 8;
+        *hoff = 10;
     } else if (major == 2 || major == 3) {
         if (size < 12) return avemo_error(AVEMO_EFORMAT, "%s: truncated .npy header", name);
-        hlen = buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
-        hoff = 12;
+        *hlen = buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        *hoff = 12;
     } else {
         return avemo_error(AVEMO_EFORMAT, "%s: unsupported .npy version %d", name, major);
     }
-    if (hlen > size - hoff || hlen > 1 << 20)
-        return avemo_error(AVEMO_EFORMAT, "%s: .npy header length %zu exceeds file", name, hlen);
+    if (*hlen > size - *hoff || *hlen > 1 << 20)
+        return avemo_error(AVEMO_EFORMAT, "%s: .npy header length %zu exceeds file", name, *hlen);
+    return AVEMO_OK;
+}
+
+/* 'descr' -> out->dtype and its element size; 'fortran_order' must be False. */
+static int parse_descr(const char *h, const char *name, npy_array *out, size_t *esize) {
+    const char *p = find_key(h, "descr");
+    if (!p || *p != '\'') return avemo_error(AVEMO_EFORMAT, "%s: .npy header has no descr", name);
+    int found = 0;
+    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++) {
+        size_t n = strlen(dtypes[i].descr);
+        if (strncmp(p + 1, dtypes[i].descr, n) == 0 && p[1 + n] == '\'') {
+            out->dtype = dtypes[i].t;
+            *esize = dtypes[i].size;
+            found = 1;
+        }
+    }
+    if (!found) {
+        char d[16] = {0};
+        for (int i = 0; i < 15 && p[1 + i] && p[1 + i] != '\''; i++) d[i] = p[1 + i];
+        return avemo_error(AVEMO_EFORMAT, "%s: unsupported dtype '%s' (want <f4, <f8, |u1, <c8, <i4 or <i8)", name,
+                           d);
+    }
+    p = find_key(h, "fortran_order");
+    if (!p || strncmp(p, "False", 5) != 0)
+        return avemo_error(AVEMO_EFORMAT, "%s: only C-order .npy arrays are supported", name);
+    return AVEMO_OK;
+}
+
+/* 'shape': (d0, d1, ...) -> out->shape, out->ndim, out->count. */
+static int parse_shape(const char *h, const char *name, npy_array *out) {
+    const char *p = find_key(h, "shape");
+    if (!p || *p != '(') return avemo_error(AVEMO_EFORMAT, "%s: .npy header has no shape", name);
+    p++;
+    int64_t count = 1;
+    out->ndim = 0;
+    for (;;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ')') break;
+        if (*p < '0' || *p > '9') return avemo_error(AVEMO_EFORMAT, "%s: bad shape in .npy header", name);
+        if (out->ndim == NPY_MAX_DIMS)
+            return avemo_error(AVEMO_EFORMAT, "%s: more than %d dimensions", name, NPY_MAX_DIMS);
+        char *end;
+        long long d = strtoll(p, &end, 10);
+        if (d < 0 || d > ((int64_t)1 << 40))
+            return avemo_error(AVEMO_EFORMAT, "%s: dimension %lld out of range", name, d);
+        out->shape[out->ndim++] = d;
+        if (d && count > ((int64_t)1 << 40) / d) return avemo_error(AVEMO_EFORMAT, "%s: array too large", name);
+        count *= d;
+        p = end;
+    }
+    out->count = count;
+    return AVEMO_OK;
+}
+
+int npy_parse(const unsigned char *buf, size_t size, const char *name, npy_array *out) {
+    memset(out, 0, sizeof *out);
+    size_t hlen = 0, hoff = 0;
+    int rc = parse_preamble(buf, size, name, &hlen, &hoff);
+    if (rc) return rc;
     char *h = malloc(hlen + 1);
     if (!h) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
     memcpy(h, buf + hoff, hlen);
@@ -71,73 +129,13 @@ int npy_parse(const unsigned char *buf, size_t size, const char *name, npy_array
         free(h);
         return avemo_error(AVEMO_EFORMAT, "%s: NUL byte in .npy header", name);
     }
-
-    int rc = AVEMO_EFORMAT;
-    const char *p = find_key(h, "descr");
-    if (!p || *p != '\'') {
-        avemo_error(rc, "%s: .npy header has no descr", name);
-        goto done;
-    }
     size_t esize = 0;
-    int found = 0;
-    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++) {
-        size_t n = strlen(dtypes[i].descr);
-        if (strncmp(p + 1, dtypes[i].descr, n) == 0 && p[1 + n] == '\'') {
-            out->dtype = dtypes[i].t;
-            esize = dtypes[i].size;
-            found = 1;
-        }
-    }
-    if (!found) {
-        char d[16] = {0};
-        for (int i = 0; i < 15 && p[1 + i] && p[1 + i] != '\''; i++) d[i] = p[1 + i];
-        avemo_error(rc, "%s: unsupported dtype '%s' (want <f4, <f8, |u1, <c8, <i4 or <i8)", name, d);
-        goto done;
-    }
-    p = find_key(h, "fortran_order");
-    if (!p || strncmp(p, "False", 5) != 0) {
-        avemo_error(rc, "%s: only C-order .npy arrays are supported", name);
-        goto done;
-    }
-    p = find_key(h, "shape");
-    if (!p || *p != '(') {
-        avemo_error(rc, "%s: .npy header has no shape", name);
-        goto done;
-    }
-    p++;
-    int64_t count = 1;
-    out->ndim = 0;
-    for (;;) {
-        while (*p == ' ' || *p == ',') p++;
-        if (*p == ')') break;
-        if (*p < '0' || *p > '9') {
-            avemo_error(rc, "%s: bad shape in .npy header", name);
-            goto done;
-        }
-        if (out->ndim == NPY_MAX_DIMS) {
-            avemo_error(rc, "%s: more than %d dimensions", name, NPY_MAX_DIMS);
-            goto done;
-        }
-        char *end;
-        long long d = strtoll(p, &end, 10);
-        if (d < 0 || d > ((int64_t)1 << 40)) {
-            avemo_error(rc, "%s: dimension %lld out of range", name, d);
-            goto done;
-        }
-        out->shape[out->ndim++] = d;
-        if (d && count > ((int64_t)1 << 40) / d) {
-            avemo_error(rc, "%s: array too large", name);
-            goto done;
-        }
-        count *= d;
-        p = end;
-    }
-    out->count = count;
-    out->nbytes = (size_t)count * esize;
+    if ((rc = parse_descr(h, name, out, &esize)) || (rc = parse_shape(h, name, out))) goto done;
+    out->nbytes = (size_t)out->count * esize;
     size_t doff = hoff + hlen;
     if (size - doff != out->nbytes) {
-        avemo_error(rc, "%s: data is %zu bytes, shape needs %zu (truncated or corrupt)", name, size - doff,
-                    out->nbytes);
+        rc = avemo_error(AVEMO_EFORMAT, "%s: data is %zu bytes, shape needs %zu (truncated or corrupt)", name,
+                         size - doff, out->nbytes);
         goto done;
     }
     out->data = malloc(out->nbytes ? out->nbytes : 1);
@@ -146,7 +144,6 @@ int npy_parse(const unsigned char *buf, size_t size, const char *name, npy_array
         goto done;
     }
     memcpy(out->data, buf + doff, out->nbytes);
-    rc = AVEMO_OK;
 done:
     free(h);
     if (rc) npy_free(out);

@@ -58,177 +58,165 @@ static int cmp_begin(const void *a, const void *b) {
     return p < q ? -1 : p > q;
 }
 
+/* The 8-byte header length and the JSON header: *root (caller deletes), the data section after it. */
+static int parse_header(const unsigned char *buf, size_t size, const char *name, cJSON **root,
+                        const unsigned char **data, size_t *data_size) {
+    *root = NULL;
+    if (size < 8)
+        return avemo_error(AVEMO_EFORMAT, "%s: not a safetensors file (%zu bytes, no header length)", name, size);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+    if (hlen < 2 || hlen > size - 8 || hlen > ST_MAX_HEADER_BYTES)
+        return avemo_error(AVEMO_EFORMAT, "%s: safetensors header length %llu does not fit the file (%zu bytes)",
+                           name, (unsigned long long)hlen, size);
+    if (buf[8] != '{') return avemo_error(AVEMO_EFORMAT, "%s: safetensors header does not start with '{'", name);
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts((const char *)buf + 8, (size_t)hlen, &end, 0);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return avemo_error(AVEMO_EFORMAT, "%s: safetensors header is not a JSON object", name);
+    }
+    /* anything after the JSON value must be padding spaces */
+    for (const char *p = end; p && p < (const char *)buf + 8 + hlen; p++)
+        if (*p != ' ' && *p != 0) {
+            cJSON_Delete(j);
+            return avemo_error(AVEMO_EFORMAT, "%s: trailing bytes after the safetensors JSON header", name);
+        }
+    *root = j;
+    *data = buf + 8 + hlen;
+    *data_size = size - 8 - (size_t)hlen;
+    return AVEMO_OK;
+}
+
+/* The "__metadata__" entry `it`: an object of strings, at most one. */
+static int parse_metadata(const cJSON *it, const char *name, st_file *f) {
+    if (!cJSON_IsObject(it) || f->meta_keys)
+        return avemo_error(AVEMO_EFORMAT, "%s: __metadata__ must be one object of strings", name);
+    int n_items = cJSON_GetArraySize(it);
+    f->meta_keys = calloc((size_t)n_items + 1, sizeof *f->meta_keys);
+    f->meta_values = calloc((size_t)n_items + 1, sizeof *f->meta_values);
+    if (!f->meta_keys || !f->meta_values) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
+    for (const cJSON *m = it->child; m; m = m->next) {
+        if (!cJSON_IsString(m) || !m->string)
+            return avemo_error(AVEMO_EFORMAT, "%s: __metadata__ value of '%s' is not a string", name,
+                               m->string ? m->string : "?");
+        f->meta_keys[f->n_meta] = strdup(m->string);
+        f->meta_values[f->n_meta] = strdup(m->valuestring);
+        f->n_meta++;
+        if (!f->meta_keys[f->n_meta - 1] || !f->meta_values[f->n_meta - 1])
+            return avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
+    }
+    return AVEMO_OK;
+}
+
+/* The shape of tensor `tn`: t->shape, t->ndim, t->count. Non-empty tensors must fit the data section. */
+static int parse_shape(const cJSON *js, const char *name, const char *tn, size_t esize, size_t data_size,
+                       st_tensor *t) {
+    int nd = cJSON_GetArraySize(js);
+    if (nd > ST_MAX_DIMS)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has %d dimensions (max %d)", name, tn, nd, ST_MAX_DIMS);
+    int64_t count = 1;
+    int zero = 0;
+    for (int i = 0; i < nd; i++) {
+        int64_t d;
+        if (!json_uint(cJSON_GetArrayItem(js, i), &d))
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has a bad shape", name, tn);
+        t->shape[i] = d;
+        if (d == 0) zero = 1;
+        /* non-empty tensors must fit the file, so cap the product by the data size */
+        else if (!zero && count > (int64_t)(data_size / esize + 1) / d)
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' shape exceeds the file size", name, tn);
+        if (!zero) count *= d;
+    }
+    t->ndim = nd;
+    t->count = zero ? 0 : count;
+    return AVEMO_OK;
+}
+
+/* One tensor entry `it` of the header, appended to f->tensors. */
+static int parse_tensor(const cJSON *it, const char *name, const unsigned char *data, size_t data_size,
+                        st_file *f) {
+    const char *tn = it->string;
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(it, "dtype");
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "shape");
+    const cJSON *jo = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
+    if (!cJSON_IsObject(it) || !cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo))
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' lacks dtype, shape or data_offsets", name, tn);
+    for (int i = 0; i < f->n_tensors; i++)
+        if (!strcmp(f->tensors[i].name, tn))
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' appears twice", name, tn);
+    st_tensor *t = &f->tensors[f->n_tensors];
+    int found = 0;
+    size_t esize = 0;
+    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
+        if (!strcmp(jd->valuestring, dtypes[i].name)) {
+            t->dtype = dtypes[i].t;
+            esize = dtypes[i].size;
+            found = 1;
+        }
+    if (!found)
+        return avemo_error(AVEMO_EUNSUP, "%s: tensor '%s' has unsupported dtype '%.16s'", name, tn,
+                           jd->valuestring);
+    int rc = parse_shape(js, name, tn, esize, data_size, t);
+    if (rc) return rc;
+    int64_t begin, end;
+    if (cJSON_GetArraySize(jo) != 2 || !json_uint(cJSON_GetArrayItem(jo, 0), &begin) ||
+        !json_uint(cJSON_GetArrayItem(jo, 1), &end) || begin > end || (uint64_t)end > data_size)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has data_offsets outside the data (%zu bytes)", name,
+                           tn, data_size);
+    t->nbytes = (size_t)t->count * esize;
+    if ((uint64_t)(end - begin) != t->nbytes)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' spans %lld bytes but its shape needs %zu", name, tn,
+                           (long long)(end - begin), t->nbytes);
+    t->data = data + begin;
+    t->name = strdup(tn);
+    if (!t->name) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
+    f->n_tensors++;
+    return AVEMO_OK;
+}
+
+/* Tensors must not overlap (empty tensors occupy no bytes and cannot overlap). */
+static int check_no_overlap(const st_file *f, const char *name) {
+    const st_tensor **order = malloc(((size_t)f->n_tensors + 1) * sizeof *order);
+    if (!order) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
+    int n_order = 0, rc = AVEMO_OK;
+    for (int i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].nbytes) order[n_order++] = &f->tensors[i];
+    qsort(order, (size_t)n_order, sizeof *order, cmp_begin);
+    for (int i = 1; i < n_order && !rc; i++) {
+        const unsigned char *prev_end = (const unsigned char *)order[i - 1]->data + order[i - 1]->nbytes;
+        if ((const unsigned char *)order[i]->data < prev_end)
+            rc = avemo_error(AVEMO_EFORMAT, "%s: tensors '%s' and '%s' overlap", name, order[i - 1]->name,
+                             order[i]->name);
+    }
+    free(order);
+    return rc;
+}
+
 /* Parse a buffer whose ownership passes to f (freed by st_free, also on failure). */
 static int parse_owned(unsigned char *buf, size_t size, const char *name, st_file *f) {
     memset(f, 0, sizeof *f);
     f->buf = buf;
     f->size = size;
     cJSON *root = NULL;
-    const st_tensor **order = NULL;
-    int rc = AVEMO_EFORMAT;
-    if (size < 8) {
-        avemo_error(rc, "%s: not a safetensors file (%zu bytes, no header length)", name, size);
-        goto fail;
-    }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
-    if (hlen < 2 || hlen > size - 8 || hlen > ST_MAX_HEADER_BYTES) {
-        avemo_error(rc, "%s: safetensors header length %llu does not fit the file (%zu bytes)", name,
-                    (unsigned long long)hlen, size);
-        goto fail;
-    }
-    if (buf[8] != '{') {
-        avemo_error(rc, "%s: safetensors header does not start with '{'", name);
-        goto fail;
-    }
-    const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts((const char *)buf + 8, (size_t)hlen, &end, 0);
-    if (!root || !cJSON_IsObject(root)) {
-        avemo_error(rc, "%s: safetensors header is not a JSON object", name);
-        goto fail;
-    }
-    /* anything after the JSON value must be padding spaces */
-    for (const char *p = end; p && p < (const char *)buf + 8 + hlen; p++)
-        if (*p != ' ' && *p != 0) {
-            avemo_error(rc, "%s: trailing bytes after the safetensors JSON header", name);
-            goto fail;
-        }
-    const unsigned char *data = buf + 8 + hlen;
-    size_t data_size = size - 8 - (size_t)hlen;
-
-    int n_items = cJSON_GetArraySize(root);
-    f->tensors = calloc((size_t)n_items + 1, sizeof *f->tensors);
+    const unsigned char *data = NULL;
+    size_t data_size = 0;
+    int rc = parse_header(buf, size, name, &root, &data, &data_size);
+    if (rc) goto fail;
+    f->tensors = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof *f->tensors);
     if (!f->tensors) {
         rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
         goto fail;
     }
-    for (const cJSON *it = root->child; it; it = it->next) {
-        if (!it->string) {
-            avemo_error(rc, "%s: safetensors header entry without a name", name);
-            goto fail;
-        }
-        if (!strcmp(it->string, "__metadata__")) {
-            if (!cJSON_IsObject(it) || f->meta_keys) {
-                avemo_error(rc, "%s: __metadata__ must be one object of strings", name);
-                goto fail;
-            }
-            int nm = cJSON_GetArraySize(it);
-            f->meta_keys = calloc((size_t)nm + 1, sizeof *f->meta_keys);
-            f->meta_values = calloc((size_t)nm + 1, sizeof *f->meta_values);
-            if (!f->meta_keys || !f->meta_values) {
-                rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
-                goto fail;
-            }
-            for (const cJSON *m = it->child; m; m = m->next) {
-                if (!cJSON_IsString(m) || !m->string) {
-                    avemo_error(rc, "%s: __metadata__ value of '%s' is not a string", name,
-                                m->string ? m->string : "?");
-                    goto fail;
-                }
-                f->meta_keys[f->n_meta] = strdup(m->string);
-                f->meta_values[f->n_meta] = strdup(m->valuestring);
-                f->n_meta++;
-                if (!f->meta_keys[f->n_meta - 1] || !f->meta_values[f->n_meta - 1]) {
-                    rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
-                    goto fail;
-                }
-            }
-            continue;
-        }
-        const char *tn = it->string;
-        const cJSON *jd = cJSON_GetObjectItemCaseSensitive(it, "dtype");
-        const cJSON *js = cJSON_GetObjectItemCaseSensitive(it, "shape");
-        const cJSON *jo = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
-        if (!cJSON_IsObject(it) || !cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo)) {
-            avemo_error(rc, "%s: tensor '%s' lacks dtype, shape or data_offsets", name, tn);
-            goto fail;
-        }
-        for (int i = 0; i < f->n_tensors; i++)
-            if (!strcmp(f->tensors[i].name, tn)) {
-                avemo_error(rc, "%s: tensor '%s' appears twice", name, tn);
-                goto fail;
-            }
-        st_tensor *t = &f->tensors[f->n_tensors];
-        int found = 0;
-        size_t esize = 0;
-        for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
-            if (!strcmp(jd->valuestring, dtypes[i].name)) {
-                t->dtype = dtypes[i].t;
-                esize = dtypes[i].size;
-                found = 1;
-            }
-        if (!found) {
-            rc = avemo_error(AVEMO_EUNSUP, "%s: tensor '%s' has unsupported dtype '%.16s'", name, tn,
-                             jd->valuestring);
-            goto fail;
-        }
-        int nd = cJSON_GetArraySize(js);
-        if (nd > ST_MAX_DIMS) {
-            avemo_error(rc, "%s: tensor '%s' has %d dimensions (max %d)", name, tn, nd, ST_MAX_DIMS);
-            goto fail;
-        }
-        int64_t count = 1;
-        int zero = 0;
-        for (int i = 0; i < nd; i++) {
-            int64_t d;
-            if (!json_uint(cJSON_GetArrayItem(js, i), &d)) {
-                avemo_error(rc, "%s: tensor '%s' has a bad shape", name, tn);
-                goto fail;
-            }
-            t->shape[i] = d;
-            if (d == 0) zero = 1;
-            /* non-empty tensors must fit the file, so cap the product by the data size */
-            else if (!zero && count > (int64_t)(data_size / esize + 1) / d) {
-                avemo_error(rc, "%s: tensor '%s' shape exceeds the file size", name, tn);
-                goto fail;
-            }
-            if (!zero) count *= d;
-        }
-        t->ndim = nd;
-        t->count = zero ? 0 : count;
-        int64_t b, e;
-        if (cJSON_GetArraySize(jo) != 2 || !json_uint(cJSON_GetArrayItem(jo, 0), &b) ||
-            !json_uint(cJSON_GetArrayItem(jo, 1), &e) || b > e || (uint64_t)e > data_size) {
-            avemo_error(rc, "%s: tensor '%s' has data_offsets outside the data (%zu bytes)", name, tn,
-                        data_size);
-            goto fail;
-        }
-        t->nbytes = (size_t)t->count * esize;
-        if ((uint64_t)(e - b) != t->nbytes) {
-            avemo_error(rc, "%s: tensor '%s' spans %lld bytes but its shape needs %zu", name, tn,
-                        (long long)(e - b), t->nbytes);
-            goto fail;
-        }
-        t->data = data + b;
-        t->name = strdup(tn);
-        if (!t->name) {
-            rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
-            goto fail;
-        }
-        f->n_tensors++;
+    for (const cJSON *it = root->child; it && !rc; it = it->next) {
+        if (!it->string) rc = avemo_error(AVEMO_EFORMAT, "%s: safetensors header entry without a name", name);
+        else if (!strcmp(it->string, "__metadata__")) rc = parse_metadata(it, name, f);
+        else rc = parse_tensor(it, name, data, data_size, f);
     }
-    /* tensors must not overlap */
-    order = malloc(((size_t)f->n_tensors + 1) * sizeof *order);
-    if (!order) {
-        rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name);
-        goto fail;
-    }
-    int n_order = 0; /* empty tensors occupy no bytes and cannot overlap */
-    for (int i = 0; i < f->n_tensors; i++)
-        if (f->tensors[i].nbytes) order[n_order++] = &f->tensors[i];
-    qsort(order, (size_t)n_order, sizeof *order, cmp_begin);
-    for (int i = 1; i < n_order; i++) {
-        const unsigned char *prev_end = (const unsigned char *)order[i - 1]->data + order[i - 1]->nbytes;
-        if ((const unsigned char *)order[i]->data < prev_end) {
-            avemo_error(rc, "%s: tensors '%s' and '%s' overlap", name, order[i - 1]->name, order[i]->name);
-            goto fail;
-        }
-    }
-    free(order);
+    if (rc || (rc = check_no_overlap(f, name))) goto fail;
     cJSON_Delete(root);
     return AVEMO_OK;
 fail:
-    free(order);
     cJSON_Delete(root);
     st_free(f);
     return rc;
@@ -315,24 +303,24 @@ typedef struct {
 } st_entry;
 
 struct st_writer {
-    st_entry *e;
-    int n, cap;
-    char **mk, **mv;
-    int nm, capm;
+    st_entry *entries; /* tensors, in the order added */
+    int n_entries, cap_entries;
+    char **meta_keys, **meta_values;
+    int n_meta, cap_meta;
 };
 
 st_writer *st_writer_new(void) { return calloc(1, sizeof(st_writer)); }
 
 void st_writer_free(st_writer *w) {
     if (!w) return;
-    for (int i = 0; i < w->n; i++) free(w->e[i].name);
-    for (int i = 0; i < w->nm; i++) {
-        free(w->mk[i]);
-        free(w->mv[i]);
+    for (int i = 0; i < w->n_entries; i++) free(w->entries[i].name);
+    for (int i = 0; i < w->n_meta; i++) {
+        free(w->meta_keys[i]);
+        free(w->meta_values[i]);
     }
-    free(w->e);
-    free(w->mk);
-    free(w->mv);
+    free(w->entries);
+    free(w->meta_keys);
+    free(w->meta_values);
     free(w);
 }
 
@@ -340,17 +328,17 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, cons
                   const void *data) {
     if (ndim < 0 || ndim > ST_MAX_DIMS || !st_dtype_size(dtype) || !name || !strcmp(name, "__metadata__"))
         return avemo_error(AVEMO_EINVAL, "safetensors writer: bad tensor '%s'", name ? name : "(null)");
-    for (int i = 0; i < w->n; i++)
-        if (!strcmp(w->e[i].name, name))
+    for (int i = 0; i < w->n_entries; i++)
+        if (!strcmp(w->entries[i].name, name))
             return avemo_error(AVEMO_EINVAL, "safetensors writer: tensor '%s' added twice", name);
-    if (w->n == w->cap) {
-        int cap = w->cap ? 2 * w->cap : 64;
-        st_entry *e = realloc(w->e, (size_t)cap * sizeof *e);
+    if (w->n_entries == w->cap_entries) {
+        int cap = w->cap_entries ? 2 * w->cap_entries : 64;
+        st_entry *e = realloc(w->entries, (size_t)cap * sizeof *e);
         if (!e) return avemo_error(AVEMO_ENOMEM, "safetensors writer: out of memory");
-        w->e = e;
-        w->cap = cap;
+        w->entries = e;
+        w->cap_entries = cap;
     }
-    st_entry *e = &w->e[w->n];
+    st_entry *e = &w->entries[w->n_entries];
     memset(e, 0, sizeof *e);
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
@@ -364,33 +352,33 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, cons
     e->ndim = ndim;
     e->data = data;
     e->nbytes = count * st_dtype_size(dtype);
-    w->n++;
+    w->n_entries++;
     return AVEMO_OK;
 }
 
 int st_writer_meta(st_writer *w, const char *key, const char *value) {
-    for (int i = 0; i < w->nm; i++)
-        if (!strcmp(w->mk[i], key)) {
+    for (int i = 0; i < w->n_meta; i++)
+        if (!strcmp(w->meta_keys[i], key)) {
             char *v = strdup(value);
             if (!v) return avemo_error(AVEMO_ENOMEM, "safetensors writer: out of memory");
-            free(w->mv[i]);
-            w->mv[i] = v;
+            free(w->meta_values[i]);
+            w->meta_values[i] = v;
             return AVEMO_OK;
         }
-    if (w->nm == w->capm) {
-        int cap = w->capm ? 2 * w->capm : 16;
-        char **k = realloc(w->mk, (size_t)cap * sizeof *k);
+    if (w->n_meta == w->cap_meta) {
+        int cap = w->cap_meta ? 2 * w->cap_meta : 16;
+        char **k = realloc(w->meta_keys, (size_t)cap * sizeof *k);
         if (!k) return avemo_error(AVEMO_ENOMEM, "safetensors writer: out of memory");
-        w->mk = k;
-        char **v = realloc(w->mv, (size_t)cap * sizeof *v);
+        w->meta_keys = k;
+        char **v = realloc(w->meta_values, (size_t)cap * sizeof *v);
         if (!v) return avemo_error(AVEMO_ENOMEM, "safetensors writer: out of memory");
-        w->mv = v;
-        w->capm = cap;
+        w->meta_values = v;
+        w->cap_meta = cap;
     }
-    w->mk[w->nm] = strdup(key);
-    w->mv[w->nm] = strdup(value);
-    w->nm++;
-    if (!w->mk[w->nm - 1] || !w->mv[w->nm - 1])
+    w->meta_keys[w->n_meta] = strdup(key);
+    w->meta_values[w->n_meta] = strdup(value);
+    w->n_meta++;
+    if (!w->meta_keys[w->n_meta - 1] || !w->meta_values[w->n_meta - 1])
         return avemo_error(AVEMO_ENOMEM, "safetensors writer: out of memory");
     return AVEMO_OK;
 }
@@ -400,15 +388,15 @@ int st_writer_write(st_writer *w, const char *path) {
     char *json = NULL;
     cJSON *root = cJSON_CreateObject();
     if (!root) goto oom;
-    if (w->nm) {
+    if (w->n_meta) {
         cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
         if (!m) goto oom;
-        for (int i = 0; i < w->nm; i++)
-            if (!cJSON_AddStringToObject(m, w->mk[i], w->mv[i])) goto oom;
+        for (int i = 0; i < w->n_meta; i++)
+            if (!cJSON_AddStringToObject(m, w->meta_keys[i], w->meta_values[i])) goto oom;
     }
     size_t off = 0;
-    for (int i = 0; i < w->n; i++) {
-        const st_entry *e = &w->e[i];
+    for (int i = 0; i < w->n_entries; i++) {
+        const st_entry *e = &w->entries[i];
         cJSON *t = cJSON_AddObjectToObject(root, e->name);
         if (!t || !cJSON_AddStringToObject(t, "dtype", st_dtype_name(e->dtype))) goto oom;
         cJSON *s = cJSON_AddArrayToObject(t, "shape");
@@ -432,8 +420,8 @@ int st_writer_write(st_writer *w, const char *path) {
     if (rc) goto done;
     int bad = fwrite(h8, 1, 8, af.f) != 8 || fwrite(json, 1, jlen, af.f) != jlen;
     for (size_t i = jlen; i < hlen && !bad; i++) bad = fputc(' ', af.f) == EOF;
-    for (int i = 0; i < w->n && !bad; i++)
-        if (w->e[i].nbytes) bad = fwrite(w->e[i].data, 1, w->e[i].nbytes, af.f) != w->e[i].nbytes;
+    for (int i = 0; i < w->n_entries && !bad; i++)
+        if (w->entries[i].nbytes) bad = fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
     if (bad) {
         atomic_abort(&af);
         rc = avemo_error(AVEMO_EIO, "%s: write failed", path);

@@ -82,22 +82,125 @@ static int read_group(const char *dir, const cJSON *paths, const char *mp, unsig
         size_t n;
         err = file_read_all(path, TFJS_MAX_SHARD, &d, &n);
         if (err) return err;
-        unsigned char *nb = realloc(*buf, *size + n + 1);
-        if (!nb) {
+        unsigned char *grown = realloc(*buf, *size + n + 1);
+        if (!grown) {
             free(d);
             return avemo_error(AVEMO_ENOMEM, "%s: out of memory reading shards", mp);
         }
-        memcpy(nb + *size, d, n);
+        memcpy(grown + *size, d, n);
         free(d);
-        *buf = nb;
+        *buf = grown;
         *size += n;
     }
     return AVEMO_OK;
 }
 
+/* Pass 1 over one group: validate its weight entries and check that its shards hold exactly the bytes they
+ * describe; adds to *n_tensors and *total (floats). */
+static int count_group(const char *dir, const cJSON *g, const char *mp, int *n_tensors, long *total) {
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(g, "weights");
+    const cJSON *paths = cJSON_GetObjectItemCaseSensitive(g, "paths");
+    if (!cJSON_IsArray(ws) || !cJSON_IsArray(paths))
+        return avemo_error(AVEMO_EFORMAT, "%s: group without \"paths\"/\"weights\" arrays", mp);
+    uint64_t need = 0, have;
+    int err = group_bytes(dir, paths, mp, &have);
+    if (err) return err;
+    const cJSON *wj;
+    cJSON_ArrayForEach(wj, ws) {
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(wj, "shape");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(wj, "name");
+        if (!cJSON_IsString(name) || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > TFJS_MAX_DIMS)
+            return avemo_error(AVEMO_EFORMAT, "%s: weight entry %d: bad name or shape", mp, *n_tensors);
+        long count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, shape) {
+            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > TFJS_MAX_COUNT ||
+                d->valuedouble != (int)d->valuedouble)
+                return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: bad dimension", mp, name->valuestring);
+            count *= (long)d->valuedouble;
+            if (count > TFJS_MAX_COUNT) return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: too large", mp, name->valuestring);
+        }
+        tfjs_encoding e;
+        if ((err = parse_encoding(wj, mp, name->valuestring, &e))) return err;
+        need += (uint64_t)count * (uint64_t)e.elem_size;
+        *total += count;
+        if (++*n_tensors > TFJS_MAX_TENSORS || *total > TFJS_MAX_COUNT)
+            return avemo_error(AVEMO_EFORMAT, "%s: too many weights", mp);
+    }
+    if (need != have)
+        return avemo_error(AVEMO_EFORMAT, "%s: shard data is %llu bytes but the manifest describes %llu", mp,
+                           (unsigned long long)have, (unsigned long long)need);
+    return AVEMO_OK;
+}
+
+/* n values of encoding e from src (little-endian) into dst. */
+static void decode_values(float *dst, const unsigned char *src, long n, const tfjs_encoding *e) {
+    for (long k = 0; k < n; k++) {
+        if (e->quant == 0) {
+            uint32_t u = (uint32_t)src[4 * k] | (uint32_t)src[4 * k + 1] << 8 | (uint32_t)src[4 * k + 2] << 16 |
+                         (uint32_t)src[4 * k + 3] << 24;
+            memcpy(&dst[k], &u, 4);
+        } else if (e->quant == 1) {
+            dst[k] = e->min + e->scale * src[k];
+        } else {
+            dst[k] = e->min + e->scale * (float)(src[2 * k] | src[2 * k + 1] << 8);
+        }
+    }
+}
+
+/* Pass 2 over one group (validated by count_group): read its shards and decode its tensors in order into
+ * out->tensors[*i...] and out->storage + *at. */
+static int decode_group(const char *dir, const cJSON *g, const char *mp, tfjs_weights *out, int *i, long *at) {
+    unsigned char *shard = NULL;
+    size_t shard_n;
+    int err = read_group(dir, cJSON_GetObjectItemCaseSensitive(g, "paths"), mp, &shard, &shard_n);
+    if (err) goto done;
+    size_t off = 0;
+    const cJSON *wj;
+    cJSON_ArrayForEach(wj, cJSON_GetObjectItemCaseSensitive(g, "weights")) {
+        tfjs_tensor *t = &out->tensors[*i];
+        const char *name = cJSON_GetObjectItemCaseSensitive(wj, "name")->valuestring;
+        if (strlen(name) >= sizeof t->name) {
+            err = avemo_error(AVEMO_EFORMAT, "%s: tensor name too long: %.40s...", mp, name);
+            goto done;
+        }
+        snprintf(t->name, sizeof t->name, "%s", name);
+        for (int k = 0; k < *i; k++)
+            if (!strcmp(out->tensors[k].name, name)) {
+                err = avemo_error(AVEMO_EFORMAT, "%s: duplicate tensor %s", mp, name);
+                goto done;
+            }
+        t->count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(wj, "shape")) {
+            t->shape[t->ndim++] = (int)d->valuedouble;
+            t->count *= (long)d->valuedouble;
+        }
+        tfjs_encoding e = {4, 0, 1.0f, 0.0f};
+        if ((err = parse_encoding(wj, mp, name, &e))) goto done;
+        size_t nbytes = (size_t)t->count * e.elem_size;
+        if (off + nbytes > shard_n) {
+            err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s at byte %zu runs past the shard data (%zu bytes)", mp,
+                              name, off, shard_n);
+            goto done;
+        }
+        t->data = out->storage + *at;
+        decode_values(t->data, shard + off, t->count, &e);
+        off += nbytes;
+        *at += t->count;
+        ++*i;
+    }
+    if (off != shard_n)
+        err = avemo_error(AVEMO_EFORMAT, "%s: shard data is %zu bytes but the manifest describes %zu", mp, shard_n,
+                          off);
+done:
+    free(shard);
+    return err;
+}
+
 int tfjs_load(const char *mp, tfjs_weights *out) {
     memset(out, 0, sizeof *out);
-    unsigned char *text = NULL, *shard = NULL;
+    unsigned char *text = NULL;
     size_t text_n;
     cJSON *root = NULL;
     int err = file_read_all(mp, TFJS_MAX_MANIFEST, &text, &text_n);
@@ -107,135 +210,30 @@ int tfjs_load(const char *mp, tfjs_weights *out) {
         err = avemo_error(AVEMO_EFORMAT, "%s: not a TF.js weights manifest (expected a JSON array)", mp);
         goto fail;
     }
-    char dir[4096];
+    char dir[4096]; /* the manifest's folder, with its '/' (shard paths are relative to it) */
     snprintf(dir, sizeof dir, "%s", mp);
     char *slash = strrchr(dir, '/');
     if (slash) slash[1] = 0;
     else dir[0] = 0;
 
-    /* pass 1: count tensors and elements */
     long total = 0;
     int n = 0;
-    const cJSON *g, *wj;
-    cJSON_ArrayForEach(g, root) {
-        const cJSON *ws = cJSON_GetObjectItemCaseSensitive(g, "weights");
-        const cJSON *paths = cJSON_GetObjectItemCaseSensitive(g, "paths");
-        if (!cJSON_IsArray(ws) || !cJSON_IsArray(paths)) {
-            err = avemo_error(AVEMO_EFORMAT, "%s: group without \"paths\"/\"weights\" arrays", mp);
-            goto fail;
-        }
-        uint64_t need = 0, have;
-        if ((err = group_bytes(dir, paths, mp, &have))) goto fail;
-        cJSON_ArrayForEach(wj, ws) {
-            const cJSON *shape = cJSON_GetObjectItemCaseSensitive(wj, "shape");
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(wj, "name");
-            if (!cJSON_IsString(name) || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > TFJS_MAX_DIMS) {
-                err = avemo_error(AVEMO_EFORMAT, "%s: weight entry %d: bad name or shape", mp, n);
-                goto fail;
-            }
-            long count = 1;
-            const cJSON *d;
-            cJSON_ArrayForEach(d, shape) {
-                if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > TFJS_MAX_COUNT ||
-                    d->valuedouble != (int)d->valuedouble) {
-                    err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s: bad dimension", mp, name->valuestring);
-                    goto fail;
-                }
-                count *= (long)d->valuedouble;
-                if (count > TFJS_MAX_COUNT) {
-                    err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s: too large", mp, name->valuestring);
-                    goto fail;
-                }
-            }
-            tfjs_encoding e;
-            if ((err = parse_encoding(wj, mp, name->valuestring, &e))) goto fail;
-            need += (uint64_t)count * (uint64_t)e.elem_size;
-            total += count;
-            if (++n > TFJS_MAX_TENSORS || total > TFJS_MAX_COUNT) {
-                err = avemo_error(AVEMO_EFORMAT, "%s: too many weights", mp);
-                goto fail;
-            }
-        }
-        if (need != have) {
-            err = avemo_error(AVEMO_EFORMAT, "%s: shard data is %llu bytes but the manifest describes %llu", mp,
-                              (unsigned long long)have, (unsigned long long)need);
-            goto fail;
-        }
-    }
+    const cJSON *g;
+    cJSON_ArrayForEach(g, root) if ((err = count_group(dir, g, mp, &n, &total))) goto fail;
     out->tensors = calloc(n ? n : 1, sizeof(tfjs_tensor));
     out->storage = malloc(sizeof(float) * (total ? total : 1));
     if (!out->tensors || !out->storage) {
         err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", mp);
         goto fail;
     }
-
-    /* pass 2: read each group's shards and decode its tensors in order */
     long at = 0;
     int i = 0;
-    cJSON_ArrayForEach(g, root) {
-        size_t shard_n;
-        err = read_group(dir, cJSON_GetObjectItemCaseSensitive(g, "paths"), mp, &shard, &shard_n);
-        if (err) goto fail;
-        size_t off = 0;
-        cJSON_ArrayForEach(wj, cJSON_GetObjectItemCaseSensitive(g, "weights")) {
-            tfjs_tensor *t = &out->tensors[i];
-            const char *name = cJSON_GetObjectItemCaseSensitive(wj, "name")->valuestring;
-            if (strlen(name) >= sizeof t->name) {
-                err = avemo_error(AVEMO_EFORMAT, "%s: tensor name too long: %.40s...", mp, name);
-                goto fail;
-            }
-            snprintf(t->name, sizeof t->name, "%s", name);
-            for (int k = 0; k < i; k++)
-                if (!strcmp(out->tensors[k].name, name)) {
-                    err = avemo_error(AVEMO_EFORMAT, "%s: duplicate tensor %s", mp, name);
-                    goto fail;
-                }
-            t->count = 1;
-            const cJSON *d;
-            cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(wj, "shape")) {
-                t->shape[t->ndim++] = (int)d->valuedouble;
-                t->count *= (long)d->valuedouble;
-            }
-            tfjs_encoding e = {4, 0, 1.0f, 0.0f};
-            err = parse_encoding(wj, mp, name, &e);
-            if (err) goto fail;
-            size_t nbytes = (size_t)t->count * e.elem_size;
-            if (off + nbytes > shard_n) {
-                err = avemo_error(AVEMO_EFORMAT, "%s: tensor %s at byte %zu runs past the shard data (%zu bytes)",
-                                  mp, name, off, shard_n);
-                goto fail;
-            }
-            t->data = out->storage + at;
-            const unsigned char *src = shard + off;
-            for (long k = 0; k < t->count; k++) {
-                if (e.quant == 0) {
-                    uint32_t u = (uint32_t)src[4 * k] | (uint32_t)src[4 * k + 1] << 8 |
-                                 (uint32_t)src[4 * k + 2] << 16 | (uint32_t)src[4 * k + 3] << 24;
-                    memcpy(&t->data[k], &u, 4);
-                } else if (e.quant == 1) {
-                    t->data[k] = e.min + e.scale * src[k];
-                } else {
-                    t->data[k] = e.min + e.scale * (float)(src[2 * k] | src[2 * k + 1] << 8);
-                }
-            }
-            off += nbytes;
-            at += t->count;
-            i++;
-        }
-        if (off != shard_n) {
-            err = avemo_error(AVEMO_EFORMAT, "%s: shard data is %zu bytes but the manifest describes %zu", mp,
-                              shard_n, off);
-            goto fail;
-        }
-        free(shard);
-        shard = NULL;
-    }
-    out->n = n;
+    cJSON_ArrayForEach(g, root) if ((err = decode_group(dir, g, mp, out, &i, &at))) goto fail;
+    out->n_tensors = n;
     cJSON_Delete(root);
     free(text);
     return AVEMO_OK;
 fail:
-    free(shard);
     cJSON_Delete(root);
     free(text);
     tfjs_free(out);
@@ -243,7 +241,7 @@ fail:
 }
 
 const tfjs_tensor *tfjs_find(const tfjs_weights *w, const char *name) {
-    for (int i = 0; i < w->n; i++)
+    for (int i = 0; i < w->n_tensors; i++)
         if (!strcmp(w->tensors[i].name, name)) return &w->tensors[i];
     return NULL;
 }

@@ -17,7 +17,7 @@ typedef struct {
 } tfjs_tensor;
 
 typedef struct {
-    int n;
+    int n_tensors;
     tfjs_tensor *tensors;
     float *storage;
 } tfjs_weights;

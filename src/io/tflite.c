@@ -32,8 +32,8 @@ enum { OPT_CONV2D = 1, OPT_DEPTHWISE = 2, OPT_POOL2D = 5, OPT_FULLY_CONNECTED = 
        OPT_ADD = 11 };
 
 typedef struct {
-    const unsigned char *b;
-    size_t n;
+    const unsigned char *bytes;
+    size_t size;
     const char *name;
     size_t *budget; /* bytes the parser may still copy out of the file (names, quantization, index vectors) */
 } fb_buf;
@@ -64,16 +64,16 @@ static int fb_bad(const fb_buf *fb, const char *what) {
 
 /* Open the table at `pos`. */
 static int fb_table_at(const fb_buf *fb, size_t pos, fb_table *t, const char *what) {
-    if (pos > fb->n || fb->n - pos < 4) return fb_bad(fb, what);
-    int32_t soff = (int32_t)rd_u32(fb->b + pos);
+    if (pos > fb->size || fb->size - pos < 4) return fb_bad(fb, what);
+    int32_t soff = (int32_t)rd_u32(fb->bytes + pos);
     int64_t vt = (int64_t)pos - soff;
-    if (vt < 0 || (uint64_t)vt > fb->n - 4) return fb_bad(fb, what);
+    if (vt < 0 || (uint64_t)vt > fb->size - 4) return fb_bad(fb, what);
     t->pos = pos;
     t->vt = (size_t)vt;
-    t->vt_size = rd_u16(fb->b + t->vt);
-    t->tbl_size = rd_u16(fb->b + t->vt + 2);
-    if (t->vt_size < 4 || (t->vt_size & 1) || t->vt + t->vt_size > fb->n || t->tbl_size < 4 ||
-        pos + t->tbl_size > fb->n)
+    t->vt_size = rd_u16(fb->bytes + t->vt);
+    t->tbl_size = rd_u16(fb->bytes + t->vt + 2);
+    if (t->vt_size < 4 || (t->vt_size & 1) || t->vt + t->vt_size > fb->size || t->tbl_size < 4 ||
+        pos + t->tbl_size > fb->size)
         return fb_bad(fb, what);
     return 0;
 }
@@ -83,7 +83,7 @@ static int fb_field(const fb_buf *fb, const fb_table *t, int idx, unsigned size,
     *at = 0;
     unsigned slot = 4 + 2 * (unsigned)idx;
     if (slot + 2 > t->vt_size) return 0;
-    unsigned off = rd_u16(fb->b + t->vt + slot);
+    unsigned off = rd_u16(fb->bytes + t->vt + slot);
     if (!off) return 0;
     if (off < 4 || off + size > t->tbl_size) return fb_bad(fb, "table field");
     *at = t->pos + off;
@@ -99,7 +99,7 @@ static int fb_scalar(const fb_buf *fb, const fb_table *t, int idx, unsigned size
         *v = dflt;
         return 0;
     }
-    const unsigned char *p = fb->b + at;
+    const unsigned char *p = fb->bytes + at;
     uint64_t u = 0;
     for (unsigned i = 0; i < size; i++) u |= (uint64_t)p[i] << (8 * i);
     if (sign && size < 8 && (u >> (8 * size - 1)) & 1) u |= ~(uint64_t)0 << (8 * size); /* sign-extend */
@@ -113,8 +113,8 @@ static int fb_ref(const fb_buf *fb, const fb_table *t, int idx, size_t *target) 
     *target = 0;
     int rc = fb_field(fb, t, idx, 4, &at);
     if (rc || !at) return rc;
-    uint64_t to = (uint64_t)at + rd_u32(fb->b + at);
-    if (to > fb->n - 4) return fb_bad(fb, "offset");
+    uint64_t to = (uint64_t)at + rd_u32(fb->bytes + at);
+    if (to > fb->size - 4) return fb_bad(fb, "offset");
     *target = (size_t)to;
     return 0;
 }
@@ -126,8 +126,8 @@ static int fb_vector(const fb_buf *fb, const fb_table *t, int idx, size_t elem, 
     *len = 0;
     int rc = fb_ref(fb, t, idx, &at);
     if (rc || !at) return rc;
-    uint32_t n = rd_u32(fb->b + at);
-    if ((uint64_t)n * elem > fb->n - at - 4) return fb_bad(fb, "vector");
+    uint32_t n = rd_u32(fb->bytes + at);
+    if ((uint64_t)n * elem > fb->size - at - 4) return fb_bad(fb, "vector");
     *start = at + 4;
     *len = n;
     return 0;
@@ -136,7 +136,7 @@ static int fb_vector(const fb_buf *fb, const fb_table *t, int idx, size_t elem, 
 /* Element i of a vector of tables. */
 static int fb_vector_table(const fb_buf *fb, size_t start, uint32_t i, fb_table *t, const char *what) {
     size_t at = start + 4 * (size_t)i;
-    return fb_table_at(fb, at + rd_u32(fb->b + at), t, what);
+    return fb_table_at(fb, at + rd_u32(fb->bytes + at), t, what);
 }
 
 static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out, int *n, const char *what) {
@@ -148,7 +148,7 @@ static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out
     if (rc || (rc = fb_charge(fb, 4 * (uint64_t)len))) return rc;
     *out = malloc(((size_t)len + 1) * sizeof **out);
     if (!*out) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
-    for (uint32_t i = 0; i < len; i++) (*out)[i] = (int32_t)rd_u32(fb->b + s + 4 * (size_t)i);
+    for (uint32_t i = 0; i < len; i++) (*out)[i] = (int32_t)rd_u32(fb->bytes + s + 4 * (size_t)i);
     *n = (int)len;
     (void)what;
     return 0;
@@ -193,7 +193,7 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
     t->ndim = (int)len;
     int64_t count = 1;
     for (uint32_t i = 0; i < len; i++) {
-        int32_t d = (int32_t)rd_u32(fb->b + s + 4 * (size_t)i);
+        int32_t d = (int32_t)rd_u32(fb->bytes + s + 4 * (size_t)i);
         if (d < 0 && !(d == -1 && i == 0)) /* -1 = dynamic batch */
             return avemo_error(AVEMO_EFORMAT, "%s: tensor with negative dimension %d", fb->name, d);
         t->shape[i] = d;
@@ -213,7 +213,7 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
     if ((rc = fb_vector(fb, tt, 3, 1, &s, &len)) || (rc = fb_charge(fb, (uint64_t)len + 1))) return rc;
     t->name = malloc((size_t)len + 1);
     if (!t->name) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
-    if (len) memcpy(t->name, fb->b + s, len);
+    if (len) memcpy(t->name, fb->bytes + s, len);
     t->name[len] = 0;
     t->quant_dim = 0;
     size_t qpos;
@@ -238,11 +238,11 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
             t->zero_point = calloc(ns, sizeof *t->zero_point);
             if (!t->scale || !t->zero_point) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
             for (uint32_t i = 0; i < ns; i++) {
-                uint32_t bits = rd_u32(fb->b + ss + 4 * (size_t)i);
+                uint32_t bits = rd_u32(fb->bytes + ss + 4 * (size_t)i);
                 memcpy(&t->scale[i], &bits, 4);
                 if (nz) {
                     uint64_t z = 0;
-                    for (int k = 0; k < 8; k++) z |= (uint64_t)fb->b[zs + 8 * (size_t)i + k] << (8 * k);
+                    for (int k = 0; k < 8; k++) z |= (uint64_t)fb->bytes[zs + 8 * (size_t)i + k] << (8 * k);
                     t->zero_point[i] = (int64_t)z;
                     if (t->zero_point[i] < INT32_MIN || t->zero_point[i] > INT32_MAX)
                         return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has zero point %lld out of range", fb->name,
@@ -307,6 +307,118 @@ static int parse_options(const fb_buf *fb, const fb_table *ot, tfl_op *op) {
     return 0;
 }
 
+/* Operator code table: codes[i] = max(deprecated_builtin_code, builtin_code) of OperatorCode i. */
+static int parse_opcodes(const fb_buf *fb, const fb_table *model, int **codes, uint32_t *n_codes) {
+    size_t s;
+    int rc = fb_vector(fb, model, 1, 4, &s, n_codes);
+    if (rc) return rc;
+    *codes = malloc(((size_t)*n_codes + 1) * sizeof **codes);
+    if (!*codes) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
+    for (uint32_t i = 0; i < *n_codes; i++) {
+        fb_table ct;
+        int64_t dep, code;
+        if ((rc = fb_vector_table(fb, s, i, &ct, "operator code")) ||
+            (rc = fb_scalar(fb, &ct, 0, 1, 0, 1, &dep)) || (rc = fb_scalar(fb, &ct, 3, 4, 0, 1, &code)))
+            return rc;
+        (*codes)[i] = (int)(dep > code ? dep : code);
+    }
+    return 0;
+}
+
+/* Point t->data at its buffer's bytes (inside the flatbuffer, or at offset/size past it) and check the size
+ * against the tensor's type and shape. `buffers` is the Model's buffer vector (n_buffers entries). */
+static int attach_buffer(const fb_buf *fb, size_t buffers, uint32_t n_buffers, tfl_tensor *t) {
+    int rc;
+    if (n_buffers > 0) { /* buffer 0 is the empty sentinel by convention */
+        fb_table bt;
+        if ((rc = fb_vector_table(fb, buffers, (uint32_t)t->buffer, &bt, "buffer"))) return rc;
+        size_t ds;
+        uint32_t dn;
+        int64_t boff, bsize;
+        if ((rc = fb_vector(fb, &bt, 0, 1, &ds, &dn)) || (rc = fb_scalar(fb, &bt, 1, 8, 0, 0, &boff)) ||
+            (rc = fb_scalar(fb, &bt, 2, 8, 0, 0, &bsize)))
+            return rc;
+        if (dn) {
+            t->data = fb->bytes + ds;
+            t->nbytes = dn;
+        } else if (boff > 1 && bsize > 0) {
+            if ((uint64_t)boff > fb->size || (uint64_t)bsize > fb->size - (uint64_t)boff)
+                return fb_bad(fb, "buffer data");
+            t->data = fb->bytes + boff;
+            t->nbytes = (size_t)bsize;
+        }
+    }
+    if (t->data) {
+        size_t es = type_size(t->type);
+        if (!es || (uint64_t)t->count * es != t->nbytes)
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' (%s, %lld values) has %zu bytes of data", fb->name,
+                               t->name, tfl_type_name(t->type), (long long)t->count, t->nbytes);
+    }
+    return 0;
+}
+
+/* The subgraph's tensors, each with its constant data attached. */
+static int parse_tensors(const fb_buf *fb, const fb_table *g, size_t buffers, uint32_t n_buffers, tfl_model *m) {
+    size_t ts;
+    uint32_t n_tensors;
+    int rc = fb_vector(fb, g, 0, 4, &ts, &n_tensors);
+    if (rc) return rc;
+    m->tensors = calloc((size_t)n_tensors + 1, sizeof *m->tensors);
+    if (!m->tensors) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
+    for (uint32_t i = 0; i < n_tensors; i++) {
+        fb_table tt;
+        if ((rc = fb_vector_table(fb, ts, i, &tt, "tensor"))) return rc;
+        m->n_tensors++;
+        tfl_tensor *t = &m->tensors[i];
+        if ((rc = parse_tensor(fb, &tt, t, (int)(n_buffers < 0x7fffffff ? n_buffers : 0x7fffffff))) ||
+            (rc = attach_buffer(fb, buffers, n_buffers, t)))
+            return rc;
+    }
+    return 0;
+}
+
+/* The subgraph's input and output tensor indices. */
+static int parse_graph_io(const fb_buf *fb, const fb_table *g, tfl_model *m) {
+    int rc;
+    if ((rc = fb_int_vector(fb, g, 1, &m->inputs, &m->n_inputs, "inputs")) ||
+        (rc = fb_int_vector(fb, g, 2, &m->outputs, &m->n_outputs, "outputs")))
+        return rc;
+    for (int i = 0; i < m->n_inputs; i++)
+        if (m->inputs[i] < 0 || m->inputs[i] >= m->n_tensors) return fb_bad(fb, "subgraph input");
+    for (int i = 0; i < m->n_outputs; i++)
+        if (m->outputs[i] < 0 || m->outputs[i] >= m->n_tensors) return fb_bad(fb, "subgraph output");
+    return 0;
+}
+
+/* The subgraph's operators: opcode, input/output tensors (-1 = an omitted optional input), options. */
+static int parse_ops(const fb_buf *fb, const fb_table *g, const int *codes, uint32_t n_codes, tfl_model *m) {
+    size_t os;
+    uint32_t n_ops;
+    int rc = fb_vector(fb, g, 3, 4, &os, &n_ops);
+    if (rc) return rc;
+    m->ops = calloc((size_t)n_ops + 1, sizeof *m->ops);
+    if (!m->ops) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
+    for (uint32_t i = 0; i < n_ops; i++) {
+        fb_table ot;
+        if ((rc = fb_vector_table(fb, os, i, &ot, "operator"))) return rc;
+        tfl_op *op = &m->ops[i];
+        m->n_ops++;
+        int64_t v;
+        if ((rc = fb_scalar(fb, &ot, 0, 4, 0, 0, &v))) return rc;
+        if (v >= n_codes) return fb_bad(fb, "opcode index");
+        op->opcode = codes[v];
+        if ((rc = fb_int_vector(fb, &ot, 1, &op->inputs, &op->n_inputs, "op inputs")) ||
+            (rc = fb_int_vector(fb, &ot, 2, &op->outputs, &op->n_outputs, "op outputs")))
+            return rc;
+        for (int k = 0; k < op->n_inputs; k++)
+            if (op->inputs[k] < -1 || op->inputs[k] >= m->n_tensors) return fb_bad(fb, "operator input");
+        for (int k = 0; k < op->n_outputs; k++)
+            if (op->outputs[k] < 0 || op->outputs[k] >= m->n_tensors) return fb_bad(fb, "operator output");
+        if ((rc = parse_options(fb, &ot, op))) return rc;
+    }
+    return 0;
+}
+
 static int parse_owned(unsigned char *buf, size_t size, const char *name, tfl_model *m) {
     memset(m, 0, sizeof *m);
     m->buf = buf;
@@ -324,108 +436,20 @@ static int parse_owned(unsigned char *buf, size_t size, const char *name, tfl_mo
     int64_t v;
     if ((rc = fb_scalar(&fb, &model, 0, 4, 0, 0, &v))) goto fail;
     m->version = (uint32_t)v;
-
-    /* operator codes */
-    size_t s;
     uint32_t n_codes;
-    if ((rc = fb_vector(&fb, &model, 1, 4, &s, &n_codes))) goto fail;
-    codes = malloc(((size_t)n_codes + 1) * sizeof *codes);
-    if (!codes) { rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name); goto fail; }
-    for (uint32_t i = 0; i < n_codes; i++) {
-        fb_table ct;
-        int64_t dep, code;
-        if ((rc = fb_vector_table(&fb, s, i, &ct, "operator code")) ||
-            (rc = fb_scalar(&fb, &ct, 0, 1, 0, 1, &dep)) || (rc = fb_scalar(&fb, &ct, 3, 4, 0, 1, &code)))
-            goto fail;
-        codes[i] = (int)(dep > code ? dep : code);
-    }
-
-    /* buffers */
-    size_t bs;
+    if ((rc = parse_opcodes(&fb, &model, &codes, &n_codes))) goto fail;
+    size_t buffers;
     uint32_t n_buffers;
-    if ((rc = fb_vector(&fb, &model, 4, 4, &bs, &n_buffers))) goto fail;
-
+    if ((rc = fb_vector(&fb, &model, 4, 4, &buffers, &n_buffers))) goto fail;
     /* the first subgraph */
     size_t gs;
     uint32_t n_graphs;
     if ((rc = fb_vector(&fb, &model, 2, 4, &gs, &n_graphs))) goto fail;
     if (n_graphs < 1) { rc = avemo_error(AVEMO_EFORMAT, "%s: TFLite model has no subgraph", name); goto fail; }
     fb_table g;
-    if ((rc = fb_vector_table(&fb, gs, 0, &g, "subgraph"))) goto fail;
-
-    size_t ts;
-    uint32_t n_tensors;
-    if ((rc = fb_vector(&fb, &g, 0, 4, &ts, &n_tensors))) goto fail;
-    m->tensors = calloc((size_t)n_tensors + 1, sizeof *m->tensors);
-    if (!m->tensors) { rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name); goto fail; }
-    for (uint32_t i = 0; i < n_tensors; i++) {
-        fb_table tt;
-        if ((rc = fb_vector_table(&fb, ts, i, &tt, "tensor"))) goto fail;
-        m->n_tensors++;
-        tfl_tensor *t = &m->tensors[i];
-        if ((rc = parse_tensor(&fb, &tt, t, (int)(n_buffers < 0x7fffffff ? n_buffers : 0x7fffffff)))) goto fail;
-        /* attach the buffer's bytes */
-        if (n_buffers > 0) { /* buffer 0 is the empty sentinel by convention */
-            fb_table bt;
-            if ((rc = fb_vector_table(&fb, bs, (uint32_t)t->buffer, &bt, "buffer"))) goto fail;
-            size_t ds;
-            uint32_t dn;
-            int64_t boff, bsize;
-            if ((rc = fb_vector(&fb, &bt, 0, 1, &ds, &dn)) || (rc = fb_scalar(&fb, &bt, 1, 8, 0, 0, &boff)) ||
-                (rc = fb_scalar(&fb, &bt, 2, 8, 0, 0, &bsize)))
-                goto fail;
-            if (dn) {
-                t->data = buf + ds;
-                t->nbytes = dn;
-            } else if (boff > 1 && bsize > 0) {
-                if ((uint64_t)boff > size || (uint64_t)bsize > size - (uint64_t)boff) {
-                    rc = fb_bad(&fb, "buffer data");
-                    goto fail;
-                }
-                t->data = buf + boff;
-                t->nbytes = (size_t)bsize;
-            }
-        }
-        if (t->data) {
-            size_t es = type_size(t->type);
-            if (!es || (uint64_t)t->count * es != t->nbytes) {
-                rc = avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' (%s, %lld values) has %zu bytes of data", name,
-                                 t->name, tfl_type_name(t->type), (long long)t->count, t->nbytes);
-                goto fail;
-            }
-        }
-    }
-
-    if ((rc = fb_int_vector(&fb, &g, 1, &m->inputs, &m->n_inputs, "inputs")) ||
-        (rc = fb_int_vector(&fb, &g, 2, &m->outputs, &m->n_outputs, "outputs")))
+    if ((rc = fb_vector_table(&fb, gs, 0, &g, "subgraph")) || (rc = parse_tensors(&fb, &g, buffers, n_buffers, m)) ||
+        (rc = parse_graph_io(&fb, &g, m)) || (rc = parse_ops(&fb, &g, codes, n_codes, m)))
         goto fail;
-    for (int i = 0; i < m->n_inputs; i++)
-        if (m->inputs[i] < 0 || m->inputs[i] >= m->n_tensors) { rc = fb_bad(&fb, "subgraph input"); goto fail; }
-    for (int i = 0; i < m->n_outputs; i++)
-        if (m->outputs[i] < 0 || m->outputs[i] >= m->n_tensors) { rc = fb_bad(&fb, "subgraph output"); goto fail; }
-
-    size_t os;
-    uint32_t n_ops;
-    if ((rc = fb_vector(&fb, &g, 3, 4, &os, &n_ops))) goto fail;
-    m->ops = calloc((size_t)n_ops + 1, sizeof *m->ops);
-    if (!m->ops) { rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", name); goto fail; }
-    for (uint32_t i = 0; i < n_ops; i++) {
-        fb_table ot;
-        if ((rc = fb_vector_table(&fb, os, i, &ot, "operator"))) goto fail;
-        tfl_op *op = &m->ops[i];
-        m->n_ops++;
-        if ((rc = fb_scalar(&fb, &ot, 0, 4, 0, 0, &v))) goto fail;
-        if (v >= n_codes) { rc = fb_bad(&fb, "opcode index"); goto fail; }
-        op->opcode = codes[v];
-        if ((rc = fb_int_vector(&fb, &ot, 1, &op->inputs, &op->n_inputs, "op inputs")) ||
-            (rc = fb_int_vector(&fb, &ot, 2, &op->outputs, &op->n_outputs, "op outputs")))
-            goto fail;
-        for (int k = 0; k < op->n_inputs; k++)
-            if (op->inputs[k] < -1 || op->inputs[k] >= m->n_tensors) { rc = fb_bad(&fb, "operator input"); goto fail; }
-        for (int k = 0; k < op->n_outputs; k++)
-            if (op->outputs[k] < 0 || op->outputs[k] >= m->n_tensors) { rc = fb_bad(&fb, "operator output"); goto fail; }
-        if ((rc = parse_options(&fb, &ot, op))) goto fail;
-    }
     free(codes);
     return AVEMO_OK;
 fail:

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else write_file(shard, NULL, 0);
     tfjs_weights w;
     if (tfjs_load(manifest, &w) == 0) {
-        for (int i = 0; i < w.n; i++) (void)tfjs_find(&w, w.tensors[i].name);
+        for (int i = 0; i < w.n_tensors; i++) (void)tfjs_find(&w, w.tensors[i].name);
         tfjs_free(&w);
     }
     return 0;

@@ -12,9 +12,9 @@ static void test_mtcnn_manifest(void) {
     if (!p) return;
     tfjs_weights w;
     CHECK(tfjs_load(p, &w) == 0, "%s", avemo_last_error());
-    CHECK(w.n == 50, "%d tensors", w.n); /* P-Net 13, R-Net 16, O-Net 21 */
+    CHECK(w.n_tensors == 50, "%d tensors", w.n_tensors); /* P-Net 13, R-Net 16, O-Net 21 */
     long total = 0;
-    for (int i = 0; i < w.n; i++) total += w.tensors[i].count;
+    for (int i = 0; i < w.n_tensors; i++) total += w.tensors[i].count;
     CHECK(total * 4 == 1983400, "%ld floats do not fill the 1983400-byte shard", total);
     const tfjs_tensor *t = tfjs_find(&w, "onet/fc1/weights");
     CHECK(t && t->ndim == 2 && t->shape[0] == 1152 && t->shape[1] == 256, "onet/fc1/weights");
@@ -43,7 +43,7 @@ static void test_bad_manifests(void) {
     tfjs_weights w;
     const char *ok = "[{\"paths\":[\"shard\"],\"weights\":[{\"name\":\"a\",\"shape\":[2,3],\"dtype\":\"float32\"}]}]";
     write_file(m, ok, strlen(ok));
-    CHECK(tfjs_load(m, &w) == 0 && w.n == 1 && w.tensors[0].data[5] == 6, "valid: %s", avemo_last_error());
+    CHECK(tfjs_load(m, &w) == 0 && w.n_tensors == 1 && w.tensors[0].data[5] == 6, "valid: %s", avemo_last_error());
     tfjs_free(&w);
     const char *bad[] = {
         "[{\"paths\":[\"shard\"],\"weights\":[{\"name\":\"a\",\"shape\":[2,4],\"dtype\":\"float32\"}]}]", /* too big */
