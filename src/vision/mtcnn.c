@@ -1,9 +1,9 @@
 #include "vision/mtcnn.h"
 
 #include "core/err.h"
-#include "io/tfjs.h"
 #include "nn/nn.h"
 #include "vision/imgops.h"
+#include "vision/mtcnn_weights.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,197 +11,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---------------------------------------------------------------- parameters */
-
-typedef struct {
-    float *w, *b; /* w [c_out, c_in, kh, kw] (OIHW), b [c_out] */
-    int c_out, c_in, k;
-} conv_param;
-
-typedef struct {
-    float *w, *b; /* w [out, in], b [out] */
-    int in, out;
-} fc_param;
-
 struct mtcnn {
-    conv_param p_conv1, p_conv2, p_conv3, p_conv4_1, p_conv4_2;
-    float *p_prelu1, *p_prelu2, *p_prelu3;
-    conv_param r_conv1, r_conv2, r_conv3;
-    float *r_prelu1, *r_prelu2, *r_prelu3, *r_prelu4;
-    fc_param r_fc1, r_fc2_1, r_fc2_2;
-    conv_param o_conv1, o_conv2, o_conv3, o_conv4;
-    float *o_prelu1, *o_prelu2, *o_prelu3, *o_prelu4, *o_prelu5;
-    fc_param o_fc1, o_fc2_1, o_fc2_2, o_fc2_3;
-    float *allocs[64];
-    int n_allocs;
+    mtcnn_weights weights;
 };
 
-static float *keep(mtcnn *m, size_t nfloat) {
-    if (m->n_allocs >= (int)(sizeof m->allocs / sizeof *m->allocs)) return NULL;
-    float *p = malloc(sizeof(float) * nfloat);
-    if (p) m->allocs[m->n_allocs++] = p;
-    return p;
-}
-
-/* The weight source: get() copies the tensor `name` (TF.js naming and layout: conv HWIO, dense [in, out]) of
- * the given shape into a buffer. */
-typedef struct {
-    mtcnn_tensor_fn get;
-    void *ctx;
-    const char *what; /* for messages */
-} source;
-
-static float *fetch(const source *src, const char *name, int ndim, const int *shape, int *err) {
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    float *buf = malloc(sizeof(float) * count);
-    if (!buf) {
-        *err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-        return NULL;
-    }
-    if ((*err = src->get(src->ctx, name, ndim, shape, buf))) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-/* conv kernel HWIO [k, k, c_in, c_out] -> OIHW [c_out, c_in, k, k]; bias [c_out] */
-static int load_conv(mtcnn *m, const source *src, const char *net, const char *layer, int k, int c_in, int c_out,
-                     conv_param *p) {
-    char name[128];
-    int err = AVEMO_OK;
-    snprintf(name, sizeof name, "%s/%s/weights", net, layer);
-    float *w = fetch(src, name, 4, (int[]){k, k, c_in, c_out}, &err);
-    if (!w) return err;
-    snprintf(name, sizeof name, "%s/%s/bias", net, layer);
-    p->w = keep(m, (size_t)k * k * c_in * c_out);
-    p->b = keep(m, (size_t)c_out);
-    if (!p->w || !p->b) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    else err = src->get(src->ctx, name, 1, (int[]){c_out}, p->b);
-    if (!err)
-        for (int y = 0; y < k; y++)
-            for (int x = 0; x < k; x++)
-                for (int i = 0; i < c_in; i++)
-                    for (int o = 0; o < c_out; o++)
-                        p->w[(((size_t)o * c_in + i) * k + y) * k + x] = w[(((size_t)y * k + x) * c_in + i) * c_out + o];
-    free(w);
-    p->c_in = c_in;
-    p->c_out = c_out;
-    p->k = k;
-    return err;
-}
-
-/* dense kernel [in, out] -> [out, in] */
-static int load_fc(mtcnn *m, const source *src, const char *net, const char *layer, int in, int out, fc_param *p) {
-    char name[128];
-    int err = AVEMO_OK;
-    snprintf(name, sizeof name, "%s/%s/weights", net, layer);
-    float *w = fetch(src, name, 2, (int[]){in, out}, &err);
-    if (!w) return err;
-    snprintf(name, sizeof name, "%s/%s/bias", net, layer);
-    p->w = keep(m, (size_t)in * out);
-    p->b = keep(m, (size_t)out);
-    if (!p->w || !p->b) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    else err = src->get(src->ctx, name, 1, (int[]){out}, p->b);
-    if (!err)
-        for (int i = 0; i < in; i++)
-            for (int o = 0; o < out; o++) p->w[(size_t)o * in + i] = w[(size_t)i * out + o];
-    free(w);
-    p->in = in;
-    p->out = out;
-    return err;
-}
-
-static int load_prelu(mtcnn *m, const source *src, const char *net, const char *layer, int c, float **alpha) {
-    char name[128];
-    snprintf(name, sizeof name, "%s/%s_alpha", net, layer);
-    *alpha = keep(m, (size_t)c);
-    if (!*alpha) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    return src->get(src->ctx, name, 1, (int[]){c}, *alpha);
-}
-
-int mtcnn_load_from(mtcnn_tensor_fn get, void *ctx, const char *what, mtcnn **out) {
+/* A folder: the TFLite files it holds; anything else: a TF.js manifest. */
+int mtcnn_load(const char *path, mtcnn **out) {
     *out = NULL;
-    source s = {get, ctx, what}, *src = &s;
     mtcnn *m = calloc(1, sizeof *m);
-    if (!m) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", what);
-    int err;
-#define TRY(x) if ((err = (x))) goto fail
-    TRY(load_conv(m, src, "pnet", "conv1", 3, 3, 10, &m->p_conv1));
-    TRY(load_prelu(m, src, "pnet", "prelu1", 10, &m->p_prelu1));
-    TRY(load_conv(m, src, "pnet", "conv2", 3, 10, 16, &m->p_conv2));
-    TRY(load_prelu(m, src, "pnet", "prelu2", 16, &m->p_prelu2));
-    TRY(load_conv(m, src, "pnet", "conv3", 3, 16, 32, &m->p_conv3));
-    TRY(load_prelu(m, src, "pnet", "prelu3", 32, &m->p_prelu3));
-    TRY(load_conv(m, src, "pnet", "conv4_1", 1, 32, 2, &m->p_conv4_1));
-    TRY(load_conv(m, src, "pnet", "conv4_2", 1, 32, 4, &m->p_conv4_2));
-
-    TRY(load_conv(m, src, "rnet", "conv1", 3, 3, 28, &m->r_conv1));
-    TRY(load_prelu(m, src, "rnet", "prelu1", 28, &m->r_prelu1));
-    TRY(load_conv(m, src, "rnet", "conv2", 3, 28, 48, &m->r_conv2));
-    TRY(load_prelu(m, src, "rnet", "prelu2", 48, &m->r_prelu2));
-    TRY(load_conv(m, src, "rnet", "conv3", 2, 48, 64, &m->r_conv3));
-    TRY(load_prelu(m, src, "rnet", "prelu3", 64, &m->r_prelu3));
-    TRY(load_fc(m, src, "rnet", "fc1", 576, 128, &m->r_fc1));
-    TRY(load_prelu(m, src, "rnet", "prelu4", 128, &m->r_prelu4));
-    TRY(load_fc(m, src, "rnet", "fc2_1", 128, 2, &m->r_fc2_1));
-    TRY(load_fc(m, src, "rnet", "fc2_2", 128, 4, &m->r_fc2_2));
-
-    TRY(load_conv(m, src, "onet", "conv1", 3, 3, 32, &m->o_conv1));
-    TRY(load_prelu(m, src, "onet", "prelu1", 32, &m->o_prelu1));
-    TRY(load_conv(m, src, "onet", "conv2", 3, 32, 64, &m->o_conv2));
-    TRY(load_prelu(m, src, "onet", "prelu2", 64, &m->o_prelu2));
-    TRY(load_conv(m, src, "onet", "conv3", 3, 64, 64, &m->o_conv3));
-    TRY(load_prelu(m, src, "onet", "prelu3", 64, &m->o_prelu3));
-    TRY(load_conv(m, src, "onet", "conv4", 2, 64, 128, &m->o_conv4));
-    TRY(load_prelu(m, src, "onet", "prelu4", 128, &m->o_prelu4));
-    TRY(load_fc(m, src, "onet", "fc1", 1152, 256, &m->o_fc1));
-    TRY(load_prelu(m, src, "onet", "prelu5", 256, &m->o_prelu5));
-    TRY(load_fc(m, src, "onet", "fc2_1", 256, 2, &m->o_fc2_1));
-    TRY(load_fc(m, src, "onet", "fc2_2", 256, 4, &m->o_fc2_2));
-    TRY(load_fc(m, src, "onet", "fc2_3", 256, 10, &m->o_fc2_3));
-#undef TRY
+    if (!m) return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
+    struct stat st;
+    int err = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? mtcnn_weights_load_tflite(path, &m->weights)
+                                                           : mtcnn_weights_load_tfjs(path, &m->weights);
+    if (err) {
+        free(m);
+        return err;
+    }
     *out = m;
     return AVEMO_OK;
-fail:
-    mtcnn_free(m);
-    return err;
-}
-
-/* the TF.js source: tensors by name from the manifest, shapes checked */
-typedef struct {
-    const tfjs_weights *tw;
-    const char *path;
-} tfjs_ctx;
-
-static int tfjs_get(void *ctx, const char *name, int ndim, const int *shape, float *out) {
-    const tfjs_ctx *c = ctx;
-    const tfjs_tensor *t = tfjs_find(c->tw, name);
-    if (!t) return avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s missing", c->path, name);
-    int ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
-    if (!ok) return avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s has an unexpected shape", c->path, name);
-    memcpy(out, t->data, sizeof(float) * (size_t)t->count);
-    return AVEMO_OK;
-}
-
-int mtcnn_load(const char *mp, mtcnn **out) {
-    *out = NULL;
-    struct stat st;
-    if (stat(mp, &st) == 0 && S_ISDIR(st.st_mode)) return mtcnn_load_tflite(mp, out);
-    tfjs_weights tw;
-    int err = tfjs_load(mp, &tw);
-    if (err) return err;
-    tfjs_ctx c = {&tw, mp};
-    err = mtcnn_load_from(tfjs_get, &c, mp, out);
-    tfjs_free(&tw);
-    return err;
 }
 
 void mtcnn_free(mtcnn *m) {
     if (!m) return;
-    for (int i = 0; i < m->n_allocs; i++) free(m->allocs[i]);
+    mtcnn_weights_free(&m->weights);
     free(m);
 }
 
@@ -221,10 +53,10 @@ typedef struct {
 } dims;
 
 /* valid conv, stride 1: x [d] -> y [n, h-k+1, w-k+1, c_out], then PReLU (alpha may be NULL) */
-static int conv_prelu(float *y, const float *x, dims *d, const conv_param *p, const float *alpha) {
+static int conv_prelu(float *y, const float *x, dims *d, const mtcnn_conv *p, const float *alpha) {
     conv2d_shape s = {.n = d->n, .h = d->h, .w = d->w, .c_in = d->c, .c_out = p->c_out, .kh = p->k, .kw = p->k,
                       .stride_h = 1, .stride_w = 1, .groups = 1};
-    int err = conv2d_forward(y, x, p->w, p->b, &s);
+    int err = conv2d_forward(y, x, p->weight, p->bias, &s);
     if (err) return err;
     d->h = conv2d_out_h(&s);
     d->w = conv2d_out_w(&s);
@@ -264,14 +96,15 @@ int mtcnn_pnet_forward(const mtcnn *m, float *prob, float *reg, const float *x, 
         err = avemo_error(AVEMO_ENOMEM, "P-Net: out of memory for a %dx%d input", h, w);
         goto done;
     }
+    const mtcnn_pnet *net = &m->weights.pnet;
     dims d = {1, h, w, 3};
-    if ((err = conv_prelu(a, x, &d, &m->p_conv1, m->p_prelu1))) goto done;
+    if ((err = conv_prelu(a, x, &d, &net->conv1, net->prelu1))) goto done;
     pool(b, a, &d, 2, 2, 1);
-    if ((err = conv_prelu(a, b, &d, &m->p_conv2, m->p_prelu2))) goto done;
-    if ((err = conv_prelu(b, a, &d, &m->p_conv3, m->p_prelu3))) goto done;
+    if ((err = conv_prelu(a, b, &d, &net->conv2, net->prelu2))) goto done;
+    if ((err = conv_prelu(b, a, &d, &net->conv3, net->prelu3))) goto done;
     dims d1 = d, d2 = d;
-    if ((err = conv_prelu(a, b, &d1, &m->p_conv4_1, NULL))) goto done;
-    if ((err = conv_prelu(reg, b, &d2, &m->p_conv4_2, NULL))) goto done;
+    if ((err = conv_prelu(a, b, &d1, &net->conv4_1, NULL))) goto done;
+    if ((err = conv_prelu(reg, b, &d2, &net->conv4_2, NULL))) goto done;
     long cells = (long)d1.h * d1.w;
     softmax_forward(a, a, cells, 2);
     for (long i = 0; i < cells; i++) prob[i] = a[2 * i + 1];
@@ -282,21 +115,21 @@ done:
 }
 
 /* shared R-Net/O-Net head: fc -> PReLU -> [fc2_1 softmax -> prob, fc2_2 -> reg, fc2_3 -> landmarks] */
-static int head(float *prob, float *reg, float *lm, const float *feat, int n, const fc_param *fc1,
-                const float *alpha, const fc_param *f21, const fc_param *f22, const fc_param *f23) {
+static int head(float *prob, float *reg, float *lm, const float *feat, int n, const mtcnn_fc *fc1,
+                const float *alpha, const mtcnn_fc *f21, const mtcnn_fc *f22, const mtcnn_fc *f23) {
     float *h = malloc(sizeof(float) * (size_t)n * fc1->out), *logits = malloc(sizeof(float) * (size_t)n * 2);
     int err = AVEMO_OK;
     if (!h || !logits) {
         err = avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
         goto done;
     }
-    if ((err = linear_forward(h, feat, fc1->w, fc1->b, n, fc1->in, fc1->out))) goto done;
+    if ((err = linear_forward(h, feat, fc1->weight, fc1->bias, n, fc1->in, fc1->out))) goto done;
     prelu_forward(h, h, alpha, n, fc1->out);
-    if ((err = linear_forward(logits, h, f21->w, f21->b, n, f21->in, 2))) goto done;
+    if ((err = linear_forward(logits, h, f21->weight, f21->bias, n, f21->in, 2))) goto done;
     softmax_forward(logits, logits, n, 2);
     for (int i = 0; i < n; i++) prob[i] = logits[2 * i + 1];
-    if ((err = linear_forward(reg, h, f22->w, f22->b, n, f22->in, 4))) goto done;
-    if (f23 && (err = linear_forward(lm, h, f23->w, f23->b, n, f23->in, 10))) goto done;
+    if ((err = linear_forward(reg, h, f22->weight, f22->bias, n, f22->in, 4))) goto done;
+    if (f23 && (err = linear_forward(lm, h, f23->weight, f23->bias, n, f23->in, 10))) goto done;
 done:
     free(h);
     free(logits);
@@ -312,13 +145,14 @@ int mtcnn_rnet_forward(const mtcnn *m, float *prob, float *reg, const float *x, 
         err = avemo_error(AVEMO_ENOMEM, "R-Net: out of memory for %d patches", n);
         goto done;
     }
+    const mtcnn_rnet *net = &m->weights.rnet;
     dims d = {n, 24, 24, 3};
-    if ((err = conv_prelu(a, x, &d, &m->r_conv1, m->r_prelu1))) goto done; /* 22x22x28 */
-    pool(b, a, &d, 3, 2, 1);                                                 /* 11x11 */
-    if ((err = conv_prelu(a, b, &d, &m->r_conv2, m->r_prelu2))) goto done; /* 9x9x48 */
-    pool(b, a, &d, 3, 2, 0);                                                 /* 4x4 */
-    if ((err = conv_prelu(a, b, &d, &m->r_conv3, m->r_prelu3))) goto done; /* 3x3x64 = 576 */
-    err = head(prob, reg, NULL, a, n, &m->r_fc1, m->r_prelu4, &m->r_fc2_1, &m->r_fc2_2, NULL);
+    if ((err = conv_prelu(a, x, &d, &net->conv1, net->prelu1))) goto done; /* 22x22x28 */
+    pool(b, a, &d, 3, 2, 1);                                               /* 11x11 */
+    if ((err = conv_prelu(a, b, &d, &net->conv2, net->prelu2))) goto done; /* 9x9x48 */
+    pool(b, a, &d, 3, 2, 0);                                               /* 4x4 */
+    if ((err = conv_prelu(a, b, &d, &net->conv3, net->prelu3))) goto done; /* 3x3x64 = 576 */
+    err = head(prob, reg, NULL, a, n, &net->fc1, net->prelu4, &net->fc2_1, &net->fc2_2, NULL);
 done:
     free(a);
     free(b);
@@ -334,15 +168,16 @@ int mtcnn_onet_forward(const mtcnn *m, float *prob, float *reg, float *landmarks
         err = avemo_error(AVEMO_ENOMEM, "O-Net: out of memory for %d patches", n);
         goto done;
     }
+    const mtcnn_onet *net = &m->weights.onet;
     dims d = {n, 48, 48, 3};
-    if ((err = conv_prelu(a, x, &d, &m->o_conv1, m->o_prelu1))) goto done; /* 46x46x32 */
-    pool(b, a, &d, 3, 2, 1);                                                 /* 23x23 */
-    if ((err = conv_prelu(a, b, &d, &m->o_conv2, m->o_prelu2))) goto done; /* 21x21x64 */
-    pool(b, a, &d, 3, 2, 0);                                                 /* 10x10 */
-    if ((err = conv_prelu(a, b, &d, &m->o_conv3, m->o_prelu3))) goto done; /* 8x8x64 */
-    pool(b, a, &d, 2, 2, 1);                                                 /* 4x4 */
-    if ((err = conv_prelu(a, b, &d, &m->o_conv4, m->o_prelu4))) goto done; /* 3x3x128 = 1152 */
-    err = head(prob, reg, landmarks, a, n, &m->o_fc1, m->o_prelu5, &m->o_fc2_1, &m->o_fc2_2, &m->o_fc2_3);
+    if ((err = conv_prelu(a, x, &d, &net->conv1, net->prelu1))) goto done; /* 46x46x32 */
+    pool(b, a, &d, 3, 2, 1);                                               /* 23x23 */
+    if ((err = conv_prelu(a, b, &d, &net->conv2, net->prelu2))) goto done; /* 21x21x64 */
+    pool(b, a, &d, 3, 2, 0);                                               /* 10x10 */
+    if ((err = conv_prelu(a, b, &d, &net->conv3, net->prelu3))) goto done; /* 8x8x64 */
+    pool(b, a, &d, 2, 2, 1);                                               /* 4x4 */
+    if ((err = conv_prelu(a, b, &d, &net->conv4, net->prelu4))) goto done; /* 3x3x128 = 1152 */
+    err = head(prob, reg, landmarks, a, n, &net->fc1, net->prelu5, &net->fc2_1, &net->fc2_2, &net->fc2_3);
 done:
     free(a);
     free(b);
@@ -358,19 +193,19 @@ typedef struct {
 } cand;
 
 typedef struct {
-    cand *v;
+    cand *items;
     int n, cap;
 } cand_list;
 
 static int push(cand_list *l, const cand *c) {
     if (l->n == l->cap) {
-        int nc = l->cap ? 2 * l->cap : 64;
-        cand *nv = realloc(l->v, sizeof(cand) * nc);
-        if (!nv) return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
-        l->v = nv;
-        l->cap = nc;
+        int cap = l->cap ? 2 * l->cap : 64;
+        cand *items = realloc(l->items, sizeof(cand) * cap);
+        if (!items) return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
+        l->items = items;
+        l->cap = cap;
     }
-    l->v[l->n++] = *c;
+    l->items[l->n++] = *c;
     return AVEMO_OK;
 }
 
@@ -399,19 +234,19 @@ static int nms(cand_list *l, double thresh, int use_min) {
         free(out);
         return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
     }
-    for (int i = 0; i < n; i++) order[i] = (scored){l->v[i].score, i}, alive[i] = 1;
+    for (int i = 0; i < n; i++) order[i] = (scored){l->items[i].score, i}, alive[i] = 1;
     qsort(order, n, sizeof(scored), by_score);
     int kept = 0;
     for (int a = n - 1; a >= 0; a--) {
         int i = order[a].index;
         if (!alive[i]) continue;
-        const cand *ci = &l->v[i];
+        const cand *ci = &l->items[i];
         out[kept++] = *ci;
         double area_i = (ci->x2 - ci->x1 + 1) * (ci->y2 - ci->y1 + 1);
         for (int b = a - 1; b >= 0; b--) {
             int j = order[b].index;
             if (!alive[j]) continue;
-            const cand *cj = &l->v[j];
+            const cand *cj = &l->items[j];
             double xx1 = fmax(ci->x1, cj->x1), yy1 = fmax(ci->y1, cj->y1);
             double xx2 = fmin(ci->x2, cj->x2), yy2 = fmin(ci->y2, cj->y2);
             double iw = fmax(0.0, xx2 - xx1 + 1), ih = fmax(0.0, yy2 - yy1 + 1), inter = iw * ih;
@@ -420,7 +255,7 @@ static int nms(cand_list *l, double thresh, int use_min) {
             if (o > thresh) alive[j] = 0;
         }
     }
-    memcpy(l->v, out, sizeof(cand) * kept);
+    memcpy(l->items, out, sizeof(cand) * kept);
     l->n = kept;
     free(order);
     free(alive);
@@ -459,7 +294,7 @@ static int patches(float *x, const cand_list *l, int first, int n, int size, con
     float *tmp = malloc(sizeof(float) * size * size * 3);
     if (!tmp) return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
     for (int i = 0; i < n; i++) {
-        const cand *c = &l->v[first + i];
+        const cand *c = &l->items[first + i];
         int bw = (int)(c->x2 - c->x1 + 1), bh = (int)(c->y2 - c->y1 + 1);
         float *dst = x + (size_t)i * size * size * 3;
         if (bw <= 0 || bh <= 0 || bw > 8 * (w + h) || bh > 8 * (w + h)) {
@@ -518,16 +353,16 @@ static int stage1(const mtcnn *m, const uint8_t *rgb, int h, int w, const mtcnn_
             }
         if ((err = nms(&lvl, 0.5, 0))) goto done;
         for (int i = 0; i < lvl.n; i++)
-            if ((err = push(all, &lvl.v[i]))) goto done;
+            if ((err = push(all, &lvl.items[i]))) goto done;
     }
     if ((err = nms(all, 0.7, 0))) goto done;
     for (int i = 0; i < all->n; i++) {
-        regress(&all->v[i], 0);
-        square(&all->v[i]);
-        fix_box(&all->v[i]);
+        regress(&all->items[i], 0);
+        square(&all->items[i]);
+        fix_box(&all->items[i]);
     }
 done:
-    free(lvl.v);
+    free(lvl.items);
     free(img);
     free(net);
     free(prob);
@@ -554,12 +389,12 @@ static int refine(const mtcnn *m, cand_list *l, int onet, float thresh, const ui
         if (err) goto done;
         for (int i = 0; i < n; i++) {
             if (!(prob[i] > thresh)) continue;
-            cand c = l->v[first + i];
+            cand c = l->items[first + i];
             c.score = prob[i];
             for (int k = 0; k < 4; k++) c.reg[k] = reg[4 * i + k];
             if (onet)
                 for (int k = 0; k < 10; k++) c.pts[k] = lm[10 * i + k];
-            l->v[kept++] = c; /* kept <= first + i: in-place compaction is safe */
+            l->items[kept++] = c; /* kept <= first + i: in-place compaction is safe */
         }
     }
     l->n = kept;
@@ -588,15 +423,15 @@ int mtcnn_detect(const mtcnn *m, const uint8_t *rgb, int h, int w, const mtcnn_c
     if ((err = refine(m, &l, 0, cfg.thresholds[1], rgb, h, w))) goto done;
     if ((err = nms(&l, 0.7, 0))) goto done;
     for (int i = 0; i < l.n; i++) {
-        regress(&l.v[i], 1);
-        square(&l.v[i]);
-        fix_box(&l.v[i]);
+        regress(&l.items[i], 1);
+        square(&l.items[i]);
+        fix_box(&l.items[i]);
     }
     if (l.n == 0) goto done;
     /* stage 3: O-Net, landmarks relative to the (pre-regression) box */
     if ((err = refine(m, &l, 1, cfg.thresholds[2], rgb, h, w))) goto done;
     for (int i = 0; i < l.n; i++) {
-        cand *c = &l.v[i];
+        cand *c = &l.items[i];
         double bw = c->x2 - c->x1 + 1, bh = c->y2 - c->y1 + 1;
         for (int k = 0; k < 5; k++) {
             c->pts[k] = bw * c->pts[k] + c->x1 - 1;
@@ -612,7 +447,7 @@ int mtcnn_detect(const mtcnn *m, const uint8_t *rgb, int h, int w, const mtcnn_c
         goto done;
     }
     for (int i = 0; i < l.n; i++) { /* nms leaves them in descending score order */
-        const cand *c = &l.v[i];
+        const cand *c = &l.items[i];
         mtcnn_face *f = &(*faces)[i];
         f->x0 = (float)c->x1;
         f->y0 = (float)c->y1;
@@ -626,6 +461,6 @@ int mtcnn_detect(const mtcnn *m, const uint8_t *rgb, int h, int w, const mtcnn_c
     }
     *n_faces = l.n;
 done:
-    free(l.v);
+    free(l.items);
     return err;
 }

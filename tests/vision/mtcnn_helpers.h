@@ -1,4 +1,4 @@
-/* Helpers shared by the MTCNN tests (test_mtcnn.c: TF.js weights; test_mtcnn_tflite.c: TFLite weights).
+/* Helpers shared by the MTCNN tests (test_mtcnn.c: TF.js weights; test_mtcnn_weights_tflite.c: TFLite weights).
  * Header-only (each test is its own binary). */
 #ifndef AVEMO_TESTS_VISION_MTCNN_HELPERS_H
 #define AVEMO_TESTS_VISION_MTCNN_HELPERS_H

