@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,5 +594,125 @@ int cache_open(feature_cache *c, const char *dir) {
 fail:
     cJSON_Delete(j);
     cache_free(c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- joining two caches */
+
+/* The audio cache's sample records (`samples`, edited in place) get the video cache's video features of the
+ * same id: its feats hash and video path; a record without them loses any feats hash of its own. */
+static int join_samples(cJSON *samples, const cJSON *video_samples, int *n_joined) {
+    int n_video = cJSON_GetArraySize(video_samples), n_recs = 0;
+    *n_joined = 0;
+    id_rec *recs = malloc(((size_t)n_video + 1) * sizeof *recs);
+    if (!recs) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, video_samples) {
+        const char *id = get_str(r, "id");
+        if (id) recs[n_recs++] = (id_rec){id, r};
+    }
+    qsort(recs, (size_t)n_recs, sizeof *recs, cmp_id_rec);
+    cJSON *s;
+    cJSON_ArrayForEach(s, samples) {
+        const char *id = get_str(s, "id");
+        if (!id) continue;
+        id_rec key = {id, NULL};
+        const id_rec *hit = bsearch(&key, recs, (size_t)n_recs, sizeof *recs, cmp_id_rec);
+        cJSON *hash = cJSON_GetObjectItemCaseSensitive(s, "hash");
+        if (hash) cJSON_DeleteItemFromObjectCaseSensitive(hash, "feats");
+        const char *feats_hash = hit ? get_str(cJSON_GetObjectItemCaseSensitive(hit->rec, "hash"), "feats") : NULL;
+        if (!feats_hash) continue;
+        if (!hash) hash = cJSON_AddObjectToObject(s, "hash");
+        cJSON_AddStringToObject(hash, "feats", feats_hash);
+        const char *video = get_str(hit->rec, "video");
+        if (video) cJSON_ReplaceItemInObjectCaseSensitive(s, "video", cJSON_CreateString(video));
+        ++*n_joined;
+    }
+    free(recs);
+    return AVEMO_OK;
+}
+
+/* The joined settings: the audio cache's (`cfg`, edited in place) with the video cache's video settings,
+ * modality "av", and where both came from. */
+static void join_config(cJSON *cfg, const cJSON *video_cfg, const char *real_audio, const char *real_video) {
+    const cJSON *video = cJSON_GetObjectItemCaseSensitive(video_cfg, "video");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "video");
+    if (video) cJSON_AddItemToObject(cfg, "video", cJSON_Duplicate(video, 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "modality");
+    cJSON_AddStringToObject(cfg, "modality", "av");
+    cJSON *from = cJSON_CreateObject();
+    cJSON_AddStringToObject(from, "audio", real_audio);
+    cJSON_AddStringToObject(from, "video", real_video);
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "joined_from");
+    cJSON_AddItemToObject(cfg, "joined_from", from);
+}
+
+/* (Re)point the link `at` to `target`; refuses to replace anything but a link. */
+static int relink(const char *target, const char *at) {
+    struct stat st;
+    if (lstat(at, &st) == 0) {
+        if (!S_ISLNK(st.st_mode)) return avemo_error(AVEMO_EINVAL, "%s exists and is not a link made by a cache join", at);
+        if (unlink(at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot remove: %s", at, strerror(errno));
+    }
+    if (symlink(target, at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot link to %s: %s", at, target, strerror(errno));
+    return AVEMO_OK;
+}
+
+/* OUT/audio -> AUDIO/audio, OUT/feats -> VIDEO/feats, OUT/faces an (empty) folder. */
+static int join_folders(const char *out, const char *real_audio, const char *real_video) {
+    char path[4200], target[PATH_MAX + 16];
+    if (strlen(out) + 16 > sizeof path) return avemo_error(AVEMO_EINVAL, "%s: path too long", out);
+    int rc = make_dirs(out);
+    if (rc) return rc;
+    snprintf(target, sizeof target, "%s/audio", real_audio);
+    snprintf(path, sizeof path, "%.4000s/audio", out); /* length checked above */
+    if ((rc = relink(target, path))) return rc;
+    snprintf(target, sizeof target, "%s/feats", real_video);
+    snprintf(path, sizeof path, "%.4000s/feats", out);
+    if ((rc = relink(target, path))) return rc;
+    snprintf(path, sizeof path, "%.4000s/faces", out);
+    struct stat st;
+    if (!(stat(path, &st) == 0 && S_ISDIR(st.st_mode))) rc = make_dirs(path);
+    return rc;
+}
+
+int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir, int *n_joined) {
+    char real_a[PATH_MAX], real_v[PATH_MAX];
+    cJSON *ja = NULL, *jv = NULL;
+    int joined = 0;
+    *n_joined = 0;
+    if (!realpath(audio_dir, real_a) || !realpath(video_dir, real_v))
+        return avemo_error(AVEMO_EIO, "%s or %s: %s", audio_dir, video_dir, strerror(errno));
+    int rc = read_index(audio_dir, &ja);
+    if (rc || (rc = read_index(video_dir, &jv))) goto done;
+    cJSON *samples = cJSON_GetObjectItemCaseSensitive(ja, "samples");
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(ja, "config");
+    const cJSON *video_samples = cJSON_GetObjectItemCaseSensitive(jv, "samples");
+    const cJSON *video_cfg = cJSON_GetObjectItemCaseSensitive(jv, "config");
+    if (!cJSON_IsArray(samples) || !cJSON_IsArray(video_samples) || !cJSON_IsObject(cfg) || !cJSON_IsObject(video_cfg)) {
+        rc = avemo_error(AVEMO_EFORMAT, "%s or %s: index without samples/config", audio_dir, video_dir);
+        goto done;
+    }
+    if ((rc = join_samples(samples, video_samples, &joined))) goto done;
+    if (joined == 0) {
+        rc = avemo_error(AVEMO_EINVAL, "%s and %s share no sample with video features (different datasets?)",
+                         audio_dir, video_dir);
+        goto done;
+    }
+    join_config(cfg, video_cfg, real_a, real_v);
+    if ((rc = join_folders(out_dir, real_a, real_v))) goto done;
+    char *text = cJSON_Print(ja);
+    if (!text) {
+        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+        goto done;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%.4000s/index.json", out_dir); /* length checked by join_folders */
+    rc = atomic_write(path, text, strlen(text));
+    free(text);
+    if (!rc) *n_joined = joined;
+done:
+    cJSON_Delete(ja);
+    cJSON_Delete(jv);
     return rc;
 }

@@ -71,6 +71,15 @@ int cache_filter_indices(const feature_cache *c, unsigned kinds_mask, int *idx, 
 /* Counts of done and failed samples for one kind. */
 void cache_count(const feature_cache *c, cache_kind kind, int *done, int *failed);
 
+/* Join two caches of one dataset whose audio and video features were prepared apart (avemo ablate: the
+ * FRFT-MFCC rows on an audio-only cache, the video features from the MFCC cache): OUT/index.json holds the
+ * audio cache's index, its samples given the video features (feats hash, video path) of the video cache's
+ * sample with the same id, its settings given the video cache's "video" settings, "modality": "av" and
+ * "joined_from": {"audio", "video"} (the two folders' real paths). OUT/audio and OUT/feats are links to the
+ * two caches' folders (re-pointed when OUT was joined before; anything else there is refused), OUT/faces an
+ * empty folder. *n_joined = samples with both. Fails when no sample has both. */
+int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir, int *n_joined);
+
 /* 64-bit FNV-1a, chainable: h = fnv1a64(h, data, n), start from FNV1A64_INIT. */
 #define FNV1A64_INIT 0xcbf29ce484222325ULL
 uint64_t fnv1a64(uint64_t h, const void *data, size_t n);

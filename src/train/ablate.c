@@ -6,15 +6,12 @@
 #include "data/cache.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "avemo.h"
 
@@ -82,22 +79,6 @@ static int cache_info_read(const char *dir, cache_info *ci) {
     return AVEMO_OK;
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* (Re)point the link `at` to `target`; refuses to replace anything but a link. */
-static int relink(const char *target, const char *at) {
-    struct stat st;
-    if (lstat(at, &st) == 0) {
-        if (!S_ISLNK(st.st_mode)) return avemo_error(AVEMO_EINVAL, "%s exists and is not a link made by ablate", at);
-        if (unlink(at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot remove: %s", at, strerror(errno));
-    }
-    if (symlink(target, at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot link to %s: %s", at, target, strerror(errno));
-    return AVEMO_OK;
-}
-
 static cJSON *read_json(const char *path, size_t cap) {
     unsigned char *buf;
     size_t n;
@@ -106,112 +87,6 @@ static cJSON *read_json(const char *path, size_t cap) {
     free(buf);
     if (!j) avemo_error(AVEMO_EFORMAT, "%s: not valid JSON", path);
     return j;
-}
-
-typedef struct {
-    const char *id;
-    const cJSON *rec;
-} id_rec;
-static int cmp_id_rec(const void *a, const void *b) { return strcmp(((const id_rec *)a)->id, ((const id_rec *)b)->id); }
-
-/* OUT/<name>: the audio cache's samples and audio features joined with the video cache's features of the
- * same sample ids (links to their audio/ and feats/ folders, one index.json). *n_joined = samples with both. */
-static int join_caches(const char *audio_dir, const char *video_dir, const char *out, int *n_joined) {
-    char path[4200], real_a[PATH_MAX], real_v[PATH_MAX];
-    cJSON *ja = NULL, *jv = NULL;
-    int rc = AVEMO_OK, joined = 0;
-    *n_joined = 0;
-    if (!realpath(audio_dir, real_a) || !realpath(video_dir, real_v))
-        return avemo_error(AVEMO_EIO, "%s or %s: %s", audio_dir, video_dir, strerror(errno));
-    snprintf(path, sizeof path, "%s/index.json", audio_dir);
-    if (!(ja = read_json(path, (size_t)1 << 30))) return AVEMO_EFORMAT;
-    snprintf(path, sizeof path, "%s/index.json", video_dir);
-    if (!(jv = read_json(path, (size_t)1 << 30))) {
-        rc = AVEMO_EFORMAT;
-        goto done;
-    }
-    cJSON *sa = cJSON_GetObjectItemCaseSensitive(ja, "samples"), *sv = cJSON_GetObjectItemCaseSensitive(jv, "samples");
-    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(ja, "config"), *vcfg = cJSON_GetObjectItemCaseSensitive(jv, "config");
-    if (!cJSON_IsArray(sa) || !cJSON_IsArray(sv) || !cJSON_IsObject(cfg) || !cJSON_IsObject(vcfg)) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s or %s: index without samples/config", audio_dir, video_dir);
-        goto done;
-    }
-    /* the video cache's records sorted by id, looked up per audio sample */
-    int nv = cJSON_GetArraySize(sv), k = 0;
-    id_rec *vrec = malloc(((size_t)nv + 1) * sizeof *vrec);
-    if (!vrec) {
-        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-        goto done;
-    }
-    const cJSON *r;
-    cJSON_ArrayForEach(r, sv) {
-        const cJSON *vid = cJSON_GetObjectItemCaseSensitive(r, "id");
-        if (cJSON_IsString(vid)) vrec[k++] = (id_rec){vid->valuestring, r};
-    }
-    qsort(vrec, (size_t)k, sizeof *vrec, cmp_id_rec);
-    cJSON *s;
-    cJSON_ArrayForEach(s, sa) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
-        if (!cJSON_IsString(id)) continue;
-        id_rec key = {id->valuestring, NULL};
-        const id_rec *hit = bsearch(&key, vrec, (size_t)k, sizeof *vrec, cmp_id_rec);
-        const cJSON *match = hit ? hit->rec : NULL;
-        cJSON *hash = cJSON_GetObjectItemCaseSensitive(s, "hash");
-        if (hash) cJSON_DeleteItemFromObjectCaseSensitive(hash, "feats");
-        const cJSON *vh = match ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(match, "hash"), "feats")
-                                : NULL;
-        if (cJSON_IsString(vh)) {
-            if (!hash) hash = cJSON_AddObjectToObject(s, "hash");
-            cJSON_AddStringToObject(hash, "feats", vh->valuestring);
-            const cJSON *vp = cJSON_GetObjectItemCaseSensitive(match, "video");
-            if (cJSON_IsString(vp)) cJSON_ReplaceItemInObjectCaseSensitive(s, "video", cJSON_CreateString(vp->valuestring));
-            joined++;
-        }
-    }
-    free(vrec);
-    if (joined == 0) {
-        rc = avemo_error(AVEMO_EINVAL, "%s and %s share no sample with video features (different datasets?)", audio_dir,
-                         video_dir);
-        goto done;
-    }
-    /* settings: the audio cache's, with the video cache's video settings, and where both came from */
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(vcfg, "video");
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "video");
-    if (v) cJSON_AddItemToObject(cfg, "video", cJSON_Duplicate(v, 1));
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "modality");
-    cJSON_AddStringToObject(cfg, "modality", "av");
-    cJSON *from = cJSON_CreateObject();
-    cJSON_AddStringToObject(from, "audio", real_a);
-    cJSON_AddStringToObject(from, "video", real_v);
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "joined_from");
-    cJSON_AddItemToObject(cfg, "joined_from", from);
-    if (strlen(out) + 16 > sizeof path) {
-        rc = avemo_error(AVEMO_EINVAL, "%s: path too long", out);
-        goto done;
-    }
-    if ((rc = make_dirs(out))) goto done;
-    char target[PATH_MAX + 16];
-    snprintf(target, sizeof target, "%s/audio", real_a);
-    snprintf(path, sizeof path, "%.4000s/audio", out); /* length checked above */
-    if ((rc = relink(target, path))) goto done;
-    snprintf(target, sizeof target, "%s/feats", real_v);
-    snprintf(path, sizeof path, "%.4000s/feats", out); /* length checked above */
-    if ((rc = relink(target, path))) goto done;
-    snprintf(path, sizeof path, "%.4000s/faces", out); /* length checked above */
-    if (!is_dir(path) && (rc = make_dirs(path))) goto done;
-    char *text = cJSON_Print(ja);
-    if (!text) {
-        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-        goto done;
-    }
-    snprintf(path, sizeof path, "%.4000s/index.json", out); /* length checked above */
-    rc = atomic_write(path, text, strlen(text));
-    free(text);
-    *n_joined = joined;
-done:
-    cJSON_Delete(ja);
-    cJSON_Delete(jv);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- one row */
@@ -343,6 +218,122 @@ static int write_tables(const ablate_options *o, const ablate_result *res, int n
     return rc;
 }
 
+/* The caches given, read and checked against the table; *dataset = the dataset's name. */
+static int read_caches(const ablate_options *o, cache_info ci[2], const char **dataset) {
+    int rc;
+    if ((rc = cache_info_read(o->cache_dir, &ci[0]))) return rc;
+    if ((rc = cache_info_read(o->frft_cache_dir, &ci[1]))) return rc;
+    *dataset = dataset_kind_name(ci[0].kind);
+    dataset_kind want = o->table == 7 ? DATASET_CREMAD : DATASET_RAVDESS;
+    if (o->table != 3 && ci[0].kind != want)
+        return avemo_error(AVEMO_EINVAL, "%s holds %s; table %s is the paper's %s table%s", o->cache_dir, *dataset,
+                           roman(o->table), dataset_kind_name(want),
+                           ci[0].kind == DATASET_IMAGEFOLDER ? "" : o->table == 5 ? " (use --table 7)" : " (use --table 5)");
+    if (ci[1].dir && ci[1].kind != ci[0].kind)
+        return avemo_error(AVEMO_EINVAL, "%s holds %s but %s holds %s", o->frft_cache_dir, dataset_kind_name(ci[1].kind),
+                           o->cache_dir, *dataset);
+    return AVEMO_OK;
+}
+
+/* The cache with the row's audio features (spec->frft: MFCC or FRFT-MFCC; -1: --data, whatever it holds), or
+ * NULL with the row marked not run. */
+static const cache_info *row_cache(const ablate_options *o, const ablation_spec *s, const cache_info ci[2],
+                                   ablate_result *r) {
+    if (s->frft < 0) return &ci[0];
+    const char *want = s->frft ? "frft-mfcc" : "mfcc";
+    for (int k = 0; k < 2; k++)
+        if (ci[k].dir && !strcmp(ci[k].features, want) && ci[k].n_audio > 0) return &ci[k];
+    r->status = ABLATE_NOT_RUN;
+    if (s->frft && !o->frft_cache_dir)
+        snprintf(r->reason, sizeof r->reason, "no FRFT-MFCC cache (prep --features frft-mfcc, then --data-frft)");
+    else
+        snprintf(r->reason, sizeof r->reason, "no cache with %s audio features (--data has %s%s%s)", want,
+                 ci[0].features[0] ? ci[0].features : "none", o->frft_cache_dir ? ", --data-frft has " : "",
+                 o->frft_cache_dir ? (ci[1].features[0] ? ci[1].features : "none") : "");
+    return NULL;
+}
+
+/* OUT/cache_<features>_av: a row's audio cache joined with the other cache's video features, made once (by
+ * the first row that needs it) and read by every row that does. */
+typedef struct {
+    int tried, rc;
+    char dir[4096];
+    char note[1024]; /* for the tables: what was joined, or why the join failed */
+} cache_join_state;
+
+static void join_once(const ablate_options *o, const ablation_spec *s, const cache_info *audio,
+                      const cache_info *video, cache_join_state *js) {
+    if (js->tried) return;
+    js->tried = 1;
+    snprintf(js->dir, sizeof js->dir, "%s/cache_%s_av", o->out_dir, s->frft ? "frft" : "mfcc");
+    int n_joined = 0;
+    js->rc = cache_join(audio->dir, video->dir, js->dir, &n_joined);
+    if (!js->rc)
+        snprintf(js->note, sizeof js->note,
+                 "%.300s: %d samples, audio features from %.300s joined with the video features of %.300s (same "
+                 "sample ids).", js->dir, n_joined, audio->dir, video->dir);
+    else
+        snprintf(js->note, sizeof js->note, "joining %.300s with the video of %.300s failed: %.300s", audio->dir,
+                 video->dir, avemo_last_error());
+}
+
+/* The cache folder row r trains on, given its audio cache c (NULL when there is none): c's own, or the join
+ * with the other cache's video features when c lacks them. NULL with the row marked not run when the row's
+ * modalities are missing. */
+static const char *row_cache_dir(const ablate_options *o, const ablation_spec *s, const cache_info ci[2],
+                                 const cache_info *c, cache_join_state *js, ablate_result *r) {
+    if (!c) return NULL;
+    int need_audio = s->modality != MODALITY_VIDEO, need_video = s->modality != MODALITY_AUDIO;
+    if (need_audio && c->n_audio == 0) {
+        r->status = ABLATE_NOT_RUN;
+        snprintf(r->reason, sizeof r->reason, "cache has no audio features");
+        return c->dir;
+    }
+    if (!need_video || c->n_feats > 0) return c->dir;
+    const cache_info *other = c == &ci[0] ? &ci[1] : &ci[0];
+    if (s->frft < 0 || !other->dir || other->n_feats == 0) {
+        r->status = ABLATE_NOT_RUN;
+        snprintf(r->reason, sizeof r->reason, "cache has no video features");
+        return c->dir;
+    }
+    join_once(o, s, c, other, js);
+    if (!js->rc) return js->dir;
+    r->status = ABLATE_NOT_RUN;
+    snprintf(r->reason, sizeof r->reason, "cache has no video features and %.400s", js->note);
+    return c->dir;
+}
+
+/* Train row r (or re-read it when resumed) on cache_dir; fills its numbers or marks it failed. */
+static void train_row(const ablate_options *o, const ablation_spec *s, const char *cache_dir, int i, int n,
+                      ablate_result *r, int *n_failed) {
+    char report[4300];
+    snprintf(report, sizeof report, "%s/report.json", r->run_dir);
+    r->resumed = o->resume && file_exists(report);
+    if (o->on_row) o->on_row(o->ctx, i, n, r, 0);
+    train_options t = o->train;
+    t.cache_dir = cache_dir;
+    t.run_dir = r->run_dir;
+    t.resume = o->resume;
+    t.model.modality = s->modality;
+    t.model.fusion = s->fusion;
+    t.model.audio_stream = s->audio_stream;
+    if (s->fusion_blocks > 0) t.model.fusion_blocks = s->fusion_blocks;
+    if (s->modality == MODALITY_AUDIO) t.init_visual = NULL; /* --init-visual concerns the visual rows only */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int trc = train_run(&t);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (!trc) trc = read_report(r);
+    if (trc) {
+        r->status = ABLATE_FAILED;
+        snprintf(r->reason, sizeof r->reason, "%s", avemo_last_error());
+        if (n_failed) (*n_failed)++;
+    } else {
+        r->status = ABLATE_DONE;
+    }
+}
+
 int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int *n_failed) {
     int n = 0, rc;
     const ablation_spec *specs = ablate_table(o->table, &n);
@@ -352,17 +343,8 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
     if (!o->cache_dir || !o->out_dir) return avemo_error(AVEMO_EINVAL, "ablate: --data and --out are required");
     if (strlen(o->out_dir) > 3000) return avemo_error(AVEMO_EINVAL, "ablate: --out path too long");
     cache_info ci[2];
-    if ((rc = cache_info_read(o->cache_dir, &ci[0]))) return rc;
-    if ((rc = cache_info_read(o->frft_cache_dir, &ci[1]))) return rc;
-    const char *dataset = dataset_kind_name(ci[0].kind);
-    dataset_kind want = o->table == 7 ? DATASET_CREMAD : DATASET_RAVDESS;
-    if (o->table != 3 && ci[0].kind != want)
-        return avemo_error(AVEMO_EINVAL, "%s holds %s; table %s is the paper's %s table%s", o->cache_dir, dataset,
-                           roman(o->table), dataset_kind_name(want),
-                           ci[0].kind == DATASET_IMAGEFOLDER ? "" : o->table == 5 ? " (use --table 7)" : " (use --table 5)");
-    if (ci[1].dir && ci[1].kind != ci[0].kind)
-        return avemo_error(AVEMO_EINVAL, "%s holds %s but %s holds %s", o->frft_cache_dir, dataset_kind_name(ci[1].kind),
-                           o->cache_dir, dataset);
+    const char *dataset;
+    if ((rc = read_caches(o, ci, &dataset))) return rc;
     ablate_result *res = calloc((size_t)n, sizeof *res);
     if (!res) return avemo_error(AVEMO_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
@@ -379,99 +361,18 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
         }
     }
     if ((rc = make_dirs(o->out_dir))) goto done;
-
-    char joined_dir[4096] = "", join_note[1024] = "";
-    int join_tried = 0, join_rc = 0;
+    cache_join_state join = {0};
     for (int i = 0; i < n; i++) {
         const ablation_spec *s = &specs[i];
         ablate_result *r = &res[i];
-        int need_audio = s->modality != MODALITY_VIDEO, need_video = s->modality != MODALITY_AUDIO;
-        /* which cache */
-        const cache_info *c = &ci[0];
-        if (s->frft >= 0) {
-            const char *want = s->frft ? "frft-mfcc" : "mfcc";
-            c = NULL;
-            for (int k = 0; k < 2 && !c; k++)
-                if (ci[k].dir && !strcmp(ci[k].features, want) && ci[k].n_audio > 0) c = &ci[k];
-            if (!c) {
-                r->status = ABLATE_NOT_RUN;
-                if (s->frft && !o->frft_cache_dir)
-                    snprintf(r->reason, sizeof r->reason, "no FRFT-MFCC cache (prep --features frft-mfcc, then --data-frft)");
-                else
-                    snprintf(r->reason, sizeof r->reason, "no cache with %s audio features (--data has %s%s%s)", want,
-                             ci[0].features[0] ? ci[0].features : "none", o->frft_cache_dir ? ", --data-frft has " : "",
-                             o->frft_cache_dir ? (ci[1].features[0] ? ci[1].features : "none") : "");
-            }
-        }
+        const cache_info *c = row_cache(o, s, ci, r);
         describe(s, &o->train, c ? c->features : NULL, r->settings, sizeof r->settings);
-        const char *cache_dir = c ? c->dir : NULL;
-        if (c && need_audio && c->n_audio == 0) {
-            r->status = ABLATE_NOT_RUN;
-            snprintf(r->reason, sizeof r->reason, "cache has no audio features");
-        }
-        if (c && !r->status && need_video && c->n_feats == 0) {
-            const cache_info *other = c == &ci[0] ? &ci[1] : &ci[0];
-            if (s->frft >= 0 && other->dir && other->n_feats > 0) {
-                /* video features from the other cache: join once */
-                if (!join_tried) {
-                    join_tried = 1;
-                    snprintf(joined_dir, sizeof joined_dir, "%s/cache_%s_av", o->out_dir, s->frft ? "frft" : "mfcc");
-                    int nj = 0;
-                    join_rc = join_caches(c->dir, other->dir, joined_dir, &nj);
-                    if (!join_rc)
-                        snprintf(join_note, sizeof join_note,
-                                 "%.300s: %d samples, audio features from %.300s joined with the video features of "
-                                 "%.300s (same sample ids).", joined_dir, nj, c->dir, other->dir);
-                    else
-                        snprintf(join_note, sizeof join_note, "joining %.300s with the video of %.300s failed: %.300s",
-                                 c->dir, other->dir, avemo_last_error());
-                }
-                if (join_rc) {
-                    r->status = ABLATE_NOT_RUN;
-                    snprintf(r->reason, sizeof r->reason, "cache has no video features and %.400s", join_note);
-                } else {
-                    cache_dir = joined_dir;
-                }
-            } else {
-                r->status = ABLATE_NOT_RUN;
-                snprintf(r->reason, sizeof r->reason, "cache has no video features");
-            }
-        }
+        const char *cache_dir = row_cache_dir(o, s, ci, c, &join, r);
         if (cache_dir) snprintf(r->cache, sizeof r->cache, "%.4000s", cache_dir);
-        if (r->status == ABLATE_NOT_RUN) {
-            if (o->on_row) o->on_row(o->ctx, i, n, r, 1);
-            continue;
-        }
-        /* train */
-        char report[4300];
-        snprintf(report, sizeof report, "%s/report.json", r->run_dir);
-        r->resumed = o->resume && file_exists(report);
-        if (o->on_row) o->on_row(o->ctx, i, n, r, 0);
-        train_options t = o->train;
-        t.cache_dir = cache_dir;
-        t.run_dir = r->run_dir;
-        t.resume = o->resume;
-        t.model.modality = s->modality;
-        t.model.fusion = s->fusion;
-        t.model.audio_stream = s->audio_stream;
-        if (s->fusion_blocks > 0) t.model.fusion_blocks = s->fusion_blocks;
-        if (s->modality == MODALITY_AUDIO) t.init_visual = NULL; /* --init-visual concerns the visual rows only */
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int trc = train_run(&t);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        r->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        if (!trc) trc = read_report(r);
-        if (trc) {
-            r->status = ABLATE_FAILED;
-            snprintf(r->reason, sizeof r->reason, "%s", avemo_last_error());
-            if (n_failed) (*n_failed)++;
-        } else {
-            r->status = ABLATE_DONE;
-        }
+        if (r->status != ABLATE_NOT_RUN) train_row(o, s, cache_dir, i, n, r, n_failed);
         if (o->on_row) o->on_row(o->ctx, i, n, r, 1);
     }
-    rc = write_tables(o, res, n, dataset, join_note);
+    rc = write_tables(o, res, n, dataset, join.note);
     if (results) memcpy(results, res, (size_t)(n < ABLATE_MAX_ROWS ? n : ABLATE_MAX_ROWS) * sizeof *res);
     if (n_rows) *n_rows = n;
 done:

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define C_COEFFS 3
@@ -248,11 +249,96 @@ static void test_hostile_index(void) {
     }
 }
 
+/* cache_join: the audio-only cache's samples get the video cache's features of the same id (samples 2..5
+ * of the video cache are samples 2..5 of the audio one; its sample 3 has no features); the joined cache
+ * opens, reads both kinds through its links, and has both settings; a rerun re-points the links; a
+ * folder in a link's place, or two caches without a common sample, are refused. */
+static void test_join(void) {
+    char audio_dir[512], video_dir[512], out[512], path[1024];
+    snprintf(audio_dir, sizeof audio_dir, "%s/join_audio", test_tmpdir());
+    snprintf(video_dir, sizeof video_dir, "%s/join_video", test_tmpdir());
+    snprintf(out, sizeof out, "%s/join_out", test_tmpdir());
+    dataset ds;
+    make_ds(&ds);
+    feature_cache c;
+    CHECK(cache_create(&c, audio_dir, &ds, "{\"audio\":{\"features\":\"frft-mfcc\"},\"modality\":\"audio\"}") == 0,
+          "create: %s", avemo_last_error());
+    float x[C_COEFFS * F_FRAMES], v[2 * 4];
+    for (int i = 0; i < 6; i++) {
+        fill_feat(x, i);
+        CHECK(cache_write_audio(&c, i, x, C_COEFFS, F_FRAMES) == 0, "write: %s", avemo_last_error());
+    }
+    char ids[6][64];
+    for (int i = 0; i < 6; i++) snprintf(ids[i], sizeof ids[i], "%s", c.ds.samples[i].id);
+    CHECK(cache_save(&c) == 0, "save: %s", avemo_last_error());
+    cache_free(&c);
+    /* the video cache: samples 2..5 and one of its own, video paths set */
+    make_ds(&ds);
+    free(ds.samples[0].id);
+    ds.samples[0].id = strdup("only-in-video");
+    free(ds.samples[1].id);
+    ds.samples[1].id = strdup("also-only-in-video");
+    for (int i = 0; i < 6; i++) {
+        char vp[128];
+        snprintf(vp, sizeof vp, "/data/video/%d.mp4", i);
+        ds.samples[i].video_path = strdup(vp);
+    }
+    CHECK(cache_create(&c, video_dir, &ds, "{\"audio\":{\"features\":\"mfcc\"},\"video\":{\"frames\":2}}") == 0,
+          "create: %s", avemo_last_error());
+    for (int i = 0; i < 6; i++) {
+        for (int k = 0; k < 8; k++) v[k] = (float)(i * 10 + k);
+        if (i != 3) CHECK(cache_write_feats(&c, i, v, 2, 4) == 0, "feats: %s", avemo_last_error());
+    }
+    CHECK(cache_save(&c) == 0, "save: %s", avemo_last_error());
+    cache_free(&c);
+
+    int n_joined = -1;
+    CHECK(cache_join(audio_dir, video_dir, out, &n_joined) == 0 && n_joined == 3, "join: %d %s", n_joined,
+          avemo_last_error());
+    CHECK(cache_open(&c, out) == 0, "open joined: %s", avemo_last_error());
+    int done_a, done_v, failed;
+    cache_count(&c, CACHE_AUDIO, &done_a, &failed);
+    cache_count(&c, CACHE_FEATS, &done_v, &failed);
+    CHECK(c.ds.n == 6 && done_a == 6 && done_v == 3, "joined: %d samples, audio %d video %d", c.ds.n, done_a, done_v);
+    for (int i = 0; i < 6; i++) {
+        int want = i == 2 || i == 4 || i == 5;
+        CHECK(!strcmp(c.ds.samples[i].id, ids[i]) && ((c.done[i] >> CACHE_FEATS) & 1) == want, "sample %d", i);
+        if (want) {
+            char vp[128];
+            snprintf(vp, sizeof vp, "/data/video/%d.mp4", i);
+            CHECK(c.ds.samples[i].video_path && !strcmp(c.ds.samples[i].video_path, vp), "video path %d", i);
+        }
+    }
+    CHECK(strstr(c.config_json, "\"frft-mfcc\"") && strstr(c.config_json, "\"video\":{\"frames\":2}") &&
+              strstr(c.config_json, "\"modality\":\"av\"") && strstr(c.config_json, "\"joined_from\""),
+          "joined config %s", c.config_json);
+    int idx[2] = {4, 0};
+    cache_set s;
+    CHECK(cache_load_set(&c, idx, 1, CACHE_BIT(CACHE_AUDIO) | CACHE_BIT(CACHE_FEATS), &s) == 0 && s.n == 1 &&
+              s.audio[0] == 400 && s.video[0] == 40,
+          "load through the links: %s", avemo_last_error());
+    cache_set_free(&s);
+    cache_free(&c);
+
+    CHECK(cache_join(audio_dir, video_dir, out, &n_joined) == 0 && n_joined == 3, "rerun: %s", avemo_last_error());
+    snprintf(path, sizeof path, "%s/feats", out);
+    CHECK(unlink(path) == 0 && mkdir(path, 0777) == 0, "replace the link");
+    CHECK(cache_join(audio_dir, video_dir, out, &n_joined) == AVEMO_EINVAL && strstr(avemo_last_error(), "not a link"),
+          "a folder in the link's place: %s", avemo_last_error());
+    CHECK(cache_join(audio_dir, audio_dir, out, &n_joined) == AVEMO_EINVAL &&
+              strstr(avemo_last_error(), "share no sample"),
+          "no common sample: %s", avemo_last_error());
+    snprintf(path, sizeof path, "%s/nowhere", test_tmpdir());
+    CHECK(cache_join(audio_dir, path, out, &n_joined) != 0 && strstr(avemo_last_error(), "nowhere"), "missing: %s",
+          avemo_last_error());
+}
+
 int main(void) {
     RUN(test_hostile_index);
     RUN(test_fnv);
     RUN(test_roundtrip_and_resume);
     RUN(test_faces_feats);
     RUN(test_standardize);
+    RUN(test_join);
     return test_summary();
 }
