@@ -7,13 +7,13 @@
 #include "data/cache.h"
 #include "data/loader.h"
 #include "data/protocol.h"
-#include "io/safetensors.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/model_file.h"
 #include "train/model_init.h"
 #include "train/plot.h"
 #include "train/report.h"
+#include "train/train_state.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -178,7 +178,7 @@ static void batch_gather(batch_buf *b, const cache_set *s, const int *rows, int 
 /* Evaluation-mode forward over a whole set: probs [n, classes], mean loss. */
 static int evaluate_set(model *m, const cache_set *s, float *probs, double *loss) {
     batch_buf b;
-    int rc = batch_alloc(&b, s, EVAL_BATCH), nc = m->cfg.n_classes;
+    int rc = batch_alloc(&b, s, EVAL_BATCH), n_classes = m->cfg.n_classes;
     int *rows = malloc(EVAL_BATCH * sizeof(int));
     double sum = 0;
     if (!rc && !rows) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
@@ -187,7 +187,7 @@ static int evaluate_set(model *m, const cache_set *s, float *probs, double *loss
         for (int i = 0; i < n; i++) rows[i] = i0 + i;
         batch_gather(&b, s, rows, n);
         if ((rc = model_forward(m, b.video, b.audio, b.labels, n, 0, NULL))) break;
-        memcpy(probs + (size_t)i0 * nc, m->acts.probs, (size_t)n * nc * sizeof(float));
+        memcpy(probs + (size_t)i0 * n_classes, m->acts.probs, (size_t)n * n_classes * sizeof(float));
         sum += (double)m->loss * n;
     }
     if (loss) *loss = s->n ? sum / s->n : NAN;
@@ -196,116 +196,8 @@ static int evaluate_set(model *m, const cache_set *s, float *probs, double *loss
     return rc;
 }
 
-static double top1_of(const float *probs, const int *labels, int n, int nc) {
-    return n ? metrics_topk(probs, labels, n, nc, 1) : NAN;
-}
-
-/* ---- resume state ---- */
-
-typedef struct {
-    int epoch;           /* completed epochs */
-    long step;           /* optimizer steps taken */
-    int best_epoch;      /* 1-based, 0 = none yet */
-    double best_val;     /* NaN = none */
-    float *train_loss, *train_acc, *val_loss, *val_acc; /* [epochs] */
-} train_history;
-
-static cJSON *float_array(const float *x, int n) {
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, isfinite(x[i]) ? cJSON_CreateNumber(x[i]) : cJSON_CreateNull());
-    return a;
-}
-
-static void read_float_array(const cJSON *a, float *x, int n) {
-    for (int i = 0; i < n; i++) {
-        const cJSON *v = cJSON_GetArrayItem(a, i);
-        x[i] = cJSON_IsNumber(v) ? (float)v->valuedouble : NAN;
-    }
-}
-
-static int state_save(const char *path, const model *m, const float *opt_m, const float *opt_v, const float *best,
-                      const train_history *h, const char *fingerprint) {
-    st_writer *w = st_writer_new();
-    if (!w) return avemo_error(AVEMO_ENOMEM, "out of memory");
-    int64_t np = m->n_params, nb = m->n_params + m->n_buffers;
-    char num[64];
-    int rc = st_writer_add(w, "param", ST_F32, 1, &np, m->param_mem);
-    if (!rc && m->n_buffers) {
-        int64_t nbuf = m->n_buffers;
-        rc = st_writer_add(w, "buffer", ST_F32, 1, &nbuf, m->buffer_mem);
-    }
-    if (!rc && opt_m) rc = st_writer_add(w, "opt_m", ST_F32, 1, &np, opt_m);
-    if (!rc && opt_v) rc = st_writer_add(w, "opt_v", ST_F32, 1, &np, opt_v);
-    if (!rc && best) rc = st_writer_add(w, "best", ST_F32, 1, &nb, best);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "epoch", h->epoch);
-    cJSON_AddNumberToObject(j, "step", (double)h->step);
-    cJSON_AddNumberToObject(j, "best_epoch", h->best_epoch);
-    if (isfinite(h->best_val)) cJSON_AddNumberToObject(j, "best_val", h->best_val);
-    cJSON_AddItemToObject(j, "train_loss", float_array(h->train_loss, h->epoch));
-    cJSON_AddItemToObject(j, "train_acc", float_array(h->train_acc, h->epoch));
-    cJSON_AddItemToObject(j, "val_loss", float_array(h->val_loss, h->epoch));
-    cJSON_AddItemToObject(j, "val_acc", float_array(h->val_acc, h->epoch));
-    char *js = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    snprintf(num, sizeof num, "%d", h->epoch);
-    if (!rc) rc = js ? st_writer_meta(w, "history", js) : avemo_error(AVEMO_ENOMEM, "out of memory");
-    if (!rc) rc = st_writer_meta(w, "options", fingerprint);
-    if (!rc) rc = st_writer_write(w, path);
-    free(js);
-    st_writer_free(w);
-    return rc;
-}
-
-/* Restore a state written by state_save for the same options. Returns AVEMO_OK, or an error. */
-static int state_load(const char *path, model *m, float *opt_m, float *opt_v, float *best, int *have_best,
-                      train_history *h, const char *fingerprint, int epochs) {
-    st_file f;
-    int rc = st_read(path, &f);
-    if (rc) return rc;
-    const char *fp = st_meta(&f, "options"), *hist = st_meta(&f, "history");
-    cJSON *j = NULL;
-    if (!fp || strcmp(fp, fingerprint) != 0) {
-        rc = avemo_error(AVEMO_EINVAL, "%s: this run was started with other options or data; use a new RUN folder "
-                                       "or the same options to resume", path);
-        goto done;
-    }
-    const st_tensor *t;
-    if (!(t = st_find(&f, "param")) || (rc = st_to_f32(t, m->param_mem, m->n_params, path))) {
-        if (!rc) rc = avemo_error(AVEMO_EFORMAT, "%s: no 'param' tensor", path);
-        goto done;
-    }
-    if (m->n_buffers && (!(t = st_find(&f, "buffer")) || (rc = st_to_f32(t, m->buffer_mem, m->n_buffers, path)))) {
-        if (!rc) rc = avemo_error(AVEMO_EFORMAT, "%s: no 'buffer' tensor", path);
-        goto done;
-    }
-    if (opt_m && (t = st_find(&f, "opt_m")) && (rc = st_to_f32(t, opt_m, m->n_params, path))) goto done;
-    if (opt_v && (t = st_find(&f, "opt_v")) && (rc = st_to_f32(t, opt_v, m->n_params, path))) goto done;
-    *have_best = 0;
-    if ((t = st_find(&f, "best"))) {
-        if ((rc = st_to_f32(t, best, m->n_params + m->n_buffers, path))) goto done;
-        *have_best = 1;
-    }
-    j = hist ? cJSON_Parse(hist) : NULL;
-    const cJSON *e = cJSON_GetObjectItem(j, "epoch");
-    if (!cJSON_IsNumber(e) || e->valueint < 0 || e->valueint > epochs) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: bad or missing history", path);
-        goto done;
-    }
-    h->epoch = e->valueint;
-    const cJSON *s = cJSON_GetObjectItem(j, "step"), *be = cJSON_GetObjectItem(j, "best_epoch"),
-                *bv = cJSON_GetObjectItem(j, "best_val");
-    h->step = cJSON_IsNumber(s) ? (long)s->valuedouble : 0;
-    h->best_epoch = cJSON_IsNumber(be) ? be->valueint : 0;
-    h->best_val = cJSON_IsNumber(bv) ? bv->valuedouble : NAN;
-    read_float_array(cJSON_GetObjectItem(j, "train_loss"), h->train_loss, h->epoch);
-    read_float_array(cJSON_GetObjectItem(j, "train_acc"), h->train_acc, h->epoch);
-    read_float_array(cJSON_GetObjectItem(j, "val_loss"), h->val_loss, h->epoch);
-    read_float_array(cJSON_GetObjectItem(j, "val_acc"), h->val_acc, h->epoch);
-done:
-    cJSON_Delete(j);
-    st_free(&f);
-    return rc;
+static double top1_of(const float *probs, const int *labels, int n, int n_classes) {
+    return n ? metrics_topk(probs, labels, n, n_classes, 1) : NAN;
 }
 
 /* ---- training ---- */
@@ -360,226 +252,309 @@ typedef struct {
     const train_options *o;
     const feature_cache *cache;
     const char *protocol;
-    char *fingerprint;
+    char *fingerprint; /* the current fold's options_fingerprint (the same for every fold of a run) */
 } run_ctx;
 
-/* Train one fold; on success fills *fr and writes RUN/fold_K/{model.safetensors,*.png}. */
-static int train_fold(run_ctx *rc_, int k, int n_folds, const fold *f, fold_report *fr, float *val_best_out) {
-    const train_options *o = rc_->o;
-    const feature_cache *cache = rc_->cache;
-    char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s/fold_%d", o->run_dir, k + 1);
-    int rc = make_dirs(dir);
+/* One fold's training state: the model, optimizer moments, the weights of the selected epoch, history and
+ * scratch buffers. */
+typedef struct {
+    model *m;
+    float *opt_m, *opt_v;   /* optimizer moments [n_params] (opt_v: Adam and AdamW only) */
+    float *best;            /* [n_params + n_buffers]: parameters and BN statistics of the selected epoch */
+    int have_best;
+    train_history h;
+    float *probs;           /* [max(train, val, test samples), classes]: evaluation output */
+    int *perm, *rows;       /* [train samples] the epoch's order, [batch] one batch's rows */
+    int *pred_labels;       /* [batch rows] */
+    batch_buf batch, dropout_batch; /* a batch; the modality-dropout batch made from it (4 x the rows) */
+} fold_state;
+
+static void fold_state_free(fold_state *s) {
+    batch_free(&s->batch);
+    batch_free(&s->dropout_batch);
+    free(s->opt_m);
+    free(s->opt_v);
+    free(s->best);
+    free(s->probs);
+    free(s->perm);
+    free(s->rows);
+    free(s->pred_labels);
+    free(s->h.train_loss);
+    free(s->h.train_acc);
+    free(s->h.val_loss);
+    free(s->h.val_acc);
+    if (s->m) model_free(s->m);
+    memset(s, 0, sizeof *s);
+}
+
+/* The model for fold k (initialised from the fold's seed) and every buffer its training needs. */
+static int fold_state_alloc(fold_state *s, const train_options *o, const model_config *cfg, const fold_data *d,
+                            int k) {
+    memset(s, 0, sizeof *s);
+    s->h.best_val = NAN;
+    int epochs = o->epochs, n_classes = cfg->n_classes, batch = o->batch;
+    int rows_max = batch * (cfg->modality_dropout ? 4 : 1);
+    int rc = model_create(&s->m, cfg, derive_seed(o->seed, k, 0, 0));
     if (rc) return rc;
+    long n_state = s->m->n_params + s->m->n_buffers;
+    s->opt_m = calloc((size_t)s->m->n_params, sizeof(float));
+    if (o->optimizer != OPT_SGD) s->opt_v = calloc((size_t)s->m->n_params, sizeof(float));
+    s->best = malloc((size_t)n_state * sizeof(float));
+    s->h.train_loss = calloc((size_t)epochs, sizeof(float));
+    s->h.train_acc = calloc((size_t)epochs, sizeof(float));
+    s->h.val_loss = calloc((size_t)epochs, sizeof(float));
+    s->h.val_acc = calloc((size_t)epochs, sizeof(float));
+    int n_eval_max = d->train.n > d->val.n ? d->train.n : d->val.n;
+    if (d->test.n > n_eval_max) n_eval_max = d->test.n;
+    s->probs = malloc((size_t)n_eval_max * n_classes * sizeof(float));
+    s->perm = malloc((size_t)d->train.n * sizeof(int));
+    s->rows = malloc((size_t)batch * sizeof(int));
+    s->pred_labels = malloc((size_t)rows_max * sizeof(int));
+    if (!s->opt_m || (o->optimizer != OPT_SGD && !s->opt_v) || !s->best || !s->h.train_loss || !s->h.train_acc ||
+        !s->h.val_loss || !s->h.val_acc || !s->probs || !s->perm || !s->rows || !s->pred_labels)
+        return avemo_error(AVEMO_ENOMEM, "out of memory");
+    if ((rc = batch_alloc(&s->batch, &d->train, batch)) || (rc = batch_alloc(&s->dropout_batch, &d->train, rows_max)))
+        return rc;
+    return AVEMO_OK;
+}
 
-    fold_data d;
-    if ((rc = load_fold(cache, f, kinds_for(o->model.modality), &d))) return rc;
-    model_config cfg = o->model;
-    cfg.n_classes = cache->ds.n_classes;
-    if (d.train.audio) {
-        cfg.audio_frames = d.train.audio_frames;
-        cfg.audio_channels = d.train.audio_coeffs;
-    }
-    if (d.train.video) {
-        cfg.video_frames = d.train.video_frames;
-        cfg.video_dim = d.train.video_dim;
-    }
-    free(rc_->fingerprint);
-    rc_->fingerprint = options_fingerprint(o, &cfg, cache->data_hash, rc_->protocol);
-
-    model *m = NULL;
-    float *opt_m = NULL, *opt_v = NULL, *best = NULL, *probs = NULL;
-    int *perm = NULL, *rows = NULL, *pred_labels = NULL;
-    batch_buf b = {0}, mdb = {0};
-    train_history h = {0};
-    h.best_val = NAN;
-    int E = o->epochs, nc = cfg.n_classes, B = o->batch, rows_max = B * (cfg.modality_dropout ? 4 : 1);
-    if ((rc = model_create(&m, &cfg, derive_seed(o->seed, k, 0, 0)))) goto done;
-    long nb = m->n_params + m->n_buffers;
-    opt_m = calloc((size_t)m->n_params, sizeof(float));
-    if (o->optimizer != OPT_SGD) opt_v = calloc((size_t)m->n_params, sizeof(float));
-    best = malloc((size_t)nb * sizeof(float));
-    h.train_loss = calloc((size_t)E, sizeof(float));
-    h.train_acc = calloc((size_t)E, sizeof(float));
-    h.val_loss = calloc((size_t)E, sizeof(float));
-    h.val_acc = calloc((size_t)E, sizeof(float));
-    int n_eval_max = d.train.n > d.val.n ? d.train.n : d.val.n;
-    if (d.test.n > n_eval_max) n_eval_max = d.test.n;
-    probs = malloc((size_t)n_eval_max * nc * sizeof(float));
-    perm = malloc((size_t)d.train.n * sizeof(int));
-    rows = malloc((size_t)B * sizeof(int));
-    pred_labels = malloc((size_t)rows_max * sizeof(int));
-    if (!opt_m || (o->optimizer != OPT_SGD && !opt_v) || !best || !h.train_loss || !h.train_acc || !h.val_loss ||
-        !h.val_acc || !probs || !perm || !rows || !pred_labels) {
-        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = batch_alloc(&b, &d.train, B)) || (rc = batch_alloc(&mdb, &d.train, rows_max))) goto done;
-
-    int have_best = 0;
-    snprintf(path, sizeof path, "%s/state.safetensors", dir);
+/* Before the first epoch of this call: resume from state_path (--resume), refuse to overwrite it, or
+ * initialise the visual stream from --init-visual. */
+static int fold_start(const run_ctx *run, int k, int n_folds, const char *state_path, const model_config *cfg,
+                      fold_state *s) {
+    const train_options *o = run->o;
     struct stat st;
-    if (o->resume && stat(path, &st) == 0) {
-        if ((rc = state_load(path, m, opt_m, opt_v, best, &have_best, &h, rc_->fingerprint, E))) goto done;
-        tlog(o, "fold %d/%d: resuming after epoch %d", k + 1, n_folds, h.epoch);
-    } else if (!o->resume && stat(path, &st) == 0) {
-        rc = avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder", path);
-        goto done;
+    int have_state = stat(state_path, &st) == 0;
+    if (o->resume && have_state) {
+        int rc = train_state_load(state_path, s->m, s->opt_m, s->opt_v, s->best, &s->have_best, &s->h, run->fingerprint,
+                            o->epochs);
+        if (rc) return rc;
+        tlog(o, "fold %d/%d: resuming after epoch %d", k + 1, n_folds, s->h.epoch);
+    } else if (!o->resume && have_state) {
+        return avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder",
+                           state_path);
     } else if (o->init_visual) {
         int n_copied;
-        if (cfg.modality == MODALITY_AUDIO) {
-            rc = avemo_error(AVEMO_EINVAL, "--init-visual needs a model with the visual stream (--modality av or video)");
-            goto done;
-        }
-        if ((rc = model_init_from_file(m, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied))) goto done;
+        if (cfg->modality == MODALITY_AUDIO)
+            return avemo_error(AVEMO_EINVAL,
+                               "--init-visual needs a model with the visual stream (--modality av or video)");
+        int rc = model_init_from_file(s->m, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied);
+        if (rc) return rc;
         tlog(o, "fold %d/%d: visual stream initialised from %s (%d tensors)", k + 1, n_folds, o->init_visual,
              n_copied);
     }
+    return AVEMO_OK;
+}
 
-    int stop_at = o->stop_after_epochs > 0 ? h.epoch + o->stop_after_epochs : E;
-    for (int epoch = h.epoch; epoch < E; epoch++) {
-        if (epoch == stop_at) {
-            rc = avemo_error(AVEMO_EINTERNAL, "stopped after epoch %d as asked (--stop-after-epochs)", epoch);
-            goto done;
-        }
-        float lr = lr_at(o, epoch);
-        rng_t order_rng, drop_rng;
-        rng_seed(&order_rng, derive_seed(o->seed, k, epoch + 1, 1));
-        rng_seed(&drop_rng, derive_seed(o->seed, k, epoch + 1, 2));
-        for (int i = 0; i < d.train.n; i++) perm[i] = i;
-        rng_shuffle_int(&order_rng, perm, d.train.n);
-        double loss_sum = 0;
-        long seen = 0, correct = 0;
-        progress pg;
-        char label[64];
-        snprintf(label, sizeof label, "fold %d/%d epoch %d/%d", k + 1, n_folds, epoch + 1, E);
-        progress_start(&pg, label, d.train.n);
-        for (int i0 = 0; i0 < d.train.n; i0 += B) {
-            int n = d.train.n - i0 < B ? d.train.n - i0 : B;
-            memcpy(rows, perm + i0, (size_t)n * sizeof(int));
-            batch_gather(&b, &d.train, rows, n);
-            const float *bv = b.video, *ba = b.audio;
-            const int *bl = b.labels;
-            int bn = n;
-            if (cfg.modality_dropout && cfg.modality == MODALITY_AV) {
-                if ((rc = modality_dropout_softhard(mdb.video, mdb.audio, mdb.labels, b.video, b.audio, b.labels, n,
-                                                    b.video_per, b.audio_per, &drop_rng)))
-                    goto done;
-                bv = mdb.video, ba = mdb.audio, bl = mdb.labels, bn = 4 * n;
-            }
-            if ((rc = model_forward(m, bv, ba, bl, bn, 1, &drop_rng))) goto done;
-            model_zero_grad(m);
-            if ((rc = model_backward(m, NULL, NULL))) goto done;
-            h.step++;
-            if (o->optimizer == OPT_SGD) {
-                sgd_config sc = {lr, o->momentum, o->dampening, o->weight_decay, o->nesterov};
-                sgd_step(m->param_mem, m->grad_mem, opt_m, m->n_params, &sc, h.step);
-            } else {
-                adam_config ac = {lr, 0.9f, 0.999f, 1e-8f, o->weight_decay, o->optimizer == OPT_ADAMW};
-                adam_step(m->param_mem, m->grad_mem, opt_m, opt_v, m->n_params, &ac, h.step);
-            }
-            if (!isfinite(m->loss)) {
-                rc = avemo_error(AVEMO_EINVAL, "fold %d epoch %d: the loss diverged (%g); lower --lr", k + 1,
-                                 epoch + 1, m->loss);
-                goto done;
-            }
-            model_predict(m, pred_labels);
-            for (int i = 0; i < bn; i++) correct += pred_labels[i] == bl[i];
-            loss_sum += (double)m->loss * bn;
-            seen += bn;
-            progress_set_extra(&pg, "lr %.4g loss %.4f acc %.3f", lr, loss_sum / seen, (double)correct / seen);
-            progress_update(&pg, i0 + n);
-        }
-        progress_finish(&pg);
-        h.train_loss[epoch] = (float)(loss_sum / seen);
-        h.train_acc[epoch] = (float)correct / (float)seen;
-        double vloss = NAN, vacc = NAN;
-        if (d.val.n) {
-            if ((rc = evaluate_set(m, &d.val, probs, &vloss))) goto done;
-            vacc = top1_of(probs, d.val.labels, d.val.n, nc);
-        }
-        h.val_loss[epoch] = (float)vloss;
-        h.val_acc[epoch] = (float)vacc;
-        int improved = d.val.n ? (!isfinite(h.best_val) || vacc > h.best_val) : 1; /* no validation: last epoch */
-        if (improved) {
-            h.best_val = vacc;
-            h.best_epoch = epoch + 1;
-            memcpy(best, m->param_mem, (size_t)m->n_params * sizeof(float));
-            memcpy(best + m->n_params, m->buffer_mem, (size_t)m->n_buffers * sizeof(float));
-            have_best = 1;
-        }
-        h.epoch = epoch + 1;
-        if ((rc = state_save(path, m, opt_m, opt_v, have_best ? best : NULL, &h, rc_->fingerprint))) goto done;
-        tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
-             n_folds, epoch + 1, E, lr, h.train_loss[epoch], h.train_acc[epoch], vloss, vacc,
-             improved && d.val.n ? "  (best)" : "");
+/* One optimizer step on the rows of s->batch (after modality dropout when the model uses it); adds the
+ * batch's loss sum, correct predictions and rows. */
+static int train_step(const run_ctx *run, int k, int epoch, const model_config *cfg, float lr, int n, rng_t *drop_rng,
+                      fold_state *s, double *loss_sum, long *correct, long *seen) {
+    const train_options *o = run->o;
+    const batch_buf *b = &s->batch;
+    const float *bv = b->video, *ba = b->audio;
+    const int *bl = b->labels;
+    int bn = n, rc;
+    if (cfg->modality_dropout && cfg->modality == MODALITY_AV) {
+        batch_buf *db = &s->dropout_batch;
+        if ((rc = modality_dropout_softhard(db->video, db->audio, db->labels, b->video, b->audio, b->labels, n,
+                                            b->video_per, b->audio_per, drop_rng)))
+            return rc;
+        bv = db->video, ba = db->audio, bl = db->labels, bn = 4 * n;
     }
+    model *m = s->m;
+    if ((rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng))) return rc;
+    model_zero_grad(m);
+    if ((rc = model_backward(m, NULL, NULL))) return rc;
+    s->h.step++;
+    if (o->optimizer == OPT_SGD) {
+        sgd_config sc = {lr, o->momentum, o->dampening, o->weight_decay, o->nesterov};
+        sgd_step(m->param_mem, m->grad_mem, s->opt_m, m->n_params, &sc, s->h.step);
+    } else {
+        adam_config ac = {lr, 0.9f, 0.999f, 1e-8f, o->weight_decay, o->optimizer == OPT_ADAMW};
+        adam_step(m->param_mem, m->grad_mem, s->opt_m, s->opt_v, m->n_params, &ac, s->h.step);
+    }
+    if (!isfinite(m->loss))
+        return avemo_error(AVEMO_EINVAL, "fold %d epoch %d: the loss diverged (%g); lower --lr", k + 1, epoch + 1,
+                           m->loss);
+    model_predict(m, s->pred_labels);
+    for (int i = 0; i < bn; i++) *correct += s->pred_labels[i] == bl[i];
+    *loss_sum += (double)m->loss * bn;
+    *seen += bn;
+    return AVEMO_OK;
+}
 
-    /* test the selected weights */
-    if (have_best) {
-        memcpy(m->param_mem, best, (size_t)m->n_params * sizeof(float));
-        memcpy(m->buffer_mem, best + m->n_params, (size_t)m->n_buffers * sizeof(float));
+/* One epoch over the training samples in a shuffled order: history's train loss and accuracy. */
+static int train_epoch(const run_ctx *run, int k, int n_folds, int epoch, const model_config *cfg,
+                       const fold_data *d, fold_state *s) {
+    const train_options *o = run->o;
+    int n_train = d->train.n, batch = o->batch, rc = AVEMO_OK;
+    float lr = lr_at(o, epoch);
+    rng_t order_rng, drop_rng;
+    rng_seed(&order_rng, derive_seed(o->seed, k, epoch + 1, 1));
+    rng_seed(&drop_rng, derive_seed(o->seed, k, epoch + 1, 2));
+    for (int i = 0; i < n_train; i++) s->perm[i] = i;
+    rng_shuffle_int(&order_rng, s->perm, n_train);
+    double loss_sum = 0;
+    long seen = 0, correct = 0;
+    progress pg;
+    char label[64];
+    snprintf(label, sizeof label, "fold %d/%d epoch %d/%d", k + 1, n_folds, epoch + 1, o->epochs);
+    progress_start(&pg, label, n_train);
+    for (int i0 = 0; i0 < n_train && !rc; i0 += batch) {
+        int n = n_train - i0 < batch ? n_train - i0 : batch;
+        memcpy(s->rows, s->perm + i0, (size_t)n * sizeof(int));
+        batch_gather(&s->batch, &d->train, s->rows, n);
+        if ((rc = train_step(run, k, epoch, cfg, lr, n, &drop_rng, s, &loss_sum, &correct, &seen))) break;
+        progress_set_extra(&pg, "lr %.4g loss %.4f acc %.3f", lr, loss_sum / seen, (double)correct / seen);
+        progress_update(&pg, i0 + n);
+    }
+    if (rc) return rc; /* as before: a failed step leaves the progress line unfinished */
+    progress_finish(&pg);
+    s->h.train_loss[epoch] = (float)(loss_sum / seen);
+    s->h.train_acc[epoch] = (float)correct / (float)seen;
+    return AVEMO_OK;
+}
+
+/* Validation after an epoch: *vloss, *vacc (NaN without validation samples) into the history; keeps the
+ * weights when they are the best so far (or, without validation actors, always: the last epoch's). */
+static int validate_epoch(int epoch, const fold_data *d, fold_state *s, double *vloss_out, double *vacc_out,
+                          int *improved) {
+    model *m = s->m;
+    double vloss = NAN, vacc = NAN;
+    if (d->val.n) {
+        int rc = evaluate_set(m, &d->val, s->probs, &vloss);
+        if (rc) return rc;
+        vacc = top1_of(s->probs, d->val.labels, d->val.n, m->cfg.n_classes);
+    }
+    *vloss_out = vloss;
+    *vacc_out = vacc;
+    s->h.val_loss[epoch] = (float)vloss;
+    s->h.val_acc[epoch] = (float)vacc;
+    *improved = d->val.n ? (!isfinite(s->h.best_val) || vacc > s->h.best_val) : 1; /* no validation: last epoch */
+    if (*improved) {
+        s->h.best_val = vacc;
+        s->h.best_epoch = epoch + 1;
+        memcpy(s->best, m->param_mem, (size_t)m->n_params * sizeof(float));
+        memcpy(s->best + m->n_params, m->buffer_mem, (size_t)m->n_buffers * sizeof(float));
+        s->have_best = 1;
+    }
+    return AVEMO_OK;
+}
+
+/* The selected weights on the fold's test samples: *fr. */
+static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_report *fr) {
+    model *m = s->m;
+    if (s->have_best) {
+        memcpy(m->param_mem, s->best, (size_t)m->n_params * sizeof(float));
+        memcpy(m->buffer_mem, s->best + m->n_params, (size_t)m->n_buffers * sizeof(float));
     }
     memset(fr, 0, sizeof *fr);
-    fr->n_train = d.train.n;
-    fr->n_val = d.val.n;
-    fr->best_epoch = h.best_epoch;
-    fr->best_val_top1 = h.best_val;
+    fr->n_train = d->train.n;
+    fr->n_val = d->val.n;
+    fr->best_epoch = s->h.best_epoch;
+    fr->best_val_top1 = s->h.best_val;
     fr->n_test_actors = f->n_test_actors < REPORT_MAX_ACTORS ? f->n_test_actors : REPORT_MAX_ACTORS;
     fr->n_val_actors = f->n_val_actors < REPORT_MAX_ACTORS ? f->n_val_actors : REPORT_MAX_ACTORS;
     memcpy(fr->test_actors, f->test_actors, (size_t)fr->n_test_actors * sizeof(int));
     memcpy(fr->val_actors, f->val_actors, (size_t)fr->n_val_actors * sizeof(int));
-    if (d.test.n) {
-        if ((rc = evaluate_set(m, &d.test, probs, NULL))) goto done;
-        if ((rc = metrics_compute(probs, d.test.labels, d.test.n, nc, &fr->test))) goto done;
-    } else {
-        fr->test.n_classes = nc;
+    int n_classes = m->cfg.n_classes;
+    if (!d->test.n) {
+        fr->test.n_classes = n_classes;
+        return AVEMO_OK;
     }
-    *val_best_out = (float)h.best_val;
+    int rc = evaluate_set(m, &d->test, s->probs, NULL);
+    return rc ? rc : metrics_compute(s->probs, d->test.labels, d->test.n, n_classes, &fr->test);
+}
 
-    /* the fold's model, plots */
+/* RUN/fold_K/model.safetensors (the selected model with the fold's feature statistics) and the fold's
+ * learning curves and test confusion matrix. */
+static int save_fold(const run_ctx *run, int k, const char *dir, const fold_data *d, const fold_state *s,
+                     const fold_report *fr) {
+    const feature_cache *cache = run->cache;
+    int n_classes = s->m->cfg.n_classes, epochs = run->o->epochs;
+    const train_history *h = &s->h;
+    char path[4200], sel[128], title[160];
     model_file mf = {0};
-    char sel[128];
-    mf.m = m;
-    mf.n_classes = nc;
-    for (int i = 0; i < nc; i++) mf.class_names[i] = cache->ds.class_names[i];
-    mf.audio_mean = d.audio_mean, mf.audio_std = d.audio_std, mf.video_mean = d.video_mean, mf.video_std = d.video_std;
+    mf.m = s->m;
+    mf.n_classes = n_classes;
+    for (int i = 0; i < n_classes; i++) mf.class_names[i] = cache->ds.class_names[i];
+    mf.audio_mean = d->audio_mean, mf.audio_std = d->audio_std, mf.video_mean = d->video_mean, mf.video_std = d->video_std;
     mf.prep_json = cache->config_json;
     mf.dataset = (char *)dataset_kind_name(cache->ds.kind);
-    mf.protocol = (char *)rc_->protocol;
+    mf.protocol = (char *)run->protocol;
     mf.fold = k + 1;
-    if (d.val.n) snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h.best_val, h.best_epoch, E);
-    else snprintf(sel, sizeof sel, "final epoch %d (no validation actors)", E);
+    if (d->val.n) snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h->best_val, h->best_epoch, epochs);
+    else snprintf(sel, sizeof sel, "final epoch %d (no validation actors)", epochs);
     mf.selected = sel;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if ((rc = model_file_save(path, &mf))) goto done;
-    learning_curves lc = {E, h.train_loss, d.val.n ? h.val_loss : NULL, h.train_acc, d.val.n ? h.val_acc : NULL,
-                          d.val.n ? h.best_epoch : 0};
-    char title[160];
-    snprintf(title, sizeof title, "fold %d: %s", k + 1, rc_->protocol);
+    int rc = model_file_save(path, &mf);
+    if (rc) return rc;
+    learning_curves lc = {epochs, h->train_loss, d->val.n ? h->val_loss : NULL, h->train_acc, d->val.n ? h->val_acc : NULL,
+                          d->val.n ? h->best_epoch : 0};
+    snprintf(title, sizeof title, "fold %d: %s", k + 1, run->protocol);
     snprintf(path, sizeof path, "%s/learning_curves.png", dir);
-    if ((rc = plot_learning_curves_png(path, &lc, title))) goto done;
-    if (d.test.n) {
-        snprintf(path, sizeof path, "%s/confusion.png", dir);
-        snprintf(title, sizeof title, "fold %d test (%d samples), top-1 %.2f%%", k + 1, d.test.n, 100 * fr->test.top1);
-        if ((rc = plot_confusion_png(path, fr->test.confusion, nc, (const char *const *)cache->ds.class_names, title)))
-            goto done;
+    if ((rc = plot_learning_curves_png(path, &lc, title))) return rc;
+    if (!d->test.n) return AVEMO_OK;
+    snprintf(path, sizeof path, "%s/confusion.png", dir);
+    snprintf(title, sizeof title, "fold %d test (%d samples), top-1 %.2f%%", k + 1, d->test.n, 100 * fr->test.top1);
+    return plot_confusion_png(path, fr->test.confusion, n_classes, (const char *const *)cache->ds.class_names, title);
+}
+
+/* The model's data dimensions and classes, from the fold's training set. */
+static model_config fold_model_config(const train_options *o, const feature_cache *cache, const fold_data *d) {
+    model_config cfg = o->model;
+    cfg.n_classes = cache->ds.n_classes;
+    if (d->train.audio) {
+        cfg.audio_frames = d->train.audio_frames;
+        cfg.audio_channels = d->train.audio_coeffs;
     }
+    if (d->train.video) {
+        cfg.video_frames = d->train.video_frames;
+        cfg.video_dim = d->train.video_dim;
+    }
+    return cfg;
+}
+
+/* Train one fold; on success fills *fr and writes RUN/fold_K/{model.safetensors,*.png}. */
+static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_report *fr, float *val_best_out) {
+    const train_options *o = run->o;
+    char dir[4096], state_path[4200];
+    snprintf(dir, sizeof dir, "%s/fold_%d", o->run_dir, k + 1);
+    int rc = make_dirs(dir);
+    if (rc) return rc;
+    fold_data d;
+    if ((rc = load_fold(run->cache, f, kinds_for(o->model.modality), &d))) return rc;
+    model_config cfg = fold_model_config(o, run->cache, &d);
+    free(run->fingerprint);
+    run->fingerprint = options_fingerprint(o, &cfg, run->cache->data_hash, run->protocol);
+    fold_state s;
+    snprintf(state_path, sizeof state_path, "%s/state.safetensors", dir);
+    if ((rc = fold_state_alloc(&s, o, &cfg, &d, k)) || (rc = fold_start(run, k, n_folds, state_path, &cfg, &s)))
+        goto done;
+    int epochs = o->epochs, stop_at = o->stop_after_epochs > 0 ? s.h.epoch + o->stop_after_epochs : epochs;
+    for (int epoch = s.h.epoch; epoch < epochs; epoch++) {
+        if (epoch == stop_at) {
+            rc = avemo_error(AVEMO_EINTERNAL, "stopped after epoch %d as asked (--stop-after-epochs)", epoch);
+            goto done;
+        }
+        int improved;
+        double vloss, vacc;
+        if ((rc = train_epoch(run, k, n_folds, epoch, &cfg, &d, &s)) ||
+            (rc = validate_epoch(epoch, &d, &s, &vloss, &vacc, &improved)))
+            goto done;
+        s.h.epoch = epoch + 1;
+        if ((rc = train_state_save(state_path, s.m, s.opt_m, s.opt_v, s.have_best ? s.best : NULL, &s.h, run->fingerprint)))
+            goto done;
+        tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
+             n_folds, epoch + 1, epochs, lr_at(o, epoch), s.h.train_loss[epoch], s.h.train_acc[epoch],
+             vloss, vacc, improved && d.val.n ? "  (best)" : "");
+    }
+    if ((rc = test_selected(f, &d, &s, fr))) goto done;
+    *val_best_out = (float)s.h.best_val;
+    rc = save_fold(run, k, dir, &d, &s, fr);
 done:
-    batch_free(&b);
-    batch_free(&mdb);
-    free(opt_m);
-    free(opt_v);
-    free(best);
-    free(probs);
-    free(perm);
-    free(rows);
-    free(pred_labels);
-    free(h.train_loss);
-    free(h.train_acc);
-    free(h.val_loss);
-    free(h.val_acc);
-    if (m) model_free(m);
+    fold_state_free(&s);
     fold_data_free(&d);
     return rc;
 }
@@ -603,9 +578,9 @@ int train_run(const train_options *o) {
     fold_set fs = {0};
     fold_report *frs = NULL;
     float *val_best = NULL;
-    run_ctx ctx = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL};
+    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL};
     protocol_spec ps;
-    if ((rc = protocol_parse(ctx.protocol, &ps)) || (rc = protocol_make_folds(&ps, &cache.ds, o->seed, &fs))) goto done;
+    if ((rc = protocol_parse(run.protocol, &ps)) || (rc = protocol_make_folds(&ps, &cache.ds, o->seed, &fs))) goto done;
     if ((rc = make_dirs(o->run_dir))) goto done;
     int nf = o->max_folds > 0 && o->max_folds < fs.n_folds ? o->max_folds : fs.n_folds;
     frs = calloc((size_t)nf, sizeof *frs);
@@ -617,7 +592,7 @@ int train_run(const train_options *o) {
     tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
     int best_fold = 0;
     for (int k = 0; k < nf; k++) {
-        if ((rc = train_fold(&ctx, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
+        if ((rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
         tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
              k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
              frs[k].best_epoch);
@@ -628,8 +603,8 @@ int train_run(const train_options *o) {
     snprintf(dst, sizeof dst, "%s/model.safetensors", o->run_dir);
     if ((rc = copy_file(src, dst))) goto done;
 
-    char *cfg_json = ctx.fingerprint ? strdup(ctx.fingerprint) : NULL;
-    run_report r = {"train", dataset_kind_name(cache.ds.kind), ctx.protocol, fs.desc, fs.speaker_independent,
+    char *cfg_json = run.fingerprint ? strdup(run.fingerprint) : NULL;
+    run_report r = {"train", dataset_kind_name(cache.ds.kind), run.protocol, fs.desc, fs.speaker_independent,
                     o->seed, cache.data_hash, cfg_json, cache.ds.n_classes, (const char *const *)cache.ds.class_names,
                     nf, frs};
     rc = report_write(&r, o->run_dir);
@@ -640,20 +615,20 @@ int train_run(const train_options *o) {
         snprintf(path, sizeof path, "%s/confusion.png", o->run_dir);
         if (nf > 1)
             snprintf(title, sizeof title, "%s, %d folds pooled: top-1 %.2f%% (mean over folds %.2f +- %.2f)",
-                     ctx.protocol, nf, 100 * s.pooled.top1, 100 * s.top1.mean, 100 * s.top1.std);
+                     run.protocol, nf, 100 * s.pooled.top1, 100 * s.top1.mean, 100 * s.top1.std);
         else
-            snprintf(title, sizeof title, "%s: test top-1 %.2f%%", ctx.protocol, 100 * s.pooled.top1);
+            snprintf(title, sizeof title, "%s: test top-1 %.2f%%", run.protocol, 100 * s.pooled.top1);
         rc = plot_confusion_png(path, s.pooled.confusion, cache.ds.n_classes, (const char *const *)cache.ds.class_names, title);
         if (!rc) {
             char spread[64] = ""; /* the std over a single fold is undefined */
             if (nf > 1) snprintf(spread, sizeof spread, " +- %.2f (sample std)", 100 * s.top1.std);
             tlog(o, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s (fold %d); report: %s/report.md",
-                 100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", ctx.protocol, dst, best_fold + 1, o->run_dir);
+                 100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", run.protocol, dst, best_fold + 1, o->run_dir);
         }
     }
     free(cfg_json);
 done:
-    free(ctx.fingerprint);
+    free(run.fingerprint);
     free(frs);
     free(val_best);
     fold_set_free(&fs);
