@@ -651,10 +651,12 @@ static void join_config(cJSON *cfg, const cJSON *video_cfg, const char *real_aud
 static int relink(const char *target, const char *at) {
     struct stat st;
     if (lstat(at, &st) == 0) {
-        if (!S_ISLNK(st.st_mode)) return avemo_error(AVEMO_EINVAL, "%s exists and is not a link made by a cache join", at);
+        if (!S_ISLNK(st.st_mode))
+            return avemo_error(AVEMO_EINVAL, "%s exists and is not a link made by a cache join", at);
         if (unlink(at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot remove: %s", at, strerror(errno));
     }
-    if (symlink(target, at) != 0) return avemo_error(AVEMO_EIO, "%s: cannot link to %s: %s", at, target, strerror(errno));
+    if (symlink(target, at) != 0)
+        return avemo_error(AVEMO_EIO, "%s: cannot link to %s: %s", at, target, strerror(errno));
     return AVEMO_OK;
 }
 
@@ -689,7 +691,8 @@ int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir
     cJSON *cfg = cJSON_GetObjectItemCaseSensitive(ja, "config");
     const cJSON *video_samples = cJSON_GetObjectItemCaseSensitive(jv, "samples");
     const cJSON *video_cfg = cJSON_GetObjectItemCaseSensitive(jv, "config");
-    if (!cJSON_IsArray(samples) || !cJSON_IsArray(video_samples) || !cJSON_IsObject(cfg) || !cJSON_IsObject(video_cfg)) {
+    if (!cJSON_IsArray(samples) || !cJSON_IsArray(video_samples) || !cJSON_IsObject(cfg) ||
+        !cJSON_IsObject(video_cfg)) {
         rc = avemo_error(AVEMO_EFORMAT, "%s or %s: index without samples/config", audio_dir, video_dir);
         goto done;
     }

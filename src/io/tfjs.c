@@ -118,7 +118,8 @@ static int count_group(const char *dir, const cJSON *g, const char *mp, int *n_t
                 d->valuedouble != (int)d->valuedouble)
                 return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: bad dimension", mp, name->valuestring);
             count *= (long)d->valuedouble;
-            if (count > TFJS_MAX_COUNT) return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: too large", mp, name->valuestring);
+            if (count > TFJS_MAX_COUNT)
+                return avemo_error(AVEMO_EFORMAT, "%s: tensor %s: too large", mp, name->valuestring);
         }
         tfjs_encoding e;
         if ((err = parse_encoding(wj, mp, name->valuestring, &e))) return err;

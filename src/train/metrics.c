@@ -19,13 +19,13 @@ double metrics_topk(const float *probs, const int *labels, int n, int n_classes,
 }
 
 void metrics_from_confusion(eval_metrics *m) {
-    int C = m->n_classes, n = 0, correct = 0, n_present = 0;
+    int n_classes = m->n_classes, n = 0, correct = 0, n_present = 0;
     double f1_sum = 0;
-    for (int c = 0; c < C; c++) {
-        int tp = m->confusion[c * C + c], row = 0, col = 0;
-        for (int j = 0; j < C; j++) {
-            row += m->confusion[c * C + j];
-            col += m->confusion[j * C + c];
+    for (int c = 0; c < n_classes; c++) {
+        int tp = m->confusion[c * n_classes + c], row = 0, col = 0;
+        for (int j = 0; j < n_classes; j++) {
+            row += m->confusion[c * n_classes + j];
+            col += m->confusion[j * n_classes + c];
         }
         n += row;
         correct += tp;

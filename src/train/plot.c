@@ -67,35 +67,30 @@ static double text_width(cairo_t *cr, const char *s) {
 
 /* ---------------------------------------------------------------- confusion matrix */
 
-static int confusion_png(const char *path, const int *confusion, int C, const char *const *names, const char *title) {
-    if (C < 1 || C > MAX_PLOT_CLASSES) return avemo_error(AVEMO_EINVAL, "%s: %d classes to plot", path, C);
-    const double cell = C <= 10 ? 64 : C <= 20 ? 40 : 24, font = C <= 10 ? 13 : C <= 20 ? 10 : 8;
-    /* measure the longest class name for the margins */
+/* The widest of the class names at this font size. */
+static double widest_name(const char *const *names, int n_classes, double font) {
     cairo_surface_t *probe = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
     cairo_t *pc = cairo_create(probe);
     set_font(pc, font, 0);
     double label_w = 0;
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < n_classes; c++) {
         double w = text_width(pc, names[c]);
         if (w > label_w) label_w = w;
     }
     cairo_destroy(pc);
     cairo_surface_destroy(probe);
-    const double left = label_w + 50, top = label_w + 60, right = 30, bottom = 40;
-    const int W = (int)(left + C * cell + right), H = (int)(top + C * cell + bottom);
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    cairo_t *cr = cairo_create(s);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    return label_w;
+}
 
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    set_font(cr, 15, 1);
-    text_at(cr, W / 2.0, 10, 0.5, 0, title ? title : "Confusion matrix");
-    for (int t = 0; t < C; t++) {
+/* The cells from (left, top): shaded by the row's fraction, with the count (and the percentage when the
+ * cells are large enough); the diagonal in bold; then the grid. */
+static void confusion_cells(cairo_t *cr, const int *confusion, int n_classes, double left, double top, double cell,
+                            double font) {
+    for (int t = 0; t < n_classes; t++) {
         long row = 0;
-        for (int p = 0; p < C; p++) row += confusion[t * C + p];
-        for (int p = 0; p < C; p++) {
-            int n = confusion[t * C + p];
+        for (int p = 0; p < n_classes; p++) row += confusion[t * n_classes + p];
+        for (int p = 0; p < n_classes; p++) {
+            int n = confusion[t * n_classes + p];
             double frac = row ? (double)n / row : 0;
             /* white -> dark blue (matplotlib "Blues"-like end points) */
             double r = 1 - frac * (1 - 0.03), g = 1 - frac * (1 - 0.19), b = 1 - frac * (1 - 0.42);
@@ -119,17 +114,21 @@ static int confusion_png(const char *path, const int *confusion, int C, const ch
     /* grid and frame */
     cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
     cairo_set_line_width(cr, 1);
-    for (int k = 0; k <= C; k++) {
+    for (int k = 0; k <= n_classes; k++) {
         cairo_move_to(cr, left + k * cell, top);
-        cairo_line_to(cr, left + k * cell, top + C * cell);
+        cairo_line_to(cr, left + k * cell, top + n_classes * cell);
         cairo_move_to(cr, left, top + k * cell);
-        cairo_line_to(cr, left + C * cell, top + k * cell);
+        cairo_line_to(cr, left + n_classes * cell, top + k * cell);
     }
     cairo_stroke(cr);
-    /* class names: rows on the left, columns rotated above */
+}
+
+/* Class names: rows on the left, columns rotated above; the axis titles. */
+static void confusion_labels(cairo_t *cr, const char *const *names, int n_classes, double left, double top,
+                             double cell, double font) {
     cairo_set_source_rgb(cr, 0, 0, 0);
     set_font(cr, font, 0);
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < n_classes; c++) {
         text_at(cr, left - 8, top + c * cell + cell / 2, 1, 0.5, names[c]);
         cairo_save(cr);
         cairo_translate(cr, left + c * cell + cell / 2, top - 8);
@@ -138,13 +137,32 @@ static int confusion_png(const char *path, const int *confusion, int C, const ch
         cairo_restore(cr);
     }
     set_font(cr, font, 1);
-    text_at(cr, left + C * cell / 2, top + C * cell + 12, 0.5, 0, "predicted class");
+    text_at(cr, left + n_classes * cell / 2, top + n_classes * cell + 12, 0.5, 0, "predicted class");
     cairo_save(cr);
-    cairo_translate(cr, 14, top + C * cell / 2);
+    cairo_translate(cr, 14, top + n_classes * cell / 2);
     cairo_rotate(cr, -M_PI / 2);
     text_at(cr, 0, 0, 0.5, 0, "true class");
     cairo_restore(cr);
+}
 
+static int confusion_png(const char *path, const int *confusion, int n_classes, const char *const *names,
+                         const char *title) {
+    if (n_classes < 1 || n_classes > MAX_PLOT_CLASSES)
+        return avemo_error(AVEMO_EINVAL, "%s: %d classes to plot", path, n_classes);
+    const double cell = n_classes <= 10 ? 64 : n_classes <= 20 ? 40 : 24;
+    const double font = n_classes <= 10 ? 13 : n_classes <= 20 ? 10 : 8;
+    const double label_w = widest_name(names, n_classes, font); /* for the margins */
+    const double left = label_w + 50, top = label_w + 60, right = 30, bottom = 40;
+    const int W = (int)(left + n_classes * cell + right), H = (int)(top + n_classes * cell + bottom);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    set_font(cr, 15, 1);
+    text_at(cr, W / 2.0, 10, 0.5, 0, title ? title : "Confusion matrix");
+    confusion_cells(cr, confusion, n_classes, left, top, cell, font);
+    confusion_labels(cr, names, n_classes, left, top, cell, font);
     cairo_destroy(cr);
     int rc = save_png(s, path);
     cairo_surface_destroy(s);

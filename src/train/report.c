@@ -62,18 +62,18 @@ void report_summarize(const run_report *r, run_summary *s) {
     s->top2 = over_folds(r, offsetof(eval_metrics, top2));
     s->top3 = over_folds(r, offsetof(eval_metrics, top3));
     s->macro_f1 = over_folds(r, offsetof(eval_metrics, macro_f1));
-    int C = r->n_classes;
+    int n_classes = r->n_classes;
     double x[4096];
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < n_classes; c++) {
         int n = 0;
         for (int k = 0; k < r->n_folds && n < 4096; k++)
             if (!isnan(r->folds[k].test.recall[c])) x[n++] = r->folds[k].test.recall[c];
         s->recall[c].mean = s->recall[c].std = NAN;
         if (n) metrics_mean_std(x, n, &s->recall[c].mean, &s->recall[c].std);
     }
-    s->pooled.n_classes = C;
+    s->pooled.n_classes = n_classes;
     for (int k = 0; k < r->n_folds; k++)
-        for (int i = 0; i < C * C; i++) s->pooled.confusion[i] += r->folds[k].test.confusion[i];
+        for (int i = 0; i < n_classes * n_classes; i++) s->pooled.confusion[i] += r->folds[k].test.confusion[i];
     metrics_from_confusion(&s->pooled);
     /* pooled top-2/3: sample-weighted average of the folds' */
     double t2 = 0, t3 = 0;
@@ -97,7 +97,7 @@ static cJSON *int_array(const int *a, int n) {
     return arr;
 }
 
-static cJSON *metrics_json(const eval_metrics *m, int C) {
+static cJSON *metrics_json(const eval_metrics *m, int n_classes) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "n", m->n);
     cJSON_AddItemToObject(o, "top1", num_or_null(m->top1));
@@ -107,14 +107,14 @@ static cJSON *metrics_json(const eval_metrics *m, int C) {
     cJSON *rec = cJSON_AddArrayToObject(o, "per_class_recall");
     cJSON *pre = cJSON_AddArrayToObject(o, "per_class_precision");
     cJSON *f1 = cJSON_AddArrayToObject(o, "per_class_f1");
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < n_classes; c++) {
         cJSON_AddItemToArray(rec, num_or_null(m->recall[c]));
         cJSON_AddItemToArray(pre, num_or_null(m->precision[c]));
         cJSON_AddItemToArray(f1, num_or_null(m->f1[c]));
     }
-    cJSON_AddItemToObject(o, "support", int_array(m->support, C));
+    cJSON_AddItemToObject(o, "support", int_array(m->support, n_classes));
     cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
-    for (int c = 0; c < C; c++) cJSON_AddItemToArray(conf, int_array(m->confusion + c * C, C));
+    for (int c = 0; c < n_classes; c++) cJSON_AddItemToArray(conf, int_array(m->confusion + c * n_classes, n_classes));
     return o;
 }
 
@@ -136,7 +136,7 @@ int report_write_json(const run_report *r, const char *path) {
         return avemo_error(AVEMO_EINVAL, "report: %d classes", r->n_classes);
     run_summary s;
     report_summarize(r, &s);
-    int C = r->n_classes, rc = AVEMO_OK;
+    int n_classes = r->n_classes, rc = AVEMO_OK;
     cJSON *root = cJSON_CreateObject();
     if (!root) return avemo_error(AVEMO_ENOMEM, "report: out of memory");
     cJSON_AddStringToObject(root, "avemo_version", AVEMO_VERSION);
@@ -156,7 +156,7 @@ int report_write_json(const run_report *r, const char *path) {
     }
     cJSON_AddItemToObject(root, "config", cfg);
     cJSON *names = cJSON_AddArrayToObject(root, "classes");
-    for (int c = 0; c < C; c++) cJSON_AddItemToArray(names, cJSON_CreateString(r->class_names[c]));
+    for (int c = 0; c < n_classes; c++) cJSON_AddItemToArray(names, cJSON_CreateString(r->class_names[c]));
     cJSON_AddStringToObject(root, "std_convention", "sample standard deviation over folds (ddof = 1)");
     cJSON *summary = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(summary, "n_folds", r->n_folds);
@@ -165,8 +165,8 @@ int report_write_json(const run_report *r, const char *path) {
     cJSON_AddItemToObject(summary, "top3", mean_std_json(s.top3, r->n_folds));
     cJSON_AddItemToObject(summary, "macro_f1", mean_std_json(s.macro_f1, r->n_folds));
     cJSON *rec = cJSON_AddArrayToObject(summary, "per_class_recall");
-    for (int c = 0; c < C; c++) cJSON_AddItemToArray(rec, mean_std_json(s.recall[c], r->n_folds));
-    cJSON_AddItemToObject(summary, "pooled", metrics_json(&s.pooled, C));
+    for (int c = 0; c < n_classes; c++) cJSON_AddItemToArray(rec, mean_std_json(s.recall[c], r->n_folds));
+    cJSON_AddItemToObject(summary, "pooled", metrics_json(&s.pooled, n_classes));
     cJSON *folds = cJSON_AddArrayToObject(root, "folds");
     for (int k = 0; k < r->n_folds; k++) {
         const fold_report *f = &r->folds[k];
@@ -178,7 +178,7 @@ int report_write_json(const run_report *r, const char *path) {
         cJSON_AddNumberToObject(o, "n_val", f->n_val);
         cJSON_AddNumberToObject(o, "best_epoch", f->best_epoch);
         cJSON_AddItemToObject(o, "best_val_top1", num_or_null(f->best_val_top1));
-        cJSON_AddItemToObject(o, "test", metrics_json(&f->test, C));
+        cJSON_AddItemToObject(o, "test", metrics_json(&f->test, n_classes));
         cJSON_AddItemToArray(folds, o);
     }
     char *text = cJSON_Print(root);
@@ -207,23 +207,28 @@ static void actors_md(FILE *f, const int *a, int n) {
     for (int i = 0; i < n; i++) fprintf(f, i ? ",%d" : "%d", a[i]);
 }
 
-int report_write_md(const run_report *r, const char *path) {
-    if (r->n_classes < 1 || r->n_classes > METRICS_MAX_CLASSES)
-        return avemo_error(AVEMO_EINVAL, "report: %d classes", r->n_classes);
-    run_summary s;
-    report_summarize(r, &s);
-    int C = r->n_classes;
-    atomic_file af;
-    int rc = atomic_open(&af, path);
-    if (rc) return rc;
-    FILE *f = af.f;
+static void md_header(FILE *f, const run_report *r) {
+    int n_classes = r->n_classes;
     fprintf(f, "# avemo %s report\n\n", r->command ? r->command : "run");
-    fprintf(f, "- dataset: %s, %d classes (", r->dataset ? r->dataset : "?", C);
-    for (int c = 0; c < C; c++) fprintf(f, c ? ", %s" : "%s", r->class_names[c]);
+    fprintf(f, "- dataset: %s, %d classes (", r->dataset ? r->dataset : "?", n_classes);
+    for (int c = 0; c < n_classes; c++) fprintf(f, c ? ", %s" : "%s", r->class_names[c]);
     fprintf(f, ")\n- protocol: `%s`: %s\n", r->protocol ? r->protocol : "?", r->protocol_desc ? r->protocol_desc : "");
     fprintf(f, "- speaker-independent: %s\n", r->speaker_independent ? "yes" : "**no** (speakers shared between train and test)");
     fprintf(f, "- seed: %" PRIu64 ", data hash: `%016" PRIx64 "`, avemo %s\n", r->seed, r->data_hash, AVEMO_VERSION);
     if (r->config_json) fprintf(f, "- config: `%s`\n", r->config_json);
+}
+
+/* " | a | b | c | d": the four scores of a metrics row */
+static void md_scores(FILE *f, double top1, double top2, double top3, double macro_f1) {
+    const double v[4] = {top1, top2, top3, macro_f1};
+    for (int i = 0; i < 4; i++) {
+        fprintf(f, " | ");
+        pct(f, v[i]);
+    }
+}
+
+/* "## Test results": one row per fold, the mean (± std) over folds and the pooled row. */
+static void md_results(FILE *f, const run_report *r, const run_summary *s) {
     const char *ms = r->n_folds > 1 ? "mean ± std" : "mean";
     if (r->n_folds > 1) fprintf(f, "\n## Test results (%%), mean ± std over %d folds (sample std)\n\n", r->n_folds);
     else fprintf(f, "\n## Test results (%%), %d fold\n\n", r->n_folds);
@@ -238,40 +243,30 @@ int report_write_md(const run_report *r, const char *path) {
         fprintf(f, " | %d / %d / %d | ", fr->n_train, fr->n_val, fr->test.n);
         if (fr->best_epoch > 0) fprintf(f, "%d", fr->best_epoch);
         else fprintf(f, "-");
-        fprintf(f, " | ");
-        pct(f, fr->test.top1);
-        fprintf(f, " | ");
-        pct(f, fr->test.top2);
-        fprintf(f, " | ");
-        pct(f, fr->test.top3);
-        fprintf(f, " | ");
-        pct(f, fr->test.macro_f1);
+        md_scores(f, fr->test.top1, fr->test.top2, fr->test.top3, fr->test.macro_f1);
         fprintf(f, " |\n");
     }
     fprintf(f, "| **%s** | | | | | **", ms);
-    pct_ms(f, s.top1, r->n_folds);
+    pct_ms(f, s->top1, r->n_folds);
     fprintf(f, "** | ");
-    pct_ms(f, s.top2, r->n_folds);
+    pct_ms(f, s->top2, r->n_folds);
     fprintf(f, " | ");
-    pct_ms(f, s.top3, r->n_folds);
+    pct_ms(f, s->top3, r->n_folds);
     fprintf(f, " | ");
-    pct_ms(f, s.macro_f1, r->n_folds);
-    fprintf(f, " |\n| pooled (%d samples) | | | | | ", s.pooled.n);
-    pct(f, s.pooled.top1);
-    fprintf(f, " | ");
-    pct(f, s.pooled.top2);
-    fprintf(f, " | ");
-    pct(f, s.pooled.top3);
-    fprintf(f, " | ");
-    pct(f, s.pooled.macro_f1);
+    pct_ms(f, s->macro_f1, r->n_folds);
+    fprintf(f, " |\n| pooled (%d samples) | | | |", s->pooled.n);
+    md_scores(f, s->pooled.top1, s->pooled.top2, s->pooled.top3, s->pooled.macro_f1);
     fprintf(f, " |\n");
+}
 
+/* "## Per-class recall": one column per fold, the mean (± std) and the pooled recall. */
+static void md_recall(FILE *f, const run_report *r, const run_summary *s) {
     fprintf(f, "\n## Per-class recall (%%)\n\n| class |");
     for (int k = 0; k < r->n_folds; k++) fprintf(f, " fold %d |", k + 1);
-    fprintf(f, " %s | pooled |\n| --- |", ms);
+    fprintf(f, " %s | pooled |\n| --- |", r->n_folds > 1 ? "mean ± std" : "mean");
     for (int k = 0; k <= r->n_folds + 1; k++) fprintf(f, " ---: |");
     fprintf(f, "\n");
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < r->n_classes; c++) {
         fprintf(f, "| %s |", r->class_names[c]);
         for (int k = 0; k < r->n_folds; k++) {
             fprintf(f, " ");
@@ -279,25 +274,43 @@ int report_write_md(const run_report *r, const char *path) {
             fprintf(f, " |");
         }
         fprintf(f, " ");
-        pct_ms(f, s.recall[c], r->n_folds);
+        pct_ms(f, s->recall[c], r->n_folds);
         fprintf(f, " | ");
-        pct(f, s.pooled.recall[c]);
+        pct(f, s->pooled.recall[c]);
         fprintf(f, " |\n");
     }
+}
 
+/* "## Confusion matrix" of the pooled test predictions, with each class's recall. */
+static void md_confusion(FILE *f, const run_report *r, const run_summary *s) {
+    int n_classes = r->n_classes;
     fprintf(f, "\n## Confusion matrix, all folds' test samples pooled (rows: true class, columns: predicted)\n\n");
     fprintf(f, "| true \\ predicted |");
-    for (int c = 0; c < C; c++) fprintf(f, " %s |", r->class_names[c]);
+    for (int c = 0; c < n_classes; c++) fprintf(f, " %s |", r->class_names[c]);
     fprintf(f, " recall |\n| --- |");
-    for (int c = 0; c <= C; c++) fprintf(f, " ---: |");
+    for (int c = 0; c <= n_classes; c++) fprintf(f, " ---: |");
     fprintf(f, "\n");
-    for (int t = 0; t < C; t++) {
+    for (int t = 0; t < n_classes; t++) {
         fprintf(f, "| **%s** |", r->class_names[t]);
-        for (int p = 0; p < C; p++) fprintf(f, " %d |", s.pooled.confusion[t * C + p]);
+        for (int p = 0; p < n_classes; p++) fprintf(f, " %d |", s->pooled.confusion[t * n_classes + p]);
         fprintf(f, " ");
-        pct(f, s.pooled.recall[t]);
+        pct(f, s->pooled.recall[t]);
         fprintf(f, " |\n");
     }
+}
+
+int report_write_md(const run_report *r, const char *path) {
+    if (r->n_classes < 1 || r->n_classes > METRICS_MAX_CLASSES)
+        return avemo_error(AVEMO_EINVAL, "report: %d classes", r->n_classes);
+    run_summary s;
+    report_summarize(r, &s);
+    atomic_file af;
+    int rc = atomic_open(&af, path);
+    if (rc) return rc;
+    md_header(af.f, r);
+    md_results(af.f, r, &s);
+    md_recall(af.f, r, &s);
+    md_confusion(af.f, r, &s);
     return atomic_commit(&af);
 }
 

@@ -479,19 +479,21 @@ static int save_fold(const run_ctx *run, int k, const char *dir, const fold_data
     mf.m = s->m;
     mf.n_classes = n_classes;
     for (int i = 0; i < n_classes; i++) mf.class_names[i] = cache->ds.class_names[i];
-    mf.audio_mean = d->audio_mean, mf.audio_std = d->audio_std, mf.video_mean = d->video_mean, mf.video_std = d->video_std;
+    mf.audio_mean = d->audio_mean, mf.audio_std = d->audio_std;
+    mf.video_mean = d->video_mean, mf.video_std = d->video_std;
     mf.prep_json = cache->config_json;
     mf.dataset = (char *)dataset_kind_name(cache->ds.kind);
     mf.protocol = (char *)run->protocol;
     mf.fold = k + 1;
-    if (d->val.n) snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h->best_val, h->best_epoch, epochs);
+    if (d->val.n)
+        snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h->best_val, h->best_epoch, epochs);
     else snprintf(sel, sizeof sel, "final epoch %d (no validation actors)", epochs);
     mf.selected = sel;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     int rc = model_file_save(path, &mf);
     if (rc) return rc;
-    learning_curves lc = {epochs, h->train_loss, d->val.n ? h->val_loss : NULL, h->train_acc, d->val.n ? h->val_acc : NULL,
-                          d->val.n ? h->best_epoch : 0};
+    learning_curves lc = {epochs, h->train_loss, d->val.n ? h->val_loss : NULL, h->train_acc,
+                          d->val.n ? h->val_acc : NULL, d->val.n ? h->best_epoch : 0};
     snprintf(title, sizeof title, "fold %d: %s", k + 1, run->protocol);
     snprintf(path, sizeof path, "%s/learning_curves.png", dir);
     if ((rc = plot_learning_curves_png(path, &lc, title))) return rc;
@@ -544,8 +546,8 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
             (rc = validate_epoch(epoch, &d, &s, &vloss, &vacc, &improved)))
             goto done;
         s.h.epoch = epoch + 1;
-        if ((rc = train_state_save(state_path, s.m, s.opt_m, s.opt_v, s.have_best ? s.best : NULL, &s.h, run->fingerprint)))
-            goto done;
+        const float *best = s.have_best ? s.best : NULL;
+        if ((rc = train_state_save(state_path, s.m, s.opt_m, s.opt_v, best, &s.h, run->fingerprint))) goto done;
         tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
              n_folds, epoch + 1, epochs, lr_at(o, epoch), s.h.train_loss[epoch], s.h.train_acc[epoch],
              vloss, vacc, improved && d.val.n ? "  (best)" : "");
