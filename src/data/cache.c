@@ -230,18 +230,8 @@ static void write_scan_skip(FILE *f, const char *line) {
     else fprintf(f, "%s\tscan\t\n", line);
 }
 
-int cache_save(feature_cache *c) {
-    /* make every sample file durable before index.json lists it (see write_npy_renamed) */
-    int dfd = open(c->dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        syncfs(dfd);
-        close(dfd);
-    }
-    c->data_hash = compute_data_hash(c);
-    cJSON *root = cJSON_CreateObject(), *samples, *classes, *splits, *skipped;
-    int rc = AVEMO_OK;
-    char *text = NULL;
-    if (!root) return avemo_error(AVEMO_ENOMEM, "cache: out of memory");
+/* The cache's header fields, settings, names and counts into the index object `root` (samples not yet). */
+static int index_header(const feature_cache *c, cJSON *root) {
     cJSON_AddStringToObject(root, "format", CACHE_FORMAT);
     cJSON_AddNumberToObject(root, "version", CACHE_VERSION);
     cJSON_AddStringToObject(root, "dataset", dataset_kind_name(c->ds.kind));
@@ -250,14 +240,11 @@ int cache_save(feature_cache *c) {
     snprintf(hex, sizeof hex, "%016" PRIx64, c->data_hash);
     cJSON_AddStringToObject(root, "data_hash", hex);
     cJSON *config = cJSON_Parse(c->config_json);
-    if (!config) {
-        rc = avemo_error(AVEMO_EINVAL, "cache: prep config is not valid JSON");
-        goto done;
-    }
+    if (!config) return avemo_error(AVEMO_EINVAL, "cache: prep config is not valid JSON");
     cJSON_AddItemToObject(root, "config", config);
-    classes = cJSON_AddArrayToObject(root, "classes");
+    cJSON *classes = cJSON_AddArrayToObject(root, "classes");
     for (int k = 0; k < c->ds.n_classes; k++) cJSON_AddItemToArray(classes, cJSON_CreateString(c->ds.class_names[k]));
-    splits = cJSON_AddArrayToObject(root, "splits");
+    cJSON *splits = cJSON_AddArrayToObject(root, "splits");
     for (int k = 0; k < c->ds.n_splits; k++) cJSON_AddItemToArray(splits, cJSON_CreateString(c->ds.split_names[k]));
     for (int k = 0; k < CACHE_N_KINDS; k++) {
         int d, f;
@@ -268,8 +255,42 @@ int cache_save(feature_cache *c) {
         snprintf(key, sizeof key, "n_%s_failed", kind_names[k]);
         cJSON_AddNumberToObject(root, key, f);
     }
-    skipped = cJSON_AddArrayToObject(root, "skipped_files");
+    cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_files");
     for (int k = 0; k < c->ds.n_skipped; k++) cJSON_AddItemToArray(skipped, cJSON_CreateString(c->ds.skipped[k]));
+    return AVEMO_OK;
+}
+
+/* skipped.log: scan skips first, then per-sample failures, in sample order */
+static int write_skipped_log(const feature_cache *c) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/skipped.log", c->dir);
+    atomic_file af;
+    int rc = atomic_open(&af, path);
+    if (rc) return rc;
+    for (int k = 0; k < c->ds.n_skipped; k++) write_scan_skip(af.f, c->ds.skipped[k]);
+    for (int i = 0; i < c->ds.n; i++)
+        for (int k = 0; k < CACHE_N_KINDS; k++)
+            if (c->error[i][k]) {
+                const dataset_sample *s = &c->ds.samples[i];
+                const char *src = k == CACHE_AUDIO && s->audio_path ? s->audio_path : s->video_path ? s->video_path : s->id;
+                fprintf(af.f, "%s\t%s\t%s\n", src, kind_names[k], c->error[i][k]);
+            }
+    return atomic_commit(&af);
+}
+
+int cache_save(feature_cache *c) {
+    /* make every sample file durable before index.json lists it (see write_npy_renamed) */
+    int dfd = open(c->dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        syncfs(dfd);
+        close(dfd);
+    }
+    c->data_hash = compute_data_hash(c);
+    cJSON *root = cJSON_CreateObject(), *samples;
+    char *text = NULL;
+    if (!root) return avemo_error(AVEMO_ENOMEM, "cache: out of memory");
+    int rc = index_header(c, root);
+    if (rc) goto done;
     samples = cJSON_AddArrayToObject(root, "samples");
     if (!samples) {
         rc = avemo_error(AVEMO_ENOMEM, "cache: out of memory");
@@ -290,21 +311,7 @@ int cache_save(feature_cache *c) {
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/index.json", c->dir);
-    if ((rc = atomic_write(path, text, strlen(text)))) goto done;
-
-    /* skipped.log: scan skips first, then per-sample failures, in sample order */
-    snprintf(path, sizeof path, "%s/skipped.log", c->dir);
-    atomic_file af;
-    if ((rc = atomic_open(&af, path))) goto done;
-    for (int k = 0; k < c->ds.n_skipped; k++) write_scan_skip(af.f, c->ds.skipped[k]);
-    for (int i = 0; i < c->ds.n; i++)
-        for (int k = 0; k < CACHE_N_KINDS; k++)
-            if (c->error[i][k]) {
-                const dataset_sample *s = &c->ds.samples[i];
-                const char *src = k == CACHE_AUDIO && s->audio_path ? s->audio_path : s->video_path ? s->video_path : s->id;
-                fprintf(af.f, "%s\t%s\t%s\n", src, kind_names[k], c->error[i][k]);
-            }
-    rc = atomic_commit(&af);
+    if (!(rc = atomic_write(path, text, strlen(text)))) rc = write_skipped_log(c);
 done:
     free(text);
     cJSON_Delete(root);
@@ -510,41 +517,22 @@ static char *dup_or_null(const cJSON *o, const char *key) {
     return s ? xstrdup(s) : NULL;
 }
 
-int cache_open(feature_cache *c, const char *dir) {
-    memset(c, 0, sizeof *c);
-    cJSON *j = NULL;
-    int rc = read_index(dir, &j);
-    if (rc) return rc;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/index.json", dir);
-    dataset *ds = &c->ds;
-    c->dir = xstrdup(dir);
-    const char *kind = get_str(j, "dataset");
+/* Class, split and skipped-file names of an index (`path` names it in messages) into ds. */
+static int read_names(const cJSON *j, const char *path, dataset *ds) {
     const cJSON *classes = cJSON_GetObjectItemCaseSensitive(j, "classes");
     const cJSON *splits = cJSON_GetObjectItemCaseSensitive(j, "splits");
-    const cJSON *samples = cJSON_GetObjectItemCaseSensitive(j, "samples");
-    const cJSON *config = cJSON_GetObjectItemCaseSensitive(j, "config");
     const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(j, "skipped_files");
-    if (!kind || dataset_kind_parse(kind, &ds->kind) || !cJSON_IsArray(classes) || !cJSON_IsArray(samples) ||
-        !cJSON_IsObject(config)) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: missing or bad dataset/classes/samples/config", path);
-        goto fail;
-    }
-    ds->root = dup_or_null(j, "root");
-    c->config_json = cJSON_PrintUnformatted(config);
     ds->n_classes = cJSON_GetArraySize(classes);
-    if (ds->n_classes < 1 || ds->n_classes > DATASET_MAX_CLASSES) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: %d classes", path, ds->n_classes);
-        goto fail;
-    }
+    if (ds->n_classes < 1 || ds->n_classes > DATASET_MAX_CLASSES)
+        return avemo_error(AVEMO_EFORMAT, "%s: %d classes", path, ds->n_classes);
     for (int k = 0; k < ds->n_classes; k++) {
         const cJSON *s = cJSON_GetArrayItem(classes, k);
-        if (!cJSON_IsString(s)) { rc = avemo_error(AVEMO_EFORMAT, "%s: class name %d is not a string", path, k); goto fail; }
+        if (!cJSON_IsString(s)) return avemo_error(AVEMO_EFORMAT, "%s: class name %d is not a string", path, k);
         ds->class_names[k] = xstrdup(s->valuestring);
     }
     ds->n_splits = cJSON_IsArray(splits) && cJSON_GetArraySize(splits) > 0 ? cJSON_GetArraySize(splits) : 1;
     ds->split_names = calloc(ds->n_splits, sizeof *ds->split_names);
-    if (!ds->split_names) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); goto fail; }
+    if (!ds->split_names) return avemo_error(AVEMO_ENOMEM, "out of memory");
     for (int k = 0; k < ds->n_splits; k++) {
         const cJSON *s = cJSON_IsArray(splits) ? cJSON_GetArrayItem(splits, k) : NULL;
         ds->split_names[k] = xstrdup(cJSON_IsString(s) ? s->valuestring : "");
@@ -552,22 +540,24 @@ int cache_open(feature_cache *c, const char *dir) {
     int n_skip = cJSON_GetArraySize(skipped);
     if (n_skip > 0) {
         ds->skipped = calloc(n_skip, sizeof *ds->skipped);
-        if (!ds->skipped) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); goto fail; }
+        if (!ds->skipped) return avemo_error(AVEMO_ENOMEM, "out of memory");
         const cJSON *s;
         cJSON_ArrayForEach(s, skipped) if (cJSON_IsString(s)) ds->skipped[ds->n_skipped++] = xstrdup(s->valuestring);
     }
-    c->n_scan_skipped = ds->n_skipped;
+    return AVEMO_OK;
+}
+
+/* The sample records of an index into ds->samples (class and split names already read). */
+static int read_samples(const cJSON *samples, const char *path, dataset *ds) {
     int n = cJSON_GetArraySize(samples);
     ds->samples = calloc(n ? n : 1, sizeof *ds->samples);
-    if (!ds->samples) { rc = avemo_error(AVEMO_ENOMEM, "out of memory"); goto fail; }
+    if (!ds->samples) return avemo_error(AVEMO_ENOMEM, "out of memory");
     const cJSON *r;
     cJSON_ArrayForEach(r, samples) {
         dataset_sample *s = &ds->samples[ds->n];
         const char *id = get_str(r, "id");
-        if (!id || !*id || strchr(id, '/')) {
-            rc = avemo_error(AVEMO_EFORMAT, "%s: sample %d has no valid id", path, ds->n);
-            goto fail;
-        }
+        if (!id || !*id || strchr(id, '/'))
+            return avemo_error(AVEMO_EFORMAT, "%s: sample %d has no valid id", path, ds->n);
         s->id = xstrdup(id);
         ds->n++;
         s->actor = get_int(r, "actor", -1);
@@ -579,14 +569,38 @@ int cache_open(feature_cache *c, const char *dir) {
         s->video_path = dup_or_null(r, "video");
         s->audio_path = dup_or_null(r, "audio");
         s->audio_from_video = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "audio_from_video"));
-        if (s->label < 0 || s->label >= ds->n_classes || s->split < 0 || s->split >= ds->n_splits) {
-            rc = avemo_error(AVEMO_EFORMAT, "%s: sample %s has label %d / split %d out of range", path, id, s->label,
-                             s->split);
-            goto fail;
-        }
+        if (s->label < 0 || s->label >= ds->n_classes || s->split < 0 || s->split >= ds->n_splits)
+            return avemo_error(AVEMO_EFORMAT, "%s: sample %s has label %d / split %d out of range", path, id,
+                               s->label, s->split);
     }
-    if ((rc = alloc_state(c))) goto fail;
+    return AVEMO_OK;
+}
+
+int cache_open(feature_cache *c, const char *dir) {
+    memset(c, 0, sizeof *c);
+    cJSON *j = NULL;
+    int rc = read_index(dir, &j);
+    if (rc) return rc;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    dataset *ds = &c->ds;
+    c->dir = xstrdup(dir);
+    const char *kind = get_str(j, "dataset");
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(j, "classes");
+    const cJSON *samples = cJSON_GetObjectItemCaseSensitive(j, "samples");
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(j, "config");
+    if (!kind || dataset_kind_parse(kind, &ds->kind) || !cJSON_IsArray(classes) || !cJSON_IsArray(samples) ||
+        !cJSON_IsObject(config)) {
+        rc = avemo_error(AVEMO_EFORMAT, "%s: missing or bad dataset/classes/samples/config", path);
+        goto fail;
+    }
+    ds->root = dup_or_null(j, "root");
+    c->config_json = cJSON_PrintUnformatted(config);
+    if ((rc = read_names(j, path, ds))) goto fail;
+    c->n_scan_skipped = ds->n_skipped;
+    if ((rc = read_samples(samples, path, ds)) || (rc = alloc_state(c))) goto fail;
     int i = 0;
+    const cJSON *r;
     cJSON_ArrayForEach(r, samples) if ((rc = mark_from_disk(c, i++, r, 0))) goto fail;
     c->data_hash = compute_data_hash(c);
     cJSON_Delete(j);

@@ -35,6 +35,43 @@ static int read_2d(const feature_cache *c, int i, cache_kind kind, npy_array *a,
     return AVEMO_OK;
 }
 
+/* Rows idx[0..n) of `kind` into dst [n, d0 * d1]: feats [T, D] as stored, audio [C, F] transposed to [F, C].
+ * Every sample must have the shape [d0, d1]. Parallel over samples (OpenMP); the first error wins. */
+static int load_kind(const feature_cache *c, const int *idx, int n, cache_kind kind, int d0, int d1, float *dst) {
+    long per = (long)d0 * d1;
+    int err = AVEMO_OK;
+    char err_msg[512] = "";
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int j = 0; j < n; j++) {
+        if (err) continue;
+        npy_array b;
+        char p[4096];
+        int r = read_2d(c, idx[j], kind, &b, p, sizeof p);
+        if (!r && (b.shape[0] != d0 || b.shape[1] != d1)) {
+            r = avemo_error(AVEMO_EFORMAT, "%s: shape [%lld, %lld], the other samples have [%d, %d]", p,
+                            (long long)b.shape[0], (long long)b.shape[1], d0, d1);
+            npy_free(&b);
+        }
+        if (r) {
+#pragma omp critical(cache_load_err)
+            if (!err) {
+                err = r;
+                snprintf(err_msg, sizeof err_msg, "%s", avemo_last_error());
+            }
+            continue;
+        }
+        const float *x = b.data;
+        float *y = dst + (long)j * per;
+        if (kind == CACHE_AUDIO) /* [C, F] -> [F, C] */
+            for (int ci = 0; ci < d0; ci++)
+                for (int f = 0; f < d1; f++) y[(long)f * d0 + ci] = x[(long)ci * d1 + f];
+        else
+            memcpy(y, x, per * sizeof *y);
+        npy_free(&b);
+    }
+    return err ? avemo_error(err, "%s", err_msg) : AVEMO_OK;
+}
+
 int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds_mask, cache_set *s) {
     memset(s, 0, sizeof *s);
     if (n <= 0) return avemo_error(AVEMO_EINVAL, "cache: empty sample set");
@@ -64,8 +101,7 @@ int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds
         /* audio: cache [C, F] -> rows of F frames x C; feats: [T, D] as is */
         int d0 = (int)a.shape[0], d1 = (int)a.shape[1];
         npy_free(&a);
-        long per = (long)d0 * d1;
-        float *dst = malloc((size_t)n * per * sizeof *dst);
+        float *dst = malloc((size_t)n * d0 * d1 * sizeof *dst);
         if (!dst) goto nomem;
         if (kind == CACHE_AUDIO) {
             s->audio = dst;
@@ -76,39 +112,9 @@ int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds
             s->video_frames = d0;
             s->video_dim = d1;
         }
-        int err = AVEMO_OK;
-        char err_msg[512] = "";
-#pragma omp parallel for schedule(dynamic, 16)
-        for (int j = 0; j < n; j++) {
-            if (err) continue;
-            npy_array b;
-            char p[4096];
-            int r = read_2d(c, idx[j], kind, &b, p, sizeof p);
-            if (!r && (b.shape[0] != d0 || b.shape[1] != d1)) {
-                r = avemo_error(AVEMO_EFORMAT, "%s: shape [%lld, %lld], the other samples have [%d, %d]", p,
-                                (long long)b.shape[0], (long long)b.shape[1], d0, d1);
-                npy_free(&b);
-            }
-            if (r) {
-#pragma omp critical(cache_load_err)
-                if (!err) {
-                    err = r;
-                    snprintf(err_msg, sizeof err_msg, "%s", avemo_last_error());
-                }
-                continue;
-            }
-            const float *x = b.data;
-            float *y = dst + (long)j * per;
-            if (kind == CACHE_AUDIO) /* [C, F] -> [F, C] */
-                for (int ci = 0; ci < d0; ci++)
-                    for (int f = 0; f < d1; f++) y[(long)f * d0 + ci] = x[(long)ci * d1 + f];
-            else
-                memcpy(y, x, per * sizeof *y);
-            npy_free(&b);
-        }
-        if (err) {
+        if ((rc = load_kind(c, idx, n, kind, d0, d1, dst))) {
             cache_set_free(s);
-            return avemo_error(err, "%s", err_msg);
+            return rc;
         }
     }
     return AVEMO_OK;

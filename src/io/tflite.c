@@ -183,6 +183,45 @@ static size_t type_size(int type) {
     }
 }
 
+/* The QuantizationParameters table at qpos: per-tensor or per-axis scales and zero points. */
+static int parse_quantization(const fb_buf *fb, size_t qpos, tfl_tensor *t) {
+    fb_table qt;
+    int rc;
+    if ((rc = fb_table_at(fb, qpos, &qt, "quantization"))) return rc;
+    size_t ss, zs;
+    uint32_t ns, nz;
+    int64_t v;
+    if ((rc = fb_vector(fb, &qt, 2, 4, &ss, &ns)) || (rc = fb_vector(fb, &qt, 3, 8, &zs, &nz))) return rc;
+    if ((rc = fb_scalar(fb, &qt, 6, 4, 0, 1, &v))) return rc;
+    if (!ns) return 0;
+    if (nz && nz != ns)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has %u scales but %u zero points", fb->name, t->name, ns,
+                           nz);
+    if (v < 0 || v >= (t->ndim ? t->ndim : 1) || (ns > 1 && (int64_t)ns != t->shape[v]))
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has bad per-axis quantization", fb->name, t->name);
+    t->quant_dim = (int)v;
+    if ((rc = fb_charge(fb, 16 * (uint64_t)ns))) return rc;
+    t->scale = malloc(ns * sizeof *t->scale);
+    t->zero_point = calloc(ns, sizeof *t->zero_point);
+    if (!t->scale || !t->zero_point) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
+    for (uint32_t i = 0; i < ns; i++) {
+        uint32_t bits = rd_u32(fb->bytes + ss + 4 * (size_t)i);
+        memcpy(&t->scale[i], &bits, 4);
+        if (nz) {
+            uint64_t z = 0;
+            for (int k = 0; k < 8; k++) z |= (uint64_t)fb->bytes[zs + 8 * (size_t)i + k] << (8 * k);
+            t->zero_point[i] = (int64_t)z;
+            if (t->zero_point[i] < INT32_MIN || t->zero_point[i] > INT32_MAX)
+                return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has zero point %lld out of range", fb->name,
+                                   t->name, (long long)t->zero_point[i]);
+        }
+        if (!isfinite(t->scale[i]))
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has a non-finite scale", fb->name, t->name);
+    }
+    t->n_quant = (int)ns;
+    return 0;
+}
+
 static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int n_buffers) {
     size_t s;
     uint32_t len;
@@ -218,43 +257,7 @@ static int parse_tensor(const fb_buf *fb, const fb_table *tt, tfl_tensor *t, int
     t->quant_dim = 0;
     size_t qpos;
     if ((rc = fb_ref(fb, tt, 4, &qpos))) return rc;
-    if (qpos) {
-        fb_table qt;
-        if ((rc = fb_table_at(fb, qpos, &qt, "quantization"))) return rc;
-        size_t ss, zs;
-        uint32_t ns, nz;
-        if ((rc = fb_vector(fb, &qt, 2, 4, &ss, &ns)) || (rc = fb_vector(fb, &qt, 3, 8, &zs, &nz))) return rc;
-        if ((rc = fb_scalar(fb, &qt, 6, 4, 0, 1, &v))) return rc;
-        if (ns) {
-            if (nz && nz != ns)
-                return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has %u scales but %u zero points", fb->name,
-                                   t->name, ns, nz);
-            if (v < 0 || v >= (t->ndim ? t->ndim : 1) || (ns > 1 && (int64_t)ns != t->shape[v]))
-                return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has bad per-axis quantization", fb->name,
-                                   t->name);
-            t->quant_dim = (int)v;
-            if ((rc = fb_charge(fb, 16 * (uint64_t)ns))) return rc;
-            t->scale = malloc(ns * sizeof *t->scale);
-            t->zero_point = calloc(ns, sizeof *t->zero_point);
-            if (!t->scale || !t->zero_point) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
-            for (uint32_t i = 0; i < ns; i++) {
-                uint32_t bits = rd_u32(fb->bytes + ss + 4 * (size_t)i);
-                memcpy(&t->scale[i], &bits, 4);
-                if (nz) {
-                    uint64_t z = 0;
-                    for (int k = 0; k < 8; k++) z |= (uint64_t)fb->bytes[zs + 8 * (size_t)i + k] << (8 * k);
-                    t->zero_point[i] = (int64_t)z;
-                    if (t->zero_point[i] < INT32_MIN || t->zero_point[i] > INT32_MAX)
-                        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has zero point %lld out of range", fb->name,
-                                           t->name, (long long)t->zero_point[i]);
-                }
-                if (!isfinite(t->scale[i]))
-                    return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has a non-finite scale", fb->name, t->name);
-            }
-            t->n_quant = (int)ns;
-        }
-    }
-    return 0;
+    return qpos ? parse_quantization(fb, qpos, t) : 0;
 }
 
 static int parse_options(const fb_buf *fb, const fb_table *ot, tfl_op *op) {
