@@ -75,7 +75,7 @@ int protocol_parse(const char *text, protocol_spec *p) {
             long k, v;
             int rc = parse_int(s, c ? c : end, 2, 1000, &k, "number of folds K", text);
             if (rc) return rc;
-            p->k = (int)k;
+            p->n_folds = (int)k;
             if (c) {
                 if ((rc = parse_int(c + 1, end, 0, 10000, &v, "number of validation actors V", text))) return rc;
                 p->n_val = v ? (int)v : -1;
@@ -204,21 +204,23 @@ static int make_kfold(const protocol_spec *p, const dataset *ds, uint64_t seed, 
     int rc = require_actors(ds, p->text);
     if (rc) return rc;
     int actors[PROTOCOL_MAX_ACTORS];
-    int A = dataset_actors(ds, actors, PROTOCOL_MAX_ACTORS);
-    int K = p->k ? p->k : ds->kind == DATASET_CREMAD ? 5 : 6;
-    if (A > PROTOCOL_MAX_ACTORS) return avemo_error(AVEMO_EINVAL, "more than %d actors", PROTOCOL_MAX_ACTORS);
-    if (K > A) return avemo_error(AVEMO_EINVAL, "protocol '%s': %d folds but only %d actors in the dataset", p->text, K, A);
-    fs->folds = calloc(K, sizeof *fs->folds);
+    int n_actors = dataset_actors(ds, actors, PROTOCOL_MAX_ACTORS);
+    int n_folds = p->n_folds ? p->n_folds : ds->kind == DATASET_CREMAD ? 5 : 6;
+    if (n_actors > PROTOCOL_MAX_ACTORS) return avemo_error(AVEMO_EINVAL, "more than %d actors", PROTOCOL_MAX_ACTORS);
+    if (n_folds > n_actors)
+        return avemo_error(AVEMO_EINVAL, "protocol '%s': %d folds but only %d actors in the dataset", p->text,
+                           n_folds, n_actors);
+    fs->folds = calloc(n_folds, sizeof *fs->folds);
     if (!fs->folds) return avemo_error(AVEMO_ENOMEM, "out of memory");
-    fs->n_folds = K;
+    fs->n_folds = n_folds;
     int start = 0, n_val_used = 0;
-    for (int k = 0; k < K; k++) {
+    for (int k = 0; k < n_folds; k++) {
         fold *f = &fs->folds[k];
-        int size = A / K + (k < A % K);
+        int size = n_actors / n_folds + (k < n_actors % n_folds);
         memcpy(f->test_actors, actors + start, size * sizeof *actors);
         f->n_test_actors = size;
         int pool[PROTOCOL_MAX_ACTORS], n_pool = 0;
-        for (int i = 0; i < A; i++)
+        for (int i = 0; i < n_actors; i++)
             if (i < start || i >= start + size) pool[n_pool++] = actors[i];
         start += size;
         int n_val = p->n_val < 0 ? 0 : p->n_val ? p->n_val : size;
@@ -233,7 +235,7 @@ static int make_kfold(const protocol_spec *p, const dataset *ds, uint64_t seed, 
     snprintf(fs->desc, sizeof fs->desc,
              "speaker-independent %d-fold by actor over %d actors (contiguous blocks of the sorted actors, each "
              "tested once); %d validation actors per fold drawn from the training actors with seed %llu%s",
-             K, A, n_val_used, (unsigned long long)seed,
+             n_folds, n_actors, n_val_used, (unsigned long long)seed,
              ds->kind == DATASET_RAVDESS ? " (half male, half female)" : "");
     return AVEMO_OK;
 }
@@ -268,12 +270,12 @@ static int make_actors(const protocol_spec *p, const dataset *ds, fold_set *fs) 
     int rc = require_actors(ds, p->text);
     if (rc) return rc;
     int actors[PROTOCOL_MAX_ACTORS];
-    int A = dataset_actors(ds, actors, PROTOCOL_MAX_ACTORS);
+    int n_actors = dataset_actors(ds, actors, PROTOCOL_MAX_ACTORS);
     for (int i = 0; i < p->n_test_actors; i++)
-        if (!in_list(p->test_actors[i], actors, A))
+        if (!in_list(p->test_actors[i], actors, n_actors))
             return avemo_error(AVEMO_EINVAL, "protocol '%s': test actor %d is not in the dataset", p->text, p->test_actors[i]);
     for (int i = 0; i < p->n_val_actors; i++)
-        if (!in_list(p->val_actors[i], actors, A))
+        if (!in_list(p->val_actors[i], actors, n_actors))
             return avemo_error(AVEMO_EINVAL, "protocol '%s': validation actor %d is not in the dataset", p->text,
                                p->val_actors[i]);
     fs->folds = calloc(1, sizeof *fs->folds);
@@ -345,7 +347,7 @@ static int split_role(const char *name) { /* 0 train, 1 val, 2 test */
     return 0;
 }
 
-static int make_split(const protocol_spec *p, const dataset *ds, uint64_t seed, fold_set *fs) {
+static int make_split(const dataset *ds, uint64_t seed, fold_set *fs) {
     fs->folds = calloc(1, sizeof *fs->folds);
     if (!fs->folds) return avemo_error(AVEMO_ENOMEM, "out of memory");
     fs->n_folds = 1;
@@ -423,7 +425,7 @@ int protocol_make_folds(const protocol_spec *p, const dataset *ds, uint64_t seed
     case PROTOCOL_KCH5: rc = make_kch5(p, ds, out); break;
     case PROTOCOL_ACTORS: rc = make_actors(p, ds, out); break;
     case PROTOCOL_RANDOM: rc = make_random(p, ds, out); break;
-    case PROTOCOL_SPLIT: rc = make_split(p, ds, seed, out); break;
+    case PROTOCOL_SPLIT: rc = make_split(ds, seed, out); break;
     default: rc = avemo_error(AVEMO_EINVAL, "unknown protocol kind %d", (int)p->kind);
     }
     if (!rc && (p->kind == PROTOCOL_KFOLD || p->kind == PROTOCOL_KCH5 || p->kind == PROTOCOL_ACTORS)) {

@@ -26,7 +26,7 @@ typedef enum { PROTOCOL_KFOLD, PROTOCOL_KCH5, PROTOCOL_ACTORS, PROTOCOL_RANDOM, 
 
 typedef struct {
     protocol_kind kind;
-    int k;          /* kfold: folds (0 = dataset default) */
+    int n_folds;    /* kfold: folds K (0 = dataset default) */
     int n_val;      /* kfold: validation actors per fold (0 = default, -1 = given as 0: no validation) */
     uint64_t seed;  /* random:SEED */
     int n_test_actors, n_val_actors;                    /* actors:T/V */

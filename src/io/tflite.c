@@ -139,7 +139,7 @@ static int fb_vector_table(const fb_buf *fb, size_t start, uint32_t i, fb_table 
     return fb_table_at(fb, at + rd_u32(fb->bytes + at), t, what);
 }
 
-static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out, int *n, const char *what) {
+static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out, int *n) {
     size_t s;
     uint32_t len;
     *out = NULL;
@@ -150,7 +150,6 @@ static int fb_int_vector(const fb_buf *fb, const fb_table *t, int idx, int **out
     if (!*out) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", fb->name);
     for (uint32_t i = 0; i < len; i++) (*out)[i] = (int32_t)rd_u32(fb->bytes + s + 4 * (size_t)i);
     *n = (int)len;
-    (void)what;
     return 0;
 }
 
@@ -383,8 +382,8 @@ static int parse_tensors(const fb_buf *fb, const fb_table *g, size_t buffers, ui
 /* The subgraph's input and output tensor indices. */
 static int parse_graph_io(const fb_buf *fb, const fb_table *g, tfl_model *m) {
     int rc;
-    if ((rc = fb_int_vector(fb, g, 1, &m->inputs, &m->n_inputs, "inputs")) ||
-        (rc = fb_int_vector(fb, g, 2, &m->outputs, &m->n_outputs, "outputs")))
+    if ((rc = fb_int_vector(fb, g, 1, &m->inputs, &m->n_inputs)) ||
+        (rc = fb_int_vector(fb, g, 2, &m->outputs, &m->n_outputs)))
         return rc;
     for (int i = 0; i < m->n_inputs; i++)
         if (m->inputs[i] < 0 || m->inputs[i] >= m->n_tensors) return fb_bad(fb, "subgraph input");
@@ -410,8 +409,8 @@ static int parse_ops(const fb_buf *fb, const fb_table *g, const int *codes, uint
         if ((rc = fb_scalar(fb, &ot, 0, 4, 0, 0, &v))) return rc;
         if (v >= n_codes) return fb_bad(fb, "opcode index");
         op->opcode = codes[v];
-        if ((rc = fb_int_vector(fb, &ot, 1, &op->inputs, &op->n_inputs, "op inputs")) ||
-            (rc = fb_int_vector(fb, &ot, 2, &op->outputs, &op->n_outputs, "op outputs")))
+        if ((rc = fb_int_vector(fb, &ot, 1, &op->inputs, &op->n_inputs)) ||
+            (rc = fb_int_vector(fb, &ot, 2, &op->outputs, &op->n_outputs)))
             return rc;
         for (int k = 0; k < op->n_inputs; k++)
             if (op->inputs[k] < -1 || op->inputs[k] >= m->n_tensors) return fb_bad(fb, "operator input");

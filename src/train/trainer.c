@@ -249,7 +249,7 @@ static char *options_fingerprint(const train_options *o, const model_config *cfg
 }
 
 typedef struct {
-    const train_options *o;
+    const train_options *options;
     const feature_cache *cache;
     const char *protocol;
     char *fingerprint; /* the current fold's options_fingerprint (the same for every fold of a run) */
@@ -258,11 +258,11 @@ typedef struct {
 /* One fold's training state: the model, optimizer moments, the weights of the selected epoch, history and
  * scratch buffers. */
 typedef struct {
-    model *m;
+    model *model;
     float *opt_m, *opt_v;   /* optimizer moments [n_params] (opt_v: Adam and AdamW only) */
     float *best;            /* [n_params + n_buffers]: parameters and BN statistics of the selected epoch */
     int have_best;
-    train_history h;
+    train_history history;
     float *probs;           /* [max(train, val, test samples), classes]: evaluation output */
     int *perm, *rows;       /* [train samples] the epoch's order, [batch] one batch's rows */
     int *pred_labels;       /* [batch rows] */
@@ -279,11 +279,11 @@ static void fold_state_free(fold_state *s) {
     free(s->perm);
     free(s->rows);
     free(s->pred_labels);
-    free(s->h.train_loss);
-    free(s->h.train_acc);
-    free(s->h.val_loss);
-    free(s->h.val_acc);
-    if (s->m) model_free(s->m);
+    free(s->history.train_loss);
+    free(s->history.train_acc);
+    free(s->history.val_loss);
+    free(s->history.val_acc);
+    if (s->model) model_free(s->model);
     memset(s, 0, sizeof *s);
 }
 
@@ -291,27 +291,28 @@ static void fold_state_free(fold_state *s) {
 static int fold_state_alloc(fold_state *s, const train_options *o, const model_config *cfg, const fold_data *d,
                             int k) {
     memset(s, 0, sizeof *s);
-    s->h.best_val = NAN;
+    s->history.best_val = NAN;
     int epochs = o->epochs, n_classes = cfg->n_classes, batch = o->batch;
     int rows_max = batch * (cfg->modality_dropout ? 4 : 1);
-    int rc = model_create(&s->m, cfg, derive_seed(o->seed, k, 0, 0));
+    int rc = model_create(&s->model, cfg, derive_seed(o->seed, k, 0, 0));
     if (rc) return rc;
-    long n_state = s->m->n_params + s->m->n_buffers;
-    s->opt_m = calloc((size_t)s->m->n_params, sizeof(float));
-    if (o->optimizer != OPT_SGD) s->opt_v = calloc((size_t)s->m->n_params, sizeof(float));
+    long n_state = s->model->n_params + s->model->n_buffers;
+    s->opt_m = calloc((size_t)s->model->n_params, sizeof(float));
+    if (o->optimizer != OPT_SGD) s->opt_v = calloc((size_t)s->model->n_params, sizeof(float));
     s->best = malloc((size_t)n_state * sizeof(float));
-    s->h.train_loss = calloc((size_t)epochs, sizeof(float));
-    s->h.train_acc = calloc((size_t)epochs, sizeof(float));
-    s->h.val_loss = calloc((size_t)epochs, sizeof(float));
-    s->h.val_acc = calloc((size_t)epochs, sizeof(float));
+    train_history *h = &s->history;
+    h->train_loss = calloc((size_t)epochs, sizeof(float));
+    h->train_acc = calloc((size_t)epochs, sizeof(float));
+    h->val_loss = calloc((size_t)epochs, sizeof(float));
+    h->val_acc = calloc((size_t)epochs, sizeof(float));
     int n_eval_max = d->train.n > d->val.n ? d->train.n : d->val.n;
     if (d->test.n > n_eval_max) n_eval_max = d->test.n;
     s->probs = malloc((size_t)n_eval_max * n_classes * sizeof(float));
     s->perm = malloc((size_t)d->train.n * sizeof(int));
     s->rows = malloc((size_t)batch * sizeof(int));
     s->pred_labels = malloc((size_t)rows_max * sizeof(int));
-    if (!s->opt_m || (o->optimizer != OPT_SGD && !s->opt_v) || !s->best || !s->h.train_loss || !s->h.train_acc ||
-        !s->h.val_loss || !s->h.val_acc || !s->probs || !s->perm || !s->rows || !s->pred_labels)
+    if (!s->opt_m || (o->optimizer != OPT_SGD && !s->opt_v) || !s->best || !h->train_loss || !h->train_acc ||
+        !h->val_loss || !h->val_acc || !s->probs || !s->perm || !s->rows || !s->pred_labels)
         return avemo_error(AVEMO_ENOMEM, "out of memory");
     if ((rc = batch_alloc(&s->batch, &d->train, batch)) || (rc = batch_alloc(&s->dropout_batch, &d->train, rows_max)))
         return rc;
@@ -322,14 +323,14 @@ static int fold_state_alloc(fold_state *s, const train_options *o, const model_c
  * initialise the visual stream from --init-visual. */
 static int fold_start(const run_ctx *run, int k, int n_folds, const char *state_path, const model_config *cfg,
                       fold_state *s) {
-    const train_options *o = run->o;
+    const train_options *o = run->options;
     struct stat st;
     int have_state = stat(state_path, &st) == 0;
     if (o->resume && have_state) {
-        int rc = train_state_load(state_path, s->m, s->opt_m, s->opt_v, s->best, &s->have_best, &s->h, run->fingerprint,
-                            o->epochs);
+        int rc = train_state_load(state_path, s->model, s->opt_m, s->opt_v, s->best, &s->have_best, &s->history,
+                                  run->fingerprint, o->epochs);
         if (rc) return rc;
-        tlog(o, "fold %d/%d: resuming after epoch %d", k + 1, n_folds, s->h.epoch);
+        tlog(o, "fold %d/%d: resuming after epoch %d", k + 1, n_folds, s->history.epoch);
     } else if (!o->resume && have_state) {
         return avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder",
                            state_path);
@@ -338,7 +339,7 @@ static int fold_start(const run_ctx *run, int k, int n_folds, const char *state_
         if (cfg->modality == MODALITY_AUDIO)
             return avemo_error(AVEMO_EINVAL,
                                "--init-visual needs a model with the visual stream (--modality av or video)");
-        int rc = model_init_from_file(s->m, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied);
+        int rc = model_init_from_file(s->model, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied);
         if (rc) return rc;
         tlog(o, "fold %d/%d: visual stream initialised from %s (%d tensors)", k + 1, n_folds, o->init_visual,
              n_copied);
@@ -350,7 +351,7 @@ static int fold_start(const run_ctx *run, int k, int n_folds, const char *state_
  * batch's loss sum, correct predictions and rows. */
 static int train_step(const run_ctx *run, int k, int epoch, const model_config *cfg, float lr, int n, rng_t *drop_rng,
                       fold_state *s, double *loss_sum, long *correct, long *seen) {
-    const train_options *o = run->o;
+    const train_options *o = run->options;
     const batch_buf *b = &s->batch;
     const float *bv = b->video, *ba = b->audio;
     const int *bl = b->labels;
@@ -362,17 +363,17 @@ static int train_step(const run_ctx *run, int k, int epoch, const model_config *
             return rc;
         bv = db->video, ba = db->audio, bl = db->labels, bn = 4 * n;
     }
-    model *m = s->m;
+    model *m = s->model;
     if ((rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng))) return rc;
     model_zero_grad(m);
     if ((rc = model_backward(m, NULL, NULL))) return rc;
-    s->h.step++;
+    s->history.step++;
     if (o->optimizer == OPT_SGD) {
         sgd_config sc = {lr, o->momentum, o->dampening, o->weight_decay, o->nesterov};
-        sgd_step(m->param_mem, m->grad_mem, s->opt_m, m->n_params, &sc, s->h.step);
+        sgd_step(m->param_mem, m->grad_mem, s->opt_m, m->n_params, &sc, s->history.step);
     } else {
         adam_config ac = {lr, 0.9f, 0.999f, 1e-8f, o->weight_decay, o->optimizer == OPT_ADAMW};
-        adam_step(m->param_mem, m->grad_mem, s->opt_m, s->opt_v, m->n_params, &ac, s->h.step);
+        adam_step(m->param_mem, m->grad_mem, s->opt_m, s->opt_v, m->n_params, &ac, s->history.step);
     }
     if (!isfinite(m->loss))
         return avemo_error(AVEMO_EINVAL, "fold %d epoch %d: the loss diverged (%g); lower --lr", k + 1, epoch + 1,
@@ -387,7 +388,7 @@ static int train_step(const run_ctx *run, int k, int epoch, const model_config *
 /* One epoch over the training samples in a shuffled order: history's train loss and accuracy. */
 static int train_epoch(const run_ctx *run, int k, int n_folds, int epoch, const model_config *cfg,
                        const fold_data *d, fold_state *s) {
-    const train_options *o = run->o;
+    const train_options *o = run->options;
     int n_train = d->train.n, batch = o->batch, rc = AVEMO_OK;
     float lr = lr_at(o, epoch);
     rng_t order_rng, drop_rng;
@@ -411,8 +412,8 @@ static int train_epoch(const run_ctx *run, int k, int n_folds, int epoch, const 
     }
     if (rc) return rc; /* as before: a failed step leaves the progress line unfinished */
     progress_finish(&pg);
-    s->h.train_loss[epoch] = (float)(loss_sum / seen);
-    s->h.train_acc[epoch] = (float)correct / (float)seen;
+    s->history.train_loss[epoch] = (float)(loss_sum / seen);
+    s->history.train_acc[epoch] = (float)correct / (float)seen;
     return AVEMO_OK;
 }
 
@@ -420,7 +421,7 @@ static int train_epoch(const run_ctx *run, int k, int n_folds, int epoch, const 
  * weights when they are the best so far (or, without validation actors, always: the last epoch's). */
 static int validate_epoch(int epoch, const fold_data *d, fold_state *s, double *vloss_out, double *vacc_out,
                           int *improved) {
-    model *m = s->m;
+    model *m = s->model;
     double vloss = NAN, vacc = NAN;
     if (d->val.n) {
         int rc = evaluate_set(m, &d->val, s->probs, &vloss);
@@ -429,12 +430,13 @@ static int validate_epoch(int epoch, const fold_data *d, fold_state *s, double *
     }
     *vloss_out = vloss;
     *vacc_out = vacc;
-    s->h.val_loss[epoch] = (float)vloss;
-    s->h.val_acc[epoch] = (float)vacc;
-    *improved = d->val.n ? (!isfinite(s->h.best_val) || vacc > s->h.best_val) : 1; /* no validation: last epoch */
+    train_history *h = &s->history;
+    h->val_loss[epoch] = (float)vloss;
+    h->val_acc[epoch] = (float)vacc;
+    *improved = d->val.n ? (!isfinite(h->best_val) || vacc > h->best_val) : 1; /* no validation: last epoch */
     if (*improved) {
-        s->h.best_val = vacc;
-        s->h.best_epoch = epoch + 1;
+        h->best_val = vacc;
+        h->best_epoch = epoch + 1;
         memcpy(s->best, m->param_mem, (size_t)m->n_params * sizeof(float));
         memcpy(s->best + m->n_params, m->buffer_mem, (size_t)m->n_buffers * sizeof(float));
         s->have_best = 1;
@@ -444,7 +446,7 @@ static int validate_epoch(int epoch, const fold_data *d, fold_state *s, double *
 
 /* The selected weights on the fold's test samples: *fr. */
 static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_report *fr) {
-    model *m = s->m;
+    model *m = s->model;
     if (s->have_best) {
         memcpy(m->param_mem, s->best, (size_t)m->n_params * sizeof(float));
         memcpy(m->buffer_mem, s->best + m->n_params, (size_t)m->n_buffers * sizeof(float));
@@ -452,8 +454,8 @@ static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_
     memset(fr, 0, sizeof *fr);
     fr->n_train = d->train.n;
     fr->n_val = d->val.n;
-    fr->best_epoch = s->h.best_epoch;
-    fr->best_val_top1 = s->h.best_val;
+    fr->best_epoch = s->history.best_epoch;
+    fr->best_val_top1 = s->history.best_val;
     fr->n_test_actors = f->n_test_actors < REPORT_MAX_ACTORS ? f->n_test_actors : REPORT_MAX_ACTORS;
     fr->n_val_actors = f->n_val_actors < REPORT_MAX_ACTORS ? f->n_val_actors : REPORT_MAX_ACTORS;
     memcpy(fr->test_actors, f->test_actors, (size_t)fr->n_test_actors * sizeof(int));
@@ -472,11 +474,11 @@ static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_
 static int save_fold(const run_ctx *run, int k, const char *dir, const fold_data *d, const fold_state *s,
                      const fold_report *fr) {
     const feature_cache *cache = run->cache;
-    int n_classes = s->m->cfg.n_classes, epochs = run->o->epochs;
-    const train_history *h = &s->h;
+    int n_classes = s->model->cfg.n_classes, epochs = run->options->epochs;
+    const train_history *h = &s->history;
     char path[4200], sel[128], title[160];
     model_file mf = {0};
-    mf.m = s->m;
+    mf.m = s->model;
     mf.n_classes = n_classes;
     for (int i = 0; i < n_classes; i++) mf.class_names[i] = cache->ds.class_names[i];
     mf.audio_mean = d->audio_mean, mf.audio_std = d->audio_std;
@@ -520,7 +522,7 @@ static model_config fold_model_config(const train_options *o, const feature_cach
 
 /* Train one fold; on success fills *fr and writes RUN/fold_K/{model.safetensors,*.png}. */
 static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_report *fr, float *val_best_out) {
-    const train_options *o = run->o;
+    const train_options *o = run->options;
     char dir[4096], state_path[4200];
     snprintf(dir, sizeof dir, "%s/fold_%d", o->run_dir, k + 1);
     int rc = make_dirs(dir);
@@ -534,8 +536,8 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
     snprintf(state_path, sizeof state_path, "%s/state.safetensors", dir);
     if ((rc = fold_state_alloc(&s, o, &cfg, &d, k)) || (rc = fold_start(run, k, n_folds, state_path, &cfg, &s)))
         goto done;
-    int epochs = o->epochs, stop_at = o->stop_after_epochs > 0 ? s.h.epoch + o->stop_after_epochs : epochs;
-    for (int epoch = s.h.epoch; epoch < epochs; epoch++) {
+    int epochs = o->epochs, stop_at = o->stop_after_epochs > 0 ? s.history.epoch + o->stop_after_epochs : epochs;
+    for (int epoch = s.history.epoch; epoch < epochs; epoch++) {
         if (epoch == stop_at) {
             rc = avemo_error(AVEMO_EINTERNAL, "stopped after epoch %d as asked (--stop-after-epochs)", epoch);
             goto done;
@@ -545,15 +547,16 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
         if ((rc = train_epoch(run, k, n_folds, epoch, &cfg, &d, &s)) ||
             (rc = validate_epoch(epoch, &d, &s, &vloss, &vacc, &improved)))
             goto done;
-        s.h.epoch = epoch + 1;
+        s.history.epoch = epoch + 1;
         const float *best = s.have_best ? s.best : NULL;
-        if ((rc = train_state_save(state_path, s.m, s.opt_m, s.opt_v, best, &s.h, run->fingerprint))) goto done;
+        if ((rc = train_state_save(state_path, s.model, s.opt_m, s.opt_v, best, &s.history, run->fingerprint)))
+            goto done;
         tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
-             n_folds, epoch + 1, epochs, lr_at(o, epoch), s.h.train_loss[epoch], s.h.train_acc[epoch],
+             n_folds, epoch + 1, epochs, lr_at(o, epoch), s.history.train_loss[epoch], s.history.train_acc[epoch],
              vloss, vacc, improved && d.val.n ? "  (best)" : "");
     }
     if ((rc = test_selected(f, &d, &s, fr))) goto done;
-    *val_best_out = (float)s.h.best_val;
+    *val_best_out = (float)s.history.best_val;
     rc = save_fold(run, k, dir, &d, &s, fr);
 done:
     fold_state_free(&s);

@@ -26,9 +26,9 @@ static void make_ds(dataset *ds, dataset_kind kind, int first_actor, int n_actor
 
 static void test_parse(void) {
     protocol_spec p;
-    CHECK(protocol_parse("kfold", &p) == 0 && p.kind == PROTOCOL_KFOLD && p.k == 0, "kfold");
-    CHECK(protocol_parse("kfold:6", &p) == 0 && p.k == 6 && p.n_val == 0, "kfold:6");
-    CHECK(protocol_parse("kfold:5:3", &p) == 0 && p.k == 5 && p.n_val == 3, "kfold:5:3");
+    CHECK(protocol_parse("kfold", &p) == 0 && p.kind == PROTOCOL_KFOLD && p.n_folds == 0, "kfold");
+    CHECK(protocol_parse("kfold:6", &p) == 0 && p.n_folds == 6 && p.n_val == 0, "kfold:6");
+    CHECK(protocol_parse("kfold:5:3", &p) == 0 && p.n_folds == 5 && p.n_val == 3, "kfold:5:3");
     CHECK(protocol_parse("kfold:5:0", &p) == 0 && p.n_val == -1, "kfold:5:0 = no validation");
     CHECK(protocol_parse("kch5", &p) == 0 && p.kind == PROTOCOL_KCH5, "kch5");
     CHECK(protocol_parse("actors:1,2,3,4/5,6", &p) == 0 && p.kind == PROTOCOL_ACTORS && p.n_test_actors == 4 &&
