@@ -16,8 +16,8 @@
  *   A cache holds one kind of audio features, so the MFCC rows and the FRFT-MFCC rows read different
  *   caches: each row uses whichever of the given caches (--data, --data-frft) holds its features (read
  *   from the cache's prep settings). When the FRFT-MFCC cache has audio only and the MFCC cache has the
- *   video features, OUT/cache_frft_av/ is made: an index joining the two (same sample ids) with links to
- *   the FRFT cache's audio/ and the MFCC cache's feats/, so video is prepared once.
+ *   video features, OUT/cache_frft_av/ is made (data/cache.h: cache_join): an index joining the two (same
+ *   sample ids) with links to the FRFT cache's audio/ and the MFCC cache's feats/, so video is prepared once.
  *
  * Every row trains with train_run into OUT/<row key>/ (resumable with resume = 1: finished rows are only
  * checked against their saved state and re-read). A row whose modality the cache lacks is "not run" with
