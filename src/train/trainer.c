@@ -9,9 +9,9 @@
 #include "data/protocol.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "model/model_file.h"
+#include "model/model_init.h"
 #include "nn/nn.h"
-#include "train/model_file.h"
-#include "train/model_init.h"
 #include "train/plot.h"
 #include "train/report.h"
 

@@ -1,4 +1,4 @@
-#include "train/model_file.h"
+#include "model/model_file.h"
 
 #include "core/err.h"
 #include "io/safetensors.h"
@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MODEL_FORMAT "avemo-model"
 
 static char *classes_json(const model_file *mf) {
     cJSON *a = cJSON_CreateArray();
@@ -39,7 +37,7 @@ int model_file_save(const char *path, const model_file *mf) {
                            (rc = st_writer_add(w, "video_std", ST_F32, 1, &d, mf->video_std))))
         goto done;
     snprintf(fold, sizeof fold, "%d", mf->fold);
-    if ((rc = st_writer_meta(w, "format", MODEL_FORMAT)) || (rc = st_writer_meta(w, "config", cfg)) ||
+    if ((rc = st_writer_meta(w, "format", MODEL_FILE_FORMAT)) || (rc = st_writer_meta(w, "config", cfg)) ||
         (rc = st_writer_meta(w, "classes", cls)) || (rc = st_writer_meta(w, "fold", fold)))
         goto done;
     if (mf->prep_json && (rc = st_writer_meta(w, "prep", mf->prep_json))) goto done;
@@ -88,7 +86,7 @@ int model_file_load(const char *path, model_file *mf) {
     int rc = st_read(path, &f);
     if (rc) return rc;
     const char *fmt = st_meta(&f, "format"), *cfg_json = st_meta(&f, "config"), *cls = st_meta(&f, "classes");
-    if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0 || !cfg_json || !cls) {
+    if (!fmt || strcmp(fmt, MODEL_FILE_FORMAT) != 0 || !cfg_json || !cls) {
         rc = avemo_error(AVEMO_EFORMAT, "%s: not an avemo model (metadata format/config/classes missing)", path);
         goto fail;
     }

@@ -1,11 +1,10 @@
-#include "train/model_init.h"
+#include "model/model_init.h"
 
 #include "core/err.h"
 #include "io/safetensors.h"
+#include "model/model_file.h"
 
 #include <string.h>
-
-#include "avemo.h"
 
 int model_init_from_file(model *m, const char *path, const char *prefix, int *n_copied) {
     if (n_copied) *n_copied = 0;
@@ -15,7 +14,7 @@ int model_init_from_file(model *m, const char *path, const char *prefix, int *n_
     const char *fmt = st_meta(&f, "format");
     size_t np = strlen(prefix);
     int wanted = 0, copied = 0;
-    if (!fmt || strcmp(fmt, "avemo-model") != 0) {
+    if (!fmt || strcmp(fmt, MODEL_FILE_FORMAT) != 0) {
         rc = avemo_error(AVEMO_EFORMAT, "%s: not an avemo model file (no format avemo-model)", path);
         goto done;
     }
