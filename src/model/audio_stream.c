@@ -42,7 +42,7 @@ void audio_stream_declare_acts(layout *A, audio_stream_a *a, int B, const audio_
     for (int i = 0; i < d->n_blocks; i++) audio_block_declare_acts(A, &a->block[i], B, &d->block[i]);
 }
 
-const float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage) {
+float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage) {
     return a->block[stage_end(d, stage) - 1].y;
 }
 

@@ -3,11 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-#define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-/* layout_add with the shape given inline: ADD(L, &p->w, LT_WEIGHT, bound, "name", dims...) */
-#define ADD(L, field, kind, bound, name, ...) \
-    layout_add(L, field, kind, bound, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), "%s", name)
 
 /* "a.b" into buf[LAYOUT_NAME_MAX], truncated */
 static const char *cat(char *buf, const char *a, const char *b) {
@@ -23,19 +18,19 @@ static const char *cat(char *buf, const char *a, const char *b) {
 
 void conv_bn_declare(layout *P, conv_bn_p *p, const char *name, int ci, int co, int k) {
     char n[LAYOUT_NAME_MAX];
-    ADD(P, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), cat(n, name, "conv.weight"), co, ci, k);
-    ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "bn.weight"), co);
-    ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bn.bias"), co);
-    ADD(P, &p->running_mean, LT_BUF_ZEROS, 0, cat(n, name, "bn.running_mean"), co);
-    ADD(P, &p->running_var, LT_BUF_ONES, 0, cat(n, name, "bn.running_var"), co);
+    LAYOUT_ADD(P, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), cat(n, name, "conv.weight"), co, ci, k);
+    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "bn.weight"), co);
+    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bn.bias"), co);
+    LAYOUT_ADD(P, &p->running_mean, LT_BUF_ZEROS, 0, cat(n, name, "bn.running_mean"), co);
+    LAYOUT_ADD(P, &p->running_var, LT_BUF_ONES, 0, cat(n, name, "bn.running_var"), co);
 }
 
 void conv_bn_declare_acts(layout *A, conv_bn_a *a, int B, const conv_bn_dims *d) {
     int to = conv_bn_out_t(d);
-    ADD(A, &a->c, LT_ACT, 0, "conv", B, to, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "bn", B, to, d->co);
-    ADD(A, &a->mean, LT_STAT, 0, "bn.mean", d->co);
-    ADD(A, &a->rstd, LT_STAT, 0, "bn.rstd", d->co);
+    LAYOUT_ADD(A, &a->c, LT_ACT, 0, "conv", B, to, d->co);
+    LAYOUT_ADD(A, &a->y, LT_ACT, 0, "bn", B, to, d->co);
+    LAYOUT_ADD(A, &a->mean, LT_STAT, 0, "bn.mean", d->co);
+    LAYOUT_ADD(A, &a->rstd, LT_STAT, 0, "bn.rstd", d->co);
 }
 
 static conv1d_shape conv_shape(int B, const conv_bn_dims *d) {
@@ -86,9 +81,9 @@ void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims 
     conv_bn_declare_acts(A, &a->conv1, B, &c1);
     conv_bn_declare_acts(A, &a->conv2, B, &c2);
     if (d->ci != d->co) conv_bn_declare_acts(A, &a->shortcut, B, &sc);
-    ADD(A, &a->r1, LT_ACT, 0, "r1", B, d->t, d->co);
-    ADD(A, &a->sum, LT_ACT, 0, "sum", B, d->t, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, d->t, d->co);
+    LAYOUT_ADD(A, &a->r1, LT_ACT, 0, "r1", B, d->t, d->co);
+    LAYOUT_ADD(A, &a->sum, LT_ACT, 0, "sum", B, d->t, d->co);
+    LAYOUT_ADD(A, &a->y, LT_ACT, 0, "y", B, d->t, d->co);
 }
 
 int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d, int train) {
@@ -147,11 +142,11 @@ void audio_block_declare_acts(layout *A, audio_block_a *a, int B, const audio_bl
     conv_bn_declare_acts(A, &a->conv, B, &cd);
     if (d->residual) {
         if (d->ci != d->co) conv_bn_declare_acts(A, &a->shortcut, B, &sd);
-        ADD(A, &a->sum, LT_ACT, 0, "sum", B, tc, d->co);
+        LAYOUT_ADD(A, &a->sum, LT_ACT, 0, "sum", B, tc, d->co);
     }
-    ADD(A, &a->r, LT_ACT, 0, "relu", B, tc, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "pool", B, audio_block_out_t(d), d->co);
-    ADD(A, (float **)&a->argmax, LT_INT, 0, "pool.argmax", B, audio_block_out_t(d), d->co);
+    LAYOUT_ADD(A, &a->r, LT_ACT, 0, "relu", B, tc, d->co);
+    LAYOUT_ADD(A, &a->y, LT_ACT, 0, "pool", B, audio_block_out_t(d), d->co);
+    LAYOUT_ADD(A, (float **)&a->argmax, LT_INT, 0, "pool.argmax", B, audio_block_out_t(d), d->co);
 }
 
 int audio_block_forward(const audio_block_p *p, const audio_block_a *a, const float *x, int B,
@@ -198,8 +193,8 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
 void linear_declare(layout *P, linear_p *p, const char *name, int in, int out, int bias) {
     char n[LAYOUT_NAME_MAX];
     float bound = 1.0f / sqrtf((float)in);
-    ADD(P, &p->w, LT_WEIGHT, bound, cat(n, name, "weight"), out, in);
-    if (bias) ADD(P, &p->b, LT_BIAS, bound, cat(n, name, "bias"), out);
+    LAYOUT_ADD(P, &p->w, LT_WEIGHT, bound, cat(n, name, "weight"), out, in);
+    if (bias) LAYOUT_ADD(P, &p->b, LT_BIAS, bound, cat(n, name, "bias"), out);
 }
 
 void attention_declare(layout *P, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v) {
@@ -211,19 +206,19 @@ void attention_declare(layout *P, attention_p *p, const char *name, const attent
 
 void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s, int with_v) {
     /* q, k, v, att are saved for attention_backward, which computes their gradients internally */
-    ADD(A, &a->q, LT_STAT, 0, "q", s->b, s->tq, s->d_k);
-    ADD(A, &a->k, LT_STAT, 0, "k", s->b, s->tk, s->d_k);
-    ADD(A, &a->v, LT_STAT, 0, "v", s->b, s->tk, s->d_v);
-    ADD(A, &a->att, LT_STAT, 0, "att", s->b, s->tq, s->tk);
-    ADD(A, &a->out, LT_ACT, 0, "out", s->b, s->tq, s->d_v);
+    LAYOUT_ADD(A, &a->q, LT_STAT, 0, "q", s->b, s->tq, s->d_k);
+    LAYOUT_ADD(A, &a->k, LT_STAT, 0, "k", s->b, s->tk, s->d_k);
+    LAYOUT_ADD(A, &a->v, LT_STAT, 0, "v", s->b, s->tk, s->d_v);
+    LAYOUT_ADD(A, &a->att, LT_STAT, 0, "att", s->b, s->tq, s->tk);
+    LAYOUT_ADD(A, &a->out, LT_ACT, 0, "out", s->b, s->tq, s->d_v);
 }
 
 /* ------------------------------------------------------------------ the baseline's AttentionBlock */
 
 static void layernorm_declare(layout *P, layernorm_p *p, const char *name, int c) {
     char n[LAYOUT_NAME_MAX];
-    ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "weight"), c);
-    ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bias"), c);
+    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "weight"), c);
+    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bias"), c);
 }
 
 static attention_shape attn_block_shape(int B, int tq, int tk, int dq, int dk) {
@@ -245,21 +240,21 @@ void attn_block_declare(layout *P, attn_block_p *p, const char *name, int dq, in
 
 void attn_block_declare_acts(layout *A, attn_block_a *a, int B, int tq, int tk, int dq, int dk) {
     attention_shape s = attn_block_shape(B, tq, tk, dq, dk);
-    ADD(A, &a->nq, LT_ACT, 0, "nq", B, tq, dq);
-    ADD(A, &a->nq_mean, LT_STAT, 0, "nq.mean", B, tq);
-    ADD(A, &a->nq_rstd, LT_STAT, 0, "nq.rstd", B, tq);
-    ADD(A, &a->nk, LT_ACT, 0, "nk", B, tk, dk);
-    ADD(A, &a->nk_mean, LT_STAT, 0, "nk.mean", B, tk);
-    ADD(A, &a->nk_rstd, LT_STAT, 0, "nk.rstd", B, tk);
+    LAYOUT_ADD(A, &a->nq, LT_ACT, 0, "nq", B, tq, dq);
+    LAYOUT_ADD(A, &a->nq_mean, LT_STAT, 0, "nq.mean", B, tq);
+    LAYOUT_ADD(A, &a->nq_rstd, LT_STAT, 0, "nq.rstd", B, tq);
+    LAYOUT_ADD(A, &a->nk, LT_ACT, 0, "nk", B, tk, dk);
+    LAYOUT_ADD(A, &a->nk_mean, LT_STAT, 0, "nk.mean", B, tk);
+    LAYOUT_ADD(A, &a->nk_rstd, LT_STAT, 0, "nk.rstd", B, tk);
     attention_declare_acts(A, &a->attn, &s, 1);
-    ADD(A, &a->x, LT_ACT, 0, "x", B, tq, dq);
-    ADD(A, &a->h, LT_ACT, 0, "h", B, tq, dq);
-    ADD(A, &a->h_mean, LT_STAT, 0, "h.mean", B, tq);
-    ADD(A, &a->h_rstd, LT_STAT, 0, "h.rstd", B, tq);
-    ADD(A, &a->f1, LT_ACT, 0, "f1", B, tq, 2 * dq);
-    ADD(A, &a->g, LT_ACT, 0, "gelu", B, tq, 2 * dq);
-    ADD(A, &a->f2, LT_ACT, 0, "f2", B, tq, dq);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, tq, dq);
+    LAYOUT_ADD(A, &a->x, LT_ACT, 0, "x", B, tq, dq);
+    LAYOUT_ADD(A, &a->h, LT_ACT, 0, "h", B, tq, dq);
+    LAYOUT_ADD(A, &a->h_mean, LT_STAT, 0, "h.mean", B, tq);
+    LAYOUT_ADD(A, &a->h_rstd, LT_STAT, 0, "h.rstd", B, tq);
+    LAYOUT_ADD(A, &a->f1, LT_ACT, 0, "f1", B, tq, 2 * dq);
+    LAYOUT_ADD(A, &a->g, LT_ACT, 0, "gelu", B, tq, 2 * dq);
+    LAYOUT_ADD(A, &a->f2, LT_ACT, 0, "f2", B, tq, dq);
+    LAYOUT_ADD(A, &a->y, LT_ACT, 0, "y", B, tq, dq);
 }
 
 int attn_block_forward(const attn_block_p *p, const attn_block_a *a, const float *xq, const float *xk, int B,
@@ -306,15 +301,45 @@ int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn
     return 0;
 }
 
+/* ------------------------------------------------------------------ the baseline's cross-modal pair */
+
+void cross_attn_declare(layout *P, cross_attn_p *p, const char *name, int ca, int cv) {
+    char n[LAYOUT_NAME_MAX];
+    attn_block_declare(P, &p->av, cat(n, name, "av"), ca, cv);
+    attn_block_declare(P, &p->va, cat(n, name, "va"), cv, ca);
+}
+
+void cross_attn_declare_acts(layout *A, cross_attn_a *a, int B, const cross_attn_dims *d) {
+    attn_block_declare_acts(A, &a->av, B, d->ta, d->tv, d->ca, d->cv);
+    attn_block_declare_acts(A, &a->va, B, d->tv, d->ta, d->cv, d->ca);
+}
+
+int cross_attn_forward(const cross_attn_p *p, const cross_attn_a *a, const float *audio, const float *video, int B,
+                       const cross_attn_dims *d) {
+    int st = attn_block_forward(&p->av, &a->av, audio, video, B, d->ta, d->tv, d->ca, d->cv);
+    if (st) return st;
+    return attn_block_forward(&p->va, &a->va, video, audio, B, d->tv, d->ta, d->cv, d->ca);
+}
+
+int cross_attn_backward(const cross_attn_p *p, const cross_attn_p *g, const cross_attn_a *a, const cross_attn_a *da,
+                        const float *audio, const float *video, float *daudio, float *dvideo, int B,
+                        const cross_attn_dims *d) {
+    int st = attn_block_backward(&p->va, &g->va, &a->va, &da->va, video, audio, dvideo, daudio, B, d->tv, d->ta,
+                                 d->cv, d->ca);
+    if (st) return st;
+    return attn_block_backward(&p->av, &g->av, &a->av, &da->av, audio, video, daudio, dvideo, B, d->ta, d->tv, d->ca,
+                               d->cv);
+}
+
 /* ------------------------------------------------------------------ the baseline's `ia` weights */
 
 void ia_declare_acts(layout *A, ia_a *a, int B, int tq, int tk, int d, int dk) {
-    ADD(A, &a->q, LT_ACT, 0, "q", B, tq, d);
-    ADD(A, &a->k, LT_ACT, 0, "k", B, tk, d);
-    ADD(A, &a->s, LT_ACT, 0, "scores", B, tq, tk);
-    ADD(A, &a->att, LT_ACT, 0, "att", B, tq, tk);
-    ADD(A, &a->w, LT_ACT, 0, "w", B, tk);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, tk, dk);
+    LAYOUT_ADD(A, &a->q, LT_ACT, 0, "q", B, tq, d);
+    LAYOUT_ADD(A, &a->k, LT_ACT, 0, "k", B, tk, d);
+    LAYOUT_ADD(A, &a->s, LT_ACT, 0, "scores", B, tq, tk);
+    LAYOUT_ADD(A, &a->att, LT_ACT, 0, "att", B, tq, tk);
+    LAYOUT_ADD(A, &a->w, LT_ACT, 0, "w", B, tk);
+    LAYOUT_ADD(A, &a->y, LT_ACT, 0, "y", B, tk, dk);
 }
 
 int ia_forward(const attention_p *p, const ia_a *a, const float *xq, const float *xk, int B, int tq, int tk,

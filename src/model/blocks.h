@@ -79,6 +79,21 @@ int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn
                         const float *xq, const float *xk, float *dxq, float *dxk, int B, int tq, int tk, int dq,
                         int dk);
 
+/* ---- the baseline's two cross-modal AttentionBlocks (fusions `it`, `lt`): av = audio queries over video,
+ * va = video queries over audio. audio [B, ta, ca], video [B, tv, cv] -> av.y [B, ta, ca], va.y [B, tv, cv];
+ * tensors <name>.av.*, <name>.va.* ---- */
+typedef struct { attn_block_p av, va; } cross_attn_p;
+typedef struct { attn_block_a av, va; } cross_attn_a;
+typedef struct { int ta, ca, tv, cv; } cross_attn_dims;
+void cross_attn_declare(layout *P, cross_attn_p *p, const char *name, int ca, int cv);
+void cross_attn_declare_acts(layout *A, cross_attn_a *a, int B, const cross_attn_dims *d);
+int cross_attn_forward(const cross_attn_p *p, const cross_attn_a *a, const float *audio, const float *video, int B,
+                       const cross_attn_dims *d);
+/* reads da->av.y, da->va.y */
+int cross_attn_backward(const cross_attn_p *p, const cross_attn_p *g, const cross_attn_a *a, const cross_attn_a *da,
+                        const float *audio, const float *video, float *daudio, float *dvideo, int B,
+                        const cross_attn_dims *d);
+
 /* ---- the baseline's `ia` weights: A = softmax(xq Wq^T (xk Wk^T)^T / sqrt(d)) [B, tq, tk]; the column sums
  * over the queries w[b, j] = sum_i A[b, i, j] [B, tk] scale the keys' stream: y[b, j, :] = w[b, j] xk[b, j, :]
  * (only the q and k projections are used). ---- */

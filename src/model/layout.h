@@ -52,6 +52,10 @@ void layout_begin(layout *L, const void *values_struct);
 /* Declare a tensor of `ndim` dims (<= 4). `field` is the address of the pointer in the values struct. */
 void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim, const int64_t *shape,
                 const char *name_fmt, ...) __attribute__((format(printf, 7, 8)));
+/* layout_add with the shape given inline and the name as is: LAYOUT_ADD(L, &p->w, LT_WEIGHT, bound, "name", 64, 3) */
+#define LAYOUT_ADD(L, field, kind, bound, name, ...)                                                    \
+    layout_add(L, field, kind, bound, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),       \
+               (const int64_t[]){__VA_ARGS__}, "%s", name)
 /* Allocate zeroed storage, set the fields in `values` (and in `grads`, when not NULL: same struct type,
  * fields of gradient-less tensors left NULL). Returns AVEMO_ENOMEM / AVEMO_EINVAL. */
 int layout_alloc(layout *L, void *values, void *grads, float **grad_values, float **grad_grads, float **nograd,

@@ -38,7 +38,7 @@ int audio_stream_out_c(const audio_stream_dims *d, int stage);
 void audio_stream_declare(layout *P, audio_stream_p *p, const audio_stream_dims *d);
 void audio_stream_declare_acts(layout *A, audio_stream_a *a, int B, const audio_stream_dims *d);
 /* output: a->block[last block of the stage].y */
-const float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage);
+float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage);
 int audio_stream_forward(const audio_stream_p *p, const audio_stream_a *a, int stage, const float *x, int B,
                          const audio_stream_dims *d, int train);
 int audio_stream_backward(const audio_stream_p *p, const audio_stream_p *g, const audio_stream_a *a,
