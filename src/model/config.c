@@ -87,6 +87,8 @@ int model_config_validate(const model_config *c) {
     for (int i = 0; i < N_OF(sizes); i++)
         if (sizes[i] <= 0 || sizes[i] > (1 << 20))
             return avemo_error(AVEMO_EINVAL, "model config: size %d out of range (item %d)", sizes[i], i);
+    if (c->fusion_blocks > MODEL_MAX_FUSION_BLOCKS)
+        return avemo_error(AVEMO_EINVAL, "model config: fusion_blocks must be in 1..%d", MODEL_MAX_FUSION_BLOCKS);
     if (c->n_classes < 2) return avemo_error(AVEMO_EINVAL, "model config: n_classes must be >= 2");
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return avemo_error(AVEMO_EINVAL, "model config: dropout must be in [0, 1)");
     if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
@@ -95,8 +97,8 @@ int model_config_validate(const model_config *c) {
         int t = c->audio_frames;
         if (c->audio_stream == AUDIO_STREAM_PAPER) {
             for (int i = 0; i < c->audio_blocks; i++) t /= 2;       /* MaxPool1d(2) per block */
-            if (c->audio_blocks < 2 || c->audio_blocks > 8)
-                return avemo_error(AVEMO_EINVAL, "model config: audio_blocks must be in 2..8");
+            if (c->audio_blocks < 2 || c->audio_blocks > MODEL_MAX_AUDIO_BLOCKS)
+                return avemo_error(AVEMO_EINVAL, "model config: audio_blocks must be in 2..%d", MODEL_MAX_AUDIO_BLOCKS);
         } else {
             t -= 4 * 3;                                              /* k=3 valid conv + MaxPool1d(2, 1) */
         }

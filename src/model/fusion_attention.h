@@ -3,13 +3,12 @@
 #ifndef AVEMO_MODEL_FUSION_ATTENTION_H
 #define AVEMO_MODEL_FUSION_ATTENTION_H
 #include "model/classifier.h"
+#include "model/config.h"
 #include "model/fusion.h"
-
-#define FUSION_MAX_BLOCKS 8 /* model_config.fusion_blocks */
 
 typedef struct {
     linear_p audio_proj;                 /* audio channels -> fusion_ch, per time step */
-    resblock_p block[FUSION_MAX_BLOCKS]; /* Conv1D residual blocks over the joint sequence */
+    resblock_p block[MODEL_MAX_FUSION_BLOCKS]; /* Conv1D residual blocks over the joint sequence */
     attention_p self_attn;               /* eq. (4)-(7) (attention only) */
     linear_p gate;                       /* modality gate: pooled joint vector -> 2 scores (attention only) */
     linear_p classifier;
@@ -19,7 +18,7 @@ typedef struct {
     float *audio_proj;         /* [B, audio_t2, fc] */
     float *audio_interp;       /* [B, T, fc] */
     float *joint_in;           /* [B, T, fc + video_c2] */
-    resblock_a block[FUSION_MAX_BLOCKS];
+    resblock_a block[MODEL_MAX_FUSION_BLOCKS];
     attention_a self_attn;
     float *joint;              /* [B, T, fc]  fused sequence + self-attention (residual) */
     float *pooled_joint;       /* [B, fc] */

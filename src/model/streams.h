@@ -25,12 +25,11 @@ int temporal_stream_backward(const temporal_stream_p *p, const temporal_stream_p
  *          (stage 1 = blocks 1-2 -> [B, 39, 64], stage 2 = blocks 3-4)
  *   baseline: Conv1D k=3 valid + BN + ReLU + MaxPool1d(2, 1) per block, 10->64->128 (stage 1, [B, 150, 128]),
  *          128->256->128 (stage 2) -> [B, 144, 128] */
-#define AUDIO_MAX_BLOCKS 8
-typedef struct { audio_block_p block[AUDIO_MAX_BLOCKS]; } audio_stream_p;
-typedef struct { audio_block_a block[AUDIO_MAX_BLOCKS]; } audio_stream_a;
+typedef struct { audio_block_p block[MODEL_MAX_AUDIO_BLOCKS]; } audio_stream_p;
+typedef struct { audio_block_a block[MODEL_MAX_AUDIO_BLOCKS]; } audio_stream_a;
 typedef struct {
     int n_blocks, split; /* stage 1 = blocks [0, split), stage 2 = [split, n_blocks) */
-    audio_block_dims block[AUDIO_MAX_BLOCKS];
+    audio_block_dims block[MODEL_MAX_AUDIO_BLOCKS];
 } audio_stream_dims;
 void audio_stream_setup(audio_stream_dims *d, const model_config *c);
 int audio_stream_out_t(const audio_stream_dims *d, int stage);
