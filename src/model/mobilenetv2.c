@@ -16,61 +16,6 @@ static const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, 
 const char *mnv2_padding_name(mnv2_padding p) { return p == MNV2_PAD_TF_SAME ? "tf_same" : "torch"; }
 const char *mnv2_norm_name(mnv2_norm n) { return n == MNV2_NORM_MINUS1_1 ? "minus1_1" : "imagenet"; }
 
-static void add_tensor(mobilenetv2 *m, const char *name, const char *timm, int ndim, const int64_t *shape,
-                       int trainable, long *off) {
-    mnv2_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    snprintf(t->timm, sizeof t->timm, "%s", timm);
-    t->ndim = ndim;
-    t->count = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->count *= (long)shape[i];
-    }
-    t->trainable = trainable;
-    t->offset = *off;
-    *off += t->count;
-}
-
-/* Record unit i's tensors: conv weight then BN weight, bias (trainable) and running mean, var (buffers). */
-static void add_unit(mobilenetv2 *m, int i, const char *w_name, const char *bn, const char *timm_w,
-                     const char *timm_bn, long *poff, long *boff) {
-    mnv2_unit *u = &m->p.units[i];
-    char a[48], b[48];
-    int64_t ws[4] = {u->c_out, u->c_in / u->groups, u->k, u->k}, cs[1] = {u->c_out};
-    add_tensor(m, w_name, timm_w, 4, ws, 1, poff);
-    const char *suf[4] = {"weight", "bias", "running_mean", "running_var"};
-    for (int k = 0; k < 4; k++) {
-        snprintf(a, sizeof a, "%s.%s", bn, suf[k]);
-        snprintf(b, sizeof b, "%s.%s", timm_bn, suf[k]);
-        add_tensor(m, a, b, 1, cs, k < 2, k < 2 ? poff : boff);
-    }
-}
-
-/* Point the unit fields of `p` at params (and buffers, or NULL for the gradient layout). */
-static void layout(mobilenetv2 *m, mnv2_params *p, float *params, float *buffers) {
-    for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_tensor *t = &m->tensors[5 * i];
-        mnv2_unit *u = &p->units[i];
-        *u = m->p.units[i]; /* shape fields */
-        u->w = params + t[0].offset;
-        u->gamma = params + t[1].offset;
-        u->beta = params + t[2].offset;
-        u->running_mean = buffers ? buffers + t[3].offset : NULL;
-        u->running_var = buffers ? buffers + t[4].offset : NULL;
-    }
-    p->fc_w = p->fc_b = NULL;
-    if (m->n_classes) {
-        p->fc_w = params + m->tensors[5 * MNV2_UNITS].offset;
-        p->fc_b = params + m->tensors[5 * MNV2_UNITS + 1].offset;
-    }
-    for (int b = 0; b < MNV2_BLOCKS; b++) {
-        mnv2_block B = m->p.blocks[b];
-        for (int k = 0; k < B.n_units; k++) B.u[k] = &p->units[m->p.blocks[b].u[k] - m->p.units];
-        p->blocks[b] = B;
-    }
-}
-
 static void set_unit(mnv2_unit *u, int c_in, int c_out, int k, int stride, int groups, int relu6) {
     memset(u, 0, sizeof *u);
     u->c_in = c_in;
@@ -79,6 +24,113 @@ static void set_unit(mnv2_unit *u, int c_in, int c_out, int k, int stride, int g
     u->stride = stride;
     u->groups = groups;
     u->relu6 = relu6;
+}
+
+/* The units and blocks of the paper's Table 2 (shapes only) for in_channels input channels. */
+static int build_architecture(mnv2_params *p, int in_channels) {
+    mnv2_unit *U = p->units;
+    int n_units = 0, c = STEM_CHANNELS, b = 0;
+    set_unit(&U[n_units++], in_channels, c, 3, 2, 1, 1);
+    for (int s = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, b++) {
+            mnv2_block *B = &p->blocks[b];
+            int t = settings[s][0], co = settings[s][1], stride = r == 0 ? settings[s][3] : 1;
+            B->c_in = c;
+            B->hidden = c * t;
+            B->c_out = co;
+            B->stride = stride;
+            B->residual = stride == 1 && c == co;
+            B->n_units = 0;
+            if (t != 1) {
+                set_unit(&U[n_units], c, B->hidden, 1, 1, 1, 1);
+                B->u[B->n_units++] = &U[n_units++];
+            }
+            set_unit(&U[n_units], B->hidden, B->hidden, 3, stride, B->hidden, 1);
+            B->u[B->n_units++] = &U[n_units++];
+            set_unit(&U[n_units], B->hidden, co, 1, 1, 1, 0);
+            B->u[B->n_units++] = &U[n_units++];
+            c = co;
+        }
+    set_unit(&U[n_units++], c, MNV2_FEATURES, 1, 1, 1, 1);
+    if (n_units != MNV2_UNITS || b != MNV2_BLOCKS) return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: bad architecture");
+    return AVEMO_OK;
+}
+
+/* The architecture of src in dst without its tensors (pointer fields NULL; dst's blocks point at dst's units). */
+static void copy_architecture(mnv2_params *dst, const mnv2_params *src) {
+    memset(dst, 0, sizeof *dst);
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        const mnv2_unit *u = &src->units[i];
+        set_unit(&dst->units[i], u->c_in, u->c_out, u->k, u->stride, u->groups, u->relu6);
+    }
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        dst->blocks[b] = src->blocks[b];
+        for (int k = 0; k < src->blocks[b].n_units; k++)
+            dst->blocks[b].u[k] = &dst->units[src->blocks[b].u[k] - src->units];
+    }
+}
+
+/* Declare a unit's tensors in state_dict order: the conv weight, then BN weight and bias (trainable), running
+ * mean and var (buffers); torchvision's names, timm's as aliases. */
+static void declare_unit(layout *L, mnv2_unit *u, const char *conv, const char *bn, const char *timm_conv,
+                         const char *timm_bn) {
+    static const char *bn_suffix[4] = {"weight", "bias", "running_mean", "running_var"};
+    static const layout_kind bn_kind[4] = {LT_ONES, LT_ZEROS, LT_BUF_ZEROS, LT_BUF_ONES};
+    float **bn_field[4] = {&u->gamma, &u->beta, &u->running_mean, &u->running_var};
+    LAYOUT_ADD(L, &u->w, LT_WEIGHT, 0, conv, u->c_out, u->c_in / u->groups, u->k, u->k);
+    layout_alias(L, "%s", timm_conv);
+    for (int k = 0; k < 4; k++) {
+        int64_t c_out = u->c_out;
+        layout_add(L, bn_field[k], bn_kind[k], 0, 1, &c_out, "%s.%s", bn, bn_suffix[k]);
+        layout_alias(L, "%s.%s", timm_bn, bn_suffix[k]);
+    }
+}
+
+/* The units of inverted residual block b (features.<b + 1>), timm's blocks.<stage>.<index in stage>. */
+static void declare_block(layout *L, mnv2_block *B, int b, int stage, int index) {
+    char conv[48], bn[48], timm_conv[48], timm_bn[48];
+    int f = b + 1;
+    if (B->n_units == 2) { /* features.1: depthwise, project */
+        snprintf(conv, sizeof conv, "features.%d.conv.0.0.weight", f);
+        snprintf(bn, sizeof bn, "features.%d.conv.0.1", f);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.conv_dw.weight", stage, index);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn1", stage, index);
+        declare_unit(L, B->u[0], conv, bn, timm_conv, timm_bn);
+        snprintf(conv, sizeof conv, "features.%d.conv.1.weight", f);
+        snprintf(bn, sizeof bn, "features.%d.conv.2", f);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.conv_pw.weight", stage, index);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn2", stage, index);
+        declare_unit(L, B->u[1], conv, bn, timm_conv, timm_bn);
+        return;
+    }
+    /* expand, depthwise, project */
+    static const char *tv_conv[3] = {"conv.0.0.weight", "conv.1.0.weight", "conv.2.weight"};
+    static const char *tv_bn[3] = {"conv.0.1", "conv.1.1", "conv.3"};
+    static const char *timm_conv_name[3] = {"conv_pw", "conv_dw", "conv_pwl"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(conv, sizeof conv, "features.%d.%s", f, tv_conv[k]);
+        snprintf(bn, sizeof bn, "features.%d.%s", f, tv_bn[k]);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.%s.weight", stage, index, timm_conv_name[k]);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn%d", stage, index, k + 1);
+        declare_unit(L, B->u[k], conv, bn, timm_conv, timm_bn);
+    }
+}
+
+/* Every tensor of the state_dict, in its order, into m->param_layout (fields of m->p). */
+static void declare_tensors(mobilenetv2 *m) {
+    layout *L = &m->param_layout;
+    mnv2_params *p = &m->p;
+    layout_begin(L, p);
+    declare_unit(L, &p->units[0], "features.0.0.weight", "features.0.1", "conv_stem.weight", "bn1");
+    for (int s = 0, b = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, b++) declare_block(L, &p->blocks[b], b, s, r);
+    declare_unit(L, &p->units[MNV2_UNITS - 1], "features.18.0.weight", "features.18.1", "conv_head.weight", "bn2");
+    if (m->n_classes) {
+        LAYOUT_ADD(L, &p->fc_w, LT_WEIGHT, 0, "classifier.1.weight", m->n_classes, MNV2_FEATURES);
+        layout_alias(L, "classifier.weight");
+        LAYOUT_ADD(L, &p->fc_b, LT_BIAS, 0, "classifier.1.bias", m->n_classes);
+        layout_alias(L, "classifier.bias");
+    }
 }
 
 int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes) {
@@ -91,87 +143,17 @@ int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes) {
     m->n_classes = n_classes;
     m->bn_eps = MNV2_BN_EPS;
     m->bn_momentum = MNV2_BN_MOMENTUM;
-
-    /* architecture */
-    mnv2_unit *U = m->p.units;
-    int nu = 0, c = STEM_CHANNELS;
-    set_unit(&U[nu++], in_channels, c, 3, 2, 1, 1);
-    int b = 0;
-    for (int s = 0; s < 7; s++)
-        for (int r = 0; r < settings[s][2]; r++, b++) {
-            mnv2_block *B = &m->p.blocks[b];
-            int t = settings[s][0], co = settings[s][1], stride = r == 0 ? settings[s][3] : 1;
-            B->c_in = c;
-            B->hidden = c * t;
-            B->c_out = co;
-            B->stride = stride;
-            B->residual = stride == 1 && c == co;
-            B->n_units = 0;
-            if (t != 1) {
-                set_unit(&U[nu], c, B->hidden, 1, 1, 1, 1);
-                B->u[B->n_units++] = &U[nu++];
-            }
-            set_unit(&U[nu], B->hidden, B->hidden, 3, stride, B->hidden, 1);
-            B->u[B->n_units++] = &U[nu++];
-            set_unit(&U[nu], B->hidden, co, 1, 1, 1, 0);
-            B->u[B->n_units++] = &U[nu++];
-            c = co;
-        }
-    set_unit(&U[nu++], c, MNV2_FEATURES, 1, 1, 1, 1);
-    if (nu != MNV2_UNITS || b != MNV2_BLOCKS) return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: bad architecture");
-
-    /* tensor names in state_dict order (torchvision / timm) */
-    long poff = 0, boff = 0;
-    char w[48], bn[48], tw[48], tb[48];
-    add_unit(m, 0, "features.0.0.weight", "features.0.1", "conv_stem.weight", "bn1", &poff, &boff);
-    int stage_of[MNV2_BLOCKS], idx_in_stage[MNV2_BLOCKS];
-    for (int s = 0, k = 0; s < 7; s++)
-        for (int r = 0; r < settings[s][2]; r++, k++) stage_of[k] = s, idx_in_stage[k] = r;
-    for (b = 0; b < MNV2_BLOCKS; b++) {
-        mnv2_block *B = &m->p.blocks[b];
-        int f = b + 1, s = stage_of[b], r = idx_in_stage[b];
-        int first = (int)(B->u[0] - U);
-        if (B->n_units == 2) { /* features.1: depthwise, project */
-            snprintf(w, sizeof w, "features.%d.conv.0.0.weight", f);
-            snprintf(bn, sizeof bn, "features.%d.conv.0.1", f);
-            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_dw.weight", s, r);
-            snprintf(tb, sizeof tb, "blocks.%d.%d.bn1", s, r);
-            add_unit(m, first, w, bn, tw, tb, &poff, &boff);
-            snprintf(w, sizeof w, "features.%d.conv.1.weight", f);
-            snprintf(bn, sizeof bn, "features.%d.conv.2", f);
-            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_pw.weight", s, r);
-            snprintf(tb, sizeof tb, "blocks.%d.%d.bn2", s, r);
-            add_unit(m, first + 1, w, bn, tw, tb, &poff, &boff);
-        } else { /* expand, depthwise, project */
-            static const char *tv_w[3] = {"conv.0.0.weight", "conv.1.0.weight", "conv.2.weight"};
-            static const char *tv_bn[3] = {"conv.0.1", "conv.1.1", "conv.3"};
-            static const char *tm_w[3] = {"conv_pw", "conv_dw", "conv_pwl"};
-            for (int k = 0; k < 3; k++) {
-                snprintf(w, sizeof w, "features.%d.%s", f, tv_w[k]);
-                snprintf(bn, sizeof bn, "features.%d.%s", f, tv_bn[k]);
-                snprintf(tw, sizeof tw, "blocks.%d.%d.%s.weight", s, r, tm_w[k]);
-                snprintf(tb, sizeof tb, "blocks.%d.%d.bn%d", s, r, k + 1);
-                add_unit(m, first + k, w, bn, tw, tb, &poff, &boff);
-            }
-        }
-    }
-    add_unit(m, MNV2_UNITS - 1, "features.18.0.weight", "features.18.1", "conv_head.weight", "bn2", &poff, &boff);
-    if (n_classes) {
-        int64_t ws[2] = {n_classes, MNV2_FEATURES}, bs[1] = {n_classes};
-        add_tensor(m, "classifier.1.weight", "classifier.weight", 2, ws, 1, &poff);
-        add_tensor(m, "classifier.1.bias", "classifier.bias", 1, bs, 1, &poff);
-    }
-    m->n_params = poff;
-    m->n_buffers = boff;
-    m->params = calloc((size_t)poff, sizeof(float));
-    m->buffers = calloc((size_t)boff, sizeof(float));
-    if (!m->params || !m->buffers) {
+    int rc = build_architecture(&m->p, in_channels);
+    if (rc) return rc;
+    declare_tensors(m);
+    if ((rc = layout_alloc(&m->param_layout, &m->p, NULL, &m->params, NULL, &m->buffers, NULL))) {
         mobilenetv2_free(m);
-        return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate %ld parameters", poff + boff);
+        return avemo_error_prefix(rc, "MobileNetV2");
     }
-    layout(m, &m->p, m->params, m->buffers);
+    m->n_params = m->param_layout.n_grad;
+    m->n_buffers = m->param_layout.n_nograd;
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit *u = &U[i];
+        mnv2_unit *u = &m->p.units[i];
         for (int j = 0; j < u->c_out; j++) u->gamma[j] = u->running_var[j] = 1;
     }
     return AVEMO_OK;
@@ -189,6 +171,7 @@ void mobilenetv2_free(mobilenetv2 *m) {
     free(m->grads);
     free(m->buffers);
     acts_free(&m->acts);
+    layout_free(&m->param_layout);
     memset(m, 0, sizeof *m);
 }
 
@@ -213,12 +196,10 @@ void mobilenetv2_init_random(mobilenetv2 *m, rng_t *rng) {
 }
 
 int mobilenetv2_alloc_grads(mobilenetv2 *m) {
-    if (!m->grads) {
-        m->grads = calloc((size_t)m->n_params, sizeof(float));
-        if (!m->grads) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate gradients");
-        layout(m, &m->g, m->grads, NULL);
-    }
-    return AVEMO_OK;
+    if (m->grads) return AVEMO_OK;
+    copy_architecture(&m->g, &m->p);
+    int rc = layout_alloc_grads(&m->param_layout, &m->g, &m->grads);
+    return rc ? avemo_error_prefix(rc, "MobileNetV2") : AVEMO_OK;
 }
 
 void mobilenetv2_zero_grads(mobilenetv2 *m) {
@@ -551,6 +532,55 @@ void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels,
 
 /* ---- safetensors I/O ---- */
 
+/* "[d0,d1,...]" of a shape */
+static void shape_text(char *buf, size_t cap, const int64_t *shape, int ndim) {
+    buf[0] = 0;
+    for (int d = 0; d < ndim && d < 6; d++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%lld", d ? "," : "", (long long)shape[d]);
+}
+
+/* A 3-channel stem [c_out, 3, k, k] into a 1-channel model's [c_out, 1, k, k]: the RGB filters summed (the
+ * model's gray input is R = G = B). */
+static int load_rgb_stem_as_gray(float *dst, const st_tensor *s, const char *file_name) {
+    float *rgb = malloc((size_t)s->count * sizeof(float));
+    if (!rgb) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", file_name);
+    int rc = st_to_f32(s, rgb, s->count, file_name);
+    if (!rc) {
+        long khw = (long)(s->shape[2] * s->shape[3]);
+        for (long o = 0; o < s->shape[0]; o++)
+            for (long j = 0; j < khw; j++)
+                dst[o * khw + j] = rgb[(o * 3 + 0) * khw + j] + rgb[(o * 3 + 1) * khw + j] + rgb[(o * 3 + 2) * khw + j];
+    }
+    free(rgb);
+    return rc;
+}
+
+/* Tensor i of the state_dict from f, by its torchvision name or its timm alias. */
+static int load_tensor(mobilenetv2 *m, int i, const st_file *f, const char *file_name) {
+    const layout_entry *t = &m->param_layout.e[i];
+    const st_tensor *s = st_find(f, t->name);
+    if (!s) s = st_find(f, t->alias);
+    if (!s)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (not a MobileNetV2 v1.0 checkpoint?)", file_name,
+                           t->name);
+    float *dst = layout_ptr(t, &m->p);
+    int stem = i == 0 && s->ndim == 4 && s->shape[1] != m->in_channels;
+    int shape_ok = s->ndim == t->ndim;
+    for (int d = 0; d < t->ndim && shape_ok; d++) shape_ok = s->shape[d] == t->shape[d] || (stem && d == 1);
+    if (!shape_ok) {
+        char want[64], got[64];
+        shape_text(want, sizeof want, t->shape, t->ndim);
+        shape_text(got, sizeof got, s->shape, s->ndim);
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", file_name, t->name, got,
+                           want);
+    }
+    if (!stem) return st_to_f32(s, dst, t->count, file_name);
+    if (m->in_channels != 1 || s->shape[1] != 3)
+        return avemo_error(AVEMO_EFORMAT, "%s: stem has %lld input channels, model %d", file_name,
+                           (long long)s->shape[1], m->in_channels);
+    return load_rgb_stem_as_gray(dst, s, file_name);
+}
+
 int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
     const char *pad = st_meta(f, "padding"), *norm = st_meta(f, "input_norm");
     if (pad && strcmp(pad, "torch") && strcmp(pad, "tf_same"))
@@ -560,49 +590,12 @@ int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
                            file_name, norm);
     m->padding = pad && !strcmp(pad, "tf_same") ? MNV2_PAD_TF_SAME : MNV2_PAD_TORCH;
     m->norm = norm && !strcmp(norm, "minus1_1") ? MNV2_NORM_MINUS1_1 : MNV2_NORM_IMAGENET;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const mnv2_tensor *t = &m->tensors[i];
-        const st_tensor *s = st_find(f, t->name);
-        if (!s) s = st_find(f, t->timm);
-        if (!s) return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (not a MobileNetV2 v1.0 checkpoint?)",
-                                   file_name, t->name);
-        float *dst = (t->trainable ? m->params : m->buffers) + t->offset;
-        int stem = i == 0 && s->ndim == 4 && s->shape[1] != m->in_channels;
-        int shape_ok = s->ndim == t->ndim;
-        for (int d = 0; d < t->ndim && shape_ok; d++) shape_ok = s->shape[d] == t->shape[d] || (stem && d == 1);
-        if (!shape_ok) {
-            char want[64] = "", got[64] = "";
-            for (int d = 0; d < t->ndim; d++)
-                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            for (int d = 0; d < s->ndim && d < 6; d++)
-                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "", (long long)s->shape[d]);
-            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", file_name, t->name,
-                               got, want);
-        }
-        if (stem) {
-            /* a 3-channel stem into a 1-channel model: sum the RGB filters (gray = R = G = B) */
-            if (m->in_channels != 1 || s->shape[1] != 3)
-                return avemo_error(AVEMO_EFORMAT, "%s: stem has %lld input channels, model %d", file_name,
-                                   (long long)s->shape[1], m->in_channels);
-            float *tmp = malloc((size_t)s->count * sizeof(float));
-            if (!tmp) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", file_name);
-            int rc = st_to_f32(s, tmp, s->count, file_name);
-            if (rc) {
-                free(tmp);
-                return rc;
-            }
-            long khw = (long)(s->shape[2] * s->shape[3]);
-            for (long o = 0; o < s->shape[0]; o++)
-                for (long j = 0; j < khw; j++)
-                    dst[o * khw + j] = tmp[(o * 3 + 0) * khw + j] + tmp[(o * 3 + 1) * khw + j] + tmp[(o * 3 + 2) * khw + j];
-            free(tmp);
-            continue;
-        }
-        int rc = st_to_f32(s, dst, t->count, file_name);
+    for (int i = 0; i < m->param_layout.n; i++) {
+        int rc = load_tensor(m, i, f, file_name);
         if (rc) return rc;
     }
-    const st_tensor *nb = st_find(f, "features.0.1.num_batches_tracked");
-    if (nb && nb->dtype == ST_I64 && nb->count == 1) memcpy(&m->num_batches_tracked, nb->data, 8);
+    const st_tensor *batches = st_find(f, "features.0.1.num_batches_tracked");
+    if (batches && batches->dtype == ST_I64 && batches->count == 1) memcpy(&m->num_batches_tracked, batches->data, 8);
     return AVEMO_OK;
 }
 
@@ -636,7 +629,7 @@ int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *
     st_writer *w = st_writer_new();
     if (!w) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
     int rc = AVEMO_OK;
-    int64_t nbt = m->num_batches_tracked;
+    int64_t batches = m->num_batches_tracked;
     char chans[16], eps[32];
     snprintf(chans, sizeof chans, "%d", m->in_channels);
     snprintf(eps, sizeof eps, "%g", (double)m->bn_eps);
@@ -646,15 +639,15 @@ int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *
     if (!rc) rc = st_writer_meta(w, "in_channels", chans);
     if (!rc) rc = st_writer_meta(w, "bn_eps", eps);
     for (int i = 0; i < n_meta && !rc; i++) rc = st_writer_meta(w, meta_kv[2 * i], meta_kv[2 * i + 1]);
-    for (int i = 0; i < m->n_tensors && !rc; i++) {
-        const mnv2_tensor *t = &m->tensors[i];
-        rc = st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, (t->trainable ? m->params : m->buffers) + t->offset);
+    for (int i = 0; i < m->param_layout.n && !rc; i++) {
+        const layout_entry *t = &m->param_layout.e[i];
+        rc = st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, layout_ptr(t, &m->p));
         /* torchvision's state_dict has num_batches_tracked after each BN's running_var */
-        size_t L = strlen(t->name);
-        if (!rc && L > 12 && !strcmp(t->name + L - 12, ".running_var")) {
-            char nb[64];
-            snprintf(nb, sizeof nb, "%.*s.num_batches_tracked", (int)(L - 12), t->name);
-            rc = st_writer_add(w, nb, ST_I64, 0, NULL, &nbt);
+        size_t len = strlen(t->name);
+        if (!rc && len > 12 && !strcmp(t->name + len - 12, ".running_var")) {
+            char name[LAYOUT_NAME_MAX + 32];
+            snprintf(name, sizeof name, "%.*s.num_batches_tracked", (int)(len - 12), t->name);
+            rc = st_writer_add(w, name, ST_I64, 0, NULL, &batches);
         }
     }
     if (!rc) rc = st_writer_write(w, path);

@@ -87,8 +87,7 @@ int model_create(model **out, const model_config *cfg, uint64_t seed) {
     if (!m) return avemo_error(AVEMO_ENOMEM, "out of memory");
     m->cfg = *cfg;
     declare_params(m);
-    int st = layout_alloc(&m->param_layout, &m->params, &m->grads, &m->param_mem, &m->grad_mem, &m->buffer_mem,
-                          &m->param_int);
+    int st = layout_alloc(&m->param_layout, &m->params, &m->grads, &m->param_mem, &m->grad_mem, &m->buffer_mem, NULL);
     if (st) {
         layout_free(&m->param_layout);
         free(m);
@@ -116,7 +115,7 @@ static void free_acts(model *m) {
 void model_free(model *m) {
     if (!m) return;
     free_acts(m);
-    free(m->param_mem), free(m->grad_mem), free(m->buffer_mem), free(m->param_int);
+    free(m->param_mem), free(m->grad_mem), free(m->buffer_mem);
     layout_free(&m->param_layout);
     free(m);
 }

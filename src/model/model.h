@@ -65,7 +65,6 @@ struct model {
     model_params params, grads;
     float *param_mem, *grad_mem;         /* n_params floats each: the optimizers' flat views */
     float *buffer_mem;                   /* n_buffers floats: BN running statistics */
-    int *param_int;                      /* int parameters (none today; layout_alloc's fourth allocation) */
     long n_params, n_buffers;
     /* activations for batch size act_B (grown on demand) */
     layout act_layout;
