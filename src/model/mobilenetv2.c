@@ -245,19 +245,19 @@ static int acts_alloc(mobilenetv2 *m, int n, int h, int w) {
     if (a->mem && a->n == n && a->h == h && a->w == w && a->padding == (int)m->padding) return AVEMO_OK;
     acts_free(a);
     long total = 0, stats = 0, max_act = (long)n * h * w * m->in_channels;
-    int ch = h, cw = w;
+    int out_h = h, out_w = w;
     long off_conv[MNV2_UNITS], off_y[MNV2_UNITS];
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit_shape(&a->shape[i], &m->p.units[i], m->padding, n, ch, cw);
-        ch = conv2d_out_h(&a->shape[i]);
-        cw = conv2d_out_w(&a->shape[i]);
-        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
-        long sz = (long)n * ch * cw * m->p.units[i].c_out;
+        mnv2_unit_shape(&a->shape[i], &m->p.units[i], m->padding, n, out_h, out_w);
+        out_h = conv2d_out_h(&a->shape[i]);
+        out_w = conv2d_out_w(&a->shape[i]);
+        if (out_h < 1 || out_w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long size = (long)n * out_h * out_w * m->p.units[i].c_out;
         off_conv[i] = total;
-        off_y[i] = total + sz;
-        total += 2 * sz;
+        off_y[i] = total + size;
+        total += 2 * size;
         stats += m->p.units[i].c_out;
-        if (sz > max_act) max_act = sz;
+        if (size > max_act) max_act = size;
     }
     a->mem = malloc((size_t)(total + 2 * stats + (long)n * MNV2_FEATURES) * sizeof(float));
     if (!a->mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate activations (%ld floats)", total);
@@ -293,8 +293,8 @@ static int unit_forward(mobilenetv2 *m, int i, const float *in, int train) {
     if (rc) return rc;
     long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
     if (train) {
-        long so = unit_stat_offset(m, i);
-        batchnorm_forward_train(a->y[i], a->mean + so, a->rstd + so, u->running_mean, u->running_var, a->conv[i],
+        long stat = unit_stat_offset(m, i);
+        batchnorm_forward_train(a->y[i], a->mean + stat, a->rstd + stat, u->running_mean, u->running_var, a->conv[i],
                                 u->gamma, u->beta, rows, u->c_out, m->bn_momentum, m->bn_eps);
     } else {
         batchnorm_forward_eval(a->y[i], a->conv[i], u->gamma, u->beta, u->running_mean, u->running_var, rows,
@@ -335,38 +335,47 @@ int mobilenetv2_forward(mobilenetv2 *m, float *features, const float *x, int n, 
     return AVEMO_OK;
 }
 
-/* dy: gradient of unit i's output y. Accumulates parameter gradients; dx_in (zeroed here) receives the
- * gradient of its input. Uses scratch t (after ReLU6) and dconv (before BN). */
-static int unit_backward(mobilenetv2 *m, int i, float *dx_in, int zero_dx, const float *dy, float *t, float *dconv) {
+/* Backward of eval-mode BN, affine per channel: y = (x - mean) r gamma + beta, r = 1/sqrt(var + eps).
+ * dy, x [rows, c]; dx overwritten, dgamma / dbeta accumulated (sums in double). */
+static void bn_eval_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                             const mnv2_unit *u, long rows, float eps) {
+    int c_out = u->c_out;
+    for (int c = 0; c < c_out; c++) {
+        float r = 1.0f / sqrtf(u->running_var[c] + eps);
+        double sum_gamma = 0, sum_beta = 0;
+        for (long j = 0; j < rows; j++) {
+            float d = dy[j * c_out + c];
+            sum_beta += d;
+            sum_gamma += (double)d * (x[j * c_out + c] - u->running_mean[c]) * r;
+            dx[j * c_out + c] = d * r * u->gamma[c];
+        }
+        dgamma[c] += (float)sum_gamma;
+        dbeta[c] += (float)sum_beta;
+    }
+}
+
+/* dy: gradient of unit i's output y. Accumulates parameter gradients; dx_in (zeroed here when zero_dx)
+ * receives the gradient of its input. Scratch: dbn_out (gradient of the BN output, before ReLU6), dconv
+ * (gradient of the conv output, before BN), each the size of the unit's output. */
+static int unit_backward(mobilenetv2 *m, int i, float *dx_in, int zero_dx, const float *dy, float *dbn_out,
+                         float *dconv) {
     mnv2_acts *a = &m->acts;
     mnv2_unit *u = &m->p.units[i], *g = &m->g.units[i];
     conv2d_shape *s = &a->shape[i];
     long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s), count = rows * u->c_out;
-    const float *d = dy;
+    const float *dbn = dy;
     if (u->relu6) {
-        memset(t, 0, (size_t)count * sizeof(float));
-        relu6_backward(t, dy, a->y[i], count);
-        d = t;
+        memset(dbn_out, 0, (size_t)count * sizeof(float));
+        relu6_backward(dbn_out, dy, a->y[i], count);
+        dbn = dbn_out;
     }
     memset(dconv, 0, (size_t)count * sizeof(float));
     if (a->train) {
-        long so = unit_stat_offset(m, i);
-        batchnorm_backward(dconv, g->gamma, g->beta, d, a->conv[i], a->mean + so, a->rstd + so, u->gamma, rows,
+        long stat = unit_stat_offset(m, i);
+        batchnorm_backward(dconv, g->gamma, g->beta, dbn, a->conv[i], a->mean + stat, a->rstd + stat, u->gamma, rows,
                            u->c_out);
     } else {
-        /* eval BN is affine per channel: y = (x - mean) * r * gamma + beta, r = 1/sqrt(var + eps) */
-        for (int c = 0; c < u->c_out; c++) {
-            float r = 1.0f / sqrtf(u->running_var[c] + m->bn_eps);
-            double sg = 0, sb = 0;
-            for (long j = 0; j < rows; j++) {
-                float dd = d[j * u->c_out + c];
-                sb += dd;
-                sg += (double)dd * (a->conv[i][j * u->c_out + c] - u->running_mean[c]) * r;
-                dconv[j * u->c_out + c] = dd * r * u->gamma[c];
-            }
-            g->gamma[c] += (float)sg;
-            g->beta[c] += (float)sb;
-        }
+        bn_eval_backward(dconv, g->gamma, g->beta, dbn, a->conv[i], u, rows, m->bn_eps);
     }
     if (dx_in && zero_dx) memset(dx_in, 0, (size_t)s->n * s->h * s->w * s->c_in * sizeof(float));
     return conv2d_backward(dx_in, g->w, NULL, dconv, a->in[i], u->w, s);
@@ -379,31 +388,32 @@ int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures) {
         a->scratch = malloc((size_t)a->max_act * 5 * sizeof(float));
         if (!a->scratch) return avemo_error(AVEMO_ENOMEM, "MobileNetV2 backward: cannot allocate scratch");
     }
-    float *buf[3] = {a->scratch, a->scratch + a->max_act, a->scratch + 2 * a->max_act};
-    float *t = a->scratch + 3 * a->max_act, *dconv = a->scratch + 4 * a->max_act;
+    /* three gradient buffers in rotation (a block's output gradient stays while its units run), two scratch */
+    float *grad[3] = {a->scratch, a->scratch + a->max_act, a->scratch + 2 * a->max_act};
+    float *dbn_out = a->scratch + 3 * a->max_act, *dconv = a->scratch + 4 * a->max_act;
     int n = a->n, head = MNV2_UNITS - 1, rc;
     long hw = (long)conv2d_out_h(&a->shape[head]) * conv2d_out_w(&a->shape[head]);
-    memset(buf[0], 0, (size_t)n * hw * MNV2_FEATURES * sizeof(float));
-    avgpool_global_backward(buf[0], dfeatures, n, hw, MNV2_FEATURES);
-    if ((rc = unit_backward(m, head, buf[1], 1, buf[0], t, dconv))) return rc;
-    int cur = 1; /* buf[cur] = gradient of the current block output */
+    memset(grad[0], 0, (size_t)n * hw * MNV2_FEATURES * sizeof(float));
+    avgpool_global_backward(grad[0], dfeatures, n, hw, MNV2_FEATURES);
+    if ((rc = unit_backward(m, head, grad[1], 1, grad[0], dbn_out, dconv))) return rc;
+    int cur = 1; /* grad[cur] = gradient of the current block's output */
     for (int b = MNV2_BLOCKS - 1; b >= 0; b--) {
         const mnv2_block *B = &m->p.blocks[b];
-        int out = cur, d = cur;
+        int block_out = cur, unit_out = cur;
         for (int k = B->n_units - 1; k >= 0; k--) {
-            int i = (int)(B->u[k] - m->p.units), next = (d + 1) % 3;
-            if (next == out) next = (next + 1) % 3;
-            if ((rc = unit_backward(m, i, buf[next], 1, buf[d], t, dconv))) return rc;
-            d = next;
+            int i = (int)(B->u[k] - m->p.units), unit_in = (unit_out + 1) % 3;
+            if (unit_in == block_out) unit_in = (unit_in + 1) % 3;
+            if ((rc = unit_backward(m, i, grad[unit_in], 1, grad[unit_out], dbn_out, dconv))) return rc;
+            unit_out = unit_in;
         }
         if (B->residual) {
             const conv2d_shape *s = &a->shape[B->u[0] - m->p.units];
             long count = (long)n * s->h * s->w * B->c_in;
-            for (long j = 0; j < count; j++) buf[d][j] += buf[out][j];
+            for (long j = 0; j < count; j++) grad[unit_out][j] += grad[block_out][j];
         }
-        cur = d;
+        cur = unit_out;
     }
-    return unit_backward(m, 0, dx, 0, buf[cur], t, dconv);
+    return unit_backward(m, 0, dx, 0, grad[cur], dbn_out, dconv);
 }
 
 int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n) {
@@ -452,63 +462,68 @@ void mobilenetv2_folded_free(mnv2_folded *f) {
     memset(f, 0, sizeof *f);
 }
 
+/* Folded unit i on `in` [n, *h, *w, c_in] into `out`; *h, *w become the output's. */
+static int run_folded_unit(const mnv2_folded *f, int i, float *out, const float *in, int n, int *h, int *w) {
+    conv2d_shape s;
+    mnv2_unit_shape(&s, &f->unit[i], f->padding, n, *h, *w);
+    int rc = conv2d_forward(out, in, f->w[i], f->b[i], &s);
+    if (rc) return rc;
+    *h = conv2d_out_h(&s);
+    *w = conv2d_out_w(&s);
+    if (f->unit[i].relu6) relu6_forward(out, out, (long)n * *h * *w * f->unit[i].c_out);
+    return AVEMO_OK;
+}
+
+/* x [n, h, w, in_channels] -> features [n, 1280], the activations rotating through buf[0..3] */
+static int infer_batch(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, float *buf[4]) {
+    int cur = 0, rc; /* buf[cur] = the current block's input */
+    if ((rc = run_folded_unit(f, 0, buf[cur], x, n, &h, &w))) return rc;
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        int unit_in = cur;
+        for (int k = 0; k < f->block_units[b]; k++) {
+            int unit_out = (unit_in + 1) % 4;
+            if (unit_out == cur) unit_out = (unit_out + 1) % 4;
+            if ((rc = run_folded_unit(f, f->block_first[b] + k, buf[unit_out], buf[unit_in], n, &h, &w))) return rc;
+            unit_in = unit_out;
+        }
+        if (f->block_residual[b]) {
+            long count = (long)n * h * w * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
+            for (long j = 0; j < count; j++) buf[unit_in][j] += buf[cur][j];
+        }
+        cur = unit_in;
+    }
+    int head_out = (cur + 1) % 4;
+    if ((rc = run_folded_unit(f, MNV2_UNITS - 1, buf[head_out], buf[cur], n, &h, &w))) return rc;
+    avgpool_global_forward(features, buf[head_out], n, (long)h * w, MNV2_FEATURES);
+    return AVEMO_OK;
+}
+
 int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk) {
     if (n < 1 || h < 1 || w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size");
     if (chunk <= 0) chunk = 8;
     if (chunk > n) chunk = n;
     /* largest activation per image */
     long max_act = 0;
-    int ch = h, cw = w;
-    conv2d_shape s;
+    int out_h = h, out_w = w;
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, ch, cw);
-        ch = conv2d_out_h(&s);
-        cw = conv2d_out_w(&s);
-        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
-        long sz = (long)ch * cw * f->unit[i].c_out;
-        if (sz > max_act) max_act = sz;
+        conv2d_shape s;
+        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, out_h, out_w);
+        out_h = conv2d_out_h(&s);
+        out_w = conv2d_out_w(&s);
+        if (out_h < 1 || out_w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long size = (long)out_h * out_w * f->unit[i].c_out;
+        if (size > max_act) max_act = size;
     }
     float *mem = malloc((size_t)max_act * chunk * 4 * sizeof(float));
     if (!mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate inference buffers");
     float *buf[4];
     for (int k = 0; k < 4; k++) buf[k] = mem + (long)k * max_act * chunk;
     int rc = AVEMO_OK;
-    for (int n0 = 0; n0 < n && !rc; n0 += chunk) {
-        int nb = n - n0 < chunk ? n - n0 : chunk;
-        const float *in = x + (long)n0 * h * w * f->in_channels;
-        int cur = 0;
-        ch = h;
-        cw = w;
-        /* run unit i from `src` into buf[dst]; updates ch, cw */
-#define RUN_UNIT(i, src, dst)                                                                                 \
-    do {                                                                                                      \
-        mnv2_unit_shape(&s, &f->unit[i], f->padding, nb, ch, cw);                                             \
-        if ((rc = conv2d_forward(buf[dst], src, f->w[i], f->b[i], &s))) goto done;                            \
-        ch = conv2d_out_h(&s);                                                                                \
-        cw = conv2d_out_w(&s);                                                                                \
-        if (f->unit[i].relu6) relu6_forward(buf[dst], buf[dst], (long)nb * ch * cw * f->unit[i].c_out);      \
-    } while (0)
-        RUN_UNIT(0, in, cur);
-        for (int b = 0; b < MNV2_BLOCKS; b++) {
-            int d = cur;
-            for (int k = 0; k < f->block_units[b]; k++) {
-                int next = (d + 1) % 4;
-                if (next == cur) next = (next + 1) % 4;
-                RUN_UNIT(f->block_first[b] + k, buf[d], next);
-                d = next;
-            }
-            if (f->block_residual[b]) {
-                long count = (long)nb * ch * cw * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
-                for (long j = 0; j < count; j++) buf[d][j] += buf[cur][j];
-            }
-            cur = d;
-        }
-        int next = (cur + 1) % 4;
-        RUN_UNIT(MNV2_UNITS - 1, buf[cur], next);
-        avgpool_global_forward(features + (long)n0 * MNV2_FEATURES, buf[next], nb, (long)ch * cw, MNV2_FEATURES);
-#undef RUN_UNIT
+    for (int first = 0; first < n && !rc; first += chunk) {
+        int batch = n - first < chunk ? n - first : chunk;
+        rc = infer_batch(f, features + (long)first * MNV2_FEATURES, x + (long)first * h * w * f->in_channels, batch,
+                         h, w, buf);
     }
-done:
     free(mem);
     return rc;
 }

@@ -67,7 +67,7 @@ typedef struct {
     float *pooled;                     /* [n, 1280] */
     float *mem;
     long max_act;                      /* largest activation (floats), sizes the backward scratch */
-    float *scratch;                    /* backward: 4 x max_act */
+    float *scratch;                    /* backward: 5 x max_act */
     int train;                         /* the last forward ran in train mode */
 } mnv2_acts;
 
