@@ -27,7 +27,9 @@ void audio_stream_setup(audio_stream_dims *d, const model_config *c) {
 static int stage_first(const audio_stream_dims *d, int stage) { return stage == 0 ? 0 : d->split; }
 static int stage_end(const audio_stream_dims *d, int stage) { return stage == 0 ? d->split : d->n_blocks; }
 
-int audio_stream_out_t(const audio_stream_dims *d, int stage) { return audio_block_out_t(&d->block[stage_end(d, stage) - 1]); }
+int audio_stream_out_t(const audio_stream_dims *d, int stage) {
+    return audio_block_out_t(&d->block[stage_end(d, stage) - 1]);
+}
 int audio_stream_out_c(const audio_stream_dims *d, int stage) { return d->block[stage_end(d, stage) - 1].co; }
 
 void audio_stream_declare(layout *P, audio_stream_p *p, const audio_stream_dims *d) {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 
-/* "a.b" into buf[LAYOUT_NAME_MAX], truncated */
-static const char *cat(char *buf, const char *a, const char *b) {
+/* "a.b" into buf[LAYOUT_NAME_MAX], truncated: a sub-tensor's name */
+static const char *dotted(char *buf, const char *a, const char *b) {
     size_t n = 0;
     for (const char *s = a; *s && n + 1 < LAYOUT_NAME_MAX; s++) buf[n++] = *s;
     if (n + 1 < LAYOUT_NAME_MAX) buf[n++] = '.';
@@ -17,12 +17,12 @@ static const char *cat(char *buf, const char *a, const char *b) {
 /* ------------------------------------------------------------------ conv + BN */
 
 void conv_bn_declare(layout *P, conv_bn_p *p, const char *name, int ci, int co, int k) {
-    char n[LAYOUT_NAME_MAX];
-    LAYOUT_ADD(P, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), cat(n, name, "conv.weight"), co, ci, k);
-    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "bn.weight"), co);
-    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bn.bias"), co);
-    LAYOUT_ADD(P, &p->running_mean, LT_BUF_ZEROS, 0, cat(n, name, "bn.running_mean"), co);
-    LAYOUT_ADD(P, &p->running_var, LT_BUF_ONES, 0, cat(n, name, "bn.running_var"), co);
+    char full[LAYOUT_NAME_MAX];
+    LAYOUT_ADD(P, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), dotted(full, name, "conv.weight"), co, ci, k);
+    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, dotted(full, name, "bn.weight"), co);
+    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, dotted(full, name, "bn.bias"), co);
+    LAYOUT_ADD(P, &p->running_mean, LT_BUF_ZEROS, 0, dotted(full, name, "bn.running_mean"), co);
+    LAYOUT_ADD(P, &p->running_var, LT_BUF_ONES, 0, dotted(full, name, "bn.running_var"), co);
 }
 
 void conv_bn_declare_acts(layout *A, conv_bn_a *a, int B, const conv_bn_dims *d) {
@@ -69,10 +69,10 @@ static void resblock_conv_dims(const resblock_dims *d, conv_bn_dims *c1, conv_bn
 }
 
 void resblock_declare(layout *P, resblock_p *p, const char *name, int ci, int co) {
-    char n[LAYOUT_NAME_MAX];
-    conv_bn_declare(P, &p->conv1, cat(n, name, "conv1"), ci, co, 3);
-    conv_bn_declare(P, &p->conv2, cat(n, name, "conv2"), co, co, 3);
-    if (ci != co) conv_bn_declare(P, &p->shortcut, cat(n, name, "shortcut"), ci, co, 1);
+    char full[LAYOUT_NAME_MAX];
+    conv_bn_declare(P, &p->conv1, dotted(full, name, "conv1"), ci, co, 3);
+    conv_bn_declare(P, &p->conv2, dotted(full, name, "conv2"), co, co, 3);
+    if (ci != co) conv_bn_declare(P, &p->shortcut, dotted(full, name, "shortcut"), ci, co, 1);
 }
 
 void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims *d) {
@@ -86,7 +86,8 @@ void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims 
     LAYOUT_ADD(A, &a->y, LT_ACT, 0, "y", B, d->t, d->co);
 }
 
-int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d, int train) {
+int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d,
+                     int train) {
     conv_bn_dims c1, c2, sc;
     resblock_conv_dims(d, &c1, &c2, &sc);
     long n = (long)B * d->t * d->co;
@@ -131,9 +132,10 @@ static int audio_conv_t(const audio_block_dims *d) { return d->t + 2 * d->pad - 
 int audio_block_out_t(const audio_block_dims *d) { return maxpool1d_out_t(audio_conv_t(d), 2, d->pool_stride); }
 
 void audio_block_declare(layout *P, audio_block_p *p, const char *name, const audio_block_dims *d) {
-    char n[LAYOUT_NAME_MAX];
-    conv_bn_declare(P, &p->conv, cat(n, name, "conv"), d->ci, d->co, 3);
-    if (d->residual && d->ci != d->co) conv_bn_declare(P, &p->shortcut, cat(n, name, "shortcut"), d->ci, d->co, 1);
+    char full[LAYOUT_NAME_MAX];
+    conv_bn_declare(P, &p->conv, dotted(full, name, "conv"), d->ci, d->co, 3);
+    if (d->residual && d->ci != d->co)
+        conv_bn_declare(P, &p->shortcut, dotted(full, name, "shortcut"), d->ci, d->co, 1);
 }
 
 void audio_block_declare_acts(layout *A, audio_block_a *a, int B, const audio_block_dims *d) {
@@ -182,7 +184,8 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
     }
     relu_backward(da->sum, da->r, a->r, n);
     if ((st = conv_bn_backward(&p->conv, &g->conv, &a->conv, &da->conv, da->sum, x, dx, B, &cd))) return st;
-    if (p->shortcut.w) return conv_bn_backward(&p->shortcut, &g->shortcut, &a->shortcut, &da->shortcut, da->sum, x, dx, B, &sd);
+    if (p->shortcut.w)
+        return conv_bn_backward(&p->shortcut, &g->shortcut, &a->shortcut, &da->shortcut, da->sum, x, dx, B, &sd);
     if (dx)
         for (long i = 0; i < n; i++) dx[i] += da->sum[i];
     return 0;
@@ -191,17 +194,17 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
 /* ------------------------------------------------------------------ linear, attention */
 
 void linear_declare(layout *P, linear_p *p, const char *name, int in, int out, int bias) {
-    char n[LAYOUT_NAME_MAX];
+    char full[LAYOUT_NAME_MAX];
     float bound = 1.0f / sqrtf((float)in);
-    LAYOUT_ADD(P, &p->w, LT_WEIGHT, bound, cat(n, name, "weight"), out, in);
-    if (bias) LAYOUT_ADD(P, &p->b, LT_BIAS, bound, cat(n, name, "bias"), out);
+    LAYOUT_ADD(P, &p->w, LT_WEIGHT, bound, dotted(full, name, "weight"), out, in);
+    if (bias) LAYOUT_ADD(P, &p->b, LT_BIAS, bound, dotted(full, name, "bias"), out);
 }
 
 void attention_declare(layout *P, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v) {
-    char n[LAYOUT_NAME_MAX];
-    linear_declare(P, &p->q, cat(n, name, "q"), s->d_q_in, s->d_k, bias);
-    linear_declare(P, &p->k, cat(n, name, "k"), s->d_kv_in, s->d_k, bias);
-    if (with_v) linear_declare(P, &p->v, cat(n, name, "v"), s->d_kv_in, s->d_v, bias);
+    char full[LAYOUT_NAME_MAX];
+    linear_declare(P, &p->q, dotted(full, name, "q"), s->d_q_in, s->d_k, bias);
+    linear_declare(P, &p->k, dotted(full, name, "k"), s->d_kv_in, s->d_k, bias);
+    if (with_v) linear_declare(P, &p->v, dotted(full, name, "v"), s->d_kv_in, s->d_v, bias);
 }
 
 void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s, int with_v) {
@@ -216,9 +219,9 @@ void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s,
 /* ------------------------------------------------------------------ the baseline's AttentionBlock */
 
 static void layernorm_declare(layout *P, layernorm_p *p, const char *name, int c) {
-    char n[LAYOUT_NAME_MAX];
-    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "weight"), c);
-    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bias"), c);
+    char full[LAYOUT_NAME_MAX];
+    LAYOUT_ADD(P, &p->gamma, LT_ONES, 0, dotted(full, name, "weight"), c);
+    LAYOUT_ADD(P, &p->beta, LT_ZEROS, 0, dotted(full, name, "bias"), c);
 }
 
 static attention_shape attn_block_shape(int B, int tq, int tk, int dq, int dk) {
@@ -227,15 +230,15 @@ static attention_shape attn_block_shape(int B, int tq, int tk, int dq, int dk) {
 }
 
 void attn_block_declare(layout *P, attn_block_p *p, const char *name, int dq, int dk) {
-    char n[LAYOUT_NAME_MAX];
+    char full[LAYOUT_NAME_MAX];
     attention_shape s = attn_block_shape(1, 1, 1, dq, dk);
-    layernorm_declare(P, &p->norm_q, cat(n, name, "norm1_q"), dq);
-    layernorm_declare(P, &p->norm_k, cat(n, name, "norm1_k"), dk);
-    attention_declare(P, &p->attn, cat(n, name, "attn"), &s, 0, 1);
-    linear_declare(P, &p->proj, cat(n, name, "attn.proj"), dq, dq, 1);
-    layernorm_declare(P, &p->norm2, cat(n, name, "norm2"), dq);
-    linear_declare(P, &p->fc1, cat(n, name, "mlp.fc1"), dq, 2 * dq, 1);
-    linear_declare(P, &p->fc2, cat(n, name, "mlp.fc2"), 2 * dq, dq, 1);
+    layernorm_declare(P, &p->norm_q, dotted(full, name, "norm1_q"), dq);
+    layernorm_declare(P, &p->norm_k, dotted(full, name, "norm1_k"), dk);
+    attention_declare(P, &p->attn, dotted(full, name, "attn"), &s, 0, 1);
+    linear_declare(P, &p->proj, dotted(full, name, "attn.proj"), dq, dq, 1);
+    layernorm_declare(P, &p->norm2, dotted(full, name, "norm2"), dq);
+    linear_declare(P, &p->fc1, dotted(full, name, "mlp.fc1"), dq, 2 * dq, 1);
+    linear_declare(P, &p->fc2, dotted(full, name, "mlp.fc2"), 2 * dq, dq, 1);
 }
 
 void attn_block_declare_acts(layout *A, attn_block_a *a, int B, int tq, int tk, int dq, int dk) {
@@ -289,13 +292,16 @@ int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn
     if ((st = linear_backward(da->g, g->fc2.w, g->fc2.b, da->f2, a->g, p->fc2.w, nq, 2 * dq, dq))) return st;
     gelu_backward(da->f1, da->g, a->f1, nq * 2 * dq);
     if ((st = linear_backward(da->h, g->fc1.w, g->fc1.b, da->f1, a->h, p->fc1.w, nq, dq, 2 * dq))) return st;
-    layernorm_backward(da->x, g->norm2.gamma, g->norm2.beta, da->h, a->x, a->h_mean, a->h_rstd, p->norm2.gamma, nq, dq);
-    if ((st = linear_backward(da->attn.out, g->proj.w, g->proj.b, da->x, a->attn.out, p->proj.w, nq, dq, dq))) return st;
+    layernorm_backward(da->x, g->norm2.gamma, g->norm2.beta, da->h, a->x, a->h_mean, a->h_rstd, p->norm2.gamma, nq,
+                       dq);
+    if ((st = linear_backward(da->attn.out, g->proj.w, g->proj.b, da->x, a->attn.out, p->proj.w, nq, dq, dq)))
+        return st;
     if ((st = attention_backward(da->nq, da->nk, g->attn.q.w, NULL, g->attn.k.w, NULL, g->attn.v.w, NULL, da->attn.out,
                                  a->attn.q, a->attn.k, a->attn.v, a->attn.att, a->nq, a->nk, p->attn.q.w, p->attn.k.w,
                                  p->attn.v.w, &s)))
         return st;
-    layernorm_backward(dxq, g->norm_q.gamma, g->norm_q.beta, da->nq, xq, a->nq_mean, a->nq_rstd, p->norm_q.gamma, nq, dq);
+    layernorm_backward(dxq, g->norm_q.gamma, g->norm_q.beta, da->nq, xq, a->nq_mean, a->nq_rstd, p->norm_q.gamma, nq,
+                       dq);
     layernorm_backward(dxk, g->norm_k.gamma, g->norm_k.beta, da->nk, xk, a->nk_mean, a->nk_rstd, p->norm_k.gamma,
                        (long)B * tk, dk);
     return 0;
@@ -304,9 +310,9 @@ int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn
 /* ------------------------------------------------------------------ the baseline's cross-modal pair */
 
 void cross_attn_declare(layout *P, cross_attn_p *p, const char *name, int ca, int cv) {
-    char n[LAYOUT_NAME_MAX];
-    attn_block_declare(P, &p->av, cat(n, name, "av"), ca, cv);
-    attn_block_declare(P, &p->va, cat(n, name, "va"), cv, ca);
+    char full[LAYOUT_NAME_MAX];
+    attn_block_declare(P, &p->av, dotted(full, name, "av"), ca, cv);
+    attn_block_declare(P, &p->va, dotted(full, name, "va"), cv, ca);
 }
 
 void cross_attn_declare_acts(layout *A, cross_attn_a *a, int B, const cross_attn_dims *d) {

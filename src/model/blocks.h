@@ -34,7 +34,8 @@ typedef struct { conv_bn_a conv1, conv2, shortcut; float *r1, *sum, *y; } resblo
 typedef struct { int t, ci, co; } resblock_dims;
 void resblock_declare(layout *P, resblock_p *p, const char *name, int ci, int co);
 void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims *d);
-int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d, int train);
+int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d,
+                     int train);
 /* reads da->y (the output's gradient) */
 int resblock_backward(const resblock_p *p, const resblock_p *g, const resblock_a *a, const resblock_a *da,
                       const float *x, float *dx, int B, const resblock_dims *d);

@@ -12,7 +12,9 @@ void layout_begin(layout *L, const void *values_struct) {
     L->base = values_struct;
 }
 
-static int kind_has_grad(layout_kind k) { return k == LT_WEIGHT || k == LT_BIAS || k == LT_ONES || k == LT_ZEROS || k == LT_ACT; }
+static int kind_has_grad(layout_kind k) {
+    return k == LT_WEIGHT || k == LT_BIAS || k == LT_ONES || k == LT_ZEROS || k == LT_ACT;
+}
 int layout_has_grad(const layout_entry *e) { return kind_has_grad(e->kind); }
 
 void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim, const int64_t *shape,
@@ -85,39 +87,39 @@ int layout_alloc(layout *L, void *values, void *grads, float **grad_values, floa
                  int **ints) {
     if (!L->failed && ((!ints && L->n_int) || (grads && !grad_grads))) L->failed = AVEMO_EINTERNAL;
     if (L->failed) return declaration_error(L);
-    float *gv = zalloc(L->n_grad, sizeof(float));
-    float *gg = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
-    float *ng = zalloc(L->n_nograd, sizeof(float));
-    int *in = ints ? zalloc(L->n_int, sizeof(int)) : NULL;
-    if (!gv || (grads && !gg) || !ng || (ints && !in)) {
-        free(gv), free(gg), free(ng), free(in);
+    float *values_mem = zalloc(L->n_grad, sizeof(float));
+    float *grads_mem = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
+    float *nograd_mem = zalloc(L->n_nograd, sizeof(float));
+    int *int_mem = ints ? zalloc(L->n_int, sizeof(int)) : NULL;
+    if (!values_mem || (grads && !grads_mem) || !nograd_mem || (ints && !int_mem)) {
+        free(values_mem), free(grads_mem), free(nograd_mem), free(int_mem);
         return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld + %ld floats", L->n_grad, L->n_nograd);
     }
     for (int i = 0; i < L->n; i++) {
         const layout_entry *e = &L->e[i];
         if (e->kind == LT_INT) {
-            *field_in(values, e) = in + e->offset;
+            *field_in(values, e) = int_mem + e->offset;
         } else if (kind_has_grad(e->kind)) {
-            *field_in(values, e) = gv + e->offset;
-            if (grads) *field_in(grads, e) = gg + e->offset;
+            *field_in(values, e) = values_mem + e->offset;
+            if (grads) *field_in(grads, e) = grads_mem + e->offset;
         } else {
-            *field_in(values, e) = ng + e->offset;
+            *field_in(values, e) = nograd_mem + e->offset;
         }
     }
-    *grad_values = gv;
-    if (grad_grads) *grad_grads = gg;
-    *nograd = ng;
-    if (ints) *ints = in;
+    *grad_values = values_mem;
+    if (grad_grads) *grad_grads = grads_mem;
+    *nograd = nograd_mem;
+    if (ints) *ints = int_mem;
     return AVEMO_OK;
 }
 
 int layout_alloc_grads(const layout *L, void *grads, float **grad_grads) {
     if (L->failed) return declaration_error(L);
-    float *gg = zalloc(L->n_grad, sizeof(float));
-    if (!gg) return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld gradients", L->n_grad);
+    float *grads_mem = zalloc(L->n_grad, sizeof(float));
+    if (!grads_mem) return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld gradients", L->n_grad);
     for (int i = 0; i < L->n; i++)
-        if (kind_has_grad(L->e[i].kind)) *field_in(grads, &L->e[i]) = gg + L->e[i].offset;
-    *grad_grads = gg;
+        if (kind_has_grad(L->e[i].kind)) *field_in(grads, &L->e[i]) = grads_mem + L->e[i].offset;
+    *grad_grads = grads_mem;
     return AVEMO_OK;
 }
 

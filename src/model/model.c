@@ -17,23 +17,26 @@ static int uses_video(const model *m) { return m->cfg.modality != MODALITY_AUDIO
 
 /* The fusions (model/fusion.h), keyed by model_config.fusion; a one-stream model has none. */
 static const fusion_ops FUSIONS[] = {
-    [FUSION_ATTENTION] = {attention_fusion_declare, attention_fusion_declare_acts, NULL, NULL,
-                          attention_fusion_forward, attention_fusion_backward},
-    [FUSION_CONCAT] = {attention_fusion_declare, attention_fusion_declare_acts, NULL, NULL, attention_fusion_forward,
-                       attention_fusion_backward},
-    [FUSION_IA] = {ia_fusion_declare, ia_fusion_declare_acts, ia_fusion_exchange_forward, ia_fusion_exchange_backward,
-                   ia_fusion_forward, ia_fusion_backward},
-    [FUSION_IT] = {it_fusion_declare, it_fusion_declare_acts, it_fusion_exchange_forward, it_fusion_exchange_backward,
-                   it_fusion_forward, it_fusion_backward},
-    [FUSION_LT] = {lt_fusion_declare, lt_fusion_declare_acts, NULL, NULL, lt_fusion_forward, lt_fusion_backward},
-    [FUSION_INTERMEDIATE] = {intermediate_fusion_declare, intermediate_fusion_declare_acts, NULL, NULL,
-                             intermediate_fusion_forward, intermediate_fusion_backward},
-    [FUSION_LATE] = {late_fusion_declare, late_fusion_declare_acts, NULL, NULL, late_fusion_forward,
-                     late_fusion_backward},
+    [FUSION_ATTENTION] = {.declare = attention_fusion_declare, .declare_acts = attention_fusion_declare_acts,
+                          .forward = attention_fusion_forward, .backward = attention_fusion_backward},
+    [FUSION_CONCAT] = {.declare = attention_fusion_declare, .declare_acts = attention_fusion_declare_acts,
+                       .forward = attention_fusion_forward, .backward = attention_fusion_backward},
+    [FUSION_IA] = {.declare = ia_fusion_declare, .declare_acts = ia_fusion_declare_acts,
+                   .exchange_forward = ia_fusion_exchange_forward, .exchange_backward = ia_fusion_exchange_backward,
+                   .forward = ia_fusion_forward, .backward = ia_fusion_backward},
+    [FUSION_IT] = {.declare = it_fusion_declare, .declare_acts = it_fusion_declare_acts,
+                   .exchange_forward = it_fusion_exchange_forward, .exchange_backward = it_fusion_exchange_backward,
+                   .forward = it_fusion_forward, .backward = it_fusion_backward},
+    [FUSION_LT] = {.declare = lt_fusion_declare, .declare_acts = lt_fusion_declare_acts, .forward = lt_fusion_forward,
+                   .backward = lt_fusion_backward},
+    [FUSION_INTERMEDIATE] = {.declare = intermediate_fusion_declare, .declare_acts = intermediate_fusion_declare_acts,
+                             .forward = intermediate_fusion_forward, .backward = intermediate_fusion_backward},
+    [FUSION_LATE] = {.declare = late_fusion_declare, .declare_acts = late_fusion_declare_acts,
+                     .forward = late_fusion_forward, .backward = late_fusion_backward},
 };
 _Static_assert(sizeof FUSIONS / sizeof FUSIONS[0] == FUSION_CONCAT + 1, "one row per model_fusion");
-static const fusion_ops UNIMODAL = {unimodal_declare, unimodal_declare_acts, NULL, NULL, unimodal_forward,
-                                    unimodal_backward};
+static const fusion_ops UNIMODAL = {.declare = unimodal_declare, .declare_acts = unimodal_declare_acts,
+                                    .forward = unimodal_forward, .backward = unimodal_backward};
 
 fusion_dims fusion_dims_of(const model *m) {
     const model_config *c = &m->cfg;
