@@ -3,10 +3,10 @@
 
 #include <string.h>
 
-void stream_pool_declare_acts(layout *A, stream_pool_a *a, int B, const stream_pool_dims *d) {
-    if (d->ca) LAYOUT_ADD(A, &a->pooled_audio, LT_ACT, 0, "pooled_audio", B, d->ca);
-    if (d->cv) LAYOUT_ADD(A, &a->pooled_video, LT_ACT, 0, "pooled_video", B, d->cv);
-    LAYOUT_ADD(A, &a->features, LT_ACT, 0, "features", B, d->ca + d->cv);
+void stream_pool_declare_acts(layout *L, stream_pool_a *a, int B, const stream_pool_dims *d) {
+    if (d->ca) LAYOUT_ADD(L, &a->pooled_audio, LT_ACT, 0, "pooled_audio", B, d->ca);
+    if (d->cv) LAYOUT_ADD(L, &a->pooled_video, LT_ACT, 0, "pooled_video", B, d->cv);
+    LAYOUT_ADD(L, &a->features, LT_ACT, 0, "features", B, d->ca + d->cv);
 }
 
 void stream_pool_forward(const stream_pool_a *a, const float *audio, const float *video, int B,
@@ -28,9 +28,9 @@ void stream_pool_backward(const stream_pool_a *da, float *daudio, float *dvideo,
     if (dvideo) avgpool_global_backward(dvideo, da->pooled_video, B, d->tv, d->cv);
 }
 
-void classifier_declare_acts(layout *A, classifier_a *a, int B, int n) {
-    LAYOUT_ADD(A, &a->dropped, LT_ACT, 0, "dropped", B, n);
-    LAYOUT_ADD(A, &a->mask, LT_STAT, 0, "drop_mask", B, n);
+void classifier_declare_acts(layout *L, classifier_a *a, int B, int n) {
+    LAYOUT_ADD(L, &a->dropped, LT_ACT, 0, "dropped", B, n);
+    LAYOUT_ADD(L, &a->mask, LT_STAT, 0, "drop_mask", B, n);
 }
 
 static int dropping(float dropout, int train) { return train && dropout != 0.0f; }
@@ -54,9 +54,9 @@ int classifier_backward(const linear_p *p, const linear_p *g, const classifier_a
     return 0;
 }
 
-void pooled_classifier_declare_acts(layout *A, pooled_classifier_a *a, int B, const stream_pool_dims *d) {
-    stream_pool_declare_acts(A, &a->pool, B, d);
-    classifier_declare_acts(A, &a->classifier, B, d->ca + d->cv);
+void pooled_classifier_declare_acts(layout *L, pooled_classifier_a *a, int B, const stream_pool_dims *d) {
+    stream_pool_declare_acts(L, &a->pool, B, d);
+    classifier_declare_acts(L, &a->classifier, B, d->ca + d->cv);
 }
 
 int pooled_classifier_forward(const linear_p *p, const pooled_classifier_a *a, float *logits, const float *audio,

@@ -12,8 +12,8 @@ typedef struct { resblock_p stage[2]; } temporal_stream_p;
 typedef struct { resblock_a stage[2]; } temporal_stream_a;
 typedef struct { resblock_dims stage[2]; } temporal_stream_dims;
 void temporal_stream_setup(temporal_stream_dims *d, const model_config *c);
-void temporal_stream_declare(layout *P, temporal_stream_p *p, const temporal_stream_dims *d);
-void temporal_stream_declare_acts(layout *A, temporal_stream_a *a, int B, const temporal_stream_dims *d);
+void temporal_stream_declare(layout *L, temporal_stream_p *p, const temporal_stream_dims *d);
+void temporal_stream_declare_acts(layout *L, temporal_stream_a *a, int B, const temporal_stream_dims *d);
 int temporal_stream_forward(const temporal_stream_p *p, const temporal_stream_a *a, int stage, const float *x,
                             int B, const temporal_stream_dims *d, int train);
 int temporal_stream_backward(const temporal_stream_p *p, const temporal_stream_p *g, const temporal_stream_a *a,
@@ -34,8 +34,8 @@ typedef struct {
 void audio_stream_setup(audio_stream_dims *d, const model_config *c);
 int audio_stream_out_t(const audio_stream_dims *d, int stage);
 int audio_stream_out_c(const audio_stream_dims *d, int stage);
-void audio_stream_declare(layout *P, audio_stream_p *p, const audio_stream_dims *d);
-void audio_stream_declare_acts(layout *A, audio_stream_a *a, int B, const audio_stream_dims *d);
+void audio_stream_declare(layout *L, audio_stream_p *p, const audio_stream_dims *d);
+void audio_stream_declare_acts(layout *L, audio_stream_a *a, int B, const audio_stream_dims *d);
 /* output: a->block[last block of the stage].y */
 float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage);
 int audio_stream_forward(const audio_stream_p *p, const audio_stream_a *a, int stage, const float *x, int B,
