@@ -6,7 +6,9 @@
  *
  * llm.c style: model_params is a struct of named pointers into one allocation (trainable tensors contiguous:
  * the flat vector for sgd_step/adam_step; BN running statistics in a second allocation), model_acts the same
- * for activations; `grads` / `dacts` are second instances of those structs holding the gradients.
+ * for activations; `grads` / `dacts` are second instances of those structs holding the gradients. The fusion
+ * (Table V) is one of model/fusion_*.c, or unimodal.c for a one-stream model, picked by one table in model.c
+ * (model/fusion.h says what a fusion implements); each has its own member in both structs.
  *
  * Usage (training step):
  *   model_forward(m, video, audio, labels, B, 1, &rng);   -> m->loss, m->acts.logits
@@ -57,7 +59,7 @@ typedef struct {
 
 struct model {
     model_config cfg;
-    temporal_stream_dims vdims;
+    temporal_stream_dims vdims;          /* the streams' block sizes */
     audio_stream_dims adims;
     const fusion_ops *fusion;            /* model.c's table row for cfg */
     /* parameters */
