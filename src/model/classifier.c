@@ -33,11 +33,11 @@ void classifier_declare_acts(layout *L, classifier_a *a, int B, int n) {
     LAYOUT_ADD(L, &a->mask, LT_STAT, 0, "drop_mask", B, n);
 }
 
-static int dropping(float dropout, int train) { return train && dropout != 0.0f; }
+static int applies_dropout(float dropout, int train) { return train && dropout != 0.0f; }
 
 int classifier_forward(const linear_p *p, const classifier_a *a, float *logits, const float *x, int B, int n, int K,
                        float dropout, int train, rng_t *rng) {
-    if (dropping(dropout, train)) {
+    if (applies_dropout(dropout, train)) {
         dropout_mask(a->mask, (long)B * n, dropout, rng);
         dropout_forward(a->dropped, x, a->mask, (long)B * n);
         x = a->dropped;
@@ -47,7 +47,7 @@ int classifier_forward(const linear_p *p, const classifier_a *a, float *logits, 
 
 int classifier_backward(const linear_p *p, const linear_p *g, const classifier_a *a, const classifier_a *da,
                         const float *dlogits, const float *x, float *dx, int B, int n, int K, float dropout) {
-    if (!dropping(dropout, 1)) return linear_backward(dx, g->w, g->b, dlogits, x, p->w, B, n, K);
+    if (!applies_dropout(dropout, 1)) return linear_backward(dx, g->w, g->b, dlogits, x, p->w, B, n, K);
     int st = linear_backward(da->dropped, g->w, g->b, dlogits, a->dropped, p->w, B, n, K);
     if (st) return st;
     dropout_backward(dx, da->dropped, a->mask, (long)B * n);
