@@ -23,7 +23,7 @@
 #include "io/media_probe.h"
 #include "io/video.h"
 #include "model/mobilenetv2.h"
-#include "train/model_file.h"
+#include "model/model_file.h"
 #include "vision/faces.h"
 #include "vision/imgops.h"
 #include "vision/mtcnn.h"

@@ -27,22 +27,24 @@ void audio_stream_setup(audio_stream_dims *d, const model_config *c) {
 static int stage_first(const audio_stream_dims *d, int stage) { return stage == 0 ? 0 : d->split; }
 static int stage_end(const audio_stream_dims *d, int stage) { return stage == 0 ? d->split : d->n_blocks; }
 
-int audio_stream_out_t(const audio_stream_dims *d, int stage) { return audio_block_out_t(&d->block[stage_end(d, stage) - 1]); }
+int audio_stream_out_t(const audio_stream_dims *d, int stage) {
+    return audio_block_out_t(&d->block[stage_end(d, stage) - 1]);
+}
 int audio_stream_out_c(const audio_stream_dims *d, int stage) { return d->block[stage_end(d, stage) - 1].co; }
 
-void audio_stream_declare(layout *P, audio_stream_p *p, const audio_stream_dims *d) {
+void audio_stream_declare(layout *L, audio_stream_p *p, const audio_stream_dims *d) {
     char name[32];
     for (int i = 0; i < d->n_blocks; i++) {
         snprintf(name, sizeof name, "audio.block%d", i + 1);
-        audio_block_declare(P, &p->block[i], name, &d->block[i]);
+        audio_block_declare(L, &p->block[i], name, &d->block[i]);
     }
 }
 
-void audio_stream_declare_acts(layout *A, audio_stream_a *a, int B, const audio_stream_dims *d) {
-    for (int i = 0; i < d->n_blocks; i++) audio_block_declare_acts(A, &a->block[i], B, &d->block[i]);
+void audio_stream_declare_acts(layout *L, audio_stream_a *a, int B, const audio_stream_dims *d) {
+    for (int i = 0; i < d->n_blocks; i++) audio_block_declare_acts(L, &a->block[i], B, &d->block[i]);
 }
 
-const float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage) {
+float *audio_stream_out(const audio_stream_a *a, const audio_stream_dims *d, int stage) {
     return a->block[stage_end(d, stage) - 1].y;
 }
 

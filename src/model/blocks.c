@@ -3,14 +3,9 @@
 #include <math.h>
 #include <string.h>
 
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-#define NDIM(...) ((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-/* layout_add with the shape given inline: ADD(L, &p->w, LT_WEIGHT, bound, "name", dims...) */
-#define ADD(L, field, kind, bound, name, ...) \
-    layout_add(L, field, kind, bound, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), "%s", name)
 
-/* "a.b" into buf[LAYOUT_NAME_MAX], truncated */
-static const char *cat(char *buf, const char *a, const char *b) {
+/* "a.b" into buf[LAYOUT_NAME_MAX], truncated: a sub-tensor's name */
+static const char *dotted(char *buf, const char *a, const char *b) {
     size_t n = 0;
     for (const char *s = a; *s && n + 1 < LAYOUT_NAME_MAX; s++) buf[n++] = *s;
     if (n + 1 < LAYOUT_NAME_MAX) buf[n++] = '.';
@@ -21,21 +16,21 @@ static const char *cat(char *buf, const char *a, const char *b) {
 
 /* ------------------------------------------------------------------ conv + BN */
 
-void conv_bn_declare(layout *P, conv_bn_p *p, const char *name, int ci, int co, int k) {
-    char n[LAYOUT_NAME_MAX];
-    ADD(P, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), cat(n, name, "conv.weight"), co, ci, k);
-    ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "bn.weight"), co);
-    ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bn.bias"), co);
-    ADD(P, &p->running_mean, LT_BUF_ZEROS, 0, cat(n, name, "bn.running_mean"), co);
-    ADD(P, &p->running_var, LT_BUF_ONES, 0, cat(n, name, "bn.running_var"), co);
+void conv_bn_declare(layout *L, conv_bn_p *p, const char *name, int ci, int co, int k) {
+    char full[LAYOUT_NAME_MAX];
+    LAYOUT_ADD(L, &p->w, LT_WEIGHT, 1.0f / sqrtf((float)(ci * k)), dotted(full, name, "conv.weight"), co, ci, k);
+    LAYOUT_ADD(L, &p->gamma, LT_ONES, 0, dotted(full, name, "bn.weight"), co);
+    LAYOUT_ADD(L, &p->beta, LT_ZEROS, 0, dotted(full, name, "bn.bias"), co);
+    LAYOUT_ADD(L, &p->running_mean, LT_BUF_ZEROS, 0, dotted(full, name, "bn.running_mean"), co);
+    LAYOUT_ADD(L, &p->running_var, LT_BUF_ONES, 0, dotted(full, name, "bn.running_var"), co);
 }
 
-void conv_bn_declare_acts(layout *A, conv_bn_a *a, int B, const conv_bn_dims *d) {
+void conv_bn_declare_acts(layout *L, conv_bn_a *a, int B, const conv_bn_dims *d) {
     int to = conv_bn_out_t(d);
-    ADD(A, &a->c, LT_ACT, 0, "conv", B, to, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "bn", B, to, d->co);
-    ADD(A, &a->mean, LT_STAT, 0, "bn.mean", d->co);
-    ADD(A, &a->rstd, LT_STAT, 0, "bn.rstd", d->co);
+    LAYOUT_ADD(L, &a->c, LT_ACT, 0, "conv", B, to, d->co);
+    LAYOUT_ADD(L, &a->y, LT_ACT, 0, "bn", B, to, d->co);
+    LAYOUT_ADD(L, &a->mean, LT_STAT, 0, "bn.mean", d->co);
+    LAYOUT_ADD(L, &a->rstd, LT_STAT, 0, "bn.rstd", d->co);
 }
 
 static conv1d_shape conv_shape(int B, const conv_bn_dims *d) {
@@ -73,25 +68,26 @@ static void resblock_conv_dims(const resblock_dims *d, conv_bn_dims *c1, conv_bn
     *sc = (conv_bn_dims){d->t, d->ci, d->co, 1, 0};
 }
 
-void resblock_declare(layout *P, resblock_p *p, const char *name, int ci, int co) {
-    char n[LAYOUT_NAME_MAX];
-    conv_bn_declare(P, &p->conv1, cat(n, name, "conv1"), ci, co, 3);
-    conv_bn_declare(P, &p->conv2, cat(n, name, "conv2"), co, co, 3);
-    if (ci != co) conv_bn_declare(P, &p->shortcut, cat(n, name, "shortcut"), ci, co, 1);
+void resblock_declare(layout *L, resblock_p *p, const char *name, int ci, int co) {
+    char full[LAYOUT_NAME_MAX];
+    conv_bn_declare(L, &p->conv1, dotted(full, name, "conv1"), ci, co, 3);
+    conv_bn_declare(L, &p->conv2, dotted(full, name, "conv2"), co, co, 3);
+    if (ci != co) conv_bn_declare(L, &p->shortcut, dotted(full, name, "shortcut"), ci, co, 1);
 }
 
-void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims *d) {
+void resblock_declare_acts(layout *L, resblock_a *a, int B, const resblock_dims *d) {
     conv_bn_dims c1, c2, sc;
     resblock_conv_dims(d, &c1, &c2, &sc);
-    conv_bn_declare_acts(A, &a->conv1, B, &c1);
-    conv_bn_declare_acts(A, &a->conv2, B, &c2);
-    if (d->ci != d->co) conv_bn_declare_acts(A, &a->shortcut, B, &sc);
-    ADD(A, &a->r1, LT_ACT, 0, "r1", B, d->t, d->co);
-    ADD(A, &a->sum, LT_ACT, 0, "sum", B, d->t, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, d->t, d->co);
+    conv_bn_declare_acts(L, &a->conv1, B, &c1);
+    conv_bn_declare_acts(L, &a->conv2, B, &c2);
+    if (d->ci != d->co) conv_bn_declare_acts(L, &a->shortcut, B, &sc);
+    LAYOUT_ADD(L, &a->r1, LT_ACT, 0, "r1", B, d->t, d->co);
+    LAYOUT_ADD(L, &a->sum, LT_ACT, 0, "sum", B, d->t, d->co);
+    LAYOUT_ADD(L, &a->y, LT_ACT, 0, "y", B, d->t, d->co);
 }
 
-int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d, int train) {
+int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d,
+                     int train) {
     conv_bn_dims c1, c2, sc;
     resblock_conv_dims(d, &c1, &c2, &sc);
     long n = (long)B * d->t * d->co;
@@ -135,23 +131,24 @@ static int audio_conv_t(const audio_block_dims *d) { return d->t + 2 * d->pad - 
 
 int audio_block_out_t(const audio_block_dims *d) { return maxpool1d_out_t(audio_conv_t(d), 2, d->pool_stride); }
 
-void audio_block_declare(layout *P, audio_block_p *p, const char *name, const audio_block_dims *d) {
-    char n[LAYOUT_NAME_MAX];
-    conv_bn_declare(P, &p->conv, cat(n, name, "conv"), d->ci, d->co, 3);
-    if (d->residual && d->ci != d->co) conv_bn_declare(P, &p->shortcut, cat(n, name, "shortcut"), d->ci, d->co, 1);
+void audio_block_declare(layout *L, audio_block_p *p, const char *name, const audio_block_dims *d) {
+    char full[LAYOUT_NAME_MAX];
+    conv_bn_declare(L, &p->conv, dotted(full, name, "conv"), d->ci, d->co, 3);
+    if (d->residual && d->ci != d->co)
+        conv_bn_declare(L, &p->shortcut, dotted(full, name, "shortcut"), d->ci, d->co, 1);
 }
 
-void audio_block_declare_acts(layout *A, audio_block_a *a, int B, const audio_block_dims *d) {
+void audio_block_declare_acts(layout *L, audio_block_a *a, int B, const audio_block_dims *d) {
     conv_bn_dims cd = audio_conv_dims(d), sd = {d->t, d->ci, d->co, 1, 0};
     int tc = audio_conv_t(d);
-    conv_bn_declare_acts(A, &a->conv, B, &cd);
+    conv_bn_declare_acts(L, &a->conv, B, &cd);
     if (d->residual) {
-        if (d->ci != d->co) conv_bn_declare_acts(A, &a->shortcut, B, &sd);
-        ADD(A, &a->sum, LT_ACT, 0, "sum", B, tc, d->co);
+        if (d->ci != d->co) conv_bn_declare_acts(L, &a->shortcut, B, &sd);
+        LAYOUT_ADD(L, &a->sum, LT_ACT, 0, "sum", B, tc, d->co);
     }
-    ADD(A, &a->r, LT_ACT, 0, "relu", B, tc, d->co);
-    ADD(A, &a->y, LT_ACT, 0, "pool", B, audio_block_out_t(d), d->co);
-    ADD(A, (float **)&a->argmax, LT_INT, 0, "pool.argmax", B, audio_block_out_t(d), d->co);
+    LAYOUT_ADD(L, &a->r, LT_ACT, 0, "relu", B, tc, d->co);
+    LAYOUT_ADD(L, &a->y, LT_ACT, 0, "pool", B, audio_block_out_t(d), d->co);
+    LAYOUT_ADD(L, (float **)&a->argmax, LT_INT, 0, "pool.argmax", B, audio_block_out_t(d), d->co);
 }
 
 int audio_block_forward(const audio_block_p *p, const audio_block_a *a, const float *x, int B,
@@ -187,7 +184,8 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
     }
     relu_backward(da->sum, da->r, a->r, n);
     if ((st = conv_bn_backward(&p->conv, &g->conv, &a->conv, &da->conv, da->sum, x, dx, B, &cd))) return st;
-    if (p->shortcut.w) return conv_bn_backward(&p->shortcut, &g->shortcut, &a->shortcut, &da->shortcut, da->sum, x, dx, B, &sd);
+    if (p->shortcut.w)
+        return conv_bn_backward(&p->shortcut, &g->shortcut, &a->shortcut, &da->shortcut, da->sum, x, dx, B, &sd);
     if (dx)
         for (long i = 0; i < n; i++) dx[i] += da->sum[i];
     return 0;
@@ -195,35 +193,35 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
 
 /* ------------------------------------------------------------------ linear, attention */
 
-void linear_declare(layout *P, linear_p *p, const char *name, int in, int out, int bias) {
-    char n[LAYOUT_NAME_MAX];
+void linear_declare(layout *L, linear_p *p, const char *name, int in, int out, int bias) {
+    char full[LAYOUT_NAME_MAX];
     float bound = 1.0f / sqrtf((float)in);
-    ADD(P, &p->w, LT_WEIGHT, bound, cat(n, name, "weight"), out, in);
-    if (bias) ADD(P, &p->b, LT_BIAS, bound, cat(n, name, "bias"), out);
+    LAYOUT_ADD(L, &p->w, LT_WEIGHT, bound, dotted(full, name, "weight"), out, in);
+    if (bias) LAYOUT_ADD(L, &p->b, LT_BIAS, bound, dotted(full, name, "bias"), out);
 }
 
-void attention_declare(layout *P, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v) {
-    char n[LAYOUT_NAME_MAX];
-    linear_declare(P, &p->q, cat(n, name, "q"), s->d_q_in, s->d_k, bias);
-    linear_declare(P, &p->k, cat(n, name, "k"), s->d_kv_in, s->d_k, bias);
-    if (with_v) linear_declare(P, &p->v, cat(n, name, "v"), s->d_kv_in, s->d_v, bias);
+void attention_declare(layout *L, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v) {
+    char full[LAYOUT_NAME_MAX];
+    linear_declare(L, &p->q, dotted(full, name, "q"), s->d_q_in, s->d_k, bias);
+    linear_declare(L, &p->k, dotted(full, name, "k"), s->d_kv_in, s->d_k, bias);
+    if (with_v) linear_declare(L, &p->v, dotted(full, name, "v"), s->d_kv_in, s->d_v, bias);
 }
 
-void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s, int with_v) {
+void attention_declare_acts(layout *L, attention_a *a, const attention_shape *s, int with_v) {
     /* q, k, v, att are saved for attention_backward, which computes their gradients internally */
-    ADD(A, &a->q, LT_STAT, 0, "q", s->b, s->tq, s->d_k);
-    ADD(A, &a->k, LT_STAT, 0, "k", s->b, s->tk, s->d_k);
-    ADD(A, &a->v, LT_STAT, 0, "v", s->b, s->tk, s->d_v);
-    ADD(A, &a->att, LT_STAT, 0, "att", s->b, s->tq, s->tk);
-    ADD(A, &a->out, LT_ACT, 0, "out", s->b, s->tq, s->d_v);
+    LAYOUT_ADD(L, &a->q, LT_STAT, 0, "q", s->b, s->tq, s->d_k);
+    LAYOUT_ADD(L, &a->k, LT_STAT, 0, "k", s->b, s->tk, s->d_k);
+    LAYOUT_ADD(L, &a->v, LT_STAT, 0, "v", s->b, s->tk, s->d_v);
+    LAYOUT_ADD(L, &a->att, LT_STAT, 0, "att", s->b, s->tq, s->tk);
+    LAYOUT_ADD(L, &a->out, LT_ACT, 0, "out", s->b, s->tq, s->d_v);
 }
 
 /* ------------------------------------------------------------------ the baseline's AttentionBlock */
 
-static void layernorm_declare(layout *P, layernorm_p *p, const char *name, int c) {
-    char n[LAYOUT_NAME_MAX];
-    ADD(P, &p->gamma, LT_ONES, 0, cat(n, name, "weight"), c);
-    ADD(P, &p->beta, LT_ZEROS, 0, cat(n, name, "bias"), c);
+static void layernorm_declare(layout *L, layernorm_p *p, const char *name, int c) {
+    char full[LAYOUT_NAME_MAX];
+    LAYOUT_ADD(L, &p->gamma, LT_ONES, 0, dotted(full, name, "weight"), c);
+    LAYOUT_ADD(L, &p->beta, LT_ZEROS, 0, dotted(full, name, "bias"), c);
 }
 
 static attention_shape attn_block_shape(int B, int tq, int tk, int dq, int dk) {
@@ -231,35 +229,35 @@ static attention_shape attn_block_shape(int B, int tq, int tk, int dq, int dk) {
     return s;
 }
 
-void attn_block_declare(layout *P, attn_block_p *p, const char *name, int dq, int dk) {
-    char n[LAYOUT_NAME_MAX];
+void attn_block_declare(layout *L, attn_block_p *p, const char *name, int dq, int dk) {
+    char full[LAYOUT_NAME_MAX];
     attention_shape s = attn_block_shape(1, 1, 1, dq, dk);
-    layernorm_declare(P, &p->norm_q, cat(n, name, "norm1_q"), dq);
-    layernorm_declare(P, &p->norm_k, cat(n, name, "norm1_k"), dk);
-    attention_declare(P, &p->attn, cat(n, name, "attn"), &s, 0, 1);
-    linear_declare(P, &p->proj, cat(n, name, "attn.proj"), dq, dq, 1);
-    layernorm_declare(P, &p->norm2, cat(n, name, "norm2"), dq);
-    linear_declare(P, &p->fc1, cat(n, name, "mlp.fc1"), dq, 2 * dq, 1);
-    linear_declare(P, &p->fc2, cat(n, name, "mlp.fc2"), 2 * dq, dq, 1);
+    layernorm_declare(L, &p->norm_q, dotted(full, name, "norm1_q"), dq);
+    layernorm_declare(L, &p->norm_k, dotted(full, name, "norm1_k"), dk);
+    attention_declare(L, &p->attn, dotted(full, name, "attn"), &s, 0, 1);
+    linear_declare(L, &p->proj, dotted(full, name, "attn.proj"), dq, dq, 1);
+    layernorm_declare(L, &p->norm2, dotted(full, name, "norm2"), dq);
+    linear_declare(L, &p->fc1, dotted(full, name, "mlp.fc1"), dq, 2 * dq, 1);
+    linear_declare(L, &p->fc2, dotted(full, name, "mlp.fc2"), 2 * dq, dq, 1);
 }
 
-void attn_block_declare_acts(layout *A, attn_block_a *a, int B, int tq, int tk, int dq, int dk) {
+void attn_block_declare_acts(layout *L, attn_block_a *a, int B, int tq, int tk, int dq, int dk) {
     attention_shape s = attn_block_shape(B, tq, tk, dq, dk);
-    ADD(A, &a->nq, LT_ACT, 0, "nq", B, tq, dq);
-    ADD(A, &a->nq_mean, LT_STAT, 0, "nq.mean", B, tq);
-    ADD(A, &a->nq_rstd, LT_STAT, 0, "nq.rstd", B, tq);
-    ADD(A, &a->nk, LT_ACT, 0, "nk", B, tk, dk);
-    ADD(A, &a->nk_mean, LT_STAT, 0, "nk.mean", B, tk);
-    ADD(A, &a->nk_rstd, LT_STAT, 0, "nk.rstd", B, tk);
-    attention_declare_acts(A, &a->attn, &s, 1);
-    ADD(A, &a->x, LT_ACT, 0, "x", B, tq, dq);
-    ADD(A, &a->h, LT_ACT, 0, "h", B, tq, dq);
-    ADD(A, &a->h_mean, LT_STAT, 0, "h.mean", B, tq);
-    ADD(A, &a->h_rstd, LT_STAT, 0, "h.rstd", B, tq);
-    ADD(A, &a->f1, LT_ACT, 0, "f1", B, tq, 2 * dq);
-    ADD(A, &a->g, LT_ACT, 0, "gelu", B, tq, 2 * dq);
-    ADD(A, &a->f2, LT_ACT, 0, "f2", B, tq, dq);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, tq, dq);
+    LAYOUT_ADD(L, &a->nq, LT_ACT, 0, "nq", B, tq, dq);
+    LAYOUT_ADD(L, &a->nq_mean, LT_STAT, 0, "nq.mean", B, tq);
+    LAYOUT_ADD(L, &a->nq_rstd, LT_STAT, 0, "nq.rstd", B, tq);
+    LAYOUT_ADD(L, &a->nk, LT_ACT, 0, "nk", B, tk, dk);
+    LAYOUT_ADD(L, &a->nk_mean, LT_STAT, 0, "nk.mean", B, tk);
+    LAYOUT_ADD(L, &a->nk_rstd, LT_STAT, 0, "nk.rstd", B, tk);
+    attention_declare_acts(L, &a->attn, &s, 1);
+    LAYOUT_ADD(L, &a->x, LT_ACT, 0, "x", B, tq, dq);
+    LAYOUT_ADD(L, &a->h, LT_ACT, 0, "h", B, tq, dq);
+    LAYOUT_ADD(L, &a->h_mean, LT_STAT, 0, "h.mean", B, tq);
+    LAYOUT_ADD(L, &a->h_rstd, LT_STAT, 0, "h.rstd", B, tq);
+    LAYOUT_ADD(L, &a->f1, LT_ACT, 0, "f1", B, tq, 2 * dq);
+    LAYOUT_ADD(L, &a->gelu, LT_ACT, 0, "gelu", B, tq, 2 * dq);
+    LAYOUT_ADD(L, &a->f2, LT_ACT, 0, "f2", B, tq, dq);
+    LAYOUT_ADD(L, &a->y, LT_ACT, 0, "y", B, tq, dq);
 }
 
 int attn_block_forward(const attn_block_p *p, const attn_block_a *a, const float *xq, const float *xk, int B,
@@ -275,8 +273,8 @@ int attn_block_forward(const attn_block_p *p, const attn_block_a *a, const float
     if ((st = linear_forward(a->x, a->attn.out, p->proj.w, p->proj.b, nq, dq, dq))) return st;
     layernorm_forward(a->h, a->h_mean, a->h_rstd, a->x, p->norm2.gamma, p->norm2.beta, nq, dq, LN_EPS);
     if ((st = linear_forward(a->f1, a->h, p->fc1.w, p->fc1.b, nq, dq, 2 * dq))) return st;
-    gelu_forward(a->g, a->f1, nq * 2 * dq);
-    if ((st = linear_forward(a->f2, a->g, p->fc2.w, p->fc2.b, nq, 2 * dq, dq))) return st;
+    gelu_forward(a->gelu, a->f1, nq * 2 * dq);
+    if ((st = linear_forward(a->f2, a->gelu, p->fc2.w, p->fc2.b, nq, 2 * dq, dq))) return st;
     add_forward(a->y, a->x, a->f2, nq * dq); /* x + MLP(LN(x)) */
     return 0;
 }
@@ -291,30 +289,63 @@ int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn
         da->x[i] += da->y[i];
         da->f2[i] += da->y[i];
     }
-    if ((st = linear_backward(da->g, g->fc2.w, g->fc2.b, da->f2, a->g, p->fc2.w, nq, 2 * dq, dq))) return st;
-    gelu_backward(da->f1, da->g, a->f1, nq * 2 * dq);
+    if ((st = linear_backward(da->gelu, g->fc2.w, g->fc2.b, da->f2, a->gelu, p->fc2.w, nq, 2 * dq, dq))) return st;
+    gelu_backward(da->f1, da->gelu, a->f1, nq * 2 * dq);
     if ((st = linear_backward(da->h, g->fc1.w, g->fc1.b, da->f1, a->h, p->fc1.w, nq, dq, 2 * dq))) return st;
-    layernorm_backward(da->x, g->norm2.gamma, g->norm2.beta, da->h, a->x, a->h_mean, a->h_rstd, p->norm2.gamma, nq, dq);
-    if ((st = linear_backward(da->attn.out, g->proj.w, g->proj.b, da->x, a->attn.out, p->proj.w, nq, dq, dq))) return st;
+    layernorm_backward(da->x, g->norm2.gamma, g->norm2.beta, da->h, a->x, a->h_mean, a->h_rstd, p->norm2.gamma, nq,
+                       dq);
+    if ((st = linear_backward(da->attn.out, g->proj.w, g->proj.b, da->x, a->attn.out, p->proj.w, nq, dq, dq)))
+        return st;
     if ((st = attention_backward(da->nq, da->nk, g->attn.q.w, NULL, g->attn.k.w, NULL, g->attn.v.w, NULL, da->attn.out,
                                  a->attn.q, a->attn.k, a->attn.v, a->attn.att, a->nq, a->nk, p->attn.q.w, p->attn.k.w,
                                  p->attn.v.w, &s)))
         return st;
-    layernorm_backward(dxq, g->norm_q.gamma, g->norm_q.beta, da->nq, xq, a->nq_mean, a->nq_rstd, p->norm_q.gamma, nq, dq);
+    layernorm_backward(dxq, g->norm_q.gamma, g->norm_q.beta, da->nq, xq, a->nq_mean, a->nq_rstd, p->norm_q.gamma, nq,
+                       dq);
     layernorm_backward(dxk, g->norm_k.gamma, g->norm_k.beta, da->nk, xk, a->nk_mean, a->nk_rstd, p->norm_k.gamma,
                        (long)B * tk, dk);
     return 0;
 }
 
+/* ------------------------------------------------------------------ the baseline's cross-modal pair */
+
+void cross_attn_declare(layout *L, cross_attn_p *p, const char *name, int ca, int cv) {
+    char full[LAYOUT_NAME_MAX];
+    attn_block_declare(L, &p->av, dotted(full, name, "av"), ca, cv);
+    attn_block_declare(L, &p->va, dotted(full, name, "va"), cv, ca);
+}
+
+void cross_attn_declare_acts(layout *L, cross_attn_a *a, int B, const cross_attn_dims *d) {
+    attn_block_declare_acts(L, &a->av, B, d->ta, d->tv, d->ca, d->cv);
+    attn_block_declare_acts(L, &a->va, B, d->tv, d->ta, d->cv, d->ca);
+}
+
+int cross_attn_forward(const cross_attn_p *p, const cross_attn_a *a, const float *audio, const float *video, int B,
+                       const cross_attn_dims *d) {
+    int st = attn_block_forward(&p->av, &a->av, audio, video, B, d->ta, d->tv, d->ca, d->cv);
+    if (st) return st;
+    return attn_block_forward(&p->va, &a->va, video, audio, B, d->tv, d->ta, d->cv, d->ca);
+}
+
+int cross_attn_backward(const cross_attn_p *p, const cross_attn_p *g, const cross_attn_a *a, const cross_attn_a *da,
+                        const float *audio, const float *video, float *daudio, float *dvideo, int B,
+                        const cross_attn_dims *d) {
+    int st = attn_block_backward(&p->va, &g->va, &a->va, &da->va, video, audio, dvideo, daudio, B, d->tv, d->ta,
+                                 d->cv, d->ca);
+    if (st) return st;
+    return attn_block_backward(&p->av, &g->av, &a->av, &da->av, audio, video, daudio, dvideo, B, d->ta, d->tv, d->ca,
+                               d->cv);
+}
+
 /* ------------------------------------------------------------------ the baseline's `ia` weights */
 
-void ia_declare_acts(layout *A, ia_a *a, int B, int tq, int tk, int d, int dk) {
-    ADD(A, &a->q, LT_ACT, 0, "q", B, tq, d);
-    ADD(A, &a->k, LT_ACT, 0, "k", B, tk, d);
-    ADD(A, &a->s, LT_ACT, 0, "scores", B, tq, tk);
-    ADD(A, &a->att, LT_ACT, 0, "att", B, tq, tk);
-    ADD(A, &a->w, LT_ACT, 0, "w", B, tk);
-    ADD(A, &a->y, LT_ACT, 0, "y", B, tk, dk);
+void ia_declare_acts(layout *L, ia_a *a, int B, int tq, int tk, int d, int dk) {
+    LAYOUT_ADD(L, &a->q, LT_ACT, 0, "q", B, tq, d);
+    LAYOUT_ADD(L, &a->k, LT_ACT, 0, "k", B, tk, d);
+    LAYOUT_ADD(L, &a->s, LT_ACT, 0, "scores", B, tq, tk);
+    LAYOUT_ADD(L, &a->att, LT_ACT, 0, "att", B, tq, tk);
+    LAYOUT_ADD(L, &a->w, LT_ACT, 0, "w", B, tk);
+    LAYOUT_ADD(L, &a->y, LT_ACT, 0, "y", B, tk, dk);
 }
 
 int ia_forward(const attention_p *p, const ia_a *a, const float *xq, const float *xk, int B, int tq, int tk,

@@ -19,8 +19,8 @@ typedef struct { float *w, *gamma, *beta, *running_mean, *running_var; } conv_bn
 typedef struct { float *c, *y, *mean, *rstd; } conv_bn_a;
 typedef struct { int t, ci, co, k, pad; } conv_bn_dims;
 static inline int conv_bn_out_t(const conv_bn_dims *d) { return d->t + 2 * d->pad - d->k + 1; }
-void conv_bn_declare(layout *P, conv_bn_p *p, const char *name, int ci, int co, int k);
-void conv_bn_declare_acts(layout *A, conv_bn_a *a, int B, const conv_bn_dims *d);
+void conv_bn_declare(layout *L, conv_bn_p *p, const char *name, int ci, int co, int k);
+void conv_bn_declare_acts(layout *L, conv_bn_a *a, int B, const conv_bn_dims *d);
 int conv_bn_forward(const conv_bn_p *p, const conv_bn_a *a, const float *x, int B, const conv_bn_dims *d, int train);
 /* dy: gradient of a->y; da->c is scratch */
 int conv_bn_backward(const conv_bn_p *p, const conv_bn_p *g, const conv_bn_a *a, const conv_bn_a *da, const float *dy,
@@ -32,9 +32,10 @@ int conv_bn_backward(const conv_bn_p *p, const conv_bn_p *g, const conv_bn_a *a,
 typedef struct { conv_bn_p conv1, conv2, shortcut; } resblock_p;
 typedef struct { conv_bn_a conv1, conv2, shortcut; float *r1, *sum, *y; } resblock_a;
 typedef struct { int t, ci, co; } resblock_dims;
-void resblock_declare(layout *P, resblock_p *p, const char *name, int ci, int co);
-void resblock_declare_acts(layout *A, resblock_a *a, int B, const resblock_dims *d);
-int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d, int train);
+void resblock_declare(layout *L, resblock_p *p, const char *name, int ci, int co);
+void resblock_declare_acts(layout *L, resblock_a *a, int B, const resblock_dims *d);
+int resblock_forward(const resblock_p *p, const resblock_a *a, const float *x, int B, const resblock_dims *d,
+                     int train);
 /* reads da->y (the output's gradient) */
 int resblock_backward(const resblock_p *p, const resblock_p *g, const resblock_a *a, const resblock_a *da,
                       const float *x, float *dx, int B, const resblock_dims *d);
@@ -45,8 +46,8 @@ typedef struct { conv_bn_p conv, shortcut; } audio_block_p;
 typedef struct { conv_bn_a conv, shortcut; float *sum, *r, *y; int *argmax; } audio_block_a;
 typedef struct { int t, ci, co, residual, pad, pool_stride; } audio_block_dims;
 int audio_block_out_t(const audio_block_dims *d);
-void audio_block_declare(layout *P, audio_block_p *p, const char *name, const audio_block_dims *d);
-void audio_block_declare_acts(layout *A, audio_block_a *a, int B, const audio_block_dims *d);
+void audio_block_declare(layout *L, audio_block_p *p, const char *name, const audio_block_dims *d);
+void audio_block_declare_acts(layout *L, audio_block_a *a, int B, const audio_block_dims *d);
 int audio_block_forward(const audio_block_p *p, const audio_block_a *a, const float *x, int B,
                         const audio_block_dims *d, int train);
 int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const audio_block_a *a,
@@ -54,13 +55,13 @@ int audio_block_backward(const audio_block_p *p, const audio_block_p *g, const a
 
 /* ---- linear: w [out, in], b [out] (nn.Linear, PyTorch's default init) ---- */
 typedef struct { float *w, *b; } linear_p;
-void linear_declare(layout *P, linear_p *p, const char *name, int in, int out, int bias);
+void linear_declare(layout *L, linear_p *p, const char *name, int in, int out, int bias);
 
 /* ---- attention projections (nn.h attention_*, eq. 4-7); biases NULL when declared without ---- */
 typedef struct { linear_p q, k, v; } attention_p;
 typedef struct { float *q, *k, *v, *att, *out; } attention_a;
-void attention_declare(layout *P, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v);
-void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s, int with_v);
+void attention_declare(layout *L, attention_p *p, const char *name, const attention_shape *s, int bias, int with_v);
+void attention_declare_acts(layout *L, attention_a *a, const attention_shape *s, int with_v);
 
 /* ---- the baseline's AttentionBlock (transformer_timm.py): pre-LayerNorm single-head attention of the
  * queries' stream over the keys' stream, qkv without bias, output projection, then x + MLP(LN(x)) with MLP
@@ -68,22 +69,42 @@ void attention_declare_acts(layout *A, attention_a *a, const attention_shape *s,
 typedef struct { float *gamma, *beta; } layernorm_p;
 typedef struct { layernorm_p norm_q, norm_k, norm2; attention_p attn; linear_p proj, fc1, fc2; } attn_block_p;
 typedef struct {
-    float *nq, *nq_mean, *nq_rstd, *nk, *nk_mean, *nk_rstd; attention_a attn;
-    float *x, *h, *h_mean, *h_rstd, *f1, *g, *f2, *y;
+    float *nq, *nq_mean, *nq_rstd;   /* LN(xq) [B, tq, dq] and its statistics [B, tq] */
+    float *nk, *nk_mean, *nk_rstd;   /* LN(xk) [B, tk, dk] */
+    attention_a attn;
+    float *x;                        /* the output projection [B, tq, dq] */
+    float *h, *h_mean, *h_rstd;      /* LN(x) */
+    float *f1, *gelu, *f2;           /* the MLP: fc1 [B, tq, 2 dq], GELU, fc2 [B, tq, dq] */
+    float *y;                        /* x + f2 */
 } attn_block_a;
-void attn_block_declare(layout *P, attn_block_p *p, const char *name, int dq, int dk);
-void attn_block_declare_acts(layout *A, attn_block_a *a, int B, int tq, int tk, int dq, int dk);
+void attn_block_declare(layout *L, attn_block_p *p, const char *name, int dq, int dk);
+void attn_block_declare_acts(layout *L, attn_block_a *a, int B, int tq, int tk, int dq, int dk);
 int attn_block_forward(const attn_block_p *p, const attn_block_a *a, const float *xq, const float *xk, int B,
                        int tq, int tk, int dq, int dk);
 int attn_block_backward(const attn_block_p *p, const attn_block_p *g, const attn_block_a *a, const attn_block_a *da,
                         const float *xq, const float *xk, float *dxq, float *dxk, int B, int tq, int tk, int dq,
                         int dk);
 
+/* ---- the baseline's two cross-modal AttentionBlocks (fusions `it`, `lt`): av = audio queries over video,
+ * va = video queries over audio. audio [B, ta, ca], video [B, tv, cv] -> av.y [B, ta, ca], va.y [B, tv, cv];
+ * tensors <name>.av.*, <name>.va.* ---- */
+typedef struct { attn_block_p av, va; } cross_attn_p;
+typedef struct { attn_block_a av, va; } cross_attn_a;
+typedef struct { int ta, ca, tv, cv; } cross_attn_dims;
+void cross_attn_declare(layout *L, cross_attn_p *p, const char *name, int ca, int cv);
+void cross_attn_declare_acts(layout *L, cross_attn_a *a, int B, const cross_attn_dims *d);
+int cross_attn_forward(const cross_attn_p *p, const cross_attn_a *a, const float *audio, const float *video, int B,
+                       const cross_attn_dims *d);
+/* reads da->av.y, da->va.y */
+int cross_attn_backward(const cross_attn_p *p, const cross_attn_p *g, const cross_attn_a *a, const cross_attn_a *da,
+                        const float *audio, const float *video, float *daudio, float *dvideo, int B,
+                        const cross_attn_dims *d);
+
 /* ---- the baseline's `ia` weights: A = softmax(xq Wq^T (xk Wk^T)^T / sqrt(d)) [B, tq, tk]; the column sums
  * over the queries w[b, j] = sum_i A[b, i, j] [B, tk] scale the keys' stream: y[b, j, :] = w[b, j] xk[b, j, :]
  * (only the q and k projections are used). ---- */
 typedef struct { float *q, *k, *s, *att, *w, *y; } ia_a;
-void ia_declare_acts(layout *A, ia_a *a, int B, int tq, int tk, int d, int dk);
+void ia_declare_acts(layout *L, ia_a *a, int B, int tq, int tk, int d, int dk);
 int ia_forward(const attention_p *p, const ia_a *a, const float *xq, const float *xk, int B, int tq, int tk,
                int dq, int dk, int d);
 int ia_backward(const attention_p *p, const attention_p *g, const ia_a *a, const ia_a *da, const float *xq,

@@ -3,6 +3,7 @@
 #include "core/err.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,16 +88,19 @@ int model_config_validate(const model_config *c) {
     for (int i = 0; i < N_OF(sizes); i++)
         if (sizes[i] <= 0 || sizes[i] > (1 << 20))
             return avemo_error(AVEMO_EINVAL, "model config: size %d out of range (item %d)", sizes[i], i);
+    if (c->fusion_blocks > MODEL_MAX_FUSION_BLOCKS)
+        return avemo_error(AVEMO_EINVAL, "model config: fusion_blocks must be in 1..%d", MODEL_MAX_FUSION_BLOCKS);
     if (c->n_classes < 2) return avemo_error(AVEMO_EINVAL, "model config: n_classes must be >= 2");
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return avemo_error(AVEMO_EINVAL, "model config: dropout must be in [0, 1)");
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return avemo_error(AVEMO_EINVAL, "model config: dropout must be in [0, 1)");
     if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
         return avemo_error(AVEMO_EINVAL, "model config: label smoothing must be in [0, 1)");
     if (c->modality != MODALITY_VIDEO) {
         int t = c->audio_frames;
         if (c->audio_stream == AUDIO_STREAM_PAPER) {
             for (int i = 0; i < c->audio_blocks; i++) t /= 2;       /* MaxPool1d(2) per block */
-            if (c->audio_blocks < 2 || c->audio_blocks > 8)
-                return avemo_error(AVEMO_EINVAL, "model config: audio_blocks must be in 2..8");
+            if (c->audio_blocks < 2 || c->audio_blocks > MODEL_MAX_AUDIO_BLOCKS)
+                return avemo_error(AVEMO_EINVAL, "model config: audio_blocks must be in 2..%d", MODEL_MAX_AUDIO_BLOCKS);
         } else {
             t -= 4 * 3;                                              /* k=3 valid conv + MaxPool1d(2, 1) */
         }
@@ -107,87 +111,84 @@ int model_config_validate(const model_config *c) {
     return AVEMO_OK;
 }
 
+/* The integer and float fields, in the JSON's order. */
+#define FIELD(name) {#name, offsetof(model_config, name)}
+static const struct { const char *key; size_t offset; } int_fields[] = {
+    FIELD(n_classes),    FIELD(audio_channels), FIELD(audio_frames), FIELD(video_frames), FIELD(video_dim),
+    FIELD(video_ch1),    FIELD(video_ch2),      FIELD(audio_ch),     FIELD(audio_blocks), FIELD(baseline_ch1),
+    FIELD(baseline_ch2), FIELD(baseline_ch3),   FIELD(fusion_ch),    FIELD(fusion_blocks), FIELD(mlp_hidden),
+    FIELD(modality_dropout)};
+static const struct { const char *key; size_t offset; } float_fields[] = {FIELD(dropout), FIELD(label_smoothing)};
+#undef FIELD
+static int int_field(const model_config *c, int i) { return *(const int *)((const char *)c + int_fields[i].offset); }
+static float float_field(const model_config *c, int i) {
+    return *(const float *)((const char *)c + float_fields[i].offset);
+}
+static void set_int_field(model_config *c, int i, int v) { *(int *)((char *)c + int_fields[i].offset) = v; }
+static void set_float_field(model_config *c, int i, float v) { *(float *)((char *)c + float_fields[i].offset) = v; }
+
 char *model_config_to_json(const model_config *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "modality", model_modality_name(c->modality));
-    cJSON_AddStringToObject(o, "fusion", model_fusion_name(c->fusion));
-    cJSON_AddStringToObject(o, "audio_stream", audio_stream_name(c->audio_stream));
-#define INT_FIELD(f) cJSON_AddNumberToObject(o, #f, c->f)
-    INT_FIELD(n_classes);
-    INT_FIELD(audio_channels);
-    INT_FIELD(audio_frames);
-    INT_FIELD(video_frames);
-    INT_FIELD(video_dim);
-    INT_FIELD(video_ch1);
-    INT_FIELD(video_ch2);
-    INT_FIELD(audio_ch);
-    INT_FIELD(audio_blocks);
-    INT_FIELD(baseline_ch1);
-    INT_FIELD(baseline_ch2);
-    INT_FIELD(baseline_ch3);
-    INT_FIELD(fusion_ch);
-    INT_FIELD(fusion_blocks);
-    INT_FIELD(mlp_hidden);
-    INT_FIELD(modality_dropout);
-#undef INT_FIELD
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    cJSON_AddStringToObject(root, "modality", model_modality_name(c->modality));
+    cJSON_AddStringToObject(root, "fusion", model_fusion_name(c->fusion));
+    cJSON_AddStringToObject(root, "audio_stream", audio_stream_name(c->audio_stream));
+    for (int i = 0; i < N_OF(int_fields); i++) cJSON_AddNumberToObject(root, int_fields[i].key, int_field(c, i));
     /* floats go through double: 0.5f and 0.1f print as their shortest round-tripping decimal */
-    cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
-    cJSON_AddNumberToObject(o, "label_smoothing", (double)c->label_smoothing);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
+    for (int i = 0; i < N_OF(float_fields); i++)
+        cJSON_AddNumberToObject(root, float_fields[i].key, (double)float_field(c, i));
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return json;
+}
+
+/* "modality", "fusion", "audio_stream" (names) into c */
+static int names_from_json(const cJSON *root, model_config *c) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "modality");
+    if (item && (!cJSON_IsString(item) || model_modality_parse(item->valuestring, &c->modality))) return AVEMO_EFORMAT;
+    item = cJSON_GetObjectItemCaseSensitive(root, "fusion");
+    if (item && (!cJSON_IsString(item) || model_fusion_parse(item->valuestring, &c->fusion))) return AVEMO_EFORMAT;
+    item = cJSON_GetObjectItemCaseSensitive(root, "audio_stream");
+    if (item && (!cJSON_IsString(item) || audio_stream_parse(item->valuestring, &c->audio_stream)))
+        return AVEMO_EFORMAT;
+    return AVEMO_OK;
+}
+
+/* the integer and float fields present into c */
+static int numbers_from_json(const cJSON *root, model_config *c) {
+    for (int i = 0; i < N_OF(int_fields); i++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, int_fields[i].key);
+        if (!item) continue;
+        double v = cJSON_IsNumber(item) ? item->valuedouble : 0.5;
+        /* range first: (int)1e300 is undefined behaviour */
+        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != (double)(int)v)
+            return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not an integer", int_fields[i].key);
+        set_int_field(c, i, (int)v);
+    }
+    for (int i = 0; i < N_OF(float_fields); i++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, float_fields[i].key);
+        if (!item) continue;
+        if (!cJSON_IsNumber(item))
+            return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not a number", float_fields[i].key);
+        set_float_field(c, i, (float)item->valuedouble);
+    }
+    return AVEMO_OK;
 }
 
 int model_config_from_json(const char *json, model_config *c) {
-    model_config d;
-    model_config_default(&d, 8);
-    cJSON *o = json ? cJSON_Parse(json) : NULL;
-    if (!o || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
+    model_config parsed;
+    model_config_default(&parsed, 8);
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
         return avemo_error(AVEMO_EFORMAT, "model config: not a JSON object");
     }
-    int st = AVEMO_OK;
-    const cJSON *it;
-    it = cJSON_GetObjectItemCaseSensitive(o, "modality");
-    if (it && (!cJSON_IsString(it) || model_modality_parse(it->valuestring, &d.modality))) st = AVEMO_EFORMAT;
-    it = cJSON_GetObjectItemCaseSensitive(o, "fusion");
-    if (!st && it && (!cJSON_IsString(it) || model_fusion_parse(it->valuestring, &d.fusion))) st = AVEMO_EFORMAT;
-    it = cJSON_GetObjectItemCaseSensitive(o, "audio_stream");
-    if (!st && it && (!cJSON_IsString(it) || audio_stream_parse(it->valuestring, &d.audio_stream))) st = AVEMO_EFORMAT;
-    if (st) {
-        cJSON_Delete(o);
-        return avemo_error_prefix(AVEMO_EFORMAT, "model config");
-    }
-    struct { const char *key; int *dst; } ints[] = {
-        {"n_classes", &d.n_classes}, {"audio_channels", &d.audio_channels}, {"audio_frames", &d.audio_frames},
-        {"video_frames", &d.video_frames}, {"video_dim", &d.video_dim}, {"video_ch1", &d.video_ch1},
-        {"video_ch2", &d.video_ch2}, {"audio_ch", &d.audio_ch}, {"audio_blocks", &d.audio_blocks},
-        {"baseline_ch1", &d.baseline_ch1}, {"baseline_ch2", &d.baseline_ch2}, {"baseline_ch3", &d.baseline_ch3},
-        {"fusion_ch", &d.fusion_ch}, {"fusion_blocks", &d.fusion_blocks}, {"mlp_hidden", &d.mlp_hidden},
-        {"modality_dropout", &d.modality_dropout}};
-    for (int i = 0; i < N_OF(ints); i++) {
-        it = cJSON_GetObjectItemCaseSensitive(o, ints[i].key);
-        if (!it) continue;
-        double v = cJSON_IsNumber(it) ? it->valuedouble : 0.5;
-        if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != (double)(int)v) {
-            cJSON_Delete(o);
-            return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not an integer", ints[i].key);
-        }
-        *ints[i].dst = (int)v;
-    }
-    struct { const char *key; float *dst; } flts[] = {{"dropout", &d.dropout}, {"label_smoothing", &d.label_smoothing}};
-    for (int i = 0; i < N_OF(flts); i++) {
-        it = cJSON_GetObjectItemCaseSensitive(o, flts[i].key);
-        if (!it) continue;
-        if (!cJSON_IsNumber(it)) {
-            cJSON_Delete(o);
-            return avemo_error(AVEMO_EFORMAT, "model config: '%s' is not a number", flts[i].key);
-        }
-        *flts[i].dst = (float)it->valuedouble;
-    }
-    cJSON_Delete(o);
-    if (model_config_validate(&d)) return avemo_error_prefix(AVEMO_EFORMAT, "model config");
-    *c = d;
+    int st = names_from_json(root, &parsed);
+    if (st) avemo_error_prefix(AVEMO_EFORMAT, "model config");
+    else st = numbers_from_json(root, &parsed);
+    cJSON_Delete(root);
+    if (st) return st;
+    if (model_config_validate(&parsed)) return avemo_error_prefix(AVEMO_EFORMAT, "model config");
+    *c = parsed;
     return AVEMO_OK;
 }

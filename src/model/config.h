@@ -9,6 +9,9 @@
 #define AVEMO_MFCC_FRAMES 156      /* 3.6 s at 22,050 Hz, hop 512, center=True (spec 3) */
 #define AVEMO_N_MFCC 10
 
+#define MODEL_MAX_AUDIO_BLOCKS 8    /* audio_blocks: 2..8 */
+#define MODEL_MAX_FUSION_BLOCKS 8   /* fusion_blocks: 1..8 */
+
 typedef enum { MODALITY_AV = 0, MODALITY_AUDIO, MODALITY_VIDEO } model_modality;
 
 /* Table V's variants (spec 4). */
@@ -36,10 +39,10 @@ typedef struct {
     /* widths (the paper's values by default; smaller ones make fast tests) */
     int video_ch1, video_ch2;           /* Table I stages: 64, 128 */
     int audio_ch;                       /* Table II: 64 */
-    int audio_blocks;                   /* Table II: 4 (paper variant only) */
+    int audio_blocks;                   /* Table II: 4 (paper variant only), at most MODEL_MAX_AUDIO_BLOCKS */
     int baseline_ch1, baseline_ch2, baseline_ch3; /* baseline audio: 10->64->128, 128->256->128 */
     int fusion_ch;                      /* 128: audio projection and fusion residual blocks */
-    int fusion_blocks;                  /* 4 */
+    int fusion_blocks;                  /* 4, at most MODEL_MAX_FUSION_BLOCKS */
     int mlp_hidden;                     /* `intermediate` fusion's hidden layer: 128 (ours) */
     float dropout;                      /* 0.5 before every classifier (ours) */
     int modality_dropout;               /* 1 = softhard (spec 4); applied by the training loop */

@@ -12,7 +12,10 @@ void layout_begin(layout *L, const void *values_struct) {
     L->base = values_struct;
 }
 
-static int kind_has_grad(layout_kind k) { return k == LT_WEIGHT || k == LT_BIAS || k == LT_ONES || k == LT_ZEROS || k == LT_ACT; }
+static int kind_has_grad(layout_kind k) {
+    return k == LT_WEIGHT || k == LT_BIAS || k == LT_ONES || k == LT_ZEROS || k == LT_ACT;
+}
+int layout_has_grad(const layout_entry *e) { return kind_has_grad(e->kind); }
 
 void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim, const int64_t *shape,
                 const char *name_fmt, ...) {
@@ -59,38 +62,64 @@ void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim,
     }
 }
 
+void layout_alias(layout *L, const char *alias_fmt, ...) {
+    if (L->failed) return;
+    if (L->n == 0) {
+        L->failed = AVEMO_EINTERNAL;
+        return;
+    }
+    va_list ap;
+    va_start(ap, alias_fmt);
+    vsnprintf(L->e[L->n - 1].alias, sizeof L->e[L->n - 1].alias, alias_fmt, ap);
+    va_end(ap);
+}
+
 static void *zalloc(long n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
+
+static int declaration_error(const layout *L) {
+    return avemo_error(L->failed, L->failed == AVEMO_ENOMEM ? "out of memory declaring tensors"
+                                                            : "bad tensor declaration (a bug)");
+}
+
+static void **field_in(void *s, const layout_entry *e) { return (void **)((char *)s + e->field); }
 
 int layout_alloc(layout *L, void *values, void *grads, float **grad_values, float **grad_grads, float **nograd,
                  int **ints) {
-    if (L->failed)
-        return avemo_error(L->failed, L->failed == AVEMO_ENOMEM ? "out of memory declaring tensors"
-                                                                : "bad tensor declaration (a bug)");
-    float *gv = zalloc(L->n_grad, sizeof(float));
-    float *gg = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
-    float *ng = zalloc(L->n_nograd, sizeof(float));
-    int *in = zalloc(L->n_int, sizeof(int));
-    if (!gv || (grads && !gg) || !ng || !in) {
-        free(gv), free(gg), free(ng), free(in);
+    if (!L->failed && ((!ints && L->n_int) || (grads && !grad_grads))) L->failed = AVEMO_EINTERNAL;
+    if (L->failed) return declaration_error(L);
+    float *values_mem = zalloc(L->n_grad, sizeof(float));
+    float *grads_mem = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
+    float *nograd_mem = zalloc(L->n_nograd, sizeof(float));
+    int *int_mem = ints ? zalloc(L->n_int, sizeof(int)) : NULL;
+    if (!values_mem || (grads && !grads_mem) || !nograd_mem || (ints && !int_mem)) {
+        free(values_mem), free(grads_mem), free(nograd_mem), free(int_mem);
         return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld + %ld floats", L->n_grad, L->n_nograd);
     }
     for (int i = 0; i < L->n; i++) {
         const layout_entry *e = &L->e[i];
-        void **fv = (void **)((char *)values + e->field);
-        void **fg = grads ? (void **)((char *)grads + e->field) : NULL;
         if (e->kind == LT_INT) {
-            *fv = in + e->offset;
+            *field_in(values, e) = int_mem + e->offset;
         } else if (kind_has_grad(e->kind)) {
-            *fv = gv + e->offset;
-            if (fg) *fg = gg + e->offset;
+            *field_in(values, e) = values_mem + e->offset;
+            if (grads) *field_in(grads, e) = grads_mem + e->offset;
         } else {
-            *fv = ng + e->offset;
+            *field_in(values, e) = nograd_mem + e->offset;
         }
     }
-    *grad_values = gv;
-    if (grad_grads) *grad_grads = gg;
-    *nograd = ng;
-    *ints = in;
+    *grad_values = values_mem;
+    if (grad_grads) *grad_grads = grads_mem;
+    *nograd = nograd_mem;
+    if (ints) *ints = int_mem;
+    return AVEMO_OK;
+}
+
+int layout_alloc_grads(const layout *L, void *grads, float **grad_grads) {
+    if (L->failed) return declaration_error(L);
+    float *grads_mem = zalloc(L->n_grad, sizeof(float));
+    if (!grads_mem) return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld gradients", L->n_grad);
+    for (int i = 0; i < L->n; i++)
+        if (kind_has_grad(L->e[i].kind)) *field_in(grads, &L->e[i]) = grads_mem + L->e[i].offset;
+    *grad_grads = grads_mem;
     return AVEMO_OK;
 }
 

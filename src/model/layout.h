@@ -29,6 +29,7 @@ typedef enum {
 
 typedef struct {
     char name[LAYOUT_NAME_MAX];
+    char alias[LAYOUT_NAME_MAX]; /* a second name a loader accepts (e.g. timm's for torchvision's), "" = none */
     layout_kind kind;
     int ndim;
     int64_t shape[4];
@@ -52,10 +53,22 @@ void layout_begin(layout *L, const void *values_struct);
 /* Declare a tensor of `ndim` dims (<= 4). `field` is the address of the pointer in the values struct. */
 void layout_add(layout *L, void *field, layout_kind kind, float bound, int ndim, const int64_t *shape,
                 const char *name_fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Give the tensor declared last a second name (layout_entry.alias). */
+void layout_alias(layout *L, const char *alias_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether the tensor has a gradient (trainable parameters, LT_ACT activations). */
+int layout_has_grad(const layout_entry *e);
+/* layout_add with the shape given inline and the name as is: LAYOUT_ADD(L, &p->w, LT_WEIGHT, bound, "name", 64, 3) */
+#define LAYOUT_ADD(L, field, kind, bound, name, ...)                                                    \
+    layout_add(L, field, kind, bound, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),       \
+               (const int64_t[]){__VA_ARGS__}, "%s", name)
 /* Allocate zeroed storage, set the fields in `values` (and in `grads`, when not NULL: same struct type,
- * fields of gradient-less tensors left NULL). Returns AVEMO_ENOMEM / AVEMO_EINVAL. */
+ * fields of gradient-less tensors left NULL). grad_grads may be NULL when grads is; ints may be NULL when no
+ * LT_INT tensor was declared. Returns AVEMO_ENOMEM / AVEMO_EINTERNAL (a bad declaration). */
 int layout_alloc(layout *L, void *values, void *grads, float **grad_values, float **grad_grads, float **nograd,
                  int **ints);
+/* The gradients alone, later (for a values struct allocated without them): *grad_grads, zeroed, and the
+ * fields of the tensors with gradients in `grads`. */
+int layout_alloc_grads(const layout *L, void *grads, float **grad_grads);
 /* Initialise the values per kind (LT_WEIGHT/LT_BIAS uniform from rng, ones, zeros). */
 void layout_init_values(const layout *L, const void *values, rng_t *rng);
 /* The tensor a field points at in `values`. */

@@ -1,3 +1,5 @@
+/* MobileNetV2 (see mobilenetv2.h): the architecture and its tensors, forward / backward, folded inference.
+ * Files: mobilenetv2_file.c (safetensors), mobilenetv2_tflite.c (TFLite import). */
 #include "model/mobilenetv2.h"
 
 #include "core/err.h"
@@ -16,61 +18,6 @@ static const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, 
 const char *mnv2_padding_name(mnv2_padding p) { return p == MNV2_PAD_TF_SAME ? "tf_same" : "torch"; }
 const char *mnv2_norm_name(mnv2_norm n) { return n == MNV2_NORM_MINUS1_1 ? "minus1_1" : "imagenet"; }
 
-static void add_tensor(mobilenetv2 *m, const char *name, const char *timm, int ndim, const int64_t *shape,
-                       int trainable, long *off) {
-    mnv2_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    snprintf(t->timm, sizeof t->timm, "%s", timm);
-    t->ndim = ndim;
-    t->count = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->count *= (long)shape[i];
-    }
-    t->trainable = trainable;
-    t->offset = *off;
-    *off += t->count;
-}
-
-/* Record unit i's tensors: conv weight then BN weight, bias (trainable) and running mean, var (buffers). */
-static void add_unit(mobilenetv2 *m, int i, const char *w_name, const char *bn, const char *timm_w,
-                     const char *timm_bn, long *poff, long *boff) {
-    mnv2_unit *u = &m->p.units[i];
-    char a[48], b[48];
-    int64_t ws[4] = {u->c_out, u->c_in / u->groups, u->k, u->k}, cs[1] = {u->c_out};
-    add_tensor(m, w_name, timm_w, 4, ws, 1, poff);
-    const char *suf[4] = {"weight", "bias", "running_mean", "running_var"};
-    for (int k = 0; k < 4; k++) {
-        snprintf(a, sizeof a, "%s.%s", bn, suf[k]);
-        snprintf(b, sizeof b, "%s.%s", timm_bn, suf[k]);
-        add_tensor(m, a, b, 1, cs, k < 2, k < 2 ? poff : boff);
-    }
-}
-
-/* Point the unit fields of `p` at params (and buffers, or NULL for the gradient layout). */
-static void layout(mobilenetv2 *m, mnv2_params *p, float *params, float *buffers) {
-    for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_tensor *t = &m->tensors[5 * i];
-        mnv2_unit *u = &p->units[i];
-        *u = m->p.units[i]; /* shape fields */
-        u->w = params + t[0].offset;
-        u->gamma = params + t[1].offset;
-        u->beta = params + t[2].offset;
-        u->running_mean = buffers ? buffers + t[3].offset : NULL;
-        u->running_var = buffers ? buffers + t[4].offset : NULL;
-    }
-    p->fc_w = p->fc_b = NULL;
-    if (m->n_classes) {
-        p->fc_w = params + m->tensors[5 * MNV2_UNITS].offset;
-        p->fc_b = params + m->tensors[5 * MNV2_UNITS + 1].offset;
-    }
-    for (int b = 0; b < MNV2_BLOCKS; b++) {
-        mnv2_block B = m->p.blocks[b];
-        for (int k = 0; k < B.n_units; k++) B.u[k] = &p->units[m->p.blocks[b].u[k] - m->p.units];
-        p->blocks[b] = B;
-    }
-}
-
 static void set_unit(mnv2_unit *u, int c_in, int c_out, int k, int stride, int groups, int relu6) {
     memset(u, 0, sizeof *u);
     u->c_in = c_in;
@@ -79,6 +26,113 @@ static void set_unit(mnv2_unit *u, int c_in, int c_out, int k, int stride, int g
     u->stride = stride;
     u->groups = groups;
     u->relu6 = relu6;
+}
+
+/* The units and blocks of the paper's Table 2 (shapes only) for in_channels input channels. */
+static int build_architecture(mnv2_params *p, int in_channels) {
+    mnv2_unit *U = p->units;
+    int n_units = 0, c = STEM_CHANNELS, b = 0;
+    set_unit(&U[n_units++], in_channels, c, 3, 2, 1, 1);
+    for (int s = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, b++) {
+            mnv2_block *B = &p->blocks[b];
+            int t = settings[s][0], co = settings[s][1], stride = r == 0 ? settings[s][3] : 1;
+            B->c_in = c;
+            B->hidden = c * t;
+            B->c_out = co;
+            B->stride = stride;
+            B->residual = stride == 1 && c == co;
+            B->n_units = 0;
+            if (t != 1) {
+                set_unit(&U[n_units], c, B->hidden, 1, 1, 1, 1);
+                B->u[B->n_units++] = &U[n_units++];
+            }
+            set_unit(&U[n_units], B->hidden, B->hidden, 3, stride, B->hidden, 1);
+            B->u[B->n_units++] = &U[n_units++];
+            set_unit(&U[n_units], B->hidden, co, 1, 1, 1, 0);
+            B->u[B->n_units++] = &U[n_units++];
+            c = co;
+        }
+    set_unit(&U[n_units++], c, MNV2_FEATURES, 1, 1, 1, 1);
+    if (n_units != MNV2_UNITS || b != MNV2_BLOCKS) return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: bad architecture");
+    return AVEMO_OK;
+}
+
+/* The architecture of src in dst without its tensors (pointer fields NULL; dst's blocks point at dst's units). */
+static void copy_architecture(mnv2_params *dst, const mnv2_params *src) {
+    memset(dst, 0, sizeof *dst);
+    for (int i = 0; i < MNV2_UNITS; i++) {
+        const mnv2_unit *u = &src->units[i];
+        set_unit(&dst->units[i], u->c_in, u->c_out, u->k, u->stride, u->groups, u->relu6);
+    }
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        dst->blocks[b] = src->blocks[b];
+        for (int k = 0; k < src->blocks[b].n_units; k++)
+            dst->blocks[b].u[k] = &dst->units[src->blocks[b].u[k] - src->units];
+    }
+}
+
+/* Declare a unit's tensors in state_dict order: the conv weight, then BN weight and bias (trainable), running
+ * mean and var (buffers); torchvision's names, timm's as aliases. */
+static void declare_unit(layout *L, mnv2_unit *u, const char *conv, const char *bn, const char *timm_conv,
+                         const char *timm_bn) {
+    static const char *bn_suffix[4] = {"weight", "bias", "running_mean", "running_var"};
+    static const layout_kind bn_kind[4] = {LT_ONES, LT_ZEROS, LT_BUF_ZEROS, LT_BUF_ONES};
+    float **bn_field[4] = {&u->gamma, &u->beta, &u->running_mean, &u->running_var};
+    LAYOUT_ADD(L, &u->w, LT_WEIGHT, 0, conv, u->c_out, u->c_in / u->groups, u->k, u->k);
+    layout_alias(L, "%s", timm_conv);
+    for (int k = 0; k < 4; k++) {
+        int64_t c_out = u->c_out;
+        layout_add(L, bn_field[k], bn_kind[k], 0, 1, &c_out, "%s.%s", bn, bn_suffix[k]);
+        layout_alias(L, "%s.%s", timm_bn, bn_suffix[k]);
+    }
+}
+
+/* The units of inverted residual block b (features.<b + 1>), timm's blocks.<stage>.<index in stage>. */
+static void declare_block(layout *L, mnv2_block *B, int b, int stage, int index) {
+    char conv[48], bn[48], timm_conv[48], timm_bn[48];
+    int f = b + 1;
+    if (B->n_units == 2) { /* features.1: depthwise, project */
+        snprintf(conv, sizeof conv, "features.%d.conv.0.0.weight", f);
+        snprintf(bn, sizeof bn, "features.%d.conv.0.1", f);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.conv_dw.weight", stage, index);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn1", stage, index);
+        declare_unit(L, B->u[0], conv, bn, timm_conv, timm_bn);
+        snprintf(conv, sizeof conv, "features.%d.conv.1.weight", f);
+        snprintf(bn, sizeof bn, "features.%d.conv.2", f);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.conv_pw.weight", stage, index);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn2", stage, index);
+        declare_unit(L, B->u[1], conv, bn, timm_conv, timm_bn);
+        return;
+    }
+    /* expand, depthwise, project */
+    static const char *tv_conv[3] = {"conv.0.0.weight", "conv.1.0.weight", "conv.2.weight"};
+    static const char *tv_bn[3] = {"conv.0.1", "conv.1.1", "conv.3"};
+    static const char *timm_conv_name[3] = {"conv_pw", "conv_dw", "conv_pwl"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(conv, sizeof conv, "features.%d.%s", f, tv_conv[k]);
+        snprintf(bn, sizeof bn, "features.%d.%s", f, tv_bn[k]);
+        snprintf(timm_conv, sizeof timm_conv, "blocks.%d.%d.%s.weight", stage, index, timm_conv_name[k]);
+        snprintf(timm_bn, sizeof timm_bn, "blocks.%d.%d.bn%d", stage, index, k + 1);
+        declare_unit(L, B->u[k], conv, bn, timm_conv, timm_bn);
+    }
+}
+
+/* Every tensor of the state_dict, in its order, into m->param_layout (fields of m->p). */
+static void declare_tensors(mobilenetv2 *m) {
+    layout *L = &m->param_layout;
+    mnv2_params *p = &m->p;
+    layout_begin(L, p);
+    declare_unit(L, &p->units[0], "features.0.0.weight", "features.0.1", "conv_stem.weight", "bn1");
+    for (int s = 0, b = 0; s < 7; s++)
+        for (int r = 0; r < settings[s][2]; r++, b++) declare_block(L, &p->blocks[b], b, s, r);
+    declare_unit(L, &p->units[MNV2_UNITS - 1], "features.18.0.weight", "features.18.1", "conv_head.weight", "bn2");
+    if (m->n_classes) {
+        LAYOUT_ADD(L, &p->fc_w, LT_WEIGHT, 0, "classifier.1.weight", m->n_classes, MNV2_FEATURES);
+        layout_alias(L, "classifier.weight");
+        LAYOUT_ADD(L, &p->fc_b, LT_BIAS, 0, "classifier.1.bias", m->n_classes);
+        layout_alias(L, "classifier.bias");
+    }
 }
 
 int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes) {
@@ -91,87 +145,17 @@ int mobilenetv2_init(mobilenetv2 *m, int in_channels, int n_classes) {
     m->n_classes = n_classes;
     m->bn_eps = MNV2_BN_EPS;
     m->bn_momentum = MNV2_BN_MOMENTUM;
-
-    /* architecture */
-    mnv2_unit *U = m->p.units;
-    int nu = 0, c = STEM_CHANNELS;
-    set_unit(&U[nu++], in_channels, c, 3, 2, 1, 1);
-    int b = 0;
-    for (int s = 0; s < 7; s++)
-        for (int r = 0; r < settings[s][2]; r++, b++) {
-            mnv2_block *B = &m->p.blocks[b];
-            int t = settings[s][0], co = settings[s][1], stride = r == 0 ? settings[s][3] : 1;
-            B->c_in = c;
-            B->hidden = c * t;
-            B->c_out = co;
-            B->stride = stride;
-            B->residual = stride == 1 && c == co;
-            B->n_units = 0;
-            if (t != 1) {
-                set_unit(&U[nu], c, B->hidden, 1, 1, 1, 1);
-                B->u[B->n_units++] = &U[nu++];
-            }
-            set_unit(&U[nu], B->hidden, B->hidden, 3, stride, B->hidden, 1);
-            B->u[B->n_units++] = &U[nu++];
-            set_unit(&U[nu], B->hidden, co, 1, 1, 1, 0);
-            B->u[B->n_units++] = &U[nu++];
-            c = co;
-        }
-    set_unit(&U[nu++], c, MNV2_FEATURES, 1, 1, 1, 1);
-    if (nu != MNV2_UNITS || b != MNV2_BLOCKS) return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: bad architecture");
-
-    /* tensor names in state_dict order (torchvision / timm) */
-    long poff = 0, boff = 0;
-    char w[48], bn[48], tw[48], tb[48];
-    add_unit(m, 0, "features.0.0.weight", "features.0.1", "conv_stem.weight", "bn1", &poff, &boff);
-    int stage_of[MNV2_BLOCKS], idx_in_stage[MNV2_BLOCKS];
-    for (int s = 0, k = 0; s < 7; s++)
-        for (int r = 0; r < settings[s][2]; r++, k++) stage_of[k] = s, idx_in_stage[k] = r;
-    for (b = 0; b < MNV2_BLOCKS; b++) {
-        mnv2_block *B = &m->p.blocks[b];
-        int f = b + 1, s = stage_of[b], r = idx_in_stage[b];
-        int first = (int)(B->u[0] - U);
-        if (B->n_units == 2) { /* features.1: depthwise, project */
-            snprintf(w, sizeof w, "features.%d.conv.0.0.weight", f);
-            snprintf(bn, sizeof bn, "features.%d.conv.0.1", f);
-            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_dw.weight", s, r);
-            snprintf(tb, sizeof tb, "blocks.%d.%d.bn1", s, r);
-            add_unit(m, first, w, bn, tw, tb, &poff, &boff);
-            snprintf(w, sizeof w, "features.%d.conv.1.weight", f);
-            snprintf(bn, sizeof bn, "features.%d.conv.2", f);
-            snprintf(tw, sizeof tw, "blocks.%d.%d.conv_pw.weight", s, r);
-            snprintf(tb, sizeof tb, "blocks.%d.%d.bn2", s, r);
-            add_unit(m, first + 1, w, bn, tw, tb, &poff, &boff);
-        } else { /* expand, depthwise, project */
-            static const char *tv_w[3] = {"conv.0.0.weight", "conv.1.0.weight", "conv.2.weight"};
-            static const char *tv_bn[3] = {"conv.0.1", "conv.1.1", "conv.3"};
-            static const char *tm_w[3] = {"conv_pw", "conv_dw", "conv_pwl"};
-            for (int k = 0; k < 3; k++) {
-                snprintf(w, sizeof w, "features.%d.%s", f, tv_w[k]);
-                snprintf(bn, sizeof bn, "features.%d.%s", f, tv_bn[k]);
-                snprintf(tw, sizeof tw, "blocks.%d.%d.%s.weight", s, r, tm_w[k]);
-                snprintf(tb, sizeof tb, "blocks.%d.%d.bn%d", s, r, k + 1);
-                add_unit(m, first + k, w, bn, tw, tb, &poff, &boff);
-            }
-        }
-    }
-    add_unit(m, MNV2_UNITS - 1, "features.18.0.weight", "features.18.1", "conv_head.weight", "bn2", &poff, &boff);
-    if (n_classes) {
-        int64_t ws[2] = {n_classes, MNV2_FEATURES}, bs[1] = {n_classes};
-        add_tensor(m, "classifier.1.weight", "classifier.weight", 2, ws, 1, &poff);
-        add_tensor(m, "classifier.1.bias", "classifier.bias", 1, bs, 1, &poff);
-    }
-    m->n_params = poff;
-    m->n_buffers = boff;
-    m->params = calloc((size_t)poff, sizeof(float));
-    m->buffers = calloc((size_t)boff, sizeof(float));
-    if (!m->params || !m->buffers) {
+    int rc = build_architecture(&m->p, in_channels);
+    if (rc) return rc;
+    declare_tensors(m);
+    if ((rc = layout_alloc(&m->param_layout, &m->p, NULL, &m->params, NULL, &m->buffers, NULL))) {
         mobilenetv2_free(m);
-        return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate %ld parameters", poff + boff);
+        return avemo_error_prefix(rc, "MobileNetV2");
     }
-    layout(m, &m->p, m->params, m->buffers);
+    m->n_params = m->param_layout.n_grad;
+    m->n_buffers = m->param_layout.n_nograd;
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit *u = &U[i];
+        mnv2_unit *u = &m->p.units[i];
         for (int j = 0; j < u->c_out; j++) u->gamma[j] = u->running_var[j] = 1;
     }
     return AVEMO_OK;
@@ -189,6 +173,7 @@ void mobilenetv2_free(mobilenetv2 *m) {
     free(m->grads);
     free(m->buffers);
     acts_free(&m->acts);
+    layout_free(&m->param_layout);
     memset(m, 0, sizeof *m);
 }
 
@@ -213,12 +198,10 @@ void mobilenetv2_init_random(mobilenetv2 *m, rng_t *rng) {
 }
 
 int mobilenetv2_alloc_grads(mobilenetv2 *m) {
-    if (!m->grads) {
-        m->grads = calloc((size_t)m->n_params, sizeof(float));
-        if (!m->grads) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate gradients");
-        layout(m, &m->g, m->grads, NULL);
-    }
-    return AVEMO_OK;
+    if (m->grads) return AVEMO_OK;
+    copy_architecture(&m->g, &m->p);
+    int rc = layout_alloc_grads(&m->param_layout, &m->g, &m->grads);
+    return rc ? avemo_error_prefix(rc, "MobileNetV2") : AVEMO_OK;
 }
 
 void mobilenetv2_zero_grads(mobilenetv2 *m) {
@@ -264,19 +247,19 @@ static int acts_alloc(mobilenetv2 *m, int n, int h, int w) {
     if (a->mem && a->n == n && a->h == h && a->w == w && a->padding == (int)m->padding) return AVEMO_OK;
     acts_free(a);
     long total = 0, stats = 0, max_act = (long)n * h * w * m->in_channels;
-    int ch = h, cw = w;
+    int out_h = h, out_w = w;
     long off_conv[MNV2_UNITS], off_y[MNV2_UNITS];
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit_shape(&a->shape[i], &m->p.units[i], m->padding, n, ch, cw);
-        ch = conv2d_out_h(&a->shape[i]);
-        cw = conv2d_out_w(&a->shape[i]);
-        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
-        long sz = (long)n * ch * cw * m->p.units[i].c_out;
+        mnv2_unit_shape(&a->shape[i], &m->p.units[i], m->padding, n, out_h, out_w);
+        out_h = conv2d_out_h(&a->shape[i]);
+        out_w = conv2d_out_w(&a->shape[i]);
+        if (out_h < 1 || out_w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long size = (long)n * out_h * out_w * m->p.units[i].c_out;
         off_conv[i] = total;
-        off_y[i] = total + sz;
-        total += 2 * sz;
+        off_y[i] = total + size;
+        total += 2 * size;
         stats += m->p.units[i].c_out;
-        if (sz > max_act) max_act = sz;
+        if (size > max_act) max_act = size;
     }
     a->mem = malloc((size_t)(total + 2 * stats + (long)n * MNV2_FEATURES) * sizeof(float));
     if (!a->mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate activations (%ld floats)", total);
@@ -312,8 +295,8 @@ static int unit_forward(mobilenetv2 *m, int i, const float *in, int train) {
     if (rc) return rc;
     long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s);
     if (train) {
-        long so = unit_stat_offset(m, i);
-        batchnorm_forward_train(a->y[i], a->mean + so, a->rstd + so, u->running_mean, u->running_var, a->conv[i],
+        long stat = unit_stat_offset(m, i);
+        batchnorm_forward_train(a->y[i], a->mean + stat, a->rstd + stat, u->running_mean, u->running_var, a->conv[i],
                                 u->gamma, u->beta, rows, u->c_out, m->bn_momentum, m->bn_eps);
     } else {
         batchnorm_forward_eval(a->y[i], a->conv[i], u->gamma, u->beta, u->running_mean, u->running_var, rows,
@@ -354,38 +337,47 @@ int mobilenetv2_forward(mobilenetv2 *m, float *features, const float *x, int n, 
     return AVEMO_OK;
 }
 
-/* dy: gradient of unit i's output y. Accumulates parameter gradients; dx_in (zeroed here) receives the
- * gradient of its input. Uses scratch t (after ReLU6) and dconv (before BN). */
-static int unit_backward(mobilenetv2 *m, int i, float *dx_in, int zero_dx, const float *dy, float *t, float *dconv) {
+/* Backward of eval-mode BN, affine per channel: y = (x - mean) r gamma + beta, r = 1/sqrt(var + eps).
+ * dy, x [rows, c]; dx overwritten, dgamma / dbeta accumulated (sums in double). */
+static void bn_eval_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                             const mnv2_unit *u, long rows, float eps) {
+    int c_out = u->c_out;
+    for (int c = 0; c < c_out; c++) {
+        float r = 1.0f / sqrtf(u->running_var[c] + eps);
+        double sum_gamma = 0, sum_beta = 0;
+        for (long j = 0; j < rows; j++) {
+            float d = dy[j * c_out + c];
+            sum_beta += d;
+            sum_gamma += (double)d * (x[j * c_out + c] - u->running_mean[c]) * r;
+            dx[j * c_out + c] = d * r * u->gamma[c];
+        }
+        dgamma[c] += (float)sum_gamma;
+        dbeta[c] += (float)sum_beta;
+    }
+}
+
+/* dy: gradient of unit i's output y. Accumulates parameter gradients; dx_in (zeroed here when zero_dx)
+ * receives the gradient of its input. Scratch: dbn_out (gradient of the BN output, before ReLU6), dconv
+ * (gradient of the conv output, before BN), each the size of the unit's output. */
+static int unit_backward(mobilenetv2 *m, int i, float *dx_in, int zero_dx, const float *dy, float *dbn_out,
+                         float *dconv) {
     mnv2_acts *a = &m->acts;
     mnv2_unit *u = &m->p.units[i], *g = &m->g.units[i];
     conv2d_shape *s = &a->shape[i];
     long rows = (long)s->n * conv2d_out_h(s) * conv2d_out_w(s), count = rows * u->c_out;
-    const float *d = dy;
+    const float *dbn = dy;
     if (u->relu6) {
-        memset(t, 0, (size_t)count * sizeof(float));
-        relu6_backward(t, dy, a->y[i], count);
-        d = t;
+        memset(dbn_out, 0, (size_t)count * sizeof(float));
+        relu6_backward(dbn_out, dy, a->y[i], count);
+        dbn = dbn_out;
     }
     memset(dconv, 0, (size_t)count * sizeof(float));
     if (a->train) {
-        long so = unit_stat_offset(m, i);
-        batchnorm_backward(dconv, g->gamma, g->beta, d, a->conv[i], a->mean + so, a->rstd + so, u->gamma, rows,
+        long stat = unit_stat_offset(m, i);
+        batchnorm_backward(dconv, g->gamma, g->beta, dbn, a->conv[i], a->mean + stat, a->rstd + stat, u->gamma, rows,
                            u->c_out);
     } else {
-        /* eval BN is affine per channel: y = (x - mean) * r * gamma + beta, r = 1/sqrt(var + eps) */
-        for (int c = 0; c < u->c_out; c++) {
-            float r = 1.0f / sqrtf(u->running_var[c] + m->bn_eps);
-            double sg = 0, sb = 0;
-            for (long j = 0; j < rows; j++) {
-                float dd = d[j * u->c_out + c];
-                sb += dd;
-                sg += (double)dd * (a->conv[i][j * u->c_out + c] - u->running_mean[c]) * r;
-                dconv[j * u->c_out + c] = dd * r * u->gamma[c];
-            }
-            g->gamma[c] += (float)sg;
-            g->beta[c] += (float)sb;
-        }
+        bn_eval_backward(dconv, g->gamma, g->beta, dbn, a->conv[i], u, rows, m->bn_eps);
     }
     if (dx_in && zero_dx) memset(dx_in, 0, (size_t)s->n * s->h * s->w * s->c_in * sizeof(float));
     return conv2d_backward(dx_in, g->w, NULL, dconv, a->in[i], u->w, s);
@@ -398,31 +390,32 @@ int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures) {
         a->scratch = malloc((size_t)a->max_act * 5 * sizeof(float));
         if (!a->scratch) return avemo_error(AVEMO_ENOMEM, "MobileNetV2 backward: cannot allocate scratch");
     }
-    float *buf[3] = {a->scratch, a->scratch + a->max_act, a->scratch + 2 * a->max_act};
-    float *t = a->scratch + 3 * a->max_act, *dconv = a->scratch + 4 * a->max_act;
+    /* three gradient buffers in rotation (a block's output gradient stays while its units run), two scratch */
+    float *grad[3] = {a->scratch, a->scratch + a->max_act, a->scratch + 2 * a->max_act};
+    float *dbn_out = a->scratch + 3 * a->max_act, *dconv = a->scratch + 4 * a->max_act;
     int n = a->n, head = MNV2_UNITS - 1, rc;
     long hw = (long)conv2d_out_h(&a->shape[head]) * conv2d_out_w(&a->shape[head]);
-    memset(buf[0], 0, (size_t)n * hw * MNV2_FEATURES * sizeof(float));
-    avgpool_global_backward(buf[0], dfeatures, n, hw, MNV2_FEATURES);
-    if ((rc = unit_backward(m, head, buf[1], 1, buf[0], t, dconv))) return rc;
-    int cur = 1; /* buf[cur] = gradient of the current block output */
+    memset(grad[0], 0, (size_t)n * hw * MNV2_FEATURES * sizeof(float));
+    avgpool_global_backward(grad[0], dfeatures, n, hw, MNV2_FEATURES);
+    if ((rc = unit_backward(m, head, grad[1], 1, grad[0], dbn_out, dconv))) return rc;
+    int cur = 1; /* grad[cur] = gradient of the current block's output */
     for (int b = MNV2_BLOCKS - 1; b >= 0; b--) {
         const mnv2_block *B = &m->p.blocks[b];
-        int out = cur, d = cur;
+        int block_out = cur, unit_out = cur;
         for (int k = B->n_units - 1; k >= 0; k--) {
-            int i = (int)(B->u[k] - m->p.units), next = (d + 1) % 3;
-            if (next == out) next = (next + 1) % 3;
-            if ((rc = unit_backward(m, i, buf[next], 1, buf[d], t, dconv))) return rc;
-            d = next;
+            int i = (int)(B->u[k] - m->p.units), unit_in = (unit_out + 1) % 3;
+            if (unit_in == block_out) unit_in = (unit_in + 1) % 3;
+            if ((rc = unit_backward(m, i, grad[unit_in], 1, grad[unit_out], dbn_out, dconv))) return rc;
+            unit_out = unit_in;
         }
         if (B->residual) {
             const conv2d_shape *s = &a->shape[B->u[0] - m->p.units];
             long count = (long)n * s->h * s->w * B->c_in;
-            for (long j = 0; j < count; j++) buf[d][j] += buf[out][j];
+            for (long j = 0; j < count; j++) grad[unit_out][j] += grad[block_out][j];
         }
-        cur = d;
+        cur = unit_out;
     }
-    return unit_backward(m, 0, dx, 0, buf[cur], t, dconv);
+    return unit_backward(m, 0, dx, 0, grad[cur], dbn_out, dconv);
 }
 
 int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n) {
@@ -471,63 +464,68 @@ void mobilenetv2_folded_free(mnv2_folded *f) {
     memset(f, 0, sizeof *f);
 }
 
+/* Folded unit i on `in` [n, *h, *w, c_in] into `out`; *h, *w become the output's. */
+static int run_folded_unit(const mnv2_folded *f, int i, float *out, const float *in, int n, int *h, int *w) {
+    conv2d_shape s;
+    mnv2_unit_shape(&s, &f->unit[i], f->padding, n, *h, *w);
+    int rc = conv2d_forward(out, in, f->w[i], f->b[i], &s);
+    if (rc) return rc;
+    *h = conv2d_out_h(&s);
+    *w = conv2d_out_w(&s);
+    if (f->unit[i].relu6) relu6_forward(out, out, (long)n * *h * *w * f->unit[i].c_out);
+    return AVEMO_OK;
+}
+
+/* x [n, h, w, in_channels] -> features [n, 1280], the activations rotating through buf[0..3] */
+static int infer_batch(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, float *buf[4]) {
+    int cur = 0, rc; /* buf[cur] = the current block's input */
+    if ((rc = run_folded_unit(f, 0, buf[cur], x, n, &h, &w))) return rc;
+    for (int b = 0; b < MNV2_BLOCKS; b++) {
+        int unit_in = cur;
+        for (int k = 0; k < f->block_units[b]; k++) {
+            int unit_out = (unit_in + 1) % 4;
+            if (unit_out == cur) unit_out = (unit_out + 1) % 4;
+            if ((rc = run_folded_unit(f, f->block_first[b] + k, buf[unit_out], buf[unit_in], n, &h, &w))) return rc;
+            unit_in = unit_out;
+        }
+        if (f->block_residual[b]) {
+            long count = (long)n * h * w * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
+            for (long j = 0; j < count; j++) buf[unit_in][j] += buf[cur][j];
+        }
+        cur = unit_in;
+    }
+    int head_out = (cur + 1) % 4;
+    if ((rc = run_folded_unit(f, MNV2_UNITS - 1, buf[head_out], buf[cur], n, &h, &w))) return rc;
+    avgpool_global_forward(features, buf[head_out], n, (long)h * w, MNV2_FEATURES);
+    return AVEMO_OK;
+}
+
 int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk) {
     if (n < 1 || h < 1 || w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size");
     if (chunk <= 0) chunk = 8;
     if (chunk > n) chunk = n;
     /* largest activation per image */
     long max_act = 0;
-    int ch = h, cw = w;
-    conv2d_shape s;
+    int out_h = h, out_w = w;
     for (int i = 0; i < MNV2_UNITS; i++) {
-        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, ch, cw);
-        ch = conv2d_out_h(&s);
-        cw = conv2d_out_w(&s);
-        if (ch < 1 || cw < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
-        long sz = (long)ch * cw * f->unit[i].c_out;
-        if (sz > max_act) max_act = sz;
+        conv2d_shape s;
+        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, out_h, out_w);
+        out_h = conv2d_out_h(&s);
+        out_w = conv2d_out_w(&s);
+        if (out_h < 1 || out_w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
+        long size = (long)out_h * out_w * f->unit[i].c_out;
+        if (size > max_act) max_act = size;
     }
     float *mem = malloc((size_t)max_act * chunk * 4 * sizeof(float));
     if (!mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate inference buffers");
     float *buf[4];
     for (int k = 0; k < 4; k++) buf[k] = mem + (long)k * max_act * chunk;
     int rc = AVEMO_OK;
-    for (int n0 = 0; n0 < n && !rc; n0 += chunk) {
-        int nb = n - n0 < chunk ? n - n0 : chunk;
-        const float *in = x + (long)n0 * h * w * f->in_channels;
-        int cur = 0;
-        ch = h;
-        cw = w;
-        /* run unit i from `src` into buf[dst]; updates ch, cw */
-#define RUN_UNIT(i, src, dst)                                                                                 \
-    do {                                                                                                      \
-        mnv2_unit_shape(&s, &f->unit[i], f->padding, nb, ch, cw);                                             \
-        if ((rc = conv2d_forward(buf[dst], src, f->w[i], f->b[i], &s))) goto done;                            \
-        ch = conv2d_out_h(&s);                                                                                \
-        cw = conv2d_out_w(&s);                                                                                \
-        if (f->unit[i].relu6) relu6_forward(buf[dst], buf[dst], (long)nb * ch * cw * f->unit[i].c_out);      \
-    } while (0)
-        RUN_UNIT(0, in, cur);
-        for (int b = 0; b < MNV2_BLOCKS; b++) {
-            int d = cur;
-            for (int k = 0; k < f->block_units[b]; k++) {
-                int next = (d + 1) % 4;
-                if (next == cur) next = (next + 1) % 4;
-                RUN_UNIT(f->block_first[b] + k, buf[d], next);
-                d = next;
-            }
-            if (f->block_residual[b]) {
-                long count = (long)nb * ch * cw * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
-                for (long j = 0; j < count; j++) buf[d][j] += buf[cur][j];
-            }
-            cur = d;
-        }
-        int next = (cur + 1) % 4;
-        RUN_UNIT(MNV2_UNITS - 1, buf[cur], next);
-        avgpool_global_forward(features + (long)n0 * MNV2_FEATURES, buf[next], nb, (long)ch * cw, MNV2_FEATURES);
-#undef RUN_UNIT
+    for (int first = 0; first < n && !rc; first += chunk) {
+        int batch = n - first < chunk ? n - first : chunk;
+        rc = infer_batch(f, features + (long)first * MNV2_FEATURES, x + (long)first * h * w * f->in_channels, batch,
+                         h, w, buf);
     }
-done:
     free(mem);
     return rc;
 }
@@ -547,117 +545,4 @@ void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels,
                 dst[p * channels + c] = (v / 255.0f - mu) / sd;
             }
         }
-}
-
-/* ---- safetensors I/O ---- */
-
-int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
-    const char *pad = st_meta(f, "padding"), *norm = st_meta(f, "input_norm");
-    if (pad && strcmp(pad, "torch") && strcmp(pad, "tf_same"))
-        return avemo_error(AVEMO_EFORMAT, "%s: unknown padding '%s' in metadata (torch or tf_same)", file_name, pad);
-    if (norm && strcmp(norm, "imagenet") && strcmp(norm, "minus1_1"))
-        return avemo_error(AVEMO_EFORMAT, "%s: unknown input_norm '%s' in metadata (imagenet or minus1_1)",
-                           file_name, norm);
-    m->padding = pad && !strcmp(pad, "tf_same") ? MNV2_PAD_TF_SAME : MNV2_PAD_TORCH;
-    m->norm = norm && !strcmp(norm, "minus1_1") ? MNV2_NORM_MINUS1_1 : MNV2_NORM_IMAGENET;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const mnv2_tensor *t = &m->tensors[i];
-        const st_tensor *s = st_find(f, t->name);
-        if (!s) s = st_find(f, t->timm);
-        if (!s) return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (not a MobileNetV2 v1.0 checkpoint?)",
-                                   file_name, t->name);
-        float *dst = (t->trainable ? m->params : m->buffers) + t->offset;
-        int stem = i == 0 && s->ndim == 4 && s->shape[1] != m->in_channels;
-        int shape_ok = s->ndim == t->ndim;
-        for (int d = 0; d < t->ndim && shape_ok; d++) shape_ok = s->shape[d] == t->shape[d] || (stem && d == 1);
-        if (!shape_ok) {
-            char want[64] = "", got[64] = "";
-            for (int d = 0; d < t->ndim; d++)
-                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            for (int d = 0; d < s->ndim && d < 6; d++)
-                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? "," : "", (long long)s->shape[d]);
-            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", file_name, t->name,
-                               got, want);
-        }
-        if (stem) {
-            /* a 3-channel stem into a 1-channel model: sum the RGB filters (gray = R = G = B) */
-            if (m->in_channels != 1 || s->shape[1] != 3)
-                return avemo_error(AVEMO_EFORMAT, "%s: stem has %lld input channels, model %d", file_name,
-                                   (long long)s->shape[1], m->in_channels);
-            float *tmp = malloc((size_t)s->count * sizeof(float));
-            if (!tmp) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", file_name);
-            int rc = st_to_f32(s, tmp, s->count, file_name);
-            if (rc) {
-                free(tmp);
-                return rc;
-            }
-            long khw = (long)(s->shape[2] * s->shape[3]);
-            for (long o = 0; o < s->shape[0]; o++)
-                for (long j = 0; j < khw; j++)
-                    dst[o * khw + j] = tmp[(o * 3 + 0) * khw + j] + tmp[(o * 3 + 1) * khw + j] + tmp[(o * 3 + 2) * khw + j];
-            free(tmp);
-            continue;
-        }
-        int rc = st_to_f32(s, dst, t->count, file_name);
-        if (rc) return rc;
-    }
-    const st_tensor *nb = st_find(f, "features.0.1.num_batches_tracked");
-    if (nb && nb->dtype == ST_I64 && nb->count == 1) memcpy(&m->num_batches_tracked, nb->data, 8);
-    return AVEMO_OK;
-}
-
-int mobilenetv2_from_file(mobilenetv2 *m, const char *path, int in_channels) {
-    memset(m, 0, sizeof *m);
-    st_file f;
-    int rc = st_read(path, &f);
-    if (rc) return rc;
-    const st_tensor *stem = st_find(&f, "features.0.0.weight");
-    if (!stem) stem = st_find(&f, "conv_stem.weight");
-    const st_tensor *fc = st_find(&f, "classifier.1.weight");
-    if (!fc) fc = st_find(&f, "classifier.weight");
-    if (!stem || stem->ndim != 4 || (stem->shape[1] != 1 && stem->shape[1] != 3)) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: no MobileNetV2 stem (features.0.0.weight) with 1 or 3 input channels",
-                         path);
-        goto done;
-    }
-    if (fc && (fc->ndim != 2 || fc->shape[1] != MNV2_FEATURES || fc->shape[0] < 1 || fc->shape[0] > 100000)) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: classifier weight is not [classes, 1280]", path);
-        goto done;
-    }
-    if ((rc = mobilenetv2_init(m, in_channels ? in_channels : (int)stem->shape[1], fc ? (int)fc->shape[0] : 0)))
-        goto done;
-    if ((rc = mobilenetv2_load(m, &f, path))) mobilenetv2_free(m);
-done:
-    st_free(&f);
-    return rc;
-}
-
-int mobilenetv2_save(const mobilenetv2 *m, const char *path, const char *const *meta_kv, int n_meta) {
-    st_writer *w = st_writer_new();
-    if (!w) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-    int rc = AVEMO_OK;
-    int64_t nbt = m->num_batches_tracked;
-    char chans[16], eps[32];
-    snprintf(chans, sizeof chans, "%d", m->in_channels);
-    snprintf(eps, sizeof eps, "%g", (double)m->bn_eps);
-    rc = st_writer_meta(w, "arch", "mobilenet_v2_1.0");
-    if (!rc) rc = st_writer_meta(w, "padding", mnv2_padding_name(m->padding));
-    if (!rc) rc = st_writer_meta(w, "input_norm", mnv2_norm_name(m->norm));
-    if (!rc) rc = st_writer_meta(w, "in_channels", chans);
-    if (!rc) rc = st_writer_meta(w, "bn_eps", eps);
-    for (int i = 0; i < n_meta && !rc; i++) rc = st_writer_meta(w, meta_kv[2 * i], meta_kv[2 * i + 1]);
-    for (int i = 0; i < m->n_tensors && !rc; i++) {
-        const mnv2_tensor *t = &m->tensors[i];
-        rc = st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, (t->trainable ? m->params : m->buffers) + t->offset);
-        /* torchvision's state_dict has num_batches_tracked after each BN's running_var */
-        size_t L = strlen(t->name);
-        if (!rc && L > 12 && !strcmp(t->name + L - 12, ".running_var")) {
-            char nb[64];
-            snprintf(nb, sizeof nb, "%.*s.num_batches_tracked", (int)(L - 12), t->name);
-            rc = st_writer_add(w, nb, ST_I64, 0, NULL, &nbt);
-        }
-    }
-    if (!rc) rc = st_writer_write(w, path);
-    st_writer_free(w);
-    return rc;
 }

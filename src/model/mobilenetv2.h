@@ -10,8 +10,9 @@
  *
  * Parameters are named and laid out as torchvision's mobilenet_v2 state_dict (conv weights OIHW), so a
  * torchvision checkpoint saved as safetensors loads unchanged; timm's mobilenetv2_100 names are accepted too.
- * Trainable parameters (conv weights, BN weight/bias, classifier) live in one allocation `params` in state_dict
- * order, BN running statistics in a second one `buffers`; `grads` mirrors `params`.
+ * The tensors are declared once, in state_dict order, with the layout registry the head uses (model/layout.h):
+ * trainable ones (conv weights, BN weight/bias, classifier) in one allocation `params`, BN running statistics
+ * in a second one `buffers`; `grads` mirrors `params`.
  *
  * Padding: "torch" pads k/2 on every side; "tf_same" is TensorFlow's SAME (the imported TFLite weights were
  * trained with it): total = max((ceil(in/s) - 1) s + k - in, 0), top/left = total/2, the rest bottom/right,
@@ -21,6 +22,7 @@
 #define AVEMO_MODEL_MOBILENETV2_H
 #include "core/rng.h"
 #include "io/safetensors.h"
+#include "model/layout.h"
 #include "nn/shapes.h"
 
 #define MNV2_BLOCKS 17
@@ -54,17 +56,6 @@ typedef struct {
     float *fc_w, *fc_b;                /* classifier.1 [n_classes, 1280], [n_classes]; NULL when n_classes = 0 */
 } mnv2_params;
 
-/* One named tensor of the state_dict. */
-typedef struct {
-    char name[48];                     /* torchvision */
-    char timm[48];                     /* timm mobilenetv2_100 */
-    int ndim;
-    int64_t shape[4];
-    long count;
-    long offset;                       /* into params (trainable) or buffers */
-    int trainable;
-} mnv2_tensor;
-
 /* Saved activations of one forward pass (sized for n x h x w, reallocated when that changes). */
 typedef struct {
     int n, h, w, padding;
@@ -76,7 +67,7 @@ typedef struct {
     float *pooled;                     /* [n, 1280] */
     float *mem;
     long max_act;                      /* largest activation (floats), sizes the backward scratch */
-    float *scratch;                    /* backward: 4 x max_act */
+    float *scratch;                    /* backward: 5 x max_act */
     int train;                         /* the last forward ran in train mode */
 } mnv2_acts;
 
@@ -86,11 +77,12 @@ typedef struct {
     mnv2_norm norm;
     float bn_eps, bn_momentum;
     int64_t num_batches_tracked;
-    mnv2_params p, g;                  /* parameters and gradients (same layout) */
-    float *params, *grads, *buffers;
+    mnv2_params p;                     /* the parameters; the running statistics in `buffers` */
+    mnv2_params g;                     /* gradients of the trainable tensors (after mobilenetv2_alloc_grads) */
+    float *params, *grads, *buffers;   /* n_params, n_params, n_buffers floats */
     long n_params, n_buffers;
-    mnv2_tensor tensors[MNV2_UNITS * 5 + 2];
-    int n_tensors;
+    layout param_layout;               /* the state_dict in order: torchvision names (timm's as aliases), shapes,
+                                          offsets into params (trainable) or buffers (model/layout.h) */
     mnv2_acts acts;
 } mobilenetv2;
 

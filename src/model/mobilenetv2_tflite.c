@@ -35,12 +35,12 @@ static int import_unit(mnv2_unit *u, const tfl_model *t, const tfl_op *op, int i
                            op->activation, op->padding, u->stride, want_act);
     if (!dw && w->shape[3] != u->c_in && !(w->shape[3] == 3 && u->c_in == 1))
         return avemo_error(AVEMO_EFORMAT, "%s: stem has %d input channels, the model %d", path, w->shape[3], u->c_in);
-    float *tmp = malloc((size_t)w->count * sizeof(float));
-    if (!tmp) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-    int rc = tfl_to_f32(w, tmp, w->count, path);
+    float *filter = malloc((size_t)w->count * sizeof(float));
+    if (!filter) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    int rc = tfl_to_f32(w, filter, w->count, path);
     if (!rc) rc = tfl_to_f32(b, u->beta, u->c_out, path);
     if (rc) {
-        free(tmp);
+        free(filter);
         return rc;
     }
     int cin = w->shape[3];
@@ -48,17 +48,17 @@ static int import_unit(mnv2_unit *u, const tfl_model *t, const tfl_op *op, int i
         for (int y = 0; y < k; y++)
             for (int x = 0; x < k; x++) {
                 if (dw) {
-                    u->w[(o * k + y) * k + x] = tmp[(y * k + x) * u->c_out + o];
+                    u->w[(o * k + y) * k + x] = filter[(y * k + x) * u->c_out + o];
                 } else if (u->c_in == cin) {
                     for (int c = 0; c < cin; c++)
-                        u->w[((o * cin + c) * k + y) * k + x] = tmp[((o * k + y) * k + x) * cin + c];
+                        u->w[((o * cin + c) * k + y) * k + x] = filter[((o * k + y) * k + x) * cin + c];
                 } else { /* 3-channel stem into a 1-channel model: sum the RGB filters */
                     float s = 0;
-                    for (int c = 0; c < cin; c++) s += tmp[((o * k + y) * k + x) * cin + c];
+                    for (int c = 0; c < cin; c++) s += filter[((o * k + y) * k + x) * cin + c];
                     u->w[(o * k + y) * k + x] = s;
                 }
             }
-    free(tmp);
+    free(filter);
     float var = 1.0f - eps;
     if (var + eps != 1.0f) var = nextafterf(var, 2.0f);
     for (int c = 0; c < u->c_out; c++) {
@@ -69,41 +69,50 @@ static int import_unit(mnv2_unit *u, const tfl_model *t, const tfl_op *op, int i
     return AVEMO_OK;
 }
 
+/* The model's convolutions in order: MNV2_UNITS, or one more (the logits) -> convs, *n_convs. */
+static int find_convolutions(const tfl_model *t, const tfl_op **convs, int *n_convs, const char *path) {
+    *n_convs = 0;
+    for (int i = 0; i < t->n_ops; i++) {
+        if (t->ops[i].opcode != TFL_OP_CONV_2D && t->ops[i].opcode != TFL_OP_DEPTHWISE_CONV_2D) continue;
+        if (*n_convs == MNV2_UNITS + 1)
+            return avemo_error(AVEMO_EFORMAT, "%s: more convolutions than MobileNetV2 v1.0 has", path);
+        convs[(*n_convs)++] = &t->ops[i];
+    }
+    if (*n_convs < MNV2_UNITS)
+        return avemo_error(AVEMO_EFORMAT, "%s: %d convolutions, MobileNetV2 v1.0 has %d", path, *n_convs, MNV2_UNITS);
+    return AVEMO_OK;
+}
+
+/* The logits 1x1 conv op: weight [classes, 1, 1, 1280] and bias [classes]. */
+static int logits_layer(const tfl_model *t, const tfl_op *op, const tfl_tensor **weight, const tfl_tensor **bias,
+                        const char *path) {
+    const tfl_tensor *w = NULL, *b = NULL;
+    if (op->opcode == TFL_OP_CONV_2D && op->n_inputs >= 3 && op->inputs[1] >= 0 && op->inputs[2] >= 0) {
+        w = &t->tensors[op->inputs[1]];
+        b = &t->tensors[op->inputs[2]];
+    }
+    if (!w || w->ndim != 4 || w->shape[1] != 1 || w->shape[2] != 1 || w->shape[3] != MNV2_FEATURES || b->ndim != 1 ||
+        b->shape[0] != w->shape[0] || w->shape[0] < 1 || w->shape[0] > 100000)
+        return avemo_error(AVEMO_EFORMAT, "%s: last convolution is not a [classes, 1, 1, 1280] logits layer", path);
+    *weight = w, *bias = b;
+    return AVEMO_OK;
+}
+
 int mobilenetv2_from_tflite(mobilenetv2 *m, const char *path, int in_channels) {
     memset(m, 0, sizeof *m);
     tfl_model t;
     int rc = tfl_read(path, &t);
     if (rc) return rc;
     const tfl_op *convs[MNV2_UNITS + 1];
-    int n_convs = 0;
-    for (int i = 0; i < t.n_ops; i++)
-        if (t.ops[i].opcode == TFL_OP_CONV_2D || t.ops[i].opcode == TFL_OP_DEPTHWISE_CONV_2D) {
-            if (n_convs == MNV2_UNITS + 1) {
-                rc = avemo_error(AVEMO_EFORMAT, "%s: more convolutions than MobileNetV2 v1.0 has", path);
-                goto done;
-            }
-            convs[n_convs++] = &t.ops[i];
-        }
-    if (n_convs < MNV2_UNITS) {
-        rc = avemo_error(AVEMO_EFORMAT, "%s: %d convolutions, MobileNetV2 v1.0 has %d", path, n_convs, MNV2_UNITS);
-        goto done;
+    const tfl_tensor *logits_w = NULL, *logits_b = NULL;
+    int n_convs, n_classes = 0;
+    if ((rc = find_convolutions(&t, convs, &n_convs, path))) goto done;
+    if (n_convs == MNV2_UNITS + 1) {
+        if ((rc = logits_layer(&t, convs[MNV2_UNITS], &logits_w, &logits_b, path))) goto done;
+        n_classes = logits_w->shape[0];
     }
-    int n_classes = 0;
-    const tfl_tensor *lw = NULL, *lb = NULL;
-    if (n_convs == MNV2_UNITS + 1) { /* the logits 1x1 conv [classes, 1, 1, 1280] */
-        const tfl_op *op = convs[MNV2_UNITS];
-        if (op->opcode == TFL_OP_CONV_2D && op->n_inputs >= 3 && op->inputs[1] >= 0 && op->inputs[2] >= 0) {
-            lw = &t.tensors[op->inputs[1]];
-            lb = &t.tensors[op->inputs[2]];
-        }
-        if (!lw || lw->ndim != 4 || lw->shape[1] != 1 || lw->shape[2] != 1 || lw->shape[3] != MNV2_FEATURES ||
-            lb->ndim != 1 || lb->shape[0] != lw->shape[0] || lw->shape[0] < 1 || lw->shape[0] > 100000) {
-            rc = avemo_error(AVEMO_EFORMAT, "%s: last convolution is not a [classes, 1, 1, 1280] logits layer", path);
-            goto done;
-        }
-        n_classes = lw->shape[0];
-    }
-    const tfl_tensor *stem_w = convs[0]->n_inputs > 1 && convs[0]->inputs[1] >= 0 ? &t.tensors[convs[0]->inputs[1]] : NULL;
+    const tfl_op *stem = convs[0];
+    const tfl_tensor *stem_w = stem->n_inputs > 1 && stem->inputs[1] >= 0 ? &t.tensors[stem->inputs[1]] : NULL;
     if (!in_channels) in_channels = stem_w && stem_w->ndim == 4 ? stem_w->shape[3] : 3;
     if ((rc = mobilenetv2_init(m, in_channels, n_classes))) goto done;
     m->padding = MNV2_PAD_TF_SAME;
@@ -111,8 +120,8 @@ int mobilenetv2_from_tflite(mobilenetv2 *m, const char *path, int in_channels) {
     for (int i = 0; i < MNV2_UNITS; i++)
         if ((rc = import_unit(&m->p.units[i], &t, convs[i], i, in_channels, m->bn_eps, path))) goto fail;
     if (n_classes) {
-        if ((rc = tfl_to_f32(lw, m->p.fc_w, (int64_t)n_classes * MNV2_FEATURES, path)) ||
-            (rc = tfl_to_f32(lb, m->p.fc_b, n_classes, path)))
+        if ((rc = tfl_to_f32(logits_w, m->p.fc_w, (int64_t)n_classes * MNV2_FEATURES, path)) ||
+            (rc = tfl_to_f32(logits_b, m->p.fc_b, n_classes, path)))
             goto fail;
     }
     goto done;

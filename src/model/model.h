@@ -6,7 +6,9 @@
  *
  * llm.c style: model_params is a struct of named pointers into one allocation (trainable tensors contiguous:
  * the flat vector for sgd_step/adam_step; BN running statistics in a second allocation), model_acts the same
- * for activations; `grads` / `dacts` are second instances of those structs holding the gradients.
+ * for activations; `grads` / `dacts` are second instances of those structs holding the gradients. The fusion
+ * (Table V) is one of model/fusion_*.c, or unimodal.c for a one-stream model, picked by one table in model.c
+ * (model/fusion.h says what a fusion implements); each has its own member in both structs.
  *
  * Usage (training step):
  *   model_forward(m, video, audio, labels, B, 1, &rng);   -> m->loss, m->acts.logits
@@ -15,83 +17,71 @@
  * Evaluation: model_forward(m, video, audio, NULL, B, 0, NULL) -> m->acts.logits [B, n_classes]. */
 #ifndef AVEMO_MODEL_MODEL_H
 #define AVEMO_MODEL_MODEL_H
-#include "model/blocks.h"
 #include "model/config.h"
+#include "model/fusion.h"
+#include "model/fusion_attention.h"
+#include "model/fusion_ia.h"
+#include "model/fusion_intermediate.h"
+#include "model/fusion_it.h"
+#include "model/fusion_late.h"
+#include "model/fusion_lt.h"
 #include "model/streams.h"
+#include "model/unimodal.h"
 
 #include <stdint.h>
-
-#define FUSION_MAX_BLOCKS 8
 
 typedef struct {
     temporal_stream_p video;             /* Table I */
     audio_stream_p audio;                /* Table II (or the baseline's) */
-    /* attention, concat */
-    linear_p audio_proj;                 /* audio channels -> fusion_ch, per time step */
-    resblock_p fusion[FUSION_MAX_BLOCKS];/* Conv1D residual blocks over the joint sequence */
-    attention_p self_attn;               /* eq. (4)-(7) (attention only) */
-    linear_p gate;                       /* modality gate: pooled joint vector -> 2 scores (attention only) */
-    /* the baseline's fusions */
-    attention_p ia_av, ia_va;            /* ia: audio queries over video keys (weights video), and vice versa */
-    attn_block_p av, va;                 /* it, lt: audio queries over video / video queries over audio */
-    /* classifiers */
-    linear_p hidden;                     /* intermediate: the MLP's hidden layer */
-    linear_p audio_cls, video_cls;       /* late: each stream's own classifier */
-    linear_p classifier;                 /* every other case */
+    /* the fusion and classifier: only the one of m->cfg is declared (model.c's table) */
+    attention_fusion_p attention;        /* attention, concat */
+    ia_fusion_p ia;
+    it_fusion_p it;
+    lt_fusion_p lt;
+    intermediate_fusion_p intermediate;
+    late_fusion_p late;
+    unimodal_p unimodal;                 /* modality audio or video */
 } model_params;
 
 typedef struct {
     temporal_stream_a video;
     audio_stream_a audio;
-    /* attention, concat */
-    float *audio_proj;    /* [B, Ta, fc] */
-    float *audio_interp;  /* [B, T, fc] */
-    float *joint_in;      /* [B, T, fc + v2] */
-    resblock_a fusion[FUSION_MAX_BLOCKS];
-    attention_a self_attn;
-    float *joint;         /* [B, T, fc]  fused sequence + self-attention (residual) */
-    float *pooled_joint;  /* [B, fc] */
-    float *gate_scores, *gate; /* [B, 2] */
-    /* ia, it: stage-2 inputs after the exchange between the streams */
-    ia_a ia_av, ia_va;
-    attn_block_a av, va;
-    float *audio_mid, *video_mid;
-    /* pooled stream vectors [B, a2] / [B, v2] (attention: the projected audio [B, fc]) */
-    float *pooled_audio, *pooled_video;
-    float *features;      /* [B, n_features] classifier input before dropout (intermediate: MLP input) */
-    float *hidden_pre, *hidden; /* intermediate [B, mlp_hidden] */
-    float *dropped, *drop_mask;
-    float *audio_dropped, *audio_mask, *video_dropped, *video_mask; /* late */
-    float *audio_logits, *video_logits, *audio_logp, *video_logp;   /* late */
+    attention_fusion_a attention;
+    ia_fusion_a ia;
+    it_fusion_a it;
+    lt_fusion_a lt;
+    intermediate_fusion_a intermediate;
+    late_fusion_a late;
+    unimodal_a unimodal;
     float *logits;        /* [B, n_classes] (late: mean of the two log-probabilities) */
     float *probs;         /* [B, n_classes] softmax of logits */
 } model_acts;
 
-typedef struct {
+struct model {
     model_config cfg;
-    temporal_stream_dims vdims;
+    temporal_stream_dims vdims;          /* the streams' block sizes */
     audio_stream_dims adims;
-    int n_features;                      /* classifier input width */
+    const fusion_ops *fusion;            /* model.c's table row for cfg */
     /* parameters */
-    layout P;
+    layout param_layout;
     model_params params, grads;
     float *param_mem, *grad_mem;         /* n_params floats each: the optimizers' flat views */
     float *buffer_mem;                   /* n_buffers floats: BN running statistics */
-    int *param_int;
     long n_params, n_buffers;
     /* activations for batch size act_B (grown on demand) */
-    layout A;
+    layout act_layout;
     model_acts acts, dacts;
-    float *act_mem, *dact_mem, *stat_mem;
-    int *act_int;
+    float *act_mem, *dact_mem;           /* activations with gradients, and those gradients */
+    float *stat_mem;                     /* activations without gradients (BN batch statistics, masks) */
+    int *act_int;                        /* int activations (max-pool argmax) */
     int act_B;
     /* the last forward */
     int B, train;
     const float *video, *audio;
     const int *labels;
-    const float *a_mid, *v_mid;         /* stage-2 inputs (after ia / it) */
+    stream_pair stage2_in;               /* the streams' stage-2 inputs (after ia / it's exchange) */
     float loss;
-} model;
+};
 
 /* Build the head for `cfg` with PyTorch-default initialisation (Kaiming-uniform weights, U(+-1/sqrt(fan_in))
  * biases, BN/LN scale 1 shift 0) drawn from `seed`. */

@@ -45,7 +45,7 @@ typedef struct {
     void (*log)(const char *line, void *ctx);
     void *log_ctx;
     const char *init_visual;       /* a model file whose visual stream (tensors "video.*") initialises this
-                                      model's before training (train/model_init.h); NULL = random init */
+                                      model's before training (model/model_init.h); NULL = random init */
     int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
                                       that epoch's state write (tests of --resume); 0 = run to the end */
 } train_options;

@@ -18,7 +18,7 @@
 #include "data/dataset.h"
 #include "data/prep.h"
 #include "model/mobilenetv2.h"
-#include "train/model_file.h"
+#include "model/model_file.h"
 #include "train/plot.h"
 #include "train/trainer.h"
 

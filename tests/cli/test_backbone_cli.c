@@ -126,9 +126,9 @@ static void test_import_safetensors(void) {
     snprintf(timm, sizeof timm, "%s/timm.safetensors", test_tmpdir());
     snprintf(out, sizeof out, "%s/from_timm.safetensors", test_tmpdir());
     st_writer *w = st_writer_new();
-    for (int j = 0; j < m.n_tensors; j++)
-        st_writer_add(w, m.tensors[j].timm, ST_F32, m.tensors[j].ndim, m.tensors[j].shape,
-                      (m.tensors[j].trainable ? m.params : m.buffers) + m.tensors[j].offset);
+    for (int j = 0; j < m.param_layout.n; j++)
+        st_writer_add(w, m.param_layout.e[j].alias, ST_F32, m.param_layout.e[j].ndim, m.param_layout.e[j].shape,
+                      (layout_has_grad(&m.param_layout.e[j]) ? m.params : m.buffers) + m.param_layout.e[j].offset);
     CHECK(st_writer_write(w, timm) == 0, "write timm");
     st_writer_free(w);
     snprintf(cmd, sizeof cmd, "%s import --from safetensors %s --out %s --channels 1 --padding tf_same "

@@ -39,8 +39,8 @@ static void test_json_invalid(void) {
     model_config keep = d;
     const char *bad[] = {"", "[]", "{", "{\"fusion\": \"fancy\"}", "{\"fusion\": 3}", "{\"n_classes\": 2.5}",
                          "{\"n_classes\": \"8\"}", "{\"n_classes\": 1}", "{\"dropout\": 1.0}", "{\"video_ch1\": 0}",
-                         "{\"audio_frames\": 10}", "{\"audio_blocks\": 9}", "{\"label_smoothing\": -0.1}",
-                         "{\"n_classes\": 1e300}"};
+                         "{\"audio_frames\": 10}", "{\"audio_blocks\": 9}", "{\"fusion_blocks\": 9}",
+                         "{\"label_smoothing\": -0.1}", "{\"n_classes\": 1e300}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(model_config_from_json(bad[i], &d) == AVEMO_EFORMAT, "accepted %s", bad[i]);
         CHECK(!memcmp(&d, &keep, sizeof d), "config changed by a failed parse of %s", bad[i]);

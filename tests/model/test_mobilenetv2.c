@@ -33,9 +33,9 @@ static double hash_uniform(uint64_t i, uint64_t stream) {
 
 /* the formula weights of fixtures_backbone.formula_state_dict */
 static void formula_weights(mobilenetv2 *m) {
-    for (int j = 0; j < m->n_tensors; j++) {
-        const mnv2_tensor *t = &m->tensors[j];
-        float *d = (t->trainable ? m->params : m->buffers) + t->offset;
+    for (int j = 0; j < m->param_layout.n; j++) {
+        const layout_entry *t = &m->param_layout.e[j];
+        float *d = (layout_has_grad(t) ? m->params : m->buffers) + t->offset;
         size_t L = strlen(t->name);
         for (long i = 0; i < t->count; i++) {
             double u = hash_uniform((uint64_t)i, (uint64_t)j), v;
@@ -71,9 +71,9 @@ static float *load_fixture(const char *name, long count) {
 /* Sampled gradients (or running stats) in the fixture's order. */
 static long sample(const mobilenetv2 *m, const float *base, int trainable, float *out) {
     long k = 0;
-    for (int j = 0; j < m->n_tensors; j++) {
-        const mnv2_tensor *t = &m->tensors[j];
-        if (t->trainable != trainable) continue;
+    for (int j = 0; j < m->param_layout.n; j++) {
+        const layout_entry *t = &m->param_layout.e[j];
+        if (layout_has_grad(t) != trainable) continue;
         const float *d = base + t->offset;
         if (t->count <= SAMPLES)
             for (long i = 0; i < t->count; i++) out[k++] = d[i];
@@ -128,9 +128,9 @@ static void check_against_torch(int train) {
         double worst = 0, scale = 0;
         for (long i = 0; i < ng; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
         long k = 0;
-        for (int j = 0; j < m.n_tensors; j++) {
-            const mnv2_tensor *t = &m.tensors[j];
-            if (!t->trainable) continue;
+        for (int j = 0; j < m.param_layout.n; j++) {
+            const layout_entry *t = &m.param_layout.e[j];
+            if (!layout_has_grad(t)) continue;
             long c = t->count <= SAMPLES ? t->count : SAMPLES;
             double tmax = 0;
             for (long i = 0; i < c; i++) tmax = fabs(ref[k + i]) > tmax ? fabs(ref[k + i]) : tmax;
@@ -230,9 +230,9 @@ static void test_io_gray_timm(void) {
 
     /* timm names */
     st_writer *w = st_writer_new();
-    for (int j = 0; j < m.n_tensors; j++)
-        st_writer_add(w, m.tensors[j].timm, ST_F32, m.tensors[j].ndim, m.tensors[j].shape,
-                      (m.tensors[j].trainable ? m.params : m.buffers) + m.tensors[j].offset);
+    for (int j = 0; j < m.param_layout.n; j++)
+        st_writer_add(w, m.param_layout.e[j].alias, ST_F32, m.param_layout.e[j].ndim, m.param_layout.e[j].shape,
+                      (layout_has_grad(&m.param_layout.e[j]) ? m.params : m.buffers) + m.param_layout.e[j].offset);
     CHECK(st_writer_write(w, tpath) == 0, "write timm");
     st_writer_free(w);
     CHECK(mobilenetv2_from_file(&t, tpath, 0) == 0, "timm load: %s", avemo_last_error());
@@ -256,9 +256,9 @@ static void test_io_gray_timm(void) {
 
     /* a file missing a tensor or with a wrong shape is rejected with its name */
     w = st_writer_new();
-    for (int j = 1; j < m.n_tensors; j++)
-        st_writer_add(w, m.tensors[j].name, ST_F32, m.tensors[j].ndim, m.tensors[j].shape,
-                      (m.tensors[j].trainable ? m.params : m.buffers) + m.tensors[j].offset);
+    for (int j = 1; j < m.param_layout.n; j++)
+        st_writer_add(w, m.param_layout.e[j].name, ST_F32, m.param_layout.e[j].ndim, m.param_layout.e[j].shape,
+                      (layout_has_grad(&m.param_layout.e[j]) ? m.params : m.buffers) + m.param_layout.e[j].offset);
     CHECK(st_writer_write(w, tpath) == 0, "write partial");
     st_writer_free(w);
     CHECK(mobilenetv2_from_file(&t, tpath, 0) == AVEMO_EFORMAT && strstr(avemo_last_error(), "features.0.0.weight"),

@@ -1,5 +1,6 @@
-/* Tests for the trainable head (src/model/model.c, fusion.c, blocks.c, streams): shapes, the full backward
- * against finite differences for every fusion and modality, eval mode, modality dropout. */
+/* Tests for the trainable head (src/model/model.c, fusion_*.c, unimodal.c, classifier.c, blocks.c, streams):
+ * shapes, the full backward against finite differences for every fusion and modality, eval mode, modality
+ * dropout. */
 #include "test.h"
 
 #include "avemo.h"

@@ -7,9 +7,9 @@
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "data/cache.h"
+#include "model/model_file.h"
+#include "model/model_init.h"
 #include "train/ablate.h"
-#include "train/model_file.h"
-#include "train/model_init.h"
 #include "train/plot.h"
 #include "train/trainer.h"
 

@@ -5,7 +5,7 @@
 #include "avemo.h"
 #include "core/fileio.h"
 #include "data/cache.h"
-#include "train/model_file.h"
+#include "model/model_file.h"
 #include "train/trainer.h"
 #include "synth_cache.h"
 

@@ -4,7 +4,7 @@
 
 #include "avemo.h"
 #include "io/safetensors.h"
-#include "train/model_file.h"
+#include "model/model_file.h"
 
 #include <stdlib.h>
 #include <string.h>

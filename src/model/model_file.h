@@ -3,10 +3,11 @@
  * video_mean/video_std [D]), and metadata: "format" = "avemo-model", "config" (model_config JSON),
  * "classes" (JSON array of class names), "prep" (the feature-cache settings the features were made with,
  * so predict recomputes them identically), "dataset", "protocol", "fold", "selected" (how it was chosen). */
-#ifndef AVEMO_TRAIN_MODEL_FILE_H
-#define AVEMO_TRAIN_MODEL_FILE_H
+#ifndef AVEMO_MODEL_MODEL_FILE_H
+#define AVEMO_MODEL_MODEL_FILE_H
 #include "model/model.h"
 
+#define MODEL_FILE_FORMAT "avemo-model" /* metadata "format" */
 #define MODEL_FILE_MAX_CLASSES 64
 
 typedef struct {

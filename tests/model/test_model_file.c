@@ -1,10 +1,10 @@
-/* Tests for src/train/model_file.c, the head's checkpoint: bit-exact round trip of every parameter, BN
+/* Tests for src/model/model_file.c, the head's checkpoint: bit-exact round trip of every parameter, BN
  * statistic, feature statistic and metadata; damaged files fail with a clear error and no leak. */
 #include "test.h"
 
 #include "avemo.h"
 #include "core/fileio.h"
-#include "train/model_file.h"
+#include "model/model_file.h"
 
 #include <stdlib.h>
 #include <string.h>
