@@ -1,9 +1,6 @@
 /* avemo detect: MTCNN faces per frame of images or videos (box, score, 5 landmarks), text or JSON. */
 #include "avemo.h"
-#include "cli/mtcnn_weights.h"
-#include "io/image.h"
-#include "io/video.h"
-#include "vision/mtcnn.h"
+#include "data/featurizer.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -82,18 +79,23 @@ int cmd_detect(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    char buf[4096];
-    mtcnn *m;
-    if (mtcnn_load(cli_mtcnn_path(weights, buf, sizeof buf), &m)) {
+    featurizer_settings fs; /* the featurizer's frame sampling and weights; detection of every face below */
+    featurizer_settings_default(&fs);
+    fs.modality = DATASET_NEED_VIDEO;
+    fs.faces.frames = frames;
+    fs.faces.window = win;
+    featurizer f;
+    if (featurizer_open(&f, &fs, weights, NULL)) {
         fprintf(stderr, "avemo detect: %s\n", avemo_last_error());
         return 2;
     }
+    const mtcnn *m = f.detector;
     cJSON *root = json ? cJSON_CreateArray() : NULL;
     int failed = 0;
     for (int i = first_input; i < argc; i++) {
         const char *path = argv[i];
         video_clip clip;
-        int err = image_is_image_path(path) ? image_read_clip(path, &clip) : video_read_clip(path, frames, win, &clip);
+        int err = featurizer_read_frames(&f, path, &clip);
         if (err) {
             fprintf(stderr, "avemo detect: %s\n", avemo_last_error());
             failed = 1;
@@ -147,6 +149,6 @@ int cmd_detect(int argc, char **argv) {
         free(s);
         cJSON_Delete(root);
     }
-    mtcnn_free(m);
+    featurizer_close(&f);
     return failed ? 2 : 0;
 }

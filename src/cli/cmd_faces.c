@@ -1,11 +1,10 @@
 /* avemo faces: face crops of videos or images -> DIR/<name>.npy (uint8 [frames, size, size] or
  * [frames, size, size, 3] with --color rgb) and DIR/<name>.json (per frame: status, source frame, boxes). */
 #include "avemo.h"
-#include "cli/mtcnn_weights.h"
 #include "core/fileio.h"
 #include "core/progress.h"
 #include "io/npy.h"
-#include "vision/faces.h"
+#include "data/featurizer.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -155,9 +154,12 @@ int cmd_faces(int argc, char **argv) {
         fprintf(stderr, "avemo faces: %s\n", avemo_last_error());
         return 1;
     }
-    char buf[4096];
-    mtcnn *m;
-    if (mtcnn_load(cli_mtcnn_path(weights, buf, sizeof buf), &m)) {
+    featurizer_settings fs;
+    featurizer_settings_default(&fs);
+    fs.modality = DATASET_NEED_VIDEO;
+    fs.faces = cfg;
+    featurizer f;
+    if (featurizer_open(&f, &fs, weights, NULL)) {
         fprintf(stderr, "avemo faces: %s\n", avemo_last_error());
         return 2;
     }
@@ -169,7 +171,7 @@ int cmd_faces(int argc, char **argv) {
         uint8_t *crops = NULL;
         face_frame *info = NULL;
         int n = 0, n_noface = 0;
-        int err = faces_from_file(m, path, &cfg, &crops, &info, &n, &n_noface);
+        int err = featurizer_frames_file(&f, path, &crops, &info, &n, &n_noface);
         if (!err) {
             char name[1024], npy_path[4096], json_path[4096];
             stem(name, sizeof name, path);
@@ -193,7 +195,7 @@ int cmd_faces(int argc, char **argv) {
         progress_update(&prog, i - first_input + 1);
     }
     progress_finish(&prog);
-    mtcnn_free(m);
+    featurizer_close(&f);
     if (failed && keep_going)
         fprintf(stderr, "avemo faces: %d of %d inputs failed, %d written\n", failed, n_inputs, written);
     return failed ? 2 : 0;
