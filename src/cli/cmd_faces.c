@@ -3,10 +3,8 @@
 #include "avemo.h"
 #include "core/fileio.h"
 #include "core/progress.h"
-#include "io/npy.h"
-#include "data/featurizer.h"
+#include "data/featurizer_jobs.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,62 +23,6 @@ static void usage(FILE *f) {
             "resolution, the paper); the second pass refines the box at full resolution.\n"
             "--keep-going: an input that fails is reported and the others are still written (exit status 2).\n",
             AVEMO_FRAMES_PER_CLIP, FACES_SIZE, FACES_DETECT_MAX_SIDE);
-}
-
-static const char *status_name(face_status s) {
-    switch (s) {
-    case FACE_FOUND: return "found";
-    case FACE_REUSED: return "reused";
-    case FACE_PADDED: return "padded";
-    default: return "none";
-    }
-}
-
-/* "dir/Actor_01.mp4" -> "Actor_01" */
-static void stem(char *dst, size_t cap, const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(dst, cap, "%s", base);
-    char *dot = strrchr(dst, '.');
-    if (dot && dot != dst) *dot = 0;
-}
-
-static int write_json(const char *path, const char *input, const face_frame *info, int n, int n_noface,
-                      const faces_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "input", input);
-    cJSON_AddNumberToObject(o, "frames", n);
-    cJSON_AddNumberToObject(o, "size", cfg->size);
-    cJSON_AddStringToObject(o, "color", cfg->color_rgb ? "rgb" : "gray");
-    cJSON_AddNumberToObject(o, "frames_without_face", n_noface);
-    cJSON *arr = cJSON_AddArrayToObject(o, "per_frame");
-    for (int k = 0; k < n; k++) {
-        const face_frame *f = &info[k];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "status", status_name(f->status));
-        cJSON_AddNumberToObject(e, "source_frame", (double)f->frame_index);
-        cJSON_AddNumberToObject(e, "faces_detected", f->n_detected);
-        if (f->status == FACE_FOUND || f->status == FACE_REUSED)
-            cJSON_AddItemToObject(e, "crop_box", cJSON_CreateFloatArray(f->box, 4));
-        if (f->status == FACE_FOUND) {
-            float b[4] = {f->face.x0, f->face.y0, f->face.x1, f->face.y1};
-            cJSON_AddItemToObject(e, "mtcnn_box", cJSON_CreateFloatArray(b, 4));
-            cJSON_AddNumberToObject(e, "score", f->face.score);
-            cJSON *lm = cJSON_AddArrayToObject(e, "landmarks");
-            for (int p = 0; p < 5; p++) {
-                float xy[2] = {f->face.lm_x[p], f->face.lm_y[p]};
-                cJSON_AddItemToArray(lm, cJSON_CreateFloatArray(xy, 2));
-            }
-            cJSON_AddBoolToObject(e, "refined", f->refined);
-        }
-        cJSON_AddItemToArray(arr, e);
-    }
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!s) return AVEMO_ENOMEM;
-    int err = atomic_write(path, s, strlen(s));
-    free(s);
-    return err;
 }
 
 int cmd_faces(int argc, char **argv) {
@@ -172,19 +114,11 @@ int cmd_faces(int argc, char **argv) {
         face_frame *info = NULL;
         int n = 0, n_noface = 0;
         int err = featurizer_frames_file(&f, path, &crops, &info, &n, &n_noface);
-        if (!err) {
-            char name[1024], npy_path[4096], json_path[4096];
-            stem(name, sizeof name, path);
-            snprintf(npy_path, sizeof npy_path, "%s/%s.npy", out_dir, name);
-            snprintf(json_path, sizeof json_path, "%s/%s.json", out_dir, name);
-            int64_t shape[4] = {n, cfg.size, cfg.size, 3};
-            err = npy_write(npy_path, NPY_U8, cfg.color_rgb ? 4 : 3, shape, crops);
-            if (!err) err = write_json(json_path, path, info, n, n_noface, &cfg);
-            if (!err && n_noface > 0)
-                fprintf(stderr, "avemo faces: warning: %s: no face in %d of %d frames (zero frames%s)\n", path,
-                        n_noface, n, cfg.reuse_box ? " unless a previous box was reused" : "");
-            if (!err) written++;
-        }
+        if (!err) err = faces_write_outputs(out_dir, path, crops, info, n, n_noface, &cfg);
+        if (!err && n_noface > 0)
+            fprintf(stderr, "avemo faces: warning: %s: no face in %d of %d frames (zero frames%s)\n", path, n_noface,
+                    n, cfg.reuse_box ? " unless a previous box was reused" : "");
+        if (!err) written++;
         free(crops);
         free(info);
         if (err) {

@@ -203,16 +203,32 @@ static int open_audio(featurizer *f) {
     return AVEMO_OK;
 }
 
+/* The folded backbone and its input convention from a loaded network. */
+static int fold_backbone(featurizer *f, const mobilenetv2 *net) {
+    f->norm = net->norm;
+    int rc = mobilenetv2_fold(&f->backbone, net);
+    if (!rc) f->have_backbone = 1;
+    return rc;
+}
+
 static int open_backbone(featurizer *f, const char *path) {
     mobilenetv2 net;
     int rc = mobilenetv2_from_file(&net, path, f->settings.faces.color_rgb ? 3 : 1);
     if (rc) return avemo_error_prefix(rc, "MobileNetV2 backbone");
-    f->norm = net.norm;
-    rc = mobilenetv2_fold(&f->backbone, &net);
+    rc = fold_backbone(f, &net);
     mobilenetv2_free(&net);
-    if (rc) return rc;
-    f->have_backbone = 1;
-    return AVEMO_OK;
+    return rc;
+}
+
+int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net) {
+    memset(f, 0, sizeof *f);
+    featurizer_settings_default(&f->settings);
+    f->settings.modality = DATASET_NEED_VIDEO;
+    f->settings.frames_kind = VIDEO_FRAMES_WHOLE;
+    f->settings.faces.color_rgb = net->in_channels == 3;
+    int rc = fold_backbone(f, net);
+    if (rc) featurizer_close(f);
+    return rc;
 }
 
 int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path) {

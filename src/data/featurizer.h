@@ -84,6 +84,9 @@ typedef struct {
  * weights_find's search when NULL) and the backbone when backbone_path, else s->backbone_path, names one
  * (its stem takes 1 channel, or 3 with colour frames). Errors name the weights. */
 int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path);
+/* A featurizer for embeddings alone (the commands embed and classify-imagenet) from a loaded backbone: its stem's
+ * channels and normalisation, the network folded (net stays the caller's). */
+int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net);
 void featurizer_close(featurizer *f); /* a zeroed featurizer is fine */
 
 /* ---- audio ---- */
