@@ -351,6 +351,15 @@ static void test_audio_visual(void) {
     CHECK(n == 3 && memcmp(w[1].probs, whole.probs, sizeof whole.probs) == 0, "central window differs from the whole clip");
     CHECK(n == 3 && w[0].used_video && w[2].frames_without_face == 0, "window results");
     avemo_model_close(md);
+    /* a 2 s clip, shorter than the 3.6 s window: its one window samples its frames over the clip itself, as the
+     * whole-file prediction does (SPEC 2.2), and fits its audio as the whole file's: the same result */
+    char short_mp4[700];
+    snprintf(short_mp4, sizeof short_mp4, "%s/actor01_short.mp4", d);
+    CHECK(fix_video(short_mp4, still, 2.0, 0) == 0, "ffmpeg short video");
+    CHECK(avemo_predict_file(m, short_mp4, &whole) == 0, "short clip: %s", avemo_last_error());
+    CHECK(avemo_predict_file_windows(m, short_mp4, 3.6, 1.0, w, 4, &n) == 0 && n == 1, "short clip windows %d: %s", n,
+          avemo_last_error());
+    CHECK(n == 1 && memcmp(w[0].probs, whole.probs, sizeof whole.probs) == 0, "short clip: window differs from the file");
     avemo_model_close(m);
 }
 
