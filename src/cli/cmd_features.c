@@ -121,6 +121,27 @@ static int exit_code(int status) {
     return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL ? 1 : 2;
 }
 
+/* The featurizer's settings for the options; 0, or 1 after a message when they do not fit together. */
+static int features_settings(featurizer_settings *fs, feature_kind kind, const mfcc_config *cfg, const double *orders,
+                             int n_orders, double clip_seconds) {
+    if (mfcc_config_check(cfg)) {
+        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
+        return 1;
+    }
+    if (audio_clip_samples(clip_seconds, cfg->sample_rate_hz) < 1) {
+        fprintf(stderr, "avemo features: --clip-seconds %g is shorter than one sample\n", clip_seconds);
+        return 1;
+    }
+    featurizer_settings_default(fs);
+    fs->modality = DATASET_NEED_AUDIO;
+    fs->audio_features = kind == KIND_FRFT_MFCC ? AUDIO_FEATURES_FRFT_MFCC : AUDIO_FEATURES_MFCC;
+    fs->n_orders = n_orders;
+    memcpy(fs->orders, orders, sizeof fs->orders);
+    fs->mfcc = *cfg;
+    fs->clip_seconds = clip_seconds;
+    return 0;
+}
+
 /* What is left of a failed run: "skipped" lines, the good rows and the list of failures (keep-going), or the
  * first failure (a runtime failure first). Returns the exit status. */
 static int features_outputs(audio_rows *r, const str_list *inputs, const char *out_path, int keep_going) {
@@ -286,24 +307,9 @@ int cmd_features(int argc, char **argv) {
         fprintf(stderr, "avemo features: --frft-order(s) needs --kind frft-mfcc\n");
         goto done;
     }
-    if (mfcc_config_check(&cfg)) {
-        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-        goto done;
-    }
 
-    long n_samples = audio_clip_samples(clip_seconds, cfg.sample_rate_hz);
-    if (n_samples < 1) {
-        fprintf(stderr, "avemo features: --clip-seconds %g is shorter than one sample\n", clip_seconds);
-        goto done;
-    }
     featurizer_settings fs;
-    featurizer_settings_default(&fs);
-    fs.modality = DATASET_NEED_AUDIO;
-    fs.audio_features = kind == KIND_FRFT_MFCC ? AUDIO_FEATURES_FRFT_MFCC : AUDIO_FEATURES_MFCC;
-    fs.n_orders = n_orders;
-    memcpy(fs.orders, orders, sizeof fs.orders);
-    fs.mfcc = cfg;
-    fs.clip_seconds = clip_seconds;
+    if (features_settings(&fs, kind, &cfg, orders, n_orders, clip_seconds)) goto done;
     audio_rows_options ro = {.waveform = kind == KIND_WAVEFORM, .keep_going = keep_going, .threads = threads};
     rc = features_command(&fs, &ro, &inputs, out_path, quiet);
     goto done;

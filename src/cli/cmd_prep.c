@@ -135,6 +135,34 @@ static int prep_command(const char *input, const char *out, dataset_options *d, 
     return st.n_ready > 0 ? 0 : 1;
 }
 
+/* The audio features and video frames asked for (--features, --frft-order(s), --faces, --backbone) into fs;
+ * 1 after a message when they are unknown or do not fit the modality. */
+static int feature_choices(featurizer_settings *fs, dataset_kind kind, const char *features_s, int orders_given,
+                               const char *faces_s) {
+    if (!strcmp(features_s, "mfcc")) fs->audio_features = AUDIO_FEATURES_MFCC;
+    else if (!strcmp(features_s, "frft-mfcc")) fs->audio_features = AUDIO_FEATURES_FRFT_MFCC;
+    else {
+        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
+        return 1;
+    }
+    if (orders_given && fs->audio_features != AUDIO_FEATURES_FRFT_MFCC) {
+        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
+        return 1;
+    }
+    if (!faces_s) faces_s = kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
+    if (!strcmp(faces_s, "detect")) fs->frames_kind = VIDEO_FRAMES_FACES;
+    else if (!strcmp(faces_s, "whole")) fs->frames_kind = VIDEO_FRAMES_WHOLE;
+    else {
+        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
+        return 1;
+    }
+    if (!(fs->modality & DATASET_NEED_VIDEO) && fs->backbone_path) {
+        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_prep(int argc, char **argv) {
     const char *dataset_s = NULL, *input = NULL, *out = NULL, *modality_s = NULL, *features_s = "mfcc";
     prep_options o;
@@ -234,27 +262,7 @@ int cmd_prep(int argc, char **argv) {
         fprintf(stderr, "avemo prep: %s: image folders have no audio; use --modality video\n", input);
         return 2;
     }
-    if (!strcmp(features_s, "mfcc")) o.features.audio_features = AUDIO_FEATURES_MFCC;
-    else if (!strcmp(features_s, "frft-mfcc")) o.features.audio_features = AUDIO_FEATURES_FRFT_MFCC;
-    else {
-        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
-        return 2;
-    }
-    if (orders_given && o.features.audio_features != AUDIO_FEATURES_FRFT_MFCC) {
-        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
-        return 2;
-    }
-    if (!faces_s) faces_s = d.kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
-    if (!strcmp(faces_s, "detect")) o.features.frames_kind = VIDEO_FRAMES_FACES;
-    else if (!strcmp(faces_s, "whole")) o.features.frames_kind = VIDEO_FRAMES_WHOLE;
-    else {
-        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
-        return 2;
-    }
-    if (!(o.features.modality & DATASET_NEED_VIDEO) && o.features.backbone_path) {
-        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
-        return 2;
-    }
+    if (feature_choices(&o.features, d.kind, features_s, orders_given, faces_s)) return 2;
     o.mtcnn_path = mtcnn_flag;
     return prep_command(input, out, &d, &o);
 }
