@@ -1,14 +1,12 @@
 /* avemo features: MFCC / FRFT-MFCC (or the prepared waveform) of audio and video files -> one .npy. */
 #include "cli/cli_util.h"
 #include "core/err.h"
-#include "core/fileio.h"
 #include "core/progress.h"
 #include "data/featurizer_jobs.h"
 #include "io/audio.h"
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
