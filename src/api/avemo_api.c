@@ -530,19 +530,20 @@ static int window_video(const avemo_model *M, window_plan *p, int w, const uint8
     return AVEMO_OK;
 }
 
-/* The windows from w0 on whose distinct frames fit one decoding pass (at least one window): decodes them into
- * *rgb [*nu] (source frames uniq [*nu]); returns the end of the group. */
-static int window_group_decode(const avemo_model *M, const window_plan *p, int w0, long *uniq, int *nu, uint8_t **rgb,
-                               avemo_result *res, int *rc) {
-    int T = M->feat.settings.faces.frames, w1 = w0 + 1;
-    while (w1 < p->n_out && distinct_frames(p, T, w0, w1 + 1, uniq) <= WINDOW_DECODE_FRAMES) w1++;
-    *nu = distinct_frames(p, T, w0, w1, uniq);
+/* The windows [w0, *w1) whose distinct frames fit one decoding pass (at least one window): their source frames
+ * uniq [*nu], ascending, decoded into *rgb [*nu, h, w, 3]. */
+static int window_group_decode(const avemo_model *M, const window_plan *p, int w0, int *w1, long *uniq, int *nu,
+                               uint8_t **rgb, avemo_result *res) {
+    int T = M->feat.settings.faces.frames, end = w0 + 1;
+    while (end < p->n_out && distinct_frames(p, T, w0, end + 1, uniq) <= WINDOW_DECODE_FRAMES) end++;
+    *w1 = end;
+    *nu = distinct_frames(p, T, w0, end, uniq);
     double t0 = now_ms();
     int h = p->h, w = p->w;
-    *rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, rgb, &h, &w) : AVEMO_OK;
-    double share = (now_ms() - t0) / (w1 - w0);
-    for (int k = w0; k < w1; k++) res[k].decode_ms += share;
-    return w1;
+    int rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, rgb, &h, &w) : AVEMO_OK;
+    double share = (now_ms() - t0) / (end - w0);
+    for (int k = w0; k < end; k++) res[k].decode_ms += share;
+    return rc;
 }
 
 /* Windows [w0, w1): inputs and head, one result each. */
@@ -589,7 +590,8 @@ int avemo_predict_file_windows(avemo_model *M, const char *path, double window_s
     for (int w0 = 0, w1; w0 < p.n_out && !rc; w0 = w1) { /* groups whose distinct frames fit one decoding pass */
         uint8_t *rgb = NULL;
         int nu = 0;
-        w1 = p.use_v ? window_group_decode(M, &p, w0, uniq, &nu, &rgb, res, &rc) : p.n_out;
+        w1 = p.n_out;
+        if (p.use_v) rc = window_group_decode(M, &p, w0, &w1, uniq, &nu, &rgb, res);
         if (!rc) rc = window_results(M, &p, w0, w1, rgb, uniq, nu, res);
         free(rgb);
     }
