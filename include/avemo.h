@@ -40,8 +40,9 @@ const char *avemo_status_name(int status);
  *
  * The features are computed exactly as `avemo prep` computed the training features (the settings are
  * stored in the model file): audio decoded, mono, resampled to 22,050 Hz, centre-cropped / zero-padded
- * to 3.6 s, MFCC or FRFT-MFCC; video: 15 frames over the clip's central 3.6 s, MTCNN face crops
- * (grayscale 224 x 224), MobileNetV2 embeddings; both standardised with the training fold's statistics.
+ * to 3.6 s, MFCC or FRFT-MFCC; video: 15 frames over the clip's central 3.6 s (over the whole clip when it
+ * is shorter), MTCNN face crops (grayscale 224 x 224), MobileNetV2 embeddings; both standardised with the
+ * training fold's statistics.
  *
  * Threads: every avemo_predict_* call may run concurrently with others on the same avemo_model (the model
  * keeps a small pool of head instances; the weights, MTCNN and MobileNetV2 are shared read-only).
@@ -55,9 +56,12 @@ typedef struct avemo_model avemo_model;
 enum { AVEMO_NEEDS_AUDIO = 1, AVEMO_NEEDS_VIDEO = 2 };
 
 typedef struct {
-    const char *mtcnn_manifest; /* MTCNN TF.js manifest; NULL: $AVEMO_MTCNN, else
-                                   $AVEMO_SHARED/weights/mtcnn/mtcnn_model-weights_manifest.json, else
-                                   ../shared/weights/mtcnn/... (read only for models with a video stream) */
+    const char *mtcnn_manifest; /* MTCNN weights: a TF.js manifest or a folder with pnet/rnet/onet.tflite;
+                                   NULL: $AVEMO_MTCNN, else $AVEMO_SHARED/weights/mtcnn/
+                                   mtcnn_model-weights_manifest.json (default ../shared/...) when it exists, else
+                                   weights/mtcnn-tflite in the working directory or next to the executable (the
+                                   same search as avemo prep, faces and detect; read only for models that crop
+                                   faces) */
     const char *backbone;       /* MobileNetV2 weights (safetensors); NULL: the path recorded at prep time */
 } avemo_open_options;
 
@@ -108,7 +112,7 @@ int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int samp
 
 /* Sliding windows over a longer file: windows of window_s seconds every hop_s seconds from the start
  * (each window's audio is then fitted to the model's clip length as in training; its frames are sampled
- * uniformly over the window). Windows: max(1, floor((duration - window_s) / hop_s) + 1), duration from the
+ * uniformly over the window, or over the part of it inside the file when the file is shorter than a window). Windows: max(1, floor((duration - window_s) / hop_s) + 1), duration from the
  * video stream when the model reads video, else from the audio. Writes min(count, max_results) results;
  * *n_results gets the full count (call with max_results = 0 to ask for it). */
 int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,

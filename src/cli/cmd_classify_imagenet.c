@@ -10,18 +10,12 @@
  * serves a 1000-class torchvision classifier).
  */
 #include "avemo.h"
-#include "cli/backbone_cli.h"
 #include "cli/cli_util.h"
-#include "io/image.h"
-#include "model/mobilenetv2.h"
-#include "nn/nn.h"
-#include "vision/imgops.h"
+#include "data/featurizer_jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CLASSIFY_SIZE 224
 
 static void usage(FILE *f) {
     fprintf(f, "usage: avemo classify-imagenet --backbone W.safetensors [--labels FILE] [--top K] [--crop F] IMAGE...\n"
@@ -32,35 +26,39 @@ static void usage(FILE *f) {
                "                 0.875 is torchvision's eval transform; default: the whole image)\n");
 }
 
-/* Image -> normalised float [224, 224, channels] */
-static int preprocess(float *dst, const char *path, int channels, mnv2_norm norm, double crop) {
-    image_rgb img;
-    int rc = image_load_rgb(path, &img);
-    if (rc) return rc;
-    int side = (int)(crop * (img.h < img.w ? img.h : img.w) + 0.5);
-    if (side < 1) side = 1;
-    int cw = crop > 0 ? side : img.w, ch = crop > 0 ? side : img.h;
-    float *rgb = malloc(sizeof(float) * CLASSIFY_SIZE * CLASSIFY_SIZE * 3);
-    unsigned char *u8 = malloc(CLASSIFY_SIZE * CLASSIFY_SIZE * 3);
-    if (!rgb || !u8) {
-        rc = AVEMO_ENOMEM;
-        goto done;
+/* The top-K classes of each image; exit status 0, 2 when an image could not be read, 1 on a runtime failure. */
+static int classify_images(const backbone_classifier *c, const char **images, int n_images, int top, double crop) {
+    int classes = c->net.n_classes, failed = 0, rc = 0;
+    float *probs = malloc(sizeof(float) * classes);
+    uint8_t *rgb = malloc((size_t)CLASSIFY_SIZE * CLASSIFY_SIZE * 3);
+    if (!probs || !rgb) {
+        fprintf(stderr, "avemo classify-imagenet: out of memory\n");
+        rc = 1;
     }
-    rc = crop_resize_f32(rgb, CLASSIFY_SIZE, CLASSIFY_SIZE, img.rgb, img.h, img.w, 3, (img.w - cw) / 2,
-                         (img.h - ch) / 2, cw, ch);
-    if (rc) goto done;
-    long px = CLASSIFY_SIZE * CLASSIFY_SIZE;
-    for (long i = 0; i < px * 3; i++) {
-        float v = rgb[i] + 0.5f;
-        u8[i] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+    if (top > classes) top = classes;
+    for (int k = 0; k < n_images && !rc; k++) {
+        if (backbone_classifier_input(c, images[k], crop, rgb)) {
+            fprintf(stderr, "avemo classify-imagenet: %s\n", avemo_last_error());
+            failed = 1;
+            continue;
+        }
+        if (backbone_classify(c, rgb, probs)) {
+            fprintf(stderr, "avemo classify-imagenet: %s: %s\n", images[k], avemo_last_error());
+            rc = 1;
+            break;
+        }
+        printf("%s\n", images[k]);
+        for (int t = 0; t < top; t++) { /* selection of the t-th largest */
+            int best = -1;
+            for (int j = 0; j < classes; j++)
+                if (probs[j] >= 0 && (best < 0 || probs[j] > probs[best])) best = j;
+            printf("  %.4f  %s (%d)\n", probs[best], backbone_classifier_label(c, best), best);
+            probs[best] = -1;
+        }
     }
-    if (channels == 1) rgb_to_gray(u8, u8, px); /* in place: gray[i] is written after rgb[3i..3i+2] is read */
-    mobilenetv2_normalize_u8(dst, u8, px, channels, norm);
-done:
+    free(probs);
     free(rgb);
-    free(u8);
-    image_free(&img);
-    return rc;
+    return rc ? rc : failed ? 2 : 0;
 }
 
 int cmd_classify_imagenet(int argc, char **argv) {
@@ -103,86 +101,15 @@ int cmd_classify_imagenet(int argc, char **argv) {
         free(images);
         return 2;
     }
-    mobilenetv2 m;
-    mnv2_folded f = {0};
-    char **labels = NULL;
-    float *x = NULL, *logits = NULL, *probs = NULL;
-    int n_labels = 0, rc = 2, failed = 0;
-    if (mobilenetv2_from_file(&m, backbone, 0)) {
+    backbone_classifier c;
+    int rc = backbone_classifier_open(&c, backbone, labels_path);
+    if (rc) {
         fprintf(stderr, "avemo classify-imagenet: %s\n", avemo_last_error());
         free(images);
-        return 2;
+        return rc == AVEMO_ENOMEM ? 1 : 2;
     }
-    if (!m.n_classes) {
-        fprintf(stderr, "avemo classify-imagenet: %s: no classifier (classifier.1.weight) in this backbone\n",
-                backbone);
-        goto done;
-    }
-    if (labels_path) {
-        labels = bb_read_labels(labels_path, &n_labels);
-    } else {
-        st_file sf;
-        if (st_read(backbone, &sf) == 0) {
-            const char *cn = st_meta(&sf, "class_names");
-            if (cn) labels = bb_split_lines(cn, &n_labels);
-            st_free(&sf);
-        }
-        if (!labels) {
-            fprintf(stderr, "avemo classify-imagenet: %s has no class_names metadata: give --labels FILE\n", backbone);
-            goto done;
-        }
-    }
-    if (!labels) {
-        fprintf(stderr, "avemo classify-imagenet: %s\n", avemo_last_error());
-        goto done;
-    }
-    while (n_labels > 0 && !labels[n_labels - 1][0]) n_labels--;
-    int label_offset = 0;
-    if (n_labels == m.n_classes + 1) label_offset = 1; /* 1001 labels with background, 1000-class classifier */
-    else if (n_labels != m.n_classes) {
-        fprintf(stderr, "avemo classify-imagenet: %s: %d labels for %d classes\n", labels_path ? labels_path : backbone,
-                n_labels, m.n_classes);
-        goto done;
-    }
-    rc = 1;
-    if (top > m.n_classes) top = m.n_classes;
-    x = malloc(sizeof(float) * CLASSIFY_SIZE * CLASSIFY_SIZE * m.in_channels);
-    logits = malloc(sizeof(float) * m.n_classes);
-    probs = malloc(sizeof(float) * m.n_classes);
-    if (!x || !logits || !probs || mobilenetv2_fold(&f, &m)) {
-        fprintf(stderr, "avemo classify-imagenet: out of memory\n");
-        goto done;
-    }
-    for (int k = 0; k < n_images; k++) {
-        float feat[MNV2_FEATURES];
-        if (preprocess(x, images[k], m.in_channels, m.norm, crop)) {
-            fprintf(stderr, "avemo classify-imagenet: %s\n", avemo_last_error());
-            failed = 1;
-            continue;
-        }
-        if (mobilenetv2_infer(&f, feat, x, 1, CLASSIFY_SIZE, CLASSIFY_SIZE, 1) ||
-            mobilenetv2_classify(&m, logits, feat, 1)) {
-            fprintf(stderr, "avemo classify-imagenet: %s: %s\n", images[k], avemo_last_error());
-            goto done;
-        }
-        softmax_forward(probs, logits, 1, m.n_classes);
-        printf("%s\n", images[k]);
-        for (int t = 0; t < top; t++) { /* selection of the t-th largest */
-            int best = -1;
-            for (int c = 0; c < m.n_classes; c++)
-                if (probs[c] >= 0 && (best < 0 || probs[c] > probs[best])) best = c;
-            printf("  %.4f  %s (%d)\n", probs[best], labels[best + label_offset], best);
-            probs[best] = -1;
-        }
-    }
-    rc = failed ? 2 : 0;
-done:
-    mobilenetv2_folded_free(&f);
-    mobilenetv2_free(&m);
-    bb_free_labels(labels);
-    free(x);
-    free(logits);
-    free(probs);
+    rc = classify_images(&c, images, n_images, top, crop);
+    backbone_classifier_close(&c);
     free(images);
     return rc;
 }

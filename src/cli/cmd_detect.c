@@ -1,9 +1,6 @@
 /* avemo detect: MTCNN faces per frame of images or videos (box, score, 5 landmarks), text or JSON. */
 #include "avemo.h"
-#include "cli/mtcnn_weights.h"
-#include "io/image.h"
-#include "io/video.h"
-#include "vision/mtcnn.h"
+#include "data/featurizer.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -32,6 +29,63 @@ static cJSON *face_json(const mtcnn_face *f) {
         cJSON_AddItemToArray(lm, cJSON_CreateFloatArray(p, 2));
     }
     return o;
+}
+
+/* One frame's faces: a JSON entry in jframes, or text lines. */
+static void frame_faces_out(cJSON *jframes, int k, long source, const mtcnn_face *faces, int n) {
+    if (jframes) {
+        cJSON *fr = cJSON_CreateObject();
+        cJSON_AddNumberToObject(fr, "frame", k);
+        cJSON_AddNumberToObject(fr, "source_frame", (double)source);
+        cJSON *jf = cJSON_AddArrayToObject(fr, "faces");
+        for (int j = 0; j < n; j++) cJSON_AddItemToArray(jf, face_json(&faces[j]));
+        cJSON_AddItemToArray(jframes, fr);
+        return;
+    }
+    printf("  frame %d (source %ld): %d face%s\n", k, source, n, n == 1 ? "" : "s");
+    for (int j = 0; j < n; j++) {
+        const mtcnn_face *f = &faces[j];
+        printf("    box %.1f %.1f %.1f %.1f  score %.5f  landmarks", f->x0, f->y0, f->x1, f->y1, f->score);
+        for (int p = 0; p < 5; p++) printf(" %.1f,%.1f", f->lm_x[p], f->lm_y[p]);
+        printf("\n");
+    }
+}
+
+/* The faces of every sampled frame of one input, into root (JSON) or as text; 1 when it failed. */
+static int detect_file(const featurizer *f, const mtcnn_config *cfg, const char *path, cJSON *root) {
+    video_clip clip;
+    if (featurizer_read_frames(f, path, &clip)) {
+        fprintf(stderr, "avemo detect: %s\n", avemo_last_error());
+        return 1;
+    }
+    cJSON *jframes = NULL;
+    if (root) {
+        cJSON *file = cJSON_CreateObject();
+        cJSON_AddStringToObject(file, "file", path);
+        cJSON_AddNumberToObject(file, "width", clip.w);
+        cJSON_AddNumberToObject(file, "height", clip.h);
+        cJSON_AddNumberToObject(file, "total_frames", (double)clip.total_frames);
+        if (clip.fps > 0) cJSON_AddNumberToObject(file, "fps", clip.fps);
+        jframes = cJSON_AddArrayToObject(file, "frames");
+        cJSON_AddItemToArray(root, file);
+    } else {
+        printf("%s: %dx%d, %d frame%s\n", path, clip.w, clip.h, clip.n, clip.n == 1 ? "" : "s");
+    }
+    int failed = 0;
+    for (int k = 0; k < clip.n; k++) {
+        mtcnn_face *faces = NULL;
+        int n = 0;
+        if (clip.index[k] >= 0 &&
+            mtcnn_detect(f->detector, clip.rgb + (size_t)k * clip.h * clip.w * 3, clip.h, clip.w, cfg, &faces, &n)) {
+            fprintf(stderr, "avemo detect: %s: %s\n", path, avemo_last_error());
+            failed = 1;
+            break;
+        }
+        frame_faces_out(jframes, k, clip.index[k], faces, n);
+        free(faces);
+    }
+    video_clip_free(&clip);
+    return failed;
 }
 
 int cmd_detect(int argc, char **argv) {
@@ -82,71 +136,25 @@ int cmd_detect(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    char buf[4096];
-    mtcnn *m;
-    if (mtcnn_load(cli_mtcnn_path(weights, buf, sizeof buf), &m)) {
+    featurizer_settings fs; /* the featurizer's frame sampling and weights; detection of every face below */
+    featurizer_settings_default(&fs);
+    fs.modality = DATASET_NEED_VIDEO;
+    fs.faces.frames = frames;
+    fs.faces.window = win;
+    featurizer f;
+    if (featurizer_open(&f, &fs, weights, NULL)) {
         fprintf(stderr, "avemo detect: %s\n", avemo_last_error());
         return 2;
     }
     cJSON *root = json ? cJSON_CreateArray() : NULL;
     int failed = 0;
-    for (int i = first_input; i < argc; i++) {
-        const char *path = argv[i];
-        video_clip clip;
-        int err = image_is_image_path(path) ? image_read_clip(path, &clip) : video_read_clip(path, frames, win, &clip);
-        if (err) {
-            fprintf(stderr, "avemo detect: %s\n", avemo_last_error());
-            failed = 1;
-            continue;
-        }
-        cJSON *file = NULL, *jframes = NULL;
-        if (json) {
-            file = cJSON_CreateObject();
-            cJSON_AddStringToObject(file, "file", path);
-            cJSON_AddNumberToObject(file, "width", clip.w);
-            cJSON_AddNumberToObject(file, "height", clip.h);
-            cJSON_AddNumberToObject(file, "total_frames", (double)clip.total_frames);
-            if (clip.fps > 0) cJSON_AddNumberToObject(file, "fps", clip.fps);
-            jframes = cJSON_AddArrayToObject(file, "frames");
-            cJSON_AddItemToArray(root, file);
-        } else {
-            printf("%s: %dx%d, %d frame%s\n", path, clip.w, clip.h, clip.n, clip.n == 1 ? "" : "s");
-        }
-        for (int k = 0; k < clip.n; k++) {
-            mtcnn_face *faces = NULL;
-            int n = 0;
-            if (clip.index[k] >= 0 &&
-                (err = mtcnn_detect(m, clip.rgb + (size_t)k * clip.h * clip.w * 3, clip.h, clip.w, &cfg, &faces, &n))) {
-                fprintf(stderr, "avemo detect: %s: %s\n", path, avemo_last_error());
-                failed = 1;
-                break;
-            }
-            if (json) {
-                cJSON *fr = cJSON_CreateObject();
-                cJSON_AddNumberToObject(fr, "frame", k);
-                cJSON_AddNumberToObject(fr, "source_frame", (double)clip.index[k]);
-                cJSON *jf = cJSON_AddArrayToObject(fr, "faces");
-                for (int j = 0; j < n; j++) cJSON_AddItemToArray(jf, face_json(&faces[j]));
-                cJSON_AddItemToArray(jframes, fr);
-            } else {
-                printf("  frame %d (source %ld): %d face%s\n", k, clip.index[k], n, n == 1 ? "" : "s");
-                for (int j = 0; j < n; j++) {
-                    const mtcnn_face *f = &faces[j];
-                    printf("    box %.1f %.1f %.1f %.1f  score %.5f  landmarks", f->x0, f->y0, f->x1, f->y1, f->score);
-                    for (int p = 0; p < 5; p++) printf(" %.1f,%.1f", f->lm_x[p], f->lm_y[p]);
-                    printf("\n");
-                }
-            }
-            free(faces);
-        }
-        video_clip_free(&clip);
-    }
+    for (int i = first_input; i < argc; i++) failed |= detect_file(&f, &cfg, argv[i], root);
     if (json) {
         char *s = cJSON_Print(root);
         if (s) printf("%s\n", s);
         free(s);
         cJSON_Delete(root);
     }
-    mtcnn_free(m);
+    featurizer_close(&f);
     return failed ? 2 : 0;
 }

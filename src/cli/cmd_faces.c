@@ -1,13 +1,10 @@
 /* avemo faces: face crops of videos or images -> DIR/<name>.npy (uint8 [frames, size, size] or
  * [frames, size, size, 3] with --color rgb) and DIR/<name>.json (per frame: status, source frame, boxes). */
 #include "avemo.h"
-#include "cli/mtcnn_weights.h"
 #include "core/fileio.h"
 #include "core/progress.h"
-#include "io/npy.h"
-#include "vision/faces.h"
+#include "data/featurizer_jobs.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,62 +23,6 @@ static void usage(FILE *f) {
             "resolution, the paper); the second pass refines the box at full resolution.\n"
             "--keep-going: an input that fails is reported and the others are still written (exit status 2).\n",
             AVEMO_FRAMES_PER_CLIP, FACES_SIZE, FACES_DETECT_MAX_SIDE);
-}
-
-static const char *status_name(face_status s) {
-    switch (s) {
-    case FACE_FOUND: return "found";
-    case FACE_REUSED: return "reused";
-    case FACE_PADDED: return "padded";
-    default: return "none";
-    }
-}
-
-/* "dir/Actor_01.mp4" -> "Actor_01" */
-static void stem(char *dst, size_t cap, const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(dst, cap, "%s", base);
-    char *dot = strrchr(dst, '.');
-    if (dot && dot != dst) *dot = 0;
-}
-
-static int write_json(const char *path, const char *input, const face_frame *info, int n, int n_noface,
-                      const faces_config *cfg) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "input", input);
-    cJSON_AddNumberToObject(o, "frames", n);
-    cJSON_AddNumberToObject(o, "size", cfg->size);
-    cJSON_AddStringToObject(o, "color", cfg->color_rgb ? "rgb" : "gray");
-    cJSON_AddNumberToObject(o, "frames_without_face", n_noface);
-    cJSON *arr = cJSON_AddArrayToObject(o, "per_frame");
-    for (int k = 0; k < n; k++) {
-        const face_frame *f = &info[k];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "status", status_name(f->status));
-        cJSON_AddNumberToObject(e, "source_frame", (double)f->frame_index);
-        cJSON_AddNumberToObject(e, "faces_detected", f->n_detected);
-        if (f->status == FACE_FOUND || f->status == FACE_REUSED)
-            cJSON_AddItemToObject(e, "crop_box", cJSON_CreateFloatArray(f->box, 4));
-        if (f->status == FACE_FOUND) {
-            float b[4] = {f->face.x0, f->face.y0, f->face.x1, f->face.y1};
-            cJSON_AddItemToObject(e, "mtcnn_box", cJSON_CreateFloatArray(b, 4));
-            cJSON_AddNumberToObject(e, "score", f->face.score);
-            cJSON *lm = cJSON_AddArrayToObject(e, "landmarks");
-            for (int p = 0; p < 5; p++) {
-                float xy[2] = {f->face.lm_x[p], f->face.lm_y[p]};
-                cJSON_AddItemToArray(lm, cJSON_CreateFloatArray(xy, 2));
-            }
-            cJSON_AddBoolToObject(e, "refined", f->refined);
-        }
-        cJSON_AddItemToArray(arr, e);
-    }
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!s) return AVEMO_ENOMEM;
-    int err = atomic_write(path, s, strlen(s));
-    free(s);
-    return err;
 }
 
 int cmd_faces(int argc, char **argv) {
@@ -155,9 +96,12 @@ int cmd_faces(int argc, char **argv) {
         fprintf(stderr, "avemo faces: %s\n", avemo_last_error());
         return 1;
     }
-    char buf[4096];
-    mtcnn *m;
-    if (mtcnn_load(cli_mtcnn_path(weights, buf, sizeof buf), &m)) {
+    featurizer_settings fs;
+    featurizer_settings_default(&fs);
+    fs.modality = DATASET_NEED_VIDEO;
+    fs.faces = cfg;
+    featurizer f;
+    if (featurizer_open(&f, &fs, weights, NULL)) {
         fprintf(stderr, "avemo faces: %s\n", avemo_last_error());
         return 2;
     }
@@ -169,20 +113,12 @@ int cmd_faces(int argc, char **argv) {
         uint8_t *crops = NULL;
         face_frame *info = NULL;
         int n = 0, n_noface = 0;
-        int err = faces_from_file(m, path, &cfg, &crops, &info, &n, &n_noface);
-        if (!err) {
-            char name[1024], npy_path[4096], json_path[4096];
-            stem(name, sizeof name, path);
-            snprintf(npy_path, sizeof npy_path, "%s/%s.npy", out_dir, name);
-            snprintf(json_path, sizeof json_path, "%s/%s.json", out_dir, name);
-            int64_t shape[4] = {n, cfg.size, cfg.size, 3};
-            err = npy_write(npy_path, NPY_U8, cfg.color_rgb ? 4 : 3, shape, crops);
-            if (!err) err = write_json(json_path, path, info, n, n_noface, &cfg);
-            if (!err && n_noface > 0)
-                fprintf(stderr, "avemo faces: warning: %s: no face in %d of %d frames (zero frames%s)\n", path,
-                        n_noface, n, cfg.reuse_box ? " unless a previous box was reused" : "");
-            if (!err) written++;
-        }
+        int err = featurizer_frames_file(&f, path, &crops, &info, &n, &n_noface);
+        if (!err) err = faces_write_outputs(out_dir, path, crops, info, n, n_noface, &cfg);
+        if (!err && n_noface > 0)
+            fprintf(stderr, "avemo faces: warning: %s: no face in %d of %d frames (zero frames%s)\n", path, n_noface,
+                    n, cfg.reuse_box ? " unless a previous box was reused" : "");
+        if (!err) written++;
         free(crops);
         free(info);
         if (err) {
@@ -193,7 +129,7 @@ int cmd_faces(int argc, char **argv) {
         progress_update(&prog, i - first_input + 1);
     }
     progress_finish(&prog);
-    mtcnn_free(m);
+    featurizer_close(&f);
     if (failed && keep_going)
         fprintf(stderr, "avemo faces: %d of %d inputs failed, %d written\n", failed, n_inputs, written);
     return failed ? 2 : 0;

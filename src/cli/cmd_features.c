@@ -1,16 +1,12 @@
 /* avemo features: MFCC / FRFT-MFCC (or the prepared waveform) of audio and video files -> one .npy. */
 #include "cli/cli_util.h"
 #include "core/err.h"
-#include "core/fileio.h"
 #include "core/progress.h"
-#include "dsp/frft_mfcc.h"
-#include "dsp/mfcc.h"
+#include "data/featurizer_jobs.h"
 #include "io/audio.h"
-#include "io/npy.h"
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +119,89 @@ static int exit_code(int status) {
     return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL ? 1 : 2;
 }
 
+/* The featurizer's settings for the options; 0, or 1 after a message when they do not fit together. */
+static int features_settings(featurizer_settings *fs, feature_kind kind, const mfcc_config *cfg, const double *orders,
+                             int n_orders, double clip_seconds) {
+    if (mfcc_config_check(cfg)) {
+        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
+        return 1;
+    }
+    if (audio_clip_samples(clip_seconds, cfg->sample_rate_hz) < 1) {
+        fprintf(stderr, "avemo features: --clip-seconds %g is shorter than one sample\n", clip_seconds);
+        return 1;
+    }
+    featurizer_settings_default(fs);
+    fs->modality = DATASET_NEED_AUDIO;
+    fs->audio_features = kind == KIND_FRFT_MFCC ? AUDIO_FEATURES_FRFT_MFCC : AUDIO_FEATURES_MFCC;
+    fs->n_orders = n_orders;
+    memcpy(fs->orders, orders, sizeof fs->orders);
+    fs->mfcc = *cfg;
+    fs->clip_seconds = clip_seconds;
+    return 0;
+}
+
+/* What is left of a failed run: "skipped" lines, the good rows and the list of failures (keep-going), or the
+ * first failure (a runtime failure first). Returns the exit status. */
+static int features_outputs(audio_rows *r, const str_list *inputs, const char *out_path, int keep_going) {
+    long n_bad = 0, first_bad = -1;
+    for (long i = 0; i < r->n; i++)
+        if (r->status[i]) {
+            n_bad++;
+            if (first_bad < 0) first_bad = i;
+        }
+    if (n_bad && (!keep_going || exit_code(r->status[first_bad]) == 1)) {
+        for (long i = 0; i < r->n; i++) /* a runtime failure outranks a bad input */
+            if (r->status[i] && exit_code(r->status[i]) == 1) first_bad = i;
+        fprintf(stderr, "avemo features: %s\n", r->why[first_bad] ? r->why[first_bad] : "out of memory");
+        return exit_code(r->status[first_bad]);
+    }
+    for (long i = 0; i < r->n; i++) /* keep-going (or all good): the good rows, in input order */
+        if (r->status[i]) fprintf(stderr, "avemo features: skipped: %s\n", r->why[i] ? r->why[i] : inputs->v[i]);
+    int rc = n_bad ? 2 : 0;
+    long good;
+    if (audio_rows_write_npy(r, out_path, &good)) {
+        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
+        rc = 1;
+    } else if (!good) {
+        fprintf(stderr, "avemo features: every input failed; %s not written\n", out_path);
+    }
+    char failed_path[4096];
+    snprintf(failed_path, sizeof failed_path, "%s.failed.txt", out_path);
+    if (n_bad) {
+        if (audio_rows_write_failed(r, inputs->v, failed_path)) fprintf(stderr, "avemo features: %s\n", avemo_last_error());
+        if (rc == 0) rc = 2;
+    } else if (rc == 0) {
+        unlink(failed_path); /* a stale list from an earlier run would mislead */
+    }
+    return rc;
+}
+
+/* The library calls once the options are parsed. Returns the exit status. */
+static int features_command(const featurizer_settings *fs, audio_rows_options *ro, const str_list *inputs,
+                            const char *out_path, int quiet) {
+    featurizer f;
+    int st = featurizer_open(&f, fs, NULL, NULL);
+    if (st) {
+        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
+        return exit_code(st);
+    }
+    progress bar;
+    progress_start(&bar, "features", inputs->n);
+    int show = !quiet && inputs->n >= FEATURES_PROGRESS_MIN;
+    ro->bar = show ? &bar : NULL;
+    audio_rows r;
+    st = audio_rows_compute(&f, inputs->v, inputs->n, ro, &r);
+    if (show) progress_finish(&bar);
+    featurizer_close(&f);
+    if (st) {
+        fprintf(stderr, "avemo features: out of memory\n");
+        return 1;
+    }
+    int rc = features_outputs(&r, inputs, out_path, ro->keep_going);
+    audio_rows_free(&r);
+    return rc;
+}
+
 int cmd_features(int argc, char **argv) {
     feature_kind kind = KIND_MFCC;
     mfcc_config cfg;
@@ -226,135 +305,11 @@ int cmd_features(int argc, char **argv) {
         fprintf(stderr, "avemo features: --frft-order(s) needs --kind frft-mfcc\n");
         goto done;
     }
-    if (mfcc_config_check(&cfg)) {
-        fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-        goto done;
-    }
 
-    long n_samples = audio_clip_samples(clip_seconds, cfg.sample_rate_hz);
-    if (n_samples < 1) {
-        fprintf(stderr, "avemo features: --clip-seconds %g is shorter than one sample\n", clip_seconds);
-        goto done;
-    }
-    long frames = mfcc_frames(&cfg, n_samples);
-    frft_mfcc *fm = NULL;
-    long channels = kind == KIND_MFCC ? cfg.n_mfcc : 1, row_len;
-    if (kind == KIND_FRFT_MFCC) {
-        int st = frft_mfcc_create(&fm, &cfg, orders, n_orders);
-        if (st) {
-            fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-            rc = exit_code(st);
-            goto done;
-        }
-        channels = frft_mfcc_channels(fm);
-    }
-    row_len = kind == KIND_WAVEFORM ? n_samples : channels * frames;
-    long n = inputs.n;
-    float *rows = malloc((size_t)n * row_len * sizeof *rows);
-    int *status = calloc((size_t)n, sizeof *status);
-    char **why = calloc((size_t)n, sizeof *why);
-    if (!rows || !status || !why) {
-        free(rows), free(status), free(why);
-        frft_mfcc_destroy(fm);
-        goto oom;
-    }
-
-    if (threads > 0) omp_set_num_threads(threads);
-    progress bar;
-    progress_start(&bar, "features", n);
-    int show = !quiet && n >= FEATURES_PROGRESS_MIN;
-    long done_count = 0;
-    int stop = 0;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long i = 0; i < n; i++) {
-        int halt;
-#pragma omp atomic read
-        halt = stop;
-        if (halt) continue;
-        audio_clip clip;
-        float *row = rows + (size_t)i * row_len;
-        float *wave = kind == KIND_WAVEFORM ? row : malloc((size_t)n_samples * sizeof *wave);
-        int st = wave ? audio_load(inputs.v[i], cfg.sample_rate_hz, &clip)
-                      : avemo_error(AVEMO_ENOMEM, "%s: out of memory", inputs.v[i]);
-        if (!st) {
-            audio_fix_length(clip.samples, clip.n, wave, n_samples);
-            audio_clip_free(&clip);
-            if (kind == KIND_MFCC) st = mfcc_forward(&cfg, wave, n_samples, row);
-            else if (kind == KIND_FRFT_MFCC) st = frft_mfcc_forward(fm, wave, n_samples, row);
-            if (st) avemo_error_prefix(st, "%s", inputs.v[i]);
-        }
-        if (wave != row) free(wave);
-        if (st) {
-            status[i] = st;
-            why[i] = strdup(avemo_last_error());
-            if (!keep_going || exit_code(st) == 1) {
-#pragma omp atomic write
-                stop = 1;
-            }
-        }
-        long d;
-#pragma omp atomic capture
-        d = ++done_count;
-        if (show) {
-#pragma omp critical(features_progress)
-            progress_update(&bar, d);
-        }
-    }
-    if (show) progress_finish(&bar);
-    frft_mfcc_destroy(fm);
-
-    long n_bad = 0, first_bad = -1;
-    for (long i = 0; i < n; i++)
-        if (status[i]) {
-            n_bad++;
-            if (first_bad < 0) first_bad = i;
-        }
-    char failed_path[4096];
-    snprintf(failed_path, sizeof failed_path, "%s.failed.txt", out_path);
-    if (n_bad && (!keep_going || exit_code(status[first_bad]) == 1)) {
-        for (long i = 0; i < n; i++) /* a runtime failure outranks a bad input */
-            if (status[i] && exit_code(status[i]) == 1) first_bad = i;
-        fprintf(stderr, "avemo features: %s\n", why[first_bad] ? why[first_bad] : "out of memory");
-        rc = exit_code(status[first_bad]);
-    } else {
-        /* keep-going (or all good): compact the good rows, in input order */
-        long good = 0;
-        for (long i = 0; i < n; i++) {
-            if (status[i]) {
-                fprintf(stderr, "avemo features: skipped: %s\n", why[i] ? why[i] : inputs.v[i]);
-                continue;
-            }
-            if (good != i) memmove(rows + (size_t)good * row_len, rows + (size_t)i * row_len, row_len * sizeof *rows);
-            good++;
-        }
-        rc = n_bad ? 2 : 0;
-        if (good > 0) {
-            int64_t shape[3] = {good, kind == KIND_WAVEFORM ? 1 : channels, kind == KIND_WAVEFORM ? n_samples : frames};
-            if (npy_write(out_path, NPY_F32, 3, shape, rows)) {
-                fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-                rc = 1;
-            }
-        } else {
-            fprintf(stderr, "avemo features: every input failed; %s not written\n", out_path);
-        }
-        if (n_bad) {
-            atomic_file af;
-            if (atomic_open(&af, failed_path) == 0) {
-                for (long i = 0; i < n; i++)
-                    if (status[i]) fprintf(af.f, "%ld\t%s\t%s\n", i, inputs.v[i], why[i] ? why[i] : "out of memory");
-                if (atomic_commit(&af)) fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-            } else {
-                fprintf(stderr, "avemo features: %s\n", avemo_last_error());
-            }
-            if (rc == 0) rc = 2;
-        } else if (rc == 0) {
-            unlink(failed_path); /* a stale list from an earlier run would mislead */
-        }
-    }
-    for (long i = 0; i < n; i++) free(why[i]);
-    free(why);
-    free(status);
-    free(rows);
+    featurizer_settings fs;
+    if (features_settings(&fs, kind, &cfg, orders, n_orders, clip_seconds)) goto done;
+    audio_rows_options ro = {.waveform = kind == KIND_WAVEFORM, .keep_going = keep_going, .threads = threads};
+    rc = features_command(&fs, &ro, &inputs, out_path, quiet);
     goto done;
 
 oom:

@@ -12,8 +12,8 @@
  * names. --channels 1 sums the stem's RGB filters (grayscale input).
  */
 #include "avemo.h"
-#include "cli/backbone_cli.h"
 #include "cli/cli_util.h"
+#include "io/labels.h"
 #include "model/mobilenetv2.h"
 
 #include <stdio.h>
@@ -94,7 +94,7 @@ int cmd_import(int argc, char **argv) {
     char *names = NULL;
     if (labels_path) {
         int n_labels;
-        char **labels = bb_read_labels(labels_path, &n_labels);
+        char **labels = labels_read_file(labels_path, &n_labels);
         if (!labels) {
             fprintf(stderr, "avemo import: %s\n", avemo_last_error());
             mobilenetv2_free(&m);
@@ -104,7 +104,7 @@ int cmd_import(int argc, char **argv) {
         if (n_labels != m.n_classes) {
             fprintf(stderr, "avemo import: %s: %d labels but the classifier has %d classes\n", labels_path,
                     n_labels, m.n_classes);
-            bb_free_labels(labels);
+            labels_free(labels);
             mobilenetv2_free(&m);
             return 2;
         }
@@ -115,7 +115,7 @@ int cmd_import(int argc, char **argv) {
             strcat(names, labels[i]);
             if (i + 1 < n_labels) strcat(names, "\n");
         }
-        bb_free_labels(labels);
+        labels_free(labels);
     }
     const char *meta[8];
     int n_meta = 0;

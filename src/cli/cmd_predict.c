@@ -17,7 +17,8 @@ static const char *predict_usage =
     "  --window S [--hop H]    sliding windows of S seconds every H seconds (default H = S): one result each\n"
     "  --json                  one JSON document on stdout instead of text lines\n"
     "  --backbone W            MobileNetV2 weights (default: the path recorded by avemo prep --backbone)\n"
-    "  --mtcnn MANIFEST        MTCNN weights (default $AVEMO_MTCNN, else ../shared/weights/mtcnn/...)\n"
+    "  --mtcnn PATH            MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite\n"
+    "                          (default $AVEMO_MTCNN, ../shared/weights/mtcnn, weights/mtcnn-tflite)\n"
     "Per file: the emotion, the top-K probabilities and the time spent (decode, faces, features, model).\n"
     "A file that cannot be used gives one line on stderr naming it (and an \"error\" entry with --json); the\n"
     "other files are still processed.\n"
@@ -100,6 +101,48 @@ static int parse_double(const char *s, double *out) {
 
 /* Exit-status class of a per-file failure: 1 for runtime failures, 2 for bad input. */
 static int exit_class(int st) { return st == AVEMO_ENOMEM || st == AVEMO_EINTERNAL ? 1 : 2; }
+
+/* One file (or its windows), printed as text or added to the JSON array arr; returns 0, or the exit-status class
+ * of its failure. */
+static int predict_one(avemo_model *m, const char *file, const predict_opts *o, cJSON *arr) {
+    avemo_result one, *res = &one;
+    int n = 1, st;
+    if (o->window_s > 0) {
+        st = avemo_predict_file_windows(m, file, o->window_s, o->hop_s, NULL, 0, &n);
+        res = st ? NULL : malloc((size_t)(n ? n : 1) * sizeof *res);
+        if (!st && !res) st = AVEMO_ENOMEM;
+        if (!st) st = avemo_predict_file_windows(m, file, o->window_s, o->hop_s, res, n, &n);
+    } else {
+        st = avemo_predict_file(m, file, &one);
+    }
+    if (st) {
+        const char *msg = avemo_last_error();
+        /* the library's messages name the file; add it when one does not */
+        if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
+        else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
+        if (o->json) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "file", file);
+            cJSON_AddStringToObject(e, "error", msg);
+            cJSON_AddStringToObject(e, "status", avemo_status_name(st));
+            cJSON_AddItemToArray(arr, e);
+        }
+    } else if (o->json) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", file);
+        if (o->window_s > 0) {
+            cJSON *w = cJSON_AddArrayToObject(e, "windows");
+            for (int k = 0; k < n; k++) cJSON_AddItemToArray(w, result_json(cJSON_CreateObject(), m, &res[k], o, 1));
+        } else {
+            result_json(e, m, res, o, 0);
+        }
+        cJSON_AddItemToArray(arr, e);
+    } else {
+        for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0);
+    }
+    if (res != &one) free(res);
+    return st ? exit_class(st) : 0;
+}
 
 int cmd_predict(int argc, char **argv) {
     predict_opts o = {.top = 3};
@@ -184,45 +227,8 @@ int cmd_predict(int argc, char **argv) {
         arr = cJSON_AddArrayToObject(doc, "files");
     }
     for (int f = 0; f < n_files; f++) {
-        const char *file = files[f];
-        avemo_result one, *res = &one;
-        int n = 1;
-        if (o.window_s > 0) {
-            st = avemo_predict_file_windows(m, file, o.window_s, o.hop_s, NULL, 0, &n);
-            res = st ? NULL : malloc((size_t)(n ? n : 1) * sizeof *res);
-            if (!st && !res) st = AVEMO_ENOMEM;
-            if (!st) st = avemo_predict_file_windows(m, file, o.window_s, o.hop_s, res, n, &n);
-        } else {
-            st = avemo_predict_file(m, file, &one);
-        }
-        if (st) {
-            const char *msg = avemo_last_error();
-            /* the library's messages name the file; add it when one does not */
-            if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
-            else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
-            int c = exit_class(st);
-            if (c > status || (c == 2 && status == 0)) status = c;
-            if (o.json) {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "file", file);
-                cJSON_AddStringToObject(e, "error", msg);
-                cJSON_AddStringToObject(e, "status", avemo_status_name(st));
-                cJSON_AddItemToArray(arr, e);
-            }
-        } else if (o.json) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "file", file);
-            if (o.window_s > 0) {
-                cJSON *w = cJSON_AddArrayToObject(e, "windows");
-                for (int k = 0; k < n; k++) cJSON_AddItemToArray(w, result_json(cJSON_CreateObject(), m, &res[k], &o, 1));
-            } else {
-                result_json(e, m, res, &o, 0);
-            }
-            cJSON_AddItemToArray(arr, e);
-        } else {
-            for (int k = 0; k < n; k++) print_text(m, file, &res[k], &o, o.window_s > 0);
-        }
-        if (res != &one) free(res);
+        int c = predict_one(m, files[f], &o, arr);
+        if (c > status || (c == 2 && status == 0)) status = c;
     }
     if (o.json) {
         char *s = cJSON_Print(doc);

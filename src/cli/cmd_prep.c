@@ -10,7 +10,6 @@
  */
 #include "avemo.h"
 #include "cli/cli_util.h"
-#include "cli/mtcnn_weights.h"
 #include "core/progress.h"
 #include "data/cache.h"
 #include "data/dataset.h"
@@ -21,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define SHOW_SKIPPED 5 /* scan skips printed to stderr; all are in CACHE/skipped.log */
 
@@ -56,7 +54,7 @@ static void usage(FILE *f) {
             "  --jobs N                   worker threads (default: all cores)\n");
 }
 
-static int parse_orders(const char *s, prep_options *o) {
+static int parse_orders(const char *s, featurizer_settings *o) {
     o->n_orders = 0;
     while (*s) {
         char *end;
@@ -70,6 +68,101 @@ static int parse_orders(const char *s, prep_options *o) {
     return o->n_orders > 0;
 }
 
+/* The failures, the frames without a face and the counts of a finished run. */
+static void print_summary(const feature_cache *c, const prep_options *o, const prep_stats *st, const char *out,
+                          int n_scanned) {
+    if (st->n_failed) {
+        fprintf(stderr, "avemo prep: %d clip%s failed (reasons in %s/skipped.log), e.g.:\n", st->n_failed,
+                st->n_failed == 1 ? "" : "s", out);
+        int shown = 0;
+        for (int i = 0; i < c->ds.n && shown < SHOW_SKIPPED; i++)
+            for (int k = 0; k < CACHE_N_KINDS && shown < SHOW_SKIPPED; k++)
+                if (c->error[i][k]) {
+                    fprintf(stderr, "  %s: %s\n", cache_kind_name(k), c->error[i][k]);
+                    shown++;
+                }
+    }
+    if (st->n_noface)
+        fprintf(stderr, "avemo prep: %ld of %ld frames had no face (zero frames) in %d clip%s\n", st->n_noface,
+                st->n_frames, st->n_clips_noface, st->n_clips_noface == 1 ? "" : "s");
+    printf("prep: %d samples (%d scanned), %d already cached, %d processed in %.1f s, %d failed; ready:", c->ds.n,
+           n_scanned, st->n_already, st->n_processed, st->seconds, st->n_failed);
+    unsigned want = prep_kinds(o);
+    for (int k = 0; k < CACHE_N_KINDS; k++) {
+        int done, failed;
+        cache_count(c, k, &done, &failed);
+        if (want & CACHE_BIT(k)) printf(" %s %d", cache_kind_name(k), done);
+    }
+    printf("; cache %s, data hash %016" PRIx64 "\n", out, c->data_hash);
+}
+
+/* The library calls of `avemo prep` once its options are parsed, and the summary on stdout. */
+static int prep_command(const char *input, const char *out, dataset_options *d, const prep_options *o) {
+    prep_dataset_options(d, o);
+    if (prep_check_weights(o)) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return 2;
+    }
+    dataset ds;
+    if (dataset_scan(input, d, &ds)) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return 2;
+    }
+    if (ds.n_skipped) {
+        fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds.n_skipped,
+                ds.n_skipped == 1 ? "" : "s", input, out);
+        for (int k = 0; k < ds.n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds.skipped[k]);
+        if (ds.n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
+    }
+    int n_scanned = ds.n;
+    feature_cache c;
+    int rc = prep_create_cache(&c, out, &ds, d, o);
+    if (rc) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        return rc == AVEMO_EINVAL ? 2 : 1;
+    }
+    progress p;
+    progress_start(&p, "prep", c.ds.n);
+    prep_stats st;
+    rc = prep_run(&c, o, &p, &st);
+    if (rc) {
+        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
+        cache_free(&c);
+        return rc == AVEMO_EINVAL || rc == AVEMO_EUNSUP ? 2 : 1;
+    }
+    print_summary(&c, o, &st, out, n_scanned);
+    cache_free(&c);
+    return st.n_ready > 0 ? 0 : 1;
+}
+
+/* The audio features and video frames asked for (--features, --frft-order(s), --faces, --backbone) into fs;
+ * 1 after a message when they are unknown or do not fit the modality. */
+static int feature_choices(featurizer_settings *fs, dataset_kind kind, const char *features_s, int orders_given,
+                               const char *faces_s) {
+    if (!strcmp(features_s, "mfcc")) fs->audio_features = AUDIO_FEATURES_MFCC;
+    else if (!strcmp(features_s, "frft-mfcc")) fs->audio_features = AUDIO_FEATURES_FRFT_MFCC;
+    else {
+        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
+        return 1;
+    }
+    if (orders_given && fs->audio_features != AUDIO_FEATURES_FRFT_MFCC) {
+        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
+        return 1;
+    }
+    if (!faces_s) faces_s = kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
+    if (!strcmp(faces_s, "detect")) fs->frames_kind = VIDEO_FRAMES_FACES;
+    else if (!strcmp(faces_s, "whole")) fs->frames_kind = VIDEO_FRAMES_WHOLE;
+    else {
+        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
+        return 1;
+    }
+    if (!(fs->modality & DATASET_NEED_VIDEO) && fs->backbone_path) {
+        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_prep(int argc, char **argv) {
     const char *dataset_s = NULL, *input = NULL, *out = NULL, *modality_s = NULL, *features_s = "mfcc";
     prep_options o;
@@ -77,7 +170,6 @@ int cmd_prep(int argc, char **argv) {
     dataset_options d = {0};
     int orders_given = 0;
     const char *faces_s = NULL, *mtcnn_flag = NULL;
-    char mtcnn_buf[4096];
     for (int i = 1; i < argc; i++) {
         const char *v;
         int missing = 0;
@@ -91,19 +183,19 @@ int cmd_prep(int argc, char **argv) {
         else if ((v = cli_opt_value(argc, argv, &i, "--features", &missing))) features_s = v;
         else if ((v = cli_opt_value(argc, argv, &i, "--frft-orders", &missing)) ||
                  (v = cli_opt_value(argc, argv, &i, "--frft-order", &missing))) {
-            if (!parse_orders(v, &o)) {
+            if (!parse_orders(v, &o.features)) {
                 fprintf(stderr, "avemo prep: FRFT order(s) '%s' are not finite numbers separated by commas\n", v);
                 return 2;
             }
             orders_given = 1;
         } else if ((v = cli_opt_value(argc, argv, &i, "--n-mfcc", &missing))) {
-            if (!cli_parse_int(v, 1, 128, &o.mfcc.n_mfcc)) {
+            if (!cli_parse_int(v, 1, 128, &o.features.mfcc.n_mfcc)) {
                 fprintf(stderr, "avemo prep: --n-mfcc '%s' is not an integer in 1..128\n", v);
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--pad-mode", &missing))) {
-            if (!strcmp(v, "constant")) o.mfcc.pad_mode = MFCC_PAD_CONSTANT;
-            else if (!strcmp(v, "reflect")) o.mfcc.pad_mode = MFCC_PAD_REFLECT;
+            if (!strcmp(v, "constant")) o.features.mfcc.pad_mode = MFCC_PAD_CONSTANT;
+            else if (!strcmp(v, "reflect")) o.features.mfcc.pad_mode = MFCC_PAD_REFLECT;
             else {
                 fprintf(stderr, "avemo prep: --pad-mode '%s' unknown (constant or reflect)\n", v);
                 return 2;
@@ -114,7 +206,7 @@ int cmd_prep(int argc, char **argv) {
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--frames", &missing))) {
-            if (!cli_parse_int(v, 1, 1000, &o.faces.frames)) {
+            if (!cli_parse_int(v, 1, 1000, &o.features.faces.frames)) {
                 fprintf(stderr, "avemo prep: --frames '%s' is not an integer in 1..1000\n", v);
                 return 2;
             }
@@ -124,28 +216,28 @@ int cmd_prep(int argc, char **argv) {
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--detect-size", &missing))) {
-            if (!cli_parse_int(v, 0, 100000, &o.faces.detect_max_side)) {
+            if (!cli_parse_int(v, 0, 100000, &o.features.faces.detect_max_side)) {
                 fprintf(stderr, "avemo prep: --detect-size '%s' is not a non-negative integer\n", v);
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--faces", &missing))) faces_s = v;
         else if ((v = cli_opt_value(argc, argv, &i, "--color", &missing))) {
-            if (!strcmp(v, "gray") || !strcmp(v, "rgb")) o.faces.color_rgb = !strcmp(v, "rgb");
+            if (!strcmp(v, "gray") || !strcmp(v, "rgb")) o.features.faces.color_rgb = !strcmp(v, "rgb");
             else {
                 fprintf(stderr, "avemo prep: --color '%s' unknown (gray or rgb)\n", v);
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--frame-window", &missing))) {
-            if (!strcmp(v, "center")) o.faces.window = FRAME_WINDOW_CENTER;
-            else if (!strcmp(v, "first")) o.faces.window = FRAME_WINDOW_FIRST;
+            if (!strcmp(v, "center")) o.features.faces.window = FRAME_WINDOW_CENTER;
+            else if (!strcmp(v, "first")) o.features.faces.window = FRAME_WINDOW_FIRST;
             else {
                 fprintf(stderr, "avemo prep: --frame-window '%s' unknown (center or first)\n", v);
                 return 2;
             }
         } else if ((v = cli_opt_value(argc, argv, &i, "--mtcnn", &missing))) mtcnn_flag = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) o.backbone_path = v;
-        else if (!strcmp(argv[i], "--reuse-box")) o.faces.reuse_box = 1;
-        else if (!strcmp(argv[i], "--no-refine")) o.faces.refine = 0;
+        else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) o.features.backbone_path = v;
+        else if (!strcmp(argv[i], "--reuse-box")) o.features.faces.reuse_box = 1;
+        else if (!strcmp(argv[i], "--no-refine")) o.features.faces.refine = 0;
         else if (!strcmp(argv[i], "--song")) d.include_song = 1;
         else if (!strcmp(argv[i], "--ravdess-both-videos")) d.both_videos = 1;
         else return cli_bad_arg("prep", argv[i], missing);
@@ -159,118 +251,18 @@ int cmd_prep(int argc, char **argv) {
         return 2;
     }
     if (!modality_s) modality_s = d.kind == DATASET_IMAGEFOLDER ? "video" : "av";
-    if (!strcmp(modality_s, "av")) o.modality = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
-    else if (!strcmp(modality_s, "audio")) o.modality = DATASET_NEED_AUDIO;
-    else if (!strcmp(modality_s, "video")) o.modality = DATASET_NEED_VIDEO;
+    if (!strcmp(modality_s, "av")) o.features.modality = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
+    else if (!strcmp(modality_s, "audio")) o.features.modality = DATASET_NEED_AUDIO;
+    else if (!strcmp(modality_s, "video")) o.features.modality = DATASET_NEED_VIDEO;
     else {
         fprintf(stderr, "avemo prep: --modality '%s' unknown (av, audio or video)\n", modality_s);
         return 2;
     }
-    if (d.kind == DATASET_IMAGEFOLDER && (o.modality & DATASET_NEED_AUDIO)) {
+    if (d.kind == DATASET_IMAGEFOLDER && (o.features.modality & DATASET_NEED_AUDIO)) {
         fprintf(stderr, "avemo prep: %s: image folders have no audio; use --modality video\n", input);
         return 2;
     }
-    if (!strcmp(features_s, "mfcc")) o.features = PREP_FEATURES_MFCC;
-    else if (!strcmp(features_s, "frft-mfcc")) o.features = PREP_FEATURES_FRFT_MFCC;
-    else {
-        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
-        return 2;
-    }
-    if (orders_given && o.features != PREP_FEATURES_FRFT_MFCC) {
-        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
-        return 2;
-    }
-    if (!faces_s) faces_s = d.kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
-    if (!strcmp(faces_s, "detect")) o.faces_mode = PREP_FACES_DETECT;
-    else if (!strcmp(faces_s, "whole")) o.faces_mode = PREP_FACES_WHOLE;
-    else {
-        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
-        return 2;
-    }
-    if (o.modality & DATASET_NEED_VIDEO) {
-        if (o.faces_mode == PREP_FACES_DETECT) o.mtcnn_path = cli_mtcnn_path(mtcnn_flag, mtcnn_buf, sizeof mtcnn_buf);
-        if (o.faces_mode == PREP_FACES_DETECT && (!o.mtcnn_path || access(o.mtcnn_path, R_OK) != 0)) {
-            fprintf(stderr, "avemo prep: MTCNN weights not found (%s); give --mtcnn PATH\n",
-                    o.mtcnn_path ? o.mtcnn_path : "no path");
-            return 2;
-        }
-        if (o.backbone_path && access(o.backbone_path, R_OK) != 0) {
-            fprintf(stderr, "avemo prep: %s: backbone weights not readable\n", o.backbone_path);
-            return 2;
-        }
-    } else if (o.backbone_path) {
-        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
-        return 2;
-    }
-    d.need = o.modality;
-    /* the effective class count, so that "--classes 8" and the default give the same cache settings */
-    if (!d.n_classes && d.kind == DATASET_RAVDESS) d.n_classes = 8;
-    if (!d.n_classes && d.kind == DATASET_CREMAD) d.n_classes = 6;
-
-    dataset ds;
-    if (dataset_scan(input, &d, &ds)) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return 2;
-    }
-    if (ds.n_skipped) {
-        fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds.n_skipped,
-                ds.n_skipped == 1 ? "" : "s", input, out);
-        for (int k = 0; k < ds.n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds.skipped[k]);
-        if (ds.n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
-    }
-    int n_scanned = ds.n;
-    char *config = NULL;
-    if (prep_config_json(&o, &d, &config)) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        dataset_free(&ds);
-        return 1;
-    }
-    feature_cache c;
-    int rc = cache_create(&c, out, &ds, config);
-    free(config);
-    if (rc) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return rc == AVEMO_EINVAL ? 2 : 1;
-    }
-    progress p;
-    progress_start(&p, "prep", c.ds.n);
-    prep_stats st;
-    rc = prep_run(&c, &o, &p, &st);
-    if (rc) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        cache_free(&c);
-        return rc == AVEMO_EINVAL || rc == AVEMO_EUNSUP ? 2 : 1;
-    }
-    if (st.n_failed) {
-        fprintf(stderr, "avemo prep: %d clip%s failed (reasons in %s/skipped.log), e.g.:\n", st.n_failed,
-                st.n_failed == 1 ? "" : "s", out);
-        int shown = 0;
-        for (int i = 0; i < c.ds.n && shown < SHOW_SKIPPED; i++)
-            for (int k = 0; k < CACHE_N_KINDS && shown < SHOW_SKIPPED; k++)
-                if (c.error[i][k]) {
-                    fprintf(stderr, "  %s: %s\n", cache_kind_name(k), c.error[i][k]);
-                    shown++;
-                }
-    }
-    if (st.n_noface)
-        fprintf(stderr, "avemo prep: %ld of %ld frames had no face (zero frames) in %d clip%s\n", st.n_noface,
-                st.n_frames, st.n_clips_noface, st.n_clips_noface == 1 ? "" : "s");
-    unsigned want = 0;
-    int ready = 0;
-    printf("prep: %d samples (%d scanned), %d already cached, %d processed in %.1f s, %d failed; ready:", c.ds.n,
-           n_scanned, st.n_already, st.n_processed, st.seconds, st.n_failed);
-    for (int k = 0; k < CACHE_N_KINDS; k++) {
-        int done, failed;
-        cache_count(&c, k, &done, &failed);
-        int wanted = k == CACHE_AUDIO ? (o.modality & DATASET_NEED_AUDIO) != 0
-                     : k == CACHE_FACES ? (o.modality & DATASET_NEED_VIDEO) != 0
-                                        : (o.modality & DATASET_NEED_VIDEO) && o.backbone_path;
-        if (!wanted) continue;
-        want |= CACHE_BIT(k);
-        printf(" %s %d", cache_kind_name(k), done);
-    }
-    for (int i = 0; i < c.ds.n; i++) ready += (c.done[i] & want) == want;
-    printf("; cache %s, data hash %016" PRIx64 "\n", out, c.data_hash);
-    cache_free(&c);
-    return ready > 0 ? 0 : 1;
+    if (feature_choices(&o.features, d.kind, features_s, orders_given, faces_s)) return 2;
+    o.mtcnn_path = mtcnn_flag;
+    return prep_command(input, out, &d, &o);
 }

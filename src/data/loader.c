@@ -1,6 +1,7 @@
 #include "data/loader.h"
 
 #include "core/err.h"
+#include "data/featurizer.h"
 #include "io/npy.h"
 
 #include <math.h>
@@ -62,11 +63,8 @@ static int load_kind(const feature_cache *c, const int *idx, int n, cache_kind k
         }
         const float *x = b.data;
         float *y = dst + (long)j * per;
-        if (kind == CACHE_AUDIO) /* [C, F] -> [F, C] */
-            for (int ci = 0; ci < d0; ci++)
-                for (int f = 0; f < d1; f++) y[(long)f * d0 + ci] = x[(long)ci * d1 + f];
-        else
-            memcpy(y, x, per * sizeof *y);
+        if (kind == CACHE_AUDIO) featurizer_audio_channels_last(x, d0, d1, y); /* [C, F] -> [F, C], as predict */
+        else memcpy(y, x, per * sizeof *y);
         npy_free(&b);
     }
     return err ? avemo_error(err, "%s", err_msg) : AVEMO_OK;

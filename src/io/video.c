@@ -10,21 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-int video_sample_indices(long *idx, int frames, long total_frames, double fps, frame_window win) {
-    if (frames <= 0) return avemo_error(AVEMO_EINVAL, "frames must be positive (got %d)", frames);
+void video_sample_span(long *idx, int frames, double start_s, double span_s, long total_frames, double fps) {
     for (int k = 0; k < frames; k++) {
-        long i;
-        if (win == FRAME_WINDOW_FIRST) {
-            i = (long)floor(3.0 + (double)k * AVEMO_FIRST_WINDOW_FRAMES / frames);
-        } else {
-            if (!(fps > 0)) return avemo_error(AVEMO_EINVAL, "frame rate must be positive");
-            double dur = total_frames / fps;
-            double start = (dur - AVEMO_CLIP_SECONDS) / 2;
-            double t = start + (k + 0.5) * AVEMO_CLIP_SECONDS / frames;
-            i = t < 0 ? -1 : (long)floor(t * fps + 1e-9);
-        }
+        double t = start_s + (k + 0.5) * span_s / frames;
+        long i = t < 0 ? -1 : (long)floor(t * fps + 1e-9);
         idx[k] = i >= 0 && i < total_frames ? i : -1;
     }
+}
+
+int video_sample_indices(long *idx, int frames, long total_frames, double fps, frame_window win) {
+    if (frames <= 0) return avemo_error(AVEMO_EINVAL, "frames must be positive (got %d)", frames);
+    if (win == FRAME_WINDOW_FIRST) {
+        for (int k = 0; k < frames; k++) {
+            long i = (long)floor(3.0 + (double)k * AVEMO_FIRST_WINDOW_FRAMES / frames);
+            idx[k] = i >= 0 && i < total_frames ? i : -1;
+        }
+        return AVEMO_OK;
+    }
+    if (!(fps > 0)) return avemo_error(AVEMO_EINVAL, "frame rate must be positive");
+    double duration = total_frames / fps;
+    double span = duration < AVEMO_CLIP_SECONDS ? duration : AVEMO_CLIP_SECONDS; /* a short clip: all of it */
+    video_sample_span(idx, frames, (duration - span) / 2, span, total_frames, fps);
     return AVEMO_OK;
 }
 

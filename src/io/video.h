@@ -20,16 +20,19 @@
 #define AVEMO_MAX_PIXELS (8192L * 8192L) /* cap on width*height of a frame or image */
 
 typedef enum {
-    FRAME_WINDOW_CENTER = 0, /* uniform over the clip's central 3.6 s (SPEC 2.2, aligned with the audio) */
+    FRAME_WINDOW_CENTER = 0, /* uniform over the clip's central 3.6 s, or all of a shorter clip (SPEC 2.2) */
     FRAME_WINDOW_FIRST = 1   /* the baseline: floor(3 + k * 108 / frames) */
 } frame_window;
 
 /* Frame indices to sample: idx[k] in [0, total_frames) or -1 for a frame outside the clip (it stays zero).
- * CENTER: the window [c - 1.8 s, c + 1.8 s) around the clip's centre c = total_frames / fps / 2 is cut
- * into `frames` equal slots; slot k takes the frame showing time t_k = start + (k + 0.5) * 3.6 / frames,
- * index floor(t_k * fps). A clip shorter than 3.6 s is zero-padded on both sides equally, like the
- * audio (SPEC 3.2). FIRST: floor(3 + k * 108 / frames), -1 beyond the clip. */
+ * CENTER: the clip's central 3.6 s [c - 1.8 s, c + 1.8 s) around its centre c = total_frames / fps / 2, or
+ * the whole clip when it is shorter than 3.6 s (SPEC 2.2: so that every slot shows the clip, not padding),
+ * cut into `frames` equal slots (video_sample_span). FIRST: floor(3 + k * 108 / frames), -1 beyond the clip. */
 int video_sample_indices(long *idx, int frames, long total_frames, double fps, frame_window win);
+
+/* `frames` slots over [start_s, start_s + span_s): slot k takes the frame showing t_k = start_s + (k + 0.5) *
+ * span_s / frames, index floor(t_k * fps); -1 when that is outside [0, total_frames). */
+void video_sample_span(long *idx, int frames, double start_s, double span_s, long total_frames, double fps);
 
 typedef struct {
     int n;            /* frames sampled */

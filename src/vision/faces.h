@@ -1,7 +1,8 @@
 /* Face crops of a clip (SPEC section 2.3-2.5): per sampled frame, MTCNN on the frame, keep the most
  * confident face, square its box, refine it with a second MTCNN pass on an enlarged crop (the paper),
  * crop (zero outside the image), convert to grayscale (BT.601) unless colour is asked for, bilinear resize
- * (half-pixel centres) to size x size. A frame without a face (or outside a short clip) is all zeros.
+ * (half-pixel centres) to size x size. A frame without a face (or sampled past the clip's end, with the
+ * baseline's first-frames window) is all zeros.
  *
  * Second pass: the squared first box of side s is enlarged to FACES_REFINE_ENLARGE * s around its centre,
  * that crop is resampled to FACES_REFINE_PX pixels square (so the face is about 96 px there, whatever its

@@ -24,16 +24,28 @@ static void setup(void) {
           "tone files");
 }
 
-/* The training pipeline by hand: prep_audio_features (what `avemo prep` stores) -> [F, C] -> standardise with
- * the model's statistics -> head forward, B = 1, evaluation mode. */
+/* Audio features as `avemo prep` stores them: the featurizer on the default settings, *feat [C, F] malloc'd. */
+static int prep_features(const char *path, float **feat, int *C, int *F) {
+    featurizer_settings s;
+    featurizer_settings_default(&s);
+    s.modality = DATASET_NEED_AUDIO;
+    featurizer_audio_shape(&s, C, F);
+    featurizer f;
+    *feat = malloc((size_t)*C * *F * sizeof **feat);
+    int rc = featurizer_open(&f, &s, NULL, NULL);
+    if (!rc) rc = featurizer_audio_file(&f, path, *feat);
+    featurizer_close(&f);
+    return rc;
+}
+
+/* The training pipeline by hand: the features prep stores -> [F, C] -> standardise with the model's statistics
+ * -> head forward, B = 1, evaluation mode. */
 static void reference_probs(const char *model_path, const char *wav, float *probs) {
     model_file mf;
     CHECK(model_file_load(model_path, &mf) == 0, "load: %s", avemo_last_error());
-    prep_options o;
-    prep_options_default(&o);
     float *feat;
     int C, F;
-    CHECK(prep_audio_features(wav, &o, NULL, &feat, &C, &F) == 0, "features: %s", avemo_last_error());
+    CHECK(prep_features(wav, &feat, &C, &F) == 0, "features: %s", avemo_last_error());
     float *x = malloc((size_t)C * F * sizeof *x);
     for (int c = 0; c < C; c++)
         for (int f = 0; f < F; f++) x[(long)f * C + c] = feat[(long)c * F + f];
@@ -286,11 +298,9 @@ static void test_audio_visual(void) {
     mobilenetv2_normalize_u8(x, crops, FIX_AV_FRAMES * 224L * 224, 1, net.norm);
     CHECK(mobilenetv2_infer(&fold, video, x, FIX_AV_FRAMES, 224, 224, 0) == 0, "infer");
     feature_standardize(video, FIX_AV_FRAMES, 1280, mf.video_mean, mf.video_std);
-    prep_options po;
-    prep_options_default(&po);
     float *feat, audio[156 * 10];
     int C, F;
-    CHECK(prep_audio_features(mp4, &po, NULL, &feat, &C, &F) == 0 && C == 10 && F == 156, "audio features");
+    CHECK(prep_features(mp4, &feat, &C, &F) == 0 && C == 10 && F == 156, "audio features");
     for (int c = 0; c < C; c++)
         for (int f = 0; f < F; f++) audio[f * C + c] = feat[c * F + f];
     feature_standardize(audio, F, C, mf.audio_mean, mf.audio_std);
@@ -341,6 +351,15 @@ static void test_audio_visual(void) {
     CHECK(n == 3 && memcmp(w[1].probs, whole.probs, sizeof whole.probs) == 0, "central window differs from the whole clip");
     CHECK(n == 3 && w[0].used_video && w[2].frames_without_face == 0, "window results");
     avemo_model_close(md);
+    /* a 2 s clip, shorter than the 3.6 s window: its one window samples its frames over the clip itself, as the
+     * whole-file prediction does (SPEC 2.2), and fits its audio as the whole file's: the same result */
+    char short_mp4[700];
+    snprintf(short_mp4, sizeof short_mp4, "%s/actor01_short.mp4", d);
+    CHECK(fix_video(short_mp4, still, 2.0, 0) == 0, "ffmpeg short video");
+    CHECK(avemo_predict_file(m, short_mp4, &whole) == 0, "short clip: %s", avemo_last_error());
+    CHECK(avemo_predict_file_windows(m, short_mp4, 3.6, 1.0, w, 4, &n) == 0 && n == 1, "short clip windows %d: %s", n,
+          avemo_last_error());
+    CHECK(n == 1 && memcmp(w[0].probs, whole.probs, sizeof whole.probs) == 0, "short clip: window differs from the file");
     avemo_model_close(m);
 }
 
@@ -366,15 +385,15 @@ static void test_av_matches_prep_cache(void) {
     dataset_options dopt = {.kind = DATASET_RAVDESS, .need = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO};
     prep_options po;
     prep_options_default(&po);
-    po.faces.frames = FIX_AV_FRAMES;
+    po.features.faces.frames = FIX_AV_FRAMES;
     po.mtcnn_path = manifest;
-    po.backbone_path = bb;
+    po.features.backbone_path = bb;
     po.jobs = 1;
     dataset ds;
     char *cfg = NULL;
     feature_cache c;
     CHECK(dataset_scan(root, &dopt, &ds) == 0 && ds.n == 1, "scan: %s", avemo_last_error());
-    CHECK(prep_config_json(&po, &dopt, &cfg) == 0, "config");
+    CHECK(featurizer_settings_to_json(&po.features, &dopt, &cfg) == 0, "config");
     CHECK(cache_create(&c, cache, &ds, cfg) == 0, "cache: %s", avemo_last_error());
     prep_stats st;
     CHECK(prep_run(&c, &po, NULL, &st) == 0 && st.n_failed == 0, "prep: %s", avemo_last_error());

@@ -5,8 +5,8 @@
 
 #include "avemo.h"
 #include "data/cache.h"
+#include "data/featurizer.h"
 #include "data/loader.h"
-#include "data/prep.h"
 #include "data/protocol.h"
 #include "io/npy.h"
 
@@ -88,15 +88,19 @@ static void test_prep_audio(void) {
     npy_array a;
     if (npy_read(p, &a) == 0) {
         CHECK(a.dtype == NPY_F32 && a.ndim == 2 && a.shape[0] == 10 && a.shape[1] == 156, "shape [10, 156]");
-        prep_options o;
-        prep_options_default(&o);
-        float *ref;
+        featurizer_settings fs;
+        featurizer_settings_default(&fs);
+        fs.modality = DATASET_NEED_AUDIO;
+        featurizer f;
+        float ref[1560];
         int C, F;
+        featurizer_audio_shape(&fs, &C, &F);
         char src[1024];
         snprintf(src, sizeof src, "%s/%s", tree, clips[1]);
-        CHECK(prep_audio_features(src, &o, NULL, &ref, &C, &F) == 0, "%s", avemo_last_error());
+        CHECK(featurizer_open(&f, &fs, NULL, NULL) == 0 && featurizer_audio_file(&f, src, ref) == 0, "%s",
+              avemo_last_error());
         CHECK(C == 10 && F == 156 && !memcmp(ref, a.data, sizeof(float) * 1560), "cache differs from the library");
-        free(ref);
+        featurizer_close(&f);
         npy_free(&a);
     } else {
         CHECK(0, "%s", avemo_last_error());

@@ -40,15 +40,13 @@ static void test_sample_indices(void) {
     long idx2[15];
     video_sample_indices(idx2, 15, 120, 30, FRAME_WINDOW_CENTER);
     for (int k = 0; k < 15; k++) CHECK(idx2[k] == idx[k] + 6, "center 120 slot %d: %ld", k, idx2[k]);
-    /* 2 s clip: centred, zero-padded both sides equally (like the audio): the 0.8 s each side covers the
-     * centres of 3 slots of 0.24 s */
+    /* 2 s clip, shorter than the 3.6 s window: the 15 slots cover the clip itself (SPEC 2.2), slot k at
+     * (k + 0.5) * 60 / 15 frames = 4k + 2; none outside the clip (the audio alone is zero-padded) */
     video_sample_indices(idx, 15, 60, 30, FRAME_WINDOW_CENTER);
-    int missing_lo = 0, missing_hi = 0;
-    for (int k = 0; k < 15; k++) {
-        if (idx[k] < 0) *(k < 7 ? &missing_lo : &missing_hi) += 1;
-        else CHECK(idx[k] < 60 && (k == 0 || idx[k - 1] < 0 || idx[k] > idx[k - 1]), "slot %d: %ld", k, idx[k]);
-    }
-    CHECK(missing_lo == 3 && missing_hi == 3, "short clip: %d missing before, %d after", missing_lo, missing_hi);
+    for (int k = 0; k < 15; k++) CHECK(idx[k] == 4 * k + 2, "short clip slot %d: %ld", k, idx[k]);
+    /* a clip of 1 frame: every slot shows it */
+    video_sample_indices(idx, 15, 1, 30, FRAME_WINDOW_CENTER);
+    for (int k = 0; k < 15; k++) CHECK(idx[k] == 0, "1-frame clip slot %d: %ld", k, idx[k]);
     CHECK(video_sample_indices(idx, 15, 100, 0, FRAME_WINDOW_CENTER) != 0, "0 fps accepted");
     /* first window on a short clip: frames past the end are missing */
     video_sample_indices(idx, 15, 50, 30, FRAME_WINDOW_FIRST);
@@ -117,6 +115,36 @@ static void test_containers(void) {
               c.n ? c.index[14] : -9);
         video_clip_free(&c);
     }
+}
+
+/* A real 1.5 s clip (45 frames at 30 fps) made here: every one of the 15 sampled frames is a frame of the clip,
+ * spread over all of it, none a zero padding frame (SPEC 2.2's short-clip rule). */
+static void test_short_clip(void) {
+    const char *still = shared_path("data/faces/ravdess-stills/Actor_05.png");
+    if (!still) return;
+    char p[600], cmd[2048], out[2048];
+    snprintf(p, sizeof p, "%s/short.mp4", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -v error -y -loop 1 -framerate 30 -i '%s' -vf \"scale=398:224,zoompan=z='1+0.004*on':d=1:s=398x224\" "
+             "-frames:v 45 -c:v libx264 -pix_fmt yuv420p '%s'", still, p);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    video_clip c;
+    if (video_read_clip(p, 15, FRAME_WINDOW_CENTER, &c)) {
+        CHECK(0, "%s", avemo_last_error());
+        return;
+    }
+    CHECK(c.total_frames == 45 && c.n == 15, "%ld frames, %d sampled", c.total_frames, c.n);
+    long frame_px = (long)c.h * c.w * 3;
+    for (int k = 0; k < c.n; k++) {
+        CHECK(c.index[k] >= 0 && c.index[k] < c.total_frames, "slot %d outside the clip: %ld", k, c.index[k]);
+        CHECK(k == 0 || c.index[k] > c.index[k - 1], "slot %d not after slot %d", k, k - 1);
+        double mean = 0;
+        for (long i = 0; i < frame_px; i++) mean += c.rgb[(size_t)k * frame_px + i];
+        mean /= frame_px;
+        CHECK(mean > 30, "slot %d (frame %ld) is dark (mean %.1f): padding?", k, c.index[k], mean);
+    }
+    CHECK(c.index[0] <= 2 && c.index[14] >= 42, "slots cover frames %ld..%ld of 0..44", c.index[0], c.index[14]);
+    video_clip_free(&c);
 }
 
 static void truncate_copy(const char *src, const char *dst, double keep) {
@@ -232,6 +260,7 @@ int main(void) {
     RUN(test_decode_clip);
     RUN(test_decode_matches_ffmpeg);
     RUN(test_containers);
+    RUN(test_short_clip);
     RUN(test_truncated);
     RUN(test_bad_inputs);
     RUN(test_stills);

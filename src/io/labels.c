@@ -1,4 +1,4 @@
-#include "cli/backbone_cli.h"
+#include "io/labels.h"
 
 #include "core/err.h"
 #include "core/fileio.h"
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char **bb_split_lines(const char *text, int *n) {
+char **labels_split_lines(const char *text, int *n) {
     *n = 0;
     long lines = 1;
     for (const char *p = text; *p; p++) lines += *p == '\n';
@@ -23,7 +23,7 @@ char **bb_split_lines(const char *text, int *n) {
         while (l && (p[l - 1] == '\r' || p[l - 1] == ' ')) l--;
         out[*n] = strndup(p, l);
         if (!out[*n]) {
-            bb_free_labels(out);
+            labels_free(out);
             avemo_error(AVEMO_ENOMEM, "out of memory");
             return NULL;
         }
@@ -34,7 +34,7 @@ char **bb_split_lines(const char *text, int *n) {
     return out;
 }
 
-char **bb_read_labels(const char *path, int *n) {
+char **labels_read_file(const char *path, int *n) {
     unsigned char *buf;
     size_t size;
     *n = 0;
@@ -44,12 +44,12 @@ char **bb_read_labels(const char *path, int *n) {
         avemo_error(AVEMO_EFORMAT, "%s: not a text file of labels", path);
         return NULL;
     }
-    char **labels = bb_split_lines((const char *)buf, n);
+    char **labels = labels_split_lines((const char *)buf, n);
     free(buf);
     return labels;
 }
 
-void bb_free_labels(char **labels) {
+void labels_free(char **labels) {
     if (!labels) return;
     for (char **p = labels; *p; p++) free(*p);
     free(labels);

@@ -1,0 +1,446 @@
+#include "data/featurizer.h"
+
+#include "core/err.h"
+#include "data/loader.h"
+#include "data/weights.h"
+#include "io/audio.h"
+#include "io/image.h"
+#include "vision/imgops.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FEATURIZER_PATH_MAX 4096
+
+/* ---- settings ---- */
+
+void featurizer_settings_default(featurizer_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->modality = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
+    s->audio_features = AUDIO_FEATURES_MFCC;
+    s->n_orders = 1;
+    s->orders[0] = AVEMO_FRFT_ORDER_DEFAULT;
+    mfcc_config_default(&s->mfcc);
+    s->mfcc.sample_rate_hz = AVEMO_AUDIO_SAMPLE_RATE_HZ;
+    s->clip_seconds = AVEMO_AUDIO_CLIP_SECONDS;
+    faces_default_config(&s->faces);
+    s->frames_kind = VIDEO_FRAMES_FACES;
+}
+
+static void audio_settings_to_json(cJSON *a, const featurizer_settings *s) {
+    int frft = s->audio_features == AUDIO_FEATURES_FRFT_MFCC;
+    cJSON_AddStringToObject(a, "features", frft ? "frft-mfcc" : "mfcc");
+    if (frft) {
+        cJSON *ord = cJSON_AddArrayToObject(a, "frft_orders");
+        for (int k = 0; k < s->n_orders; k++) cJSON_AddItemToArray(ord, cJSON_CreateNumber(s->orders[k]));
+    }
+    const mfcc_config *m = &s->mfcc;
+    cJSON_AddNumberToObject(a, "sample_rate_hz", m->sample_rate_hz);
+    cJSON_AddNumberToObject(a, "clip_seconds", s->clip_seconds);
+    cJSON_AddNumberToObject(a, "n_mfcc", m->n_mfcc);
+    cJSON_AddNumberToObject(a, "n_fft", m->n_fft);
+    cJSON_AddNumberToObject(a, "hop_samples", m->hop_samples);
+    cJSON_AddNumberToObject(a, "n_mels", m->n_mels);
+    cJSON_AddNumberToObject(a, "fmin_hz", m->fmin_hz);
+    cJSON_AddNumberToObject(a, "fmax_hz", m->fmax_hz);
+    cJSON_AddNumberToObject(a, "top_db", m->top_db);
+    cJSON_AddStringToObject(a, "pad_mode", m->pad_mode == MFCC_PAD_REFLECT ? "reflect" : "constant");
+}
+
+static void video_settings_to_json(cJSON *v, const featurizer_settings *s) {
+    const faces_config *fc = &s->faces;
+    cJSON_AddNumberToObject(v, "frames", fc->frames);
+    cJSON_AddNumberToObject(v, "size", fc->size);
+    cJSON_AddStringToObject(v, "color", fc->color_rgb ? "rgb" : "gray");
+    cJSON_AddStringToObject(v, "frame_window", fc->window == FRAME_WINDOW_FIRST ? "first" : "center");
+    cJSON_AddStringToObject(v, "faces", s->frames_kind == VIDEO_FRAMES_WHOLE ? "whole" : "detect");
+    if (s->frames_kind == VIDEO_FRAMES_FACES) {
+        cJSON_AddBoolToObject(v, "refine", fc->refine);
+        cJSON_AddBoolToObject(v, "reuse_box", fc->reuse_box);
+        cJSON_AddNumberToObject(v, "detect_max_side", fc->detect_max_side);
+        cJSON_AddNumberToObject(v, "min_face_px", fc->mtcnn.min_face_px);
+    }
+    if (s->backbone_path) cJSON_AddStringToObject(v, "backbone", s->backbone_path);
+}
+
+int featurizer_settings_to_json(const featurizer_settings *s, const dataset_options *d, char **json) {
+    *json = NULL;
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    int audio = s->modality & DATASET_NEED_AUDIO, video = s->modality & DATASET_NEED_VIDEO;
+    cJSON_AddStringToObject(r, "modality", audio && video ? "av" : audio ? "audio" : "video");
+    cJSON_AddStringToObject(r, "dataset", dataset_kind_name(d->kind));
+    cJSON_AddNumberToObject(r, "classes", d->n_classes);
+    cJSON_AddBoolToObject(r, "song", d->include_song);
+    cJSON_AddBoolToObject(r, "both_videos", d->both_videos);
+    if (audio) audio_settings_to_json(cJSON_AddObjectToObject(r, "audio"), s);
+    if (video) video_settings_to_json(cJSON_AddObjectToObject(r, "video"), s);
+    *json = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    return *json ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "out of memory");
+}
+
+static double jnum(const cJSON *o, const char *key, double def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+static const char *jstr(const cJSON *o, const char *key, const char *def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static int jbool(const cJSON *o, const char *key, int def) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+static int orders_from_json(const cJSON *ord, featurizer_settings *s, const char *origin) {
+    int n = cJSON_GetArraySize(ord);
+    if (n < 1 || n > AVEMO_FRFT_MFCC_MAX_ORDERS)
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: %d FRFT orders", origin, n);
+    for (int k = 0; k < n; k++) {
+        const cJSON *v = cJSON_GetArrayItem(ord, k);
+        if (!cJSON_IsNumber(v)) return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad FRFT order", origin);
+        s->orders[k] = v->valuedouble;
+    }
+    s->n_orders = n;
+    return AVEMO_OK;
+}
+
+static int audio_settings_from_json(const cJSON *a, featurizer_settings *s, const char *origin) {
+    const char *feat = jstr(a, "features", "mfcc");
+    if (!strcmp(feat, "frft-mfcc")) s->audio_features = AUDIO_FEATURES_FRFT_MFCC;
+    else if (strcmp(feat, "mfcc"))
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: unknown audio features '%s'", origin, feat);
+    const cJSON *ord = cJSON_GetObjectItemCaseSensitive(a, "frft_orders");
+    int rc;
+    if (s->audio_features == AUDIO_FEATURES_FRFT_MFCC && cJSON_IsArray(ord) && (rc = orders_from_json(ord, s, origin)))
+        return rc;
+    mfcc_config *m = &s->mfcc;
+    m->sample_rate_hz = (int)jnum(a, "sample_rate_hz", m->sample_rate_hz);
+    s->clip_seconds = jnum(a, "clip_seconds", s->clip_seconds);
+    m->n_mfcc = (int)jnum(a, "n_mfcc", m->n_mfcc);
+    m->n_fft = (int)jnum(a, "n_fft", m->n_fft);
+    m->hop_samples = (int)jnum(a, "hop_samples", m->hop_samples);
+    m->n_mels = (int)jnum(a, "n_mels", m->n_mels);
+    m->fmin_hz = jnum(a, "fmin_hz", m->fmin_hz);
+    m->fmax_hz = jnum(a, "fmax_hz", m->fmax_hz);
+    m->top_db = jnum(a, "top_db", m->top_db);
+    m->pad_mode = !strcmp(jstr(a, "pad_mode", "constant"), "reflect") ? MFCC_PAD_REFLECT : MFCC_PAD_CONSTANT;
+    if (m->sample_rate_hz < 1000 || m->sample_rate_hz > 384000 || !(s->clip_seconds > 0 && s->clip_seconds < 3600))
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad sample rate or clip length", origin);
+    if ((rc = mfcc_config_check(m))) return avemo_error_prefix(rc, "%s: prep settings", origin);
+    return AVEMO_OK;
+}
+
+static int video_settings_from_json(const cJSON *v, featurizer_settings *s, const char *origin, char *backbone,
+                                    size_t cap) {
+    faces_config *fc = &s->faces;
+    fc->frames = (int)jnum(v, "frames", fc->frames);
+    fc->size = (int)jnum(v, "size", fc->size);
+    fc->color_rgb = !strcmp(jstr(v, "color", "gray"), "rgb");
+    fc->window = !strcmp(jstr(v, "frame_window", "center"), "first") ? FRAME_WINDOW_FIRST : FRAME_WINDOW_CENTER;
+    s->frames_kind = !strcmp(jstr(v, "faces", "detect"), "whole") ? VIDEO_FRAMES_WHOLE : VIDEO_FRAMES_FACES;
+    fc->refine = jbool(v, "refine", fc->refine);
+    fc->reuse_box = jbool(v, "reuse_box", fc->reuse_box);
+    fc->detect_max_side = (int)jnum(v, "detect_max_side", fc->detect_max_side);
+    fc->mtcnn.min_face_px = (float)jnum(v, "min_face_px", fc->mtcnn.min_face_px);
+    if (fc->frames < 1 || fc->frames > 1000 || fc->size < 32 || fc->size > 4096 || fc->size % 32)
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad video frames %d or size %d", origin, fc->frames,
+                           fc->size);
+    const char *bb = jstr(v, "backbone", NULL);
+    if (bb && snprintf(backbone, cap, "%s", bb) >= (int)cap)
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: backbone path too long", origin);
+    s->backbone_path = bb ? backbone : NULL;
+    return AVEMO_OK;
+}
+
+int featurizer_settings_from_json(const char *json, const char *origin, featurizer_settings *s, char *backbone,
+                                  size_t cap) {
+    featurizer_settings_default(s);
+    s->modality = 0;
+    cJSON *r = json ? cJSON_Parse(json) : NULL;
+    if (!cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        return avemo_error(AVEMO_EFORMAT, "%s: no feature settings (\"prep\" metadata): not trained on an avemo prep "
+                                          "cache", origin);
+    }
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(r, "audio"), *v = cJSON_GetObjectItemCaseSensitive(r, "video");
+    int rc = AVEMO_OK;
+    if (cJSON_IsObject(a)) {
+        s->modality |= DATASET_NEED_AUDIO;
+        rc = audio_settings_from_json(a, s, origin);
+    }
+    if (!rc && cJSON_IsObject(v)) {
+        s->modality |= DATASET_NEED_VIDEO;
+        rc = video_settings_from_json(v, s, origin, backbone, cap);
+    }
+    cJSON_Delete(r);
+    return rc;
+}
+
+void featurizer_audio_shape(const featurizer_settings *s, int *channels, int *frames) {
+    int orders = s->audio_features == AUDIO_FEATURES_FRFT_MFCC ? s->n_orders : 1;
+    *channels = s->mfcc.n_mfcc * orders;
+    *frames = (int)mfcc_frames(&s->mfcc, audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz));
+}
+
+long featurizer_frame_bytes(const featurizer_settings *s) { return faces_frame_bytes(&s->faces); }
+
+/* ---- opening ---- */
+
+static int open_audio(featurizer *f) {
+    const featurizer_settings *s = &f->settings;
+    int rc = mfcc_config_check(&s->mfcc);
+    if (rc) return rc;
+    f->clip_samples = audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz);
+    if (f->clip_samples < 1)
+        return avemo_error(AVEMO_EINVAL, "a clip of %g s is shorter than one sample", s->clip_seconds);
+    if (s->audio_features == AUDIO_FEATURES_FRFT_MFCC) return frft_mfcc_create(&f->frft, &s->mfcc, s->orders, s->n_orders);
+    return AVEMO_OK;
+}
+
+/* The folded backbone and its input convention from a loaded network. */
+static int fold_backbone(featurizer *f, const mobilenetv2 *net) {
+    f->norm = net->norm;
+    int rc = mobilenetv2_fold(&f->backbone, net);
+    if (!rc) f->have_backbone = 1;
+    return rc;
+}
+
+static int open_backbone(featurizer *f, const char *path) {
+    mobilenetv2 net;
+    int rc = mobilenetv2_from_file(&net, path, f->settings.faces.color_rgb ? 3 : 1);
+    if (rc) return avemo_error_prefix(rc, "MobileNetV2 backbone");
+    rc = fold_backbone(f, &net);
+    mobilenetv2_free(&net);
+    return rc;
+}
+
+int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net) {
+    memset(f, 0, sizeof *f);
+    featurizer_settings_default(&f->settings);
+    f->settings.modality = DATASET_NEED_VIDEO;
+    f->settings.frames_kind = VIDEO_FRAMES_WHOLE;
+    f->settings.faces.color_rgb = net->in_channels == 3;
+    int rc = fold_backbone(f, net);
+    if (rc) featurizer_close(f);
+    return rc;
+}
+
+int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path) {
+    memset(f, 0, sizeof *f);
+    f->settings = *s;
+    f->settings.backbone_path = NULL; /* the caller's string: read here only */
+    int audio = s->modality & DATASET_NEED_AUDIO, video = s->modality & DATASET_NEED_VIDEO;
+    if (!audio && !video) return avemo_error(AVEMO_EINVAL, "featurizer: no modality chosen");
+    int rc = audio ? open_audio(f) : AVEMO_OK;
+    if (!rc && video && (s->faces.size < 8 || s->faces.size > 4096))
+        rc = avemo_error(AVEMO_EINVAL, "face size must be in 8..4096");
+    if (!rc && video && s->frames_kind == VIDEO_FRAMES_FACES) {
+        char path[FEATURIZER_PATH_MAX];
+        rc = weights_find(WEIGHTS_MTCNN, mtcnn_path, NULL, path, sizeof path);
+        if (!rc && (rc = mtcnn_load(path, &f->detector)))
+            avemo_error_prefix(rc, "MTCNN weights (give them with --mtcnn or $AVEMO_MTCNN)");
+    }
+    const char *bb = backbone_path ? backbone_path : s->backbone_path;
+    if (!rc && video && bb) rc = open_backbone(f, bb);
+    if (rc) featurizer_close(f);
+    return rc;
+}
+
+void featurizer_close(featurizer *f) {
+    frft_mfcc_destroy(f->frft);
+    mtcnn_free(f->detector);
+    if (f->have_backbone) mobilenetv2_folded_free(&f->backbone);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- audio ---- */
+
+int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n) {
+    audio_clip clip;
+    int rc = audio_load(path, f->settings.mfcc.sample_rate_hz, &clip);
+    if (rc) return rc;
+    *x = clip.samples; /* ownership passes to the caller */
+    *n = clip.n;
+    return AVEMO_OK;
+}
+
+int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny) {
+    return audio_resample(x, n, rate_hz, f->settings.mfcc.sample_rate_hz, y, ny);
+}
+
+void featurizer_fit_clip(const featurizer *f, const float *x, long n, float *clip) {
+    audio_fix_length(x, n, clip, f->clip_samples);
+}
+
+int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
+    long N = f->clip_samples;
+    if (N < 1) return avemo_error(AVEMO_EINVAL, "featurizer: opened without audio");
+    float *clip = malloc((size_t)N * sizeof *clip);
+    if (!clip) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    featurizer_fit_clip(f, x, n, clip);
+    int rc = f->frft ? frft_mfcc_forward(f->frft, clip, N, out) : mfcc_forward(&f->settings.mfcc, clip, N, out);
+    free(clip);
+    return rc;
+}
+
+int featurizer_audio_file(const featurizer *f, const char *path, float *out) {
+    float *x;
+    long n;
+    int rc = featurizer_load_audio(f, path, &x, &n);
+    if (rc) return rc;
+    rc = featurizer_audio(f, x, n, out);
+    free(x);
+    return rc ? avemo_error_prefix(rc, "%s", path) : AVEMO_OK;
+}
+
+void featurizer_audio_channels_last(const float *features, int channels, int frames, float *out) {
+    for (int c = 0; c < channels; c++)
+        for (int t = 0; t < frames; t++) out[(long)t * channels + c] = features[(long)c * frames + t];
+}
+
+void featurizer_model_audio(const float *features, int channels, int frames, const float *mean, const float *std,
+                            float *model) {
+    featurizer_audio_channels_last(features, channels, frames, model);
+    feature_standardize(model, frames, channels, mean, std);
+}
+
+/* ---- video ---- */
+
+int featurizer_read_frames(const featurizer *f, const char *path, video_clip *clip) {
+    const faces_config *fc = &f->settings.faces;
+    return image_is_image_path(path) ? image_read_clip(path, clip) : video_read_clip(path, fc->frames, fc->window, clip);
+}
+
+/* Whole frames resized to size x size, grayscale unless colour: out [clip->n, size, size(, 3)]. */
+static int whole_frames(const faces_config *fc, const video_clip *clip, uint8_t *out) {
+    long per = faces_frame_bytes(fc), px = (long)clip->h * clip->w;
+    uint8_t *gray = fc->color_rgb ? NULL : malloc((size_t)px);
+    if (!fc->color_rgb && !gray) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    for (int t = 0; t < clip->n; t++) {
+        const uint8_t *rgb = clip->rgb + (size_t)t * px * 3;
+        uint8_t *dst = out + (size_t)t * per;
+        if (clip->index && clip->index[t] < 0) {
+            memset(dst, 0, (size_t)per);
+        } else if (fc->color_rgb) {
+            resize_bilinear_u8(dst, fc->size, fc->size, rgb, clip->h, clip->w, 3);
+        } else {
+            rgb_to_gray(gray, rgb, px);
+            resize_bilinear_u8(dst, fc->size, fc->size, gray, clip->h, clip->w, 1);
+        }
+    }
+    free(gray);
+    return AVEMO_OK;
+}
+
+int featurizer_frames(const featurizer *f, const video_clip *clip, uint8_t *out, face_frame *info, int *n_noface) {
+    *n_noface = 0;
+    if (f->settings.frames_kind == VIDEO_FRAMES_WHOLE) return whole_frames(&f->settings.faces, clip, out);
+    if (!f->detector) return avemo_error(AVEMO_EINVAL, "featurizer: opened without a face detector");
+    face_frame *own = info ? NULL : malloc(sizeof *own * (clip->n ? clip->n : 1));
+    if (!info && !own) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    int rc = faces_from_clip(f->detector, clip, &f->settings.faces, out, info ? info : own, n_noface);
+    free(own);
+    return rc;
+}
+
+int featurizer_frames_file(const featurizer *f, const char *path, uint8_t **out, face_frame **info, int *n_frames,
+                           int *n_noface) {
+    *out = NULL;
+    if (info) *info = NULL;
+    *n_frames = *n_noface = 0;
+    video_clip clip;
+    int rc = featurizer_read_frames(f, path, &clip);
+    if (rc) return rc;
+    uint8_t *frames = malloc((size_t)clip.n * featurizer_frame_bytes(&f->settings));
+    face_frame *fi = info ? malloc(sizeof *fi * clip.n) : NULL;
+    if (!frames || (info && !fi)) rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    if (!rc && (rc = featurizer_frames(f, &clip, frames, fi, n_noface))) avemo_error_prefix(rc, "%s", path);
+    if (rc) {
+        free(frames);
+        free(fi);
+    } else {
+        *out = frames;
+        if (info) *info = fi;
+        *n_frames = clip.n;
+    }
+    video_clip_free(&clip);
+    return rc;
+}
+
+/* ---- embeddings ---- */
+
+/* One frame src [px, in_ch] uint8 -> dst [px, stem] normalised; scratch [px * 3]. */
+static void frame_to_stem_u8(float *dst, const uint8_t *src, long px, int in_ch, int stem, mnv2_norm norm,
+                             uint8_t *scratch) {
+    if (in_ch == stem) {
+        mobilenetv2_normalize_u8(dst, src, px, stem, norm);
+    } else if (in_ch == 3) { /* RGB -> 1-channel stem */
+        rgb_to_gray(scratch, src, px);
+        mobilenetv2_normalize_u8(dst, scratch, px, 1, norm);
+    } else { /* gray -> 3-channel stem */
+        for (long p = 0; p < px; p++) scratch[3 * p] = scratch[3 * p + 1] = scratch[3 * p + 2] = src[p];
+        mobilenetv2_normalize_u8(dst, scratch, px, 3, norm);
+    }
+}
+
+/* One frame src [px, in_ch] float (normalised) -> dst [px, stem]. */
+static void frame_to_stem_f32(float *dst, const float *src, long px, int in_ch, int stem) {
+    for (long p = 0; p < px; p++) {
+        if (in_ch == stem) {
+            for (int c = 0; c < stem; c++) dst[p * stem + c] = src[p * stem + c];
+        } else if (in_ch == 3) {
+            dst[p] = 0.299f * src[3 * p] + 0.587f * src[3 * p + 1] + 0.114f * src[3 * p + 2];
+        } else {
+            dst[3 * p] = dst[3 * p + 1] = dst[3 * p + 2] = src[p];
+        }
+    }
+}
+
+/* featurizer_embed for uint8 (u8 != NULL) or float frames. Groups of `chunk` frames (all at once for 0) are
+ * converted to the stem's channels and run through the folded backbone. */
+static int embed_frames(const featurizer *f, const uint8_t *u8, const float *f32, int n, int h, int w, int channels,
+                        int chunk, float *out) {
+    if (!f->have_backbone) return avemo_error(AVEMO_EINVAL, "featurizer: opened without a backbone");
+    if (channels != 1 && channels != 3) return avemo_error(AVEMO_EINVAL, "frames have %d channels (1 or 3)", channels);
+    int stem = f->settings.faces.color_rgb ? 3 : 1, group = chunk > 0 ? chunk : n;
+    if (n <= 0) return AVEMO_OK;
+    if (group > n) group = n;
+    long px = (long)h * w;
+    float *x = malloc((size_t)group * px * stem * sizeof *x);
+    uint8_t *scratch = u8 && channels != stem ? malloc((size_t)px * 3) : NULL;
+    if (!x || (u8 && channels != stem && !scratch)) {
+        free(x);
+        free(scratch);
+        return avemo_error(AVEMO_ENOMEM, "out of memory for %d frames of %dx%d", group, w, h);
+    }
+    int rc = AVEMO_OK;
+    for (int n0 = 0; n0 < n && !rc; n0 += group) {
+        int nb = n - n0 < group ? n - n0 : group;
+        for (int k = 0; k < nb; k++) {
+            long img = (long)n0 + k;
+            float *dst = x + (long)k * px * stem;
+            if (u8) frame_to_stem_u8(dst, u8 + img * px * channels, px, channels, stem, f->norm, scratch);
+            else frame_to_stem_f32(dst, f32 + img * px * channels, px, channels, stem);
+        }
+        rc = mobilenetv2_infer(&f->backbone, out + (long)n0 * MNV2_FEATURES, x, nb, h, w, chunk > 0 ? nb : 0);
+    }
+    free(x);
+    free(scratch);
+    return rc;
+}
+
+int featurizer_embed(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels, int chunk,
+                     float *out) {
+    return embed_frames(f, frames, NULL, n, h, w, channels, chunk, out);
+}
+
+int featurizer_embed_f32(const featurizer *f, const float *frames, int n, int h, int w, int channels, int chunk,
+                         float *out) {
+    return embed_frames(f, NULL, frames, n, h, w, channels, chunk, out);
+}

@@ -1,0 +1,130 @@
+/* The featurizer: the one way from a media file (or PCM, or decoded frames) to the model's input tensors,
+ * and the settings that define it. `avemo prep` (data/prep.c) computes the training features with it, the
+ * C API's predict (api/avemo_api.c) the inference features, and the commands features, embed,
+ * classify-imagenet, faces and detect their outputs, so that train-time and predict-time features are the
+ * same function calls on the same settings.
+ *
+ *   audio (SPEC 3)  file -> decode, mono, soxr HQ resample to mfcc.sample_rate_hz (22,050)   featurizer_load_audio
+ *                   PCM at any rate -> the same resampler                                   featurizer_resample
+ *                   -> centre crop / zero pad to clip_seconds (3.6 s)                        featurizer_fit_clip
+ *                   -> MFCC [n_mfcc, F] or FRFT-MFCC [orders x n_mfcc, F] (F = 156)         featurizer_audio
+ *   video (SPEC 2)  file -> `frames` sampled frames (a still image: one)                    featurizer_read_frames
+ *                   -> MTCNN face crops or whole frames resized: uint8 [T, S, S(, 3)]       featurizer_frames
+ *   embeddings      frames -> the backbone's normalisation -> folded MobileNetV2 [T, 1280]  featurizer_embed
+ *   model input     audio [C, F] -> [F, C] channels-last, then standardised with the training fold's
+ *                   statistics (data/loader.h's feature_standardize, as training does)      featurizer_model_audio
+ *
+ * The settings travel as JSON: featurizer_settings_to_json writes them into the cache's index.json ("config"),
+ * the trainer copies that into the model file ("prep" metadata), featurizer_settings_from_json reads them
+ * back at predict time.
+ *
+ * Threads: an open featurizer is read-only; every function below may run on several threads at once.
+ */
+#ifndef AVEMO_DATA_FEATURIZER_H
+#define AVEMO_DATA_FEATURIZER_H
+#include "data/dataset.h"
+#include "dsp/frft_mfcc.h"
+#include "dsp/mfcc.h"
+#include "io/video.h"
+#include "model/mobilenetv2.h"
+#include "vision/faces.h"
+#include "vision/mtcnn.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { AUDIO_FEATURES_MFCC = 0, AUDIO_FEATURES_FRFT_MFCC = 1 } audio_features_kind;
+/* Video frames: MTCNN face crops (videos), or the whole frame resized (image sets that hold face crops
+ * already, like FER2013). */
+typedef enum { VIDEO_FRAMES_FACES = 0, VIDEO_FRAMES_WHOLE = 1 } video_frames_kind;
+
+typedef struct {
+    int modality;                 /* DATASET_NEED_AUDIO | DATASET_NEED_VIDEO: the streams featurised */
+    audio_features_kind audio_features;
+    int n_orders;                 /* FRFT-MFCC: orders stacked as channels */
+    double orders[AVEMO_FRFT_MFCC_MAX_ORDERS];
+    mfcc_config mfcc;             /* mfcc.sample_rate_hz: the rate all audio is resampled to */
+    double clip_seconds;          /* audio fitted to this length (3.6 s) */
+    faces_config faces;           /* frames per clip, side, colour, frame window, MTCNN settings */
+    video_frames_kind frames_kind;
+    const char *backbone_path;    /* MobileNetV2 weights whose embeddings are the video features, as recorded;
+                                     NULL: face frames only */
+} featurizer_settings;
+
+/* The spec's defaults: audio + video, MFCC (n_mfcc 10), FRFT order 0.95 when FRFT-MFCC is chosen, 22,050 Hz,
+ * 3.6 s, 15 frames, MTCNN crops 224 px grayscale, no backbone. */
+void featurizer_settings_default(featurizer_settings *s);
+
+/* The settings and the dataset options as one JSON object (malloc'd string): everything that changes the
+ * cached arrays or the sample list, so that a resumed prep with other settings is refused. */
+int featurizer_settings_to_json(const featurizer_settings *s, const dataset_options *d, char **json);
+
+/* Reads what featurizer_settings_to_json wrote (keys absent keep the defaults; the dataset keys are not read).
+ * modality: the streams that have a section. The recorded backbone path is copied into backbone [cap] and
+ * s->backbone_path points there (NULL when none). Errors name `origin` (the file the JSON came from). */
+int featurizer_settings_from_json(const char *json, const char *origin, featurizer_settings *s, char *backbone,
+                                  size_t cap);
+
+/* Shape of featurizer_audio's output: channels C (n_mfcc x orders) and frames F. */
+void featurizer_audio_shape(const featurizer_settings *s, int *channels, int *frames);
+/* Bytes of one video frame: size x size (x 3 in colour). */
+long featurizer_frame_bytes(const featurizer_settings *s);
+
+typedef struct {
+    featurizer_settings settings;
+    long clip_samples;       /* clip_seconds at mfcc.sample_rate_hz */
+    frft_mfcc *frft;         /* FRFT-MFCC plans; NULL for MFCC or without audio */
+    mtcnn *detector;         /* video with VIDEO_FRAMES_FACES */
+    mnv2_folded backbone;    /* BN folded, when have_backbone */
+    mnv2_norm norm;          /* the backbone's input normalisation */
+    int have_backbone;
+} featurizer;
+
+/* Plans the audio features and loads the weights the settings need: MTCNN for face crops (mtcnn_path, or
+ * weights_find's search when NULL) and the backbone when backbone_path, else s->backbone_path, names one
+ * (its stem takes 1 channel, or 3 with colour frames). Errors name the weights. */
+int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path);
+/* A featurizer for embeddings alone (the commands embed and classify-imagenet) from a loaded backbone: its stem's
+ * channels and normalisation, the network folded (net stays the caller's). */
+int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net);
+void featurizer_close(featurizer *f); /* a zeroed featurizer is fine */
+
+/* ---- audio ---- */
+
+/* Decode `path` to mono at the settings' rate: *x [*n] malloc'd. */
+int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n);
+/* PCM x [n] at rate_hz -> *y [*ny] at the settings' rate (malloc'd; the resampler of featurizer_load_audio). */
+int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny);
+/* x [n] at the settings' rate -> clip [f->clip_samples], centre-cropped or zero-padded. */
+void featurizer_fit_clip(const featurizer *f, const float *x, long n, float *clip);
+/* x [n] at the settings' rate (any length: fitted first) -> out [C, F] (featurizer_audio_shape). */
+int featurizer_audio(const featurizer *f, const float *x, long n, float *out);
+/* featurizer_load_audio then featurizer_audio; errors name the file. */
+int featurizer_audio_file(const featurizer *f, const char *path, float *out);
+/* out [C, F] -> model [F, C] (the loader's layout), standardised per channel with mean/std [C]. */
+void featurizer_model_audio(const float *features, int channels, int frames, const float *mean, const float *std,
+                            float *model);
+/* [C, F] -> [F, C], as data/loader.c packs cached audio for training. */
+void featurizer_audio_channels_last(const float *features, int channels, int frames, float *out);
+
+/* ---- video ---- */
+
+/* The settings' sampled frames of a video (faces.frames over the frame window; SPEC 2.2), or a still image
+ * as one frame. */
+int featurizer_read_frames(const featurizer *f, const char *path, video_clip *clip);
+/* Frames of a decoded clip: out [clip->n, S, S(, 3)]: face crops (info [clip->n] may be NULL; *n_noface counts
+ * frames without a face) or whole frames. A frame outside the clip (index -1) is zeros. */
+int featurizer_frames(const featurizer *f, const video_clip *clip, uint8_t *out, face_frame *info, int *n_noface);
+/* featurizer_read_frames then featurizer_frames: *out [*n_frames, S, S(, 3)] and, when info is not NULL,
+ * *info [*n_frames] malloc'd. Errors name the file. */
+int featurizer_frames_file(const featurizer *f, const char *path, uint8_t **out, face_frame **info, int *n_frames,
+                           int *n_noface);
+/* Backbone embeddings of n frames uint8 [n, h, w, channels] (channels 1 or 3; converted to the stem's: gray is
+ * replicated, RGB goes to BT.601 luma) -> out [n, 1280]; `chunk` frames per pass (0 = the backbone's default). */
+int featurizer_embed(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels, int chunk,
+                     float *out);
+/* The same for float frames already normalised [n, h, w, channels]. */
+int featurizer_embed_f32(const featurizer *f, const float *frames, int n, int h, int w, int channels, int chunk,
+                         float *out);
+
+#endif
