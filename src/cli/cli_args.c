@@ -291,7 +291,7 @@ static int parse_option(const cli_command *cmd, int argc, char **argv, int *i, c
     const char *arg = argv[*i], *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     found_option f;
-    if (!find_option(cmd, arg, len, &f)) return fail(m, 2, "unknown option '%s' (avemo %s --help)", arg, cmd->name);
+    if (!find_option(cmd, arg, len, &f)) return fail(m, 2, "unknown argument '%s' (avemo %s --help)", arg, cmd->name);
     const cli_option *o = f.option;
     given[f.index] = 1;
     if (o->kind == CLI_KIND_FLAG) {
@@ -326,7 +326,7 @@ int cli_parse_quiet(const cli_command *cmd, int argc, char **argv, void *args, c
         if (only_inputs || arg[0] != '-' || arg[1] == 0) {
             int n_inputs = inputs ? inputs->n : 0;
             if (!cmd->inputs || !inputs || (cmd->max_inputs > 0 && n_inputs >= cmd->max_inputs))
-                return fail(&m, 2, "unexpected argument '%s' (avemo %s --help)", arg, cmd->name);
+                return fail(&m, 2, "unknown argument '%s' (avemo %s --help)", arg, cmd->name);
             if (inputs_push(inputs, arg, strlen(arg))) return fail(&m, 1, "out of memory");
         } else if (!strcmp(arg, "--")) {
             only_inputs = 1;

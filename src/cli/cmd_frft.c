@@ -20,13 +20,16 @@ static const cli_choice frft_methods[] = {
 
 static const cli_option frft_options[] = {
     {CLI_DOUBLE(frft_args, order, "--order", "A", CLI_ANY), .required = 1,
-     .help = "FRFT order (rotation angle A*pi/2; 1 = centered unitary DFT, 2 = time reversal)"},
+     .help = "FRFT order: rotation angle A*pi/2; 1 = centered unitary DFT, 2 = time\n"
+             "reversal"},
     {CLI_CHOICE(frft_args, method, "--method", frft_methods),
      .help = "fast    O(N log N) Ozaktas et al. 1996 (default)\n"
              "direct  O(N^2) sum of the discretised kernel (reference)\n"
-             "candan  exactly unitary eigenvector DFRFT (Candan, Kutay & Ozaktas 2000), O(N^2)"},
+             "candan  exactly unitary eigenvector DFRFT (Candan, Kutay & Ozaktas\n"
+             "        2000), O(N^2)"},
     {CLI_STRING(frft_args, in, "--in", "X.npy"), .required = 1,
-     .help = "rows to transform: complex64 or float32 (taken as real), shape [rows, N] or [N], N >= 2"},
+     .help = "the rows: complex64 or float32 (taken as real), shape [rows, N] or\n"
+             "[N], N >= 2"},
     {CLI_STRING(frft_args, out, "--out", "Y.npy"), .required = 1, .help = "the transforms: complex64, X's shape"},
     {0}};
 

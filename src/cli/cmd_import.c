@@ -22,21 +22,24 @@ static const cli_choice import_norms[] = {{"imagenet", MNV2_NORM_IMAGENET}, {"mi
 
 static const cli_option import_options[] = {
     {CLI_CHOICE(import_args, import.from, "--from", import_sources), .required = 1,
-     .help = "tflite       a TFLite MobileNetV2 (e.g. mobilenet_v2_1.0_224_quant.tflite), dequantised;\n"
-             "             folded BN written as identity + bias; padding tf_same, input [-1, 1]\n"
-             "safetensors  a torchvision or timm (mobilenetv2_100) state_dict; names converted"},
+     .help = "tflite       a TFLite MobileNetV2 (e.g. mobilenet_v2_1.0_224_quant.tflite),\n"
+             "             dequantised; folded BN written as identity + bias; padding\n"
+             "             tf_same, input [-1, 1]\n"
+             "safetensors  a torchvision or timm (mobilenetv2_100) state_dict; names\n"
+             "             converted"},
     {CLI_STRING(import_args, out, "--out", "BACKBONE.safetensors"), .required = 1, .help = "the imported weights"},
     {CLI_CHOICE(import_args, import.channels, "--channels", import_channels), .bad = "must be 1 or 3",
-     .help = "input channels of the written stem (1 sums the RGB filters; default: SRC's)"},
+     .help = "input channels of the written stem (1 sums the RGB filters;\n"
+             "default: SRC's)"},
     {CLI_STRING(import_args, import.labels, "--labels", "FILE"),
-     .help = "class names, one per line, stored in the metadata (tflite default:\n"
-             "imagenet_labels.txt next to SRC, when present)"},
+     .help = "class names, one per line, stored in the metadata (tflite\n"
+             "default: imagenet_labels.txt next to SRC, when present)"},
     {CLI_CHOICE(import_args, import.padding, "--padding", import_paddings),
-     .help = "override the padding convention recorded in the metadata (safetensors sources;\n"
-             "default: the file's, else torch)"},
+     .help = "override the padding convention recorded in the metadata\n"
+             "(safetensors sources; default: the file's, else torch)"},
     {CLI_CHOICE(import_args, import.norm, "--input-norm", import_norms),
-     .help = "override the input normalisation recorded in the metadata (safetensors sources;\n"
-             "default: the file's, else imagenet)"},
+     .help = "override the input normalisation recorded in the metadata\n"
+             "(safetensors sources; default: the file's, else imagenet)"},
     {0}};
 
 static const cli_command import_command = {
