@@ -1,4 +1,5 @@
-/* Argument-parsing helpers shared by the commands (frft, prep, import, embed, classify-imagenet, features). */
+/* Helpers shared by the commands. cli_opt_value, cli_bad_arg and cli_parse_int serve the commands that do not
+ * use the table-driven parser (cli/cli_args.h) yet: features, prep, embed, classify-imagenet. */
 #ifndef AVEMO_CLI_CLI_UTIL_H
 #define AVEMO_CLI_CLI_UTIL_H
 

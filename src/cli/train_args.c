@@ -1,53 +1,33 @@
 #include "cli/train_args.h"
 
-#include <stdlib.h>
-#include <string.h>
+static const cli_choice optimizers[] = {{"sgd", OPT_SGD}, {"adam", OPT_ADAM}, {"adamw", OPT_ADAMW}, {NULL, 0}};
+static const cli_choice schedules[] = {
+    {"multistep", SCHED_MULTISTEP}, {"cosine", SCHED_COSINE}, {"constant", SCHED_CONSTANT}, {NULL, 0}};
+static const cli_choice modality_dropouts[] = {{"softhard", 1}, {"none", 0}, {NULL, 0}};
 
-static int parse_milestones(const char *s, train_options *o) {
-    o->n_milestones = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || o->n_milestones == TRAIN_MAX_MILESTONES) return -1;
-        o->milestones[o->n_milestones++] = (int)v;
-        if (*end && *end != ',') return -1;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return 0;
-}
-
-int train_args_parse(train_options *t, const char *a, const char *v) {
-    int bad = 0;
-    if (!strcmp(a, "--protocol")) t->protocol = v;
-    else if (!strcmp(a, "--init-visual")) t->init_visual = v;
-    else if (!strcmp(a, "--folds")) bad = (t->max_folds = atoi(v)) < 1;
-    else if (!strcmp(a, "--epochs")) bad = (t->epochs = atoi(v)) < 1;
-    else if (!strcmp(a, "--batch")) bad = (t->batch = atoi(v)) < 1;
-    else if (!strcmp(a, "--seed")) t->seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--lr")) bad = !((t->lr = strtof(v, NULL)) > 0);
-    else if (!strcmp(a, "--momentum")) t->momentum = strtof(v, NULL);
-    else if (!strcmp(a, "--dampening")) t->dampening = strtof(v, NULL);
-    else if (!strcmp(a, "--weight-decay")) t->weight_decay = strtof(v, NULL);
-    else if (!strcmp(a, "--gamma")) t->gamma = strtof(v, NULL);
-    else if (!strcmp(a, "--dropout")) t->model.dropout = strtof(v, NULL);
-    else if (!strcmp(a, "--label-smoothing")) t->model.label_smoothing = strtof(v, NULL);
-    else if (!strcmp(a, "--milestones")) bad = parse_milestones(v, t) != 0;
-    else if (!strcmp(a, "--optimizer")) {
-        if (!strcmp(v, "sgd")) t->optimizer = OPT_SGD;
-        else if (!strcmp(v, "adam")) t->optimizer = OPT_ADAM;
-        else if (!strcmp(v, "adamw")) t->optimizer = OPT_ADAMW;
-        else bad = 1;
-    } else if (!strcmp(a, "--schedule")) {
-        if (!strcmp(v, "multistep")) t->schedule = SCHED_MULTISTEP;
-        else if (!strcmp(v, "cosine")) t->schedule = SCHED_COSINE;
-        else if (!strcmp(v, "constant")) t->schedule = SCHED_CONSTANT;
-        else bad = 1;
-    } else if (!strcmp(a, "--modality-dropout")) {
-        if (!strcmp(v, "softhard")) t->model.modality_dropout = 1;
-        else if (!strcmp(v, "none")) t->model.modality_dropout = 0;
-        else bad = 1;
-    } else {
-        return 0;
-    }
-    return bad ? -1 : 1;
-}
+const cli_option train_cli_options[] = {
+    {CLI_STRING(train_options, protocol, "--protocol", "P"),
+     .help = "speaker-independent folds: kfold[:K[:V]], kch5, actors:T/V,\n"
+             "random:SEED or split (default: the dataset's, RAVDESS kfold:6)"},
+    {CLI_INT(train_options, max_folds, "--folds", "N", CLI_AT_LEAST(1)), .help = "run only the first N folds"},
+    {CLI_INT(train_options, epochs, "--epochs", "N", CLI_AT_LEAST(1)), .help = "training epochs (default 100)"},
+    {CLI_INT(train_options, batch, "--batch", "B", CLI_AT_LEAST(1)), .help = "batch size (default 8)"},
+    {CLI_U64(train_options, seed, "--seed", "S"), .help = "seed of every random draw (default 1)"},
+    {CLI_CHOICE(train_options, optimizer, "--optimizer", optimizers), .help = "(default sgd)"},
+    {CLI_FLOAT(train_options, lr, "--lr", "X", CLI_ABOVE(0)), .help = "learning rate (default 0.04)"},
+    {CLI_FLOAT(train_options, momentum, "--momentum", "M", CLI_ANY), .help = "(default 0.9)"},
+    {CLI_FLOAT(train_options, dampening, "--dampening", "D", CLI_ANY), .help = "(default 0.9)"},
+    {CLI_FLOAT(train_options, weight_decay, "--weight-decay", "W", CLI_ANY), .help = "(default 1e-3)"},
+    {CLI_FLAG(train_options, nesterov, "--nesterov"), .help = "Nesterov momentum"},
+    {CLI_CHOICE(train_options, schedule, "--schedule", schedules), .help = "learning-rate schedule (default multistep)"},
+    {CLI_INTS(train_options, milestones, n_milestones, TRAIN_MAX_MILESTONES, "--milestones", "40,55,65,70",
+              CLI_AT_LEAST(0)),
+     .help = "epochs at which multistep multiplies the learning rate by --gamma\n(default 40,55,65,70)"},
+    {CLI_FLOAT(train_options, gamma, "--gamma", "G", CLI_ANY), .help = "multistep factor (default 0.1)"},
+    {CLI_FLOAT(train_options, model.dropout, "--dropout", "P", CLI_IN_FROM(0, 1)), .help = "dropout before every classifier, in [0, 1) (default 0.5)"},
+    {CLI_FLOAT(train_options, model.label_smoothing, "--label-smoothing", "E", CLI_IN_FROM(0, 1)), .help = "in [0, 1) (default 0)"},
+    {CLI_CHOICE(train_options, model.modality_dropout, "--modality-dropout", modality_dropouts), .help = "softhard: modality dropout of spec 4 (default none)"},
+    {CLI_STRING(train_options, init_visual, "--init-visual", "M.safetensors"),
+     .help = "start the visual stream from a trained model's (e.g. pre-trained on still\n"
+             "faces: an imagefolder cache, --modality video)"},
+    {0}};

@@ -1,13 +1,14 @@
-/* Training options shared by avemo train and avemo ablate (train/trainer.h's train_options). */
+/* The training options shared by avemo train and avemo ablate, as a cli_args table over train/trainer.h's
+ * train_options (a command puts it in a cli_group whose base is where its train_options sits). */
 #ifndef AVEMO_CLI_TRAIN_ARGS_H
 #define AVEMO_CLI_TRAIN_ARGS_H
+#include "cli/cli_args.h"
 #include "train/trainer.h"
 
-/* Apply one training option that takes a value (--protocol, --init-visual, --folds, --epochs, --batch, --seed,
- * --optimizer, --lr, --momentum, --dampening, --weight-decay, --schedule, --milestones, --gamma, --dropout,
- * --label-smoothing, --modality-dropout) to *t. Returns 1 when applied, 0 when `opt` is not one of these, -1
- * when the value is bad. Ranges checked here: folds, epochs, batch >= 1; lr > 0; milestones a comma list of
- * ints >= 0; the named choices. Dropout and label smoothing are not range-checked (the model config is). */
-int train_args_parse(train_options *t, const char *opt, const char *v);
+/* --protocol, --folds, --epochs, --batch, --seed, --optimizer, --lr, --momentum, --dampening, --weight-decay,
+ * --nesterov, --schedule, --milestones, --gamma, --dropout, --label-smoothing, --modality-dropout,
+ * --init-visual. Ranges: folds, epochs, batch >= 1; lr > 0; milestones up to TRAIN_MAX_MILESTONES ints >= 0;
+ * dropout and label smoothing in [0, 1) (what the model config accepts). */
+extern const cli_option train_cli_options[];
 
 #endif
