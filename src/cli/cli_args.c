@@ -390,5 +390,6 @@ void cli_usage(FILE *f, const cli_command *cmd) {
         }
     }
     print_option(f, "-h, --help", "this help");
+    if (cmd->inputs) print_option(f, "--", "ends the options: what follows are inputs, even those beginning with -");
     if (cmd->footer) fprintf(f, "\n%s", cmd->footer);
 }

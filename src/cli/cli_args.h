@@ -106,6 +106,10 @@ typedef struct {
     .max_count = (max) + 0 * (int)sizeof(char[sizeof(((T *)0)->f) >= (max) * sizeof(double) ? 1 : -1])
 #define CLI_INPUT_LIST(opt, meta) .name = (opt), .kind = CLI_KIND_INPUT_LIST, .metavar = (meta)
 
+/* A numeric macro as a string, for the defaults in help texts: "(default " CLI_STR(AVEMO_MFCC_N_MFCC) ")". */
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
+
 /* A table of options whose offsets count from `base` in the command's struct (so one table, e.g. the
  * training options, serves several commands), under a heading in the usage. */
 typedef struct {
@@ -114,7 +118,7 @@ typedef struct {
     size_t base;
 } cli_group;
 
-#define CLI_MAX_GROUPS 4
+#define CLI_MAX_GROUPS 6
 #define CLI_MAX_OPTIONS 64 /* per command, all groups together */
 
 typedef struct {

@@ -1,35 +1,33 @@
 #include "cli/cli_util.h"
 
-#include <errno.h>
+#include "core/err.h"
+
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, int *missing) {
-    size_t len = strlen(name);
-    if (strncmp(argv[*i], name, len) != 0) return NULL;
-    if (argv[*i][len] == '=') return argv[*i] + len + 1;
-    if (argv[*i][len] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
+int cli_exit_status(int status) {
+    if (status == AVEMO_OK) return 0;
+    return avemo_error_is_runtime(status) ? 1 : 2;
 }
 
-int cli_bad_arg(const char *cmd, const char *arg, int missing) {
-    const char *what = missing ? "missing value for" : "unknown argument";
-    fprintf(stderr, "avemo %s: %s '%s' (avemo %s --help)\n", cmd, what, arg, cmd);
+int cli_fail(const char *cmd, int status) {
+    fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
+    return cli_exit_status(status);
+}
+
+int cli_fail_output(const char *cmd, int status) {
+    fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
+    return status == AVEMO_EINVAL || status == AVEMO_EUNSUP ? 2 : 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "avemo %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
     return 2;
-}
-
-int cli_parse_int(const char *s, int lo, int hi, int *v) {
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (end == s || *end || errno || x < lo || x > hi) return 0;
-    *v = (int)x;
-    return 1;
 }
 
 void cli_log_stderr(const char *line, void *ctx) {

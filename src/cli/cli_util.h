@@ -1,18 +1,25 @@
-/* Helpers shared by the commands. cli_opt_value, cli_bad_arg and cli_parse_int serve the commands that do not
- * use the table-driven parser (cli/cli_args.h) yet: features, prep, embed, classify-imagenet. */
+/* What the commands share besides the option parser (cli/cli_args.h): the one mapping from a library status to
+ * the exit status, and the library's log lines on stderr.
+ *
+ * Exit status: 0 ok; 1 a runtime failure (out of memory, a bug: avemo_error_is_runtime, or an output that
+ * cannot be written); 2 bad input or usage (one line on stderr, naming the file or option). */
 #ifndef AVEMO_CLI_CLI_UTIL_H
 #define AVEMO_CLI_CLI_UTIL_H
 
-/* --name value or --name=value; returns the value, or NULL when argv[*i] is not --name (sets *missing when the
- * value is absent). Advances *i past a separate value. */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
+/* 0 for AVEMO_OK, 1 for a runtime failure, 2 for any other failure (the input's or the options'). */
+int cli_exit_status(int status);
 
-/* Prints "avemo CMD: missing value for 'ARG' (avemo CMD --help)" (or "unknown argument 'ARG'") on stderr;
- * returns 2, the exit code for bad usage. */
-int cli_bad_arg(const char *cmd, const char *arg, int missing);
+/* Prints "avemo CMD: <avemo_last_error()>" on stderr; returns cli_exit_status(status). */
+int cli_fail(const char *cmd, int status);
 
-/* Parses s, a whole decimal integer in lo..hi, into *v: 1 on success, 0 otherwise (*v untouched). */
-int cli_parse_int(const char *s, int lo, int hi, int *v);
+/* The same for a failure while writing the command's outputs: 1 (a runtime failure) unless the status says that
+ * the options, or the weights they name, were bad (AVEMO_EINVAL, e.g. a cache with other settings, or
+ * AVEMO_EUNSUP: 2). */
+int cli_fail_output(const char *cmd, int status);
+
+/* Prints "avemo CMD: <message>" on stderr (a usage error the parser cannot see, such as options that do not go
+ * together); returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A library log callback (train_options.log) that writes each line to stderr. */
 void cli_log_stderr(const char *line, void *ctx);

@@ -1,5 +1,6 @@
 /* avemo ablate: one of the paper's ablation tables in one command (train/ablate.h). */
 #include "cli/cli_util.h"
+#include "cli/commands.h"
 #include "cli/train_args.h"
 #include "core/err.h"
 #include "train/ablate.h"
@@ -79,10 +80,7 @@ int cmd_ablate(int argc, char **argv) {
     ablate_result res[ABLATE_MAX_ROWS];
     int n = 0, n_failed = 0;
     int rc = ablate_run(&o, res, &n, &n_failed);
-    if (rc) {
-        fprintf(stderr, "avemo ablate: %s\n", avemo_last_error());
-        return rc == AVEMO_EINVAL || rc == AVEMO_EFORMAT || rc == AVEMO_EIO ? 2 : 1;
-    }
+    if (rc) return cli_fail("ablate", rc);
     int n_done = 0;
     for (int i = 0; i < n; i++) n_done += res[i].status == ABLATE_DONE;
     printf("ablate: table %d: %d of %d rows run, %d failed, %d not run; %s/table%d.md and %s/table%d.json\n", o.table,

@@ -1,100 +1,57 @@
-/* avemo embed: MobileNetV2 1280-d embeddings (global average pool of features.18) of the images in a .npy.
+/* avemo embed: MobileNetV2 1280-d embeddings (global average pool of features.18) of the images in a .npy
+ * (data/featurizer_jobs.h).
  *
- *   avemo embed --backbone W.safetensors [--channels 1|3] [--batch B] --images IN.npy --out OUT.npy
- *
- * IN: uint8 [N, H, W] (grayscale) or [N, H, W, 3] (RGB), normalised here as the backbone's metadata says
+ * IN: uint8 [N, H, W] (grayscale) or [N, H, W, 3] (RGB), normalised as the backbone's metadata says
  * (input_norm imagenet: (x/255 - mean) / std, one channel using the mean of the RGB means and stds;
  * minus1_1: x / 127.5 - 1); or float32 of the same shapes, taken as already normalised. H and W: any size,
  * multiples of 32 as MobileNetV2 expects (224 x 224 for the face crops). --channels (default: IN's) picks the
  * stem: 1 sums a 3-channel backbone's RGB filters; gray input to a 3-channel stem is replicated, RGB input to a
  * 1-channel stem is converted with BT.601 luma. OUT: float32 [N, 1280]. BN folded, eval mode.
  */
-#include "avemo.h"
+#include "cli/cli_args.h"
 #include "cli/cli_util.h"
+#include "cli/commands.h"
 #include "data/featurizer_jobs.h"
+#include "io/npy.h"
 
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: avemo embed --backbone W.safetensors [--channels 1|3] [--batch B] --images IN.npy --out OUT.npy\n"
-               "  1280-d MobileNetV2 embeddings (eval mode, BN folded) of each image in IN:\n"
-               "  uint8 [N,H,W] or [N,H,W,3] (normalised as the backbone's metadata input_norm says) or float32\n"
-               "  (already normalised). OUT: float32 [N,1280].\n"
-               "  --channels 1|3  stem channels (default: IN's; 1 sums the RGB filters)\n"
-               "  --batch B       images per forward pass (default 16)\n");
-}
+typedef struct {
+    embed_job job;
+    const char *out;
+} embed_args;
 
-/* The library calls once the options are parsed: exit status 2 for bad input, 1 for a runtime failure. */
-static int embed_command(const char *backbone, int channels, int batch, const char *in, const char *out) {
-    npy_array x;
-    if (npy_read(in, &x)) {
-        fprintf(stderr, "avemo embed: %s\n", avemo_last_error());
-        return 2;
-    }
-    int n, h, w, in_c, rc = 2;
-    mobilenetv2 m = {0};
-    featurizer f = {0};
-    float *feat = NULL;
-    if (embed_check_images(&x, in, &n, &h, &w, &in_c) || mobilenetv2_from_file(&m, backbone, channels ? channels : in_c)) {
-        fprintf(stderr, "avemo embed: %s\n", avemo_last_error());
-        goto done;
-    }
-    rc = 1;
-    feat = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * MNV2_FEATURES);
-    if (!feat || featurizer_open_backbone(&f, &m)) {
-        fprintf(stderr, "avemo embed: out of memory\n");
-        goto done;
-    }
-    progress pr;
-    progress_start(&pr, "embed", n);
-    if (embed_images(&f, &x, batch, &pr, feat)) {
-        fprintf(stderr, "avemo embed: %s\n", avemo_last_error());
-        goto done;
-    }
-    progress_finish(&pr);
-    int64_t shape[2] = {n, MNV2_FEATURES};
-    if (npy_write(out, NPY_F32, 2, shape, feat)) {
-        fprintf(stderr, "avemo embed: %s\n", avemo_last_error());
-        goto done;
-    }
-    rc = 0;
-done:
-    featurizer_close(&f);
-    mobilenetv2_free(&m);
-    npy_free(&x);
-    free(feat);
-    return rc;
-}
+static const cli_choice stem_channels[] = {{"1", 1}, {"3", 3}, {NULL, 0}};
+
+static const cli_option embed_options[] = {
+    {CLI_STRING(embed_args, job.backbone, "--backbone", "W.safetensors"), .required = 1,
+     .help = "MobileNetV2 weights (avemo import)"},
+    {CLI_STRING(embed_args, job.images, "--images", "IN.npy"), .required = 1,
+     .help = "uint8 [N,H,W] or [N,H,W,3] (normalised as the backbone's metadata\n"
+             "input_norm says) or float32 (already normalised)"},
+    {CLI_STRING(embed_args, out, "--out", "OUT.npy"), .required = 1, .help = "float32 [N,1280]"},
+    {CLI_CHOICE(embed_args, job.channels, "--channels", stem_channels), .bad = "must be 1 or 3",
+     .help = "stem channels (default: IN's; 1 sums the RGB filters)"},
+    {CLI_INT(embed_args, job.batch, "--batch", "B", CLI_IN(1, 4096)), .help = "images per forward pass (default 16)"},
+    {0}};
+
+static const cli_command embed_command = {
+    .name = "embed",
+    .about = "  1280-d MobileNetV2 embeddings (eval mode, BN folded) of each image in IN.\n",
+    .groups = {{NULL, embed_options, 0}},
+};
 
 int cmd_embed(int argc, char **argv) {
-    const char *backbone = NULL, *in = NULL, *out = NULL;
-    int channels = 0, batch = 16;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int missing = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) backbone = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--images", &missing))) in = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--channels", &missing))) {
-            if (!cli_parse_int(v, 1, 3, &channels) || channels == 2) {
-                fprintf(stderr, "avemo embed: --channels '%s' must be 1 or 3\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--batch", &missing))) {
-            if (!cli_parse_int(v, 1, 4096, &batch)) {
-                fprintf(stderr, "avemo embed: --batch '%s' must be in 1..4096\n", v);
-                return 2;
-            }
-        } else return cli_bad_arg("embed", argv[i], missing);
-    }
-    if (!backbone || !in || !out) {
-        fprintf(stderr, "avemo embed: --backbone, --images and --out are required (avemo embed --help)\n");
-        return 2;
-    }
-    return embed_command(backbone, channels, batch, in, out);
+    embed_args a = {.job = {.batch = 16, .progress = 1}};
+    int status = cli_parse(&embed_command, argc, argv, &a, NULL);
+    if (status != CLI_RUN) return status;
+    float *embeddings;
+    int n;
+    int st = embed_job_run(&a.job, &embeddings, &n);
+    if (st) return cli_fail("embed", st);
+    int64_t shape[2] = {n, MNV2_FEATURES};
+    st = npy_write(a.out, NPY_F32, 2, shape, embeddings);
+    free(embeddings);
+    return st ? cli_fail_output("embed", st) : 0;
 }

@@ -4,6 +4,8 @@
  */
 #include "avemo.h"
 #include "cli/cli_args.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
 #include "dsp/frft_rows.h"
 #include "io/npy.h"
 
@@ -45,21 +47,12 @@ int cmd_frft(int argc, char **argv) {
     int status = cli_parse(&frft_command, argc, argv, &a, NULL);
     if (status != CLI_RUN) return status;
     npy_array x, y;
-    if (npy_read(a.in, &x) != 0) {
-        fprintf(stderr, "avemo frft: %s\n", avemo_last_error());
-        return 2;
-    }
-    int st = frft_npy_rows(&y, &x, a.in, a.order, (frft_method)a.method);
+    int st = npy_read(a.in, &x);
+    if (st) return cli_fail("frft", st);
+    st = frft_npy_rows(&y, &x, a.in, a.order, (frft_method)a.method);
     npy_free(&x);
-    if (st) {
-        fprintf(stderr, "avemo frft: %s\n", avemo_last_error());
-        return st == AVEMO_EFORMAT ? 2 : 1; /* a bad X, else a runtime failure (memory, transform) */
-    }
+    if (st) return cli_fail("frft", st);
     st = npy_write(a.out, NPY_C64, y.ndim, y.shape, y.data);
     npy_free(&y);
-    if (st) {
-        fprintf(stderr, "avemo frft: %s\n", avemo_last_error());
-        return 1;
-    }
-    return 0;
+    return st ? cli_fail_output("frft", st) : 0;
 }

@@ -6,6 +6,8 @@
  */
 #include "avemo.h"
 #include "cli/cli_args.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
 #include "model/mobilenetv2_import.h"
 
 #include <stdio.h>
@@ -61,11 +63,9 @@ int cmd_import(int argc, char **argv) {
     mnv2_imported imported;
     int st = mobilenetv2_import(&a.import, &imported);
     if (st) {
-        fprintf(stderr, "avemo import: %s\n", avemo_last_error());
-        status = st == AVEMO_ENOMEM ? 1 : 2;
-    } else if (mnv2_imported_save(&imported, a.out) != AVEMO_OK) {
-        fprintf(stderr, "avemo import: %s\n", avemo_last_error());
-        status = 1; /* SRC was good: writing failed */
+        status = cli_fail("import", st);
+    } else if ((st = mnv2_imported_save(&imported, a.out))) {
+        status = cli_fail_output("import", st); /* SRC was good: writing failed */
     } else {
         const mobilenetv2 *m = &imported.net;
         printf("%s: MobileNetV2 v1.0, %d input channel%s, %ld parameters, %s%d classes, padding %s, input %s\n",

@@ -1,34 +1,52 @@
 /* avemo predict: the emotion of media files with a trained model, through the public API (include/avemo.h). */
 #include "avemo.h"
+#include "cli/cli_args.h"
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/featurizer_args.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *predict_usage =
-    "usage: avemo predict --model M.safetensors [options] FILE...\n"
-    "  Predicts the emotion of each FILE (a video with sound, a silent video, an audio file or a still image,\n"
-    "  as the model needs) with a model written by `avemo train`. The features are computed as `avemo prep`\n"
-    "  made the training features (settings stored in the model file).\n"
-    "options:\n"
-    "  --model M.safetensors   the trained model (required)\n"
-    "  --top K                 show the K most probable classes (default 3; 0 = all)\n"
-    "  --window S [--hop H]    sliding windows of S seconds every H seconds (default H = S): one result each\n"
-    "  --json                  one JSON document on stdout instead of text lines\n"
-    "  --backbone W            MobileNetV2 weights (default: the path recorded by avemo prep --backbone)\n"
-    "  --mtcnn PATH            MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite\n"
-    "                          (default $AVEMO_MTCNN, ../shared/weights/mtcnn, weights/mtcnn-tflite)\n"
-    "Per file: the emotion, the top-K probabilities and the time spent (decode, faces, features, model).\n"
-    "A file that cannot be used gives one line on stderr naming it (and an \"error\" entry with --json); the\n"
-    "other files are still processed.\n"
-    "exit status: 0 all files predicted; 2 bad usage, bad model, or at least one bad file; 1 runtime failure\n"
-    "(out of memory, internal error).\n";
-
 typedef struct {
+    const char *model_path;
+    avemo_open_options open;
     int top, json;
     double window_s, hop_s;
-} predict_opts;
+} predict_args;
+
+static const cli_option predict_options[] = {
+    {CLI_STRING(predict_args, model_path, "--model", "M.safetensors"), .required = 1,
+     .help = "the trained model"},
+    {CLI_INT(predict_args, top, "--top", "K", CLI_IN(0, AVEMO_MAX_CLASSES)),
+     .help = "show the K most probable classes (default 3; 0 = all)"},
+    {CLI_DOUBLE(predict_args, window_s, "--window", "S", CLI_IN_OPEN(0, 1e6)),
+     .help = "sliding windows of S seconds: one result each"},
+    {CLI_DOUBLE(predict_args, hop_s, "--hop", "H", CLI_IN_OPEN(0, 1e6)),
+     .help = "with --window: a window every H seconds (default H = S)"},
+    {CLI_FLAG(predict_args, json, "--json"), .help = "one JSON document on stdout instead of text lines"},
+    {CLI_STRING(predict_args, open.backbone, "--backbone", "W"),
+     .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
+             "--backbone)"},
+    {CLI_STRING(predict_args, open.mtcnn_manifest, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
+    {0}};
+
+static const cli_command predict_command = {
+    .name = "predict",
+    .inputs = "FILE...",
+    .min_inputs = 1,
+    .about = "  Predicts the emotion of each FILE (a video with sound, a silent video, an audio file or a still image,\n"
+             "  as the model needs) with a model written by `avemo train`. The features are computed as `avemo prep`\n"
+             "  made the training features (settings stored in the model file).\n",
+    .footer = "Per file: the emotion, the top-K probabilities and the time spent (decode, faces, features, model).\n"
+              "A file that cannot be used gives one line on stderr naming it (and an \"error\" entry with --json); the\n"
+              "other files are still processed.\n"
+              "exit status: 0 all files predicted; 2 bad usage, bad model, or at least one bad file; 1 runtime failure\n"
+              "(out of memory, internal error).\n",
+    .groups = {{NULL, predict_options, 0}},
+};
 
 static int cmp_desc_idx(const void *a, const void *b, void *probs_v) {
     const float *p = probs_v;
@@ -42,7 +60,7 @@ static void ranking(const avemo_result *r, int *order) {
     qsort_r(order, r->n_classes, sizeof *order, cmp_desc_idx, (void *)r->probs);
 }
 
-static void print_text(const avemo_model *m, const char *file, const avemo_result *r, const predict_opts *o, int window) {
+static void print_text(const avemo_model *m, const char *file, const avemo_result *r, const predict_args *o, int window) {
     int order[AVEMO_MAX_CLASSES], K = o->top > 0 && o->top < r->n_classes ? o->top : r->n_classes;
     ranking(r, order);
     if (window) printf("%s [%.2f-%.2f s]: ", file, r->start_s, r->end_s);
@@ -58,7 +76,7 @@ static void print_text(const avemo_model *m, const char *file, const avemo_resul
 }
 
 /* Adds one result's fields to the object j; returns j. */
-static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r, const predict_opts *o, int window) {
+static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r, const predict_args *o, int window) {
     int order[AVEMO_MAX_CLASSES], K = o->top > 0 && o->top < r->n_classes ? o->top : r->n_classes;
     ranking(r, order);
     if (window) {
@@ -91,20 +109,9 @@ static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r,
     return j;
 }
 
-static int parse_double(const char *s, double *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0 && v < 1e6)) return 0;
-    *out = v;
-    return 1;
-}
-
-/* Exit-status class of a per-file failure: 1 for runtime failures, 2 for bad input. */
-static int exit_class(int st) { return st == AVEMO_ENOMEM || st == AVEMO_EINTERNAL ? 1 : 2; }
-
-/* One file (or its windows), printed as text or added to the JSON array arr; returns 0, or the exit-status class
- * of its failure. */
-static int predict_one(avemo_model *m, const char *file, const predict_opts *o, cJSON *arr) {
+/* One file (or its windows), printed as text or added to the JSON array arr; returns its exit status
+ * (cli_exit_status). */
+static int predict_one(avemo_model *m, const char *file, const predict_args *o, cJSON *arr) {
     avemo_result one, *res = &one;
     int n = 1, st;
     if (o->window_s > 0) {
@@ -141,96 +148,44 @@ static int predict_one(avemo_model *m, const char *file, const predict_opts *o, 
         for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0);
     }
     if (res != &one) free(res);
-    return st ? exit_class(st) : 0;
+    return cli_exit_status(st);
+}
+
+/* The document of --json: the model, its classes, the windows asked for; the files go into *files. */
+static cJSON *json_document(const avemo_model *m, const predict_args *a, cJSON **files) {
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "model", a->model_path);
+    cJSON *cls = cJSON_AddArrayToObject(doc, "classes");
+    for (int k = 0; k < avemo_class_count(m); k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
+    if (a->window_s > 0) {
+        cJSON_AddNumberToObject(doc, "window_s", a->window_s);
+        cJSON_AddNumberToObject(doc, "hop_s", a->hop_s);
+    }
+    *files = cJSON_AddArrayToObject(doc, "files");
+    return doc;
 }
 
 int cmd_predict(int argc, char **argv) {
-    predict_opts o = {.top = 3};
-    avemo_open_options oo = {0};
-    const char *model_path = NULL;
-    int hop_given = 0;
-    char **files = calloc((size_t)argc, sizeof *files);
-    int n_files = 0;
-    if (!files) {
-        fprintf(stderr, "avemo predict: out of memory\n");
-        return 1;
+    predict_args a = {.top = 3};
+    cli_inputs files;
+    int status = cli_parse(&predict_command, argc, argv, &a, &files);
+    if (status != CLI_RUN) return status;
+    avemo_model *m = NULL;
+    int st;
+    if (a.hop_s > 0 && a.window_s == 0) status = cli_usage_error("predict", "--hop needs --window");
+    else if ((st = avemo_model_open_ex(a.model_path, &a.open, &m))) status = cli_fail("predict", st);
+    if (status != CLI_RUN) {
+        cli_inputs_free(&files);
+        return status;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(predict_usage, stdout);
-            free(files);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) { o.json = 1; continue; }
-        if (a[0] == '-' && a[1] == '-') {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "avemo predict: %s needs a value (avemo predict --help)\n", a);
-                free(files);
-                return 2;
-            }
-            const char *v = argv[++i];
-            int bad = 0;
-            if (!strcmp(a, "--model")) model_path = v;
-            else if (!strcmp(a, "--backbone")) oo.backbone = v;
-            else if (!strcmp(a, "--mtcnn")) oo.mtcnn_manifest = v;
-            else if (!strcmp(a, "--window")) bad = !parse_double(v, &o.window_s);
-            else if (!strcmp(a, "--hop")) bad = !(hop_given = parse_double(v, &o.hop_s));
-            else if (!strcmp(a, "--top")) {
-                char *end;
-                long k = strtol(v, &end, 10);
-                bad = end == v || *end || k < 0 || k > AVEMO_MAX_CLASSES;
-                o.top = (int)k;
-            } else {
-                fprintf(stderr, "avemo predict: unknown option '%s' (avemo predict --help)\n", a);
-                free(files);
-                return 2;
-            }
-            if (bad) {
-                fprintf(stderr, "avemo predict: bad value '%s' for %s\n", v, a);
-                free(files);
-                return 2;
-            }
-            continue;
-        }
-        files[n_files++] = argv[i];
+    if (a.window_s > 0 && a.hop_s == 0) a.hop_s = a.window_s;
+    cJSON *files_json = NULL, *doc = a.json ? json_document(m, &a, &files_json) : NULL;
+    status = 0;
+    for (int f = 0; f < files.n; f++) {
+        int c = predict_one(m, files.items[f], &a, files_json);
+        if (c > status) status = c; /* a bad file (2) outranks a runtime failure (1), as it always has */
     }
-    if (!model_path || n_files == 0) {
-        fprintf(stderr, "avemo predict: %s (avemo predict --help)\n", !model_path ? "--model is required" : "no input file");
-        free(files);
-        return 2;
-    }
-    if (hop_given && o.window_s == 0) {
-        fprintf(stderr, "avemo predict: --hop needs --window\n");
-        free(files);
-        return 2;
-    }
-    if (o.window_s > 0 && !hop_given) o.hop_s = o.window_s;
-    avemo_model *m;
-    int st = avemo_model_open_ex(model_path, &oo, &m);
-    if (st) {
-        fprintf(stderr, "avemo predict: %s\n", avemo_last_error());
-        free(files);
-        return exit_class(st);
-    }
-    int status = 0;
-    cJSON *doc = NULL, *arr = NULL;
-    if (o.json) {
-        doc = cJSON_CreateObject();
-        cJSON_AddStringToObject(doc, "model", model_path);
-        cJSON *cls = cJSON_AddArrayToObject(doc, "classes");
-        for (int k = 0; k < avemo_class_count(m); k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
-        if (o.window_s > 0) {
-            cJSON_AddNumberToObject(doc, "window_s", o.window_s);
-            cJSON_AddNumberToObject(doc, "hop_s", o.hop_s);
-        }
-        arr = cJSON_AddArrayToObject(doc, "files");
-    }
-    for (int f = 0; f < n_files; f++) {
-        int c = predict_one(m, files[f], &o, arr);
-        if (c > status || (c == 2 && status == 0)) status = c;
-    }
-    if (o.json) {
+    if (a.json) {
         char *s = cJSON_Print(doc);
         if (s) puts(s);
         else status = 1;
@@ -239,6 +194,6 @@ int cmd_predict(int argc, char **argv) {
     }
     fflush(stdout);
     avemo_model_close(m);
-    free(files);
+    cli_inputs_free(&files);
     return status;
 }

@@ -1,72 +1,89 @@
 /* avemo prep: scan a dataset and write its features into a cache folder (data/cache.h), in parallel,
- * resumable, with a log of the clips that could not be used.
- *
- *   avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [--modality av|audio|video]
- *              [--features mfcc|frft-mfcc] [--frft-order A | --frft-orders A,B,..] [--n-mfcc N]
- *              [--pad-mode constant|reflect] [--classes 7|8] [--song] [--ravdess-both-videos]
- *              [--frames 15] [--faces detect|whole] [--color gray|rgb] [--frame-window center|first]
- *              [--reuse-box] [--no-refine] [--detect-size PX] [--mtcnn PATH] [--backbone W.safetensors]
- *              [--jobs N]
- */
-#include "avemo.h"
+ * resumable, with a log of the clips that could not be used (data/prep.h). */
+#include "cli/cli_args.h"
 #include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/featurizer_args.h"
+#include "core/err.h"
 #include "core/progress.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/prep.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define SHOW_SKIPPED 5 /* scan skips printed to stderr; all are in CACHE/skipped.log */
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: avemo prep --dataset ravdess|cremad|imagefolder --input DIR --out CACHE [options]\n"
-            "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
-            "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/faces/<id>.npy uint8 [T, 224, 224],\n"
-            "  CACHE/feats/<id>.npy [T, 1280] with --backbone, CACHE/skipped.log). Rerunning with the same\n"
-            "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n"
-            "options:\n"
-            "  --modality av|audio|video  streams to prepare (default av; imagefolder: video)\n"
-            "  --features mfcc|frft-mfcc  audio features (default mfcc)\n"
-            "  --frft-order A             FRFT order for frft-mfcc (default 0.95)\n"
-            "  --frft-orders A,B,...      several orders stacked as channels\n"
-            "  --n-mfcc N                 coefficients per order (default 10)\n"
-            "  --pad-mode constant|reflect  STFT edge padding (constant: librosa 0.10; reflect: the baseline)\n"
-            "  --classes 8|7              RAVDESS: 7 merges calm into neutral (default 8)\n"
-            "  --song                     RAVDESS: include song clips (default speech only)\n"
-            "  --ravdess-both-videos      RAVDESS: one sample per 01- and per 02- video (the baseline's 2,880)\n"
-            "  --frames N                 video frames per clip (default 15)\n"
-            "  --faces detect|whole       MTCNN face crops (default for videos), or the whole frame resized\n"
-            "                             (default for image folders, which hold face crops already, e.g. FER2013)\n"
-            "  --color gray|rgb           crops in grayscale (default, the paper) or colour\n"
-            "  --frame-window center|first  frames over the central 3.6 s (default) or the baseline's first 108\n"
-            "  --reuse-box                a frame without a face reuses the previous box (the baseline)\n"
-            "  --no-refine                skip the second MTCNN pass on the enlarged crop\n"
-            "  --detect-size PX           first MTCNN pass on frames shrunk to this longer side (0 = full size)\n"
-            "  --mtcnn PATH               MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite\n"
-            "                             (default $AVEMO_MTCNN, ../shared/weights/mtcnn, weights/mtcnn-tflite)\n"
-            "  --backbone W.safetensors   also store frozen MobileNetV2 embeddings [T, 1280] (what train reads)\n"
-            "  --jobs N                   worker threads (default: all cores)\n");
-}
+typedef struct {
+    prep_options prep;
+    dataset_options dataset;
+    const char *input, *out;
+    int modality;    /* DATASET_NEED_* bits; 0 = the dataset's (prep_options_for_dataset) */
+    int frames_kind; /* video_frames_kind; -1 = the dataset's */
+    double orders[AVEMO_FRFT_MFCC_MAX_ORDERS];
+    int n_orders; /* 0: not given */
+} prep_args;
 
-static int parse_orders(const char *s, featurizer_settings *o) {
-    o->n_orders = 0;
-    while (*s) {
-        char *end;
-        double a = strtod(s, &end);
-        if (end == s || !isfinite(a) || o->n_orders == AVEMO_FRFT_MFCC_MAX_ORDERS) return 0;
-        o->orders[o->n_orders++] = a;
-        if (*end == ',') end++;
-        else if (*end) return 0;
-        s = end;
-    }
-    return o->n_orders > 0;
-}
+static int parse_dataset(const char *value, void *field) { return dataset_kind_parse(value, field); }
+
+static const cli_choice modalities[] = {{"av", DATASET_NEED_AUDIO | DATASET_NEED_VIDEO},
+                                        {"audio", DATASET_NEED_AUDIO},
+                                        {"video", DATASET_NEED_VIDEO},
+                                        {NULL, 0}};
+static const cli_choice audio_features[] = {
+    {"mfcc", AUDIO_FEATURES_MFCC}, {"frft-mfcc", AUDIO_FEATURES_FRFT_MFCC}, {NULL, 0}};
+static const cli_choice frames_kinds[] = {{"detect", VIDEO_FRAMES_FACES}, {"whole", VIDEO_FRAMES_WHOLE}, {NULL, 0}};
+
+static const cli_option prep_dataset_table[] = {
+    {CLI_CUSTOM(prep_args, dataset.kind, "--dataset", "ravdess|cremad|imagefolder", parse_dataset), .required = 1,
+     .help = "the dataset's layout"},
+    {CLI_STRING(prep_args, input, "--input", "DIR"), .required = 1, .help = "the dataset's folder"},
+    {CLI_STRING(prep_args, out, "--out", "CACHE"), .required = 1, .help = "the cache folder"},
+    {CLI_CHOICE(prep_args, modality, "--modality", modalities),
+     .help = "streams to prepare (default av; imagefolder: video)"},
+    {CLI_INT(prep_args, dataset.n_classes, "--classes", "8|7", CLI_IN(2, DATASET_MAX_CLASSES)),
+     .help = "RAVDESS: 7 merges calm into neutral (default 8)"},
+    {CLI_FLAG(prep_args, dataset.include_song, "--song"), .help = "RAVDESS: include song clips (default speech only)"},
+    {CLI_FLAG(prep_args, dataset.both_videos, "--ravdess-both-videos"),
+     .help = "RAVDESS: one sample per 01- and per 02- video (the baseline's 2,880)"},
+    {CLI_INT(prep_args, prep.jobs, "--jobs", "N", CLI_IN(1, 1024)), .help = "worker threads (default: all cores)"},
+    {0}};
+
+static const cli_option prep_audio_table[] = {
+    {CLI_CHOICE(prep_args, prep.features.audio_features, "--features", audio_features),
+     .help = "audio features (default mfcc)"},
+    {CLI_DOUBLES(prep_args, orders, n_orders, AVEMO_FRFT_MFCC_MAX_ORDERS, "--frft-order", "A", CLI_ANY),
+     .help = "FRFT order for frft-mfcc (default " CLI_STR(AVEMO_FRFT_ORDER_DEFAULT) ")"},
+    {CLI_DOUBLES(prep_args, orders, n_orders, AVEMO_FRFT_MFCC_MAX_ORDERS, "--frft-orders", "A,B,...", CLI_ANY),
+     .help = "several orders stacked as channels"},
+    {0}};
+
+static const cli_option prep_video_table[] = {
+    {CLI_INT(prep_args, prep.features.faces.frames, "--frames", "N", CLI_IN(1, 1000)),
+     .help = "video frames per clip (default " CLI_STR(AVEMO_FRAMES_PER_CLIP) ")"},
+    {CLI_CHOICE(prep_args, frames_kind, "--faces", frames_kinds),
+     .help = "MTCNN face crops (default for videos), or the whole frame resized\n"
+             "(default for image folders, which hold face crops already, e.g. FER2013)"},
+    {CLI_INT(prep_args, prep.features.faces.detect_max_side, "--detect-size", "PX", CLI_IN(0, 100000)),
+     .help = "first MTCNN pass on frames shrunk to this longer side (0 = full size)"},
+    {CLI_STRING(prep_args, prep.mtcnn_path, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
+    {CLI_STRING(prep_args, prep.features.backbone_path, "--backbone", "W.safetensors"),
+     .help = "also store frozen MobileNetV2 embeddings [T, 1280] (what train reads)"},
+    {0}};
+
+static const cli_command prep_command = {
+    .name = "prep",
+    .about = "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
+             "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/faces/<id>.npy uint8 [T, 224, 224],\n"
+             "  CACHE/feats/<id>.npy [T, 1280] with --backbone, CACHE/skipped.log). Rerunning with the same\n"
+             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n",
+    .groups = {{NULL, prep_dataset_table, 0},
+               {"audio:", prep_audio_table, 0},
+               {"MFCC:", mfcc_cli_options, offsetof(prep_args, prep.features.mfcc)},
+               {"video:", prep_video_table, 0},
+               {"face crops:", face_crop_cli_options, offsetof(prep_args, prep.features.faces)}},
+};
 
 /* The failures, the frames without a face and the counts of a finished run. */
 static void print_summary(const feature_cache *c, const prep_options *o, const prep_stats *st, const char *out,
@@ -96,173 +113,49 @@ static void print_summary(const feature_cache *c, const prep_options *o, const p
     printf("; cache %s, data hash %016" PRIx64 "\n", out, c->data_hash);
 }
 
-/* The library calls of `avemo prep` once its options are parsed, and the summary on stdout. */
-static int prep_command(const char *input, const char *out, dataset_options *d, const prep_options *o) {
-    prep_dataset_options(d, o);
-    if (prep_check_weights(o)) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return 2;
-    }
-    dataset ds;
-    if (dataset_scan(input, d, &ds)) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return 2;
-    }
-    if (ds.n_skipped) {
-        fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds.n_skipped,
-                ds.n_skipped == 1 ? "" : "s", input, out);
-        for (int k = 0; k < ds.n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds.skipped[k]);
-        if (ds.n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
-    }
-    int n_scanned = ds.n;
-    feature_cache c;
-    int rc = prep_create_cache(&c, out, &ds, d, o);
-    if (rc) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return rc == AVEMO_EINVAL ? 2 : 1;
-    }
-    progress p;
-    progress_start(&p, "prep", c.ds.n);
-    prep_stats st;
-    rc = prep_run(&c, o, &p, &st);
-    if (rc) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        cache_free(&c);
-        return rc == AVEMO_EINVAL || rc == AVEMO_EUNSUP ? 2 : 1;
-    }
-    print_summary(&c, o, &st, out, n_scanned);
-    cache_free(&c);
-    return st.n_ready > 0 ? 0 : 1;
+static void print_scan_skips(const dataset *ds, const char *input, const char *out) {
+    if (!ds->n_skipped) return;
+    fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds->n_skipped,
+            ds->n_skipped == 1 ? "" : "s", input, out);
+    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds->skipped[k]);
+    if (ds->n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
 }
 
-/* The audio features and video frames asked for (--features, --frft-order(s), --faces, --backbone) into fs;
- * 1 after a message when they are unknown or do not fit the modality. */
-static int feature_choices(featurizer_settings *fs, dataset_kind kind, const char *features_s, int orders_given,
-                               const char *faces_s) {
-    if (!strcmp(features_s, "mfcc")) fs->audio_features = AUDIO_FEATURES_MFCC;
-    else if (!strcmp(features_s, "frft-mfcc")) fs->audio_features = AUDIO_FEATURES_FRFT_MFCC;
-    else {
-        fprintf(stderr, "avemo prep: --features '%s' unknown (mfcc or frft-mfcc)\n", features_s);
-        return 1;
+/* The library calls once the options are complete, and the summary on stdout. */
+static int prep_run_command(prep_args *a) {
+    prep_dataset_options(&a->dataset, &a->prep);
+    int st = prep_check_weights(&a->prep);
+    if (st) return cli_fail("prep", st);
+    dataset ds;
+    if ((st = dataset_scan(a->input, &a->dataset, &ds))) return cli_fail("prep", st);
+    print_scan_skips(&ds, a->input, a->out);
+    int n_scanned = ds.n;
+    feature_cache c;
+    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail_output("prep", st);
+    progress bar;
+    progress_start(&bar, "prep", c.ds.n);
+    prep_stats stats;
+    if ((st = prep_run(&c, &a->prep, &bar, &stats))) {
+        cache_free(&c);
+        return cli_fail_output("prep", st);
     }
-    if (orders_given && fs->audio_features != AUDIO_FEATURES_FRFT_MFCC) {
-        fprintf(stderr, "avemo prep: --frft-order needs --features frft-mfcc\n");
-        return 1;
-    }
-    if (!faces_s) faces_s = kind == DATASET_IMAGEFOLDER ? "whole" : "detect";
-    if (!strcmp(faces_s, "detect")) fs->frames_kind = VIDEO_FRAMES_FACES;
-    else if (!strcmp(faces_s, "whole")) fs->frames_kind = VIDEO_FRAMES_WHOLE;
-    else {
-        fprintf(stderr, "avemo prep: --faces '%s' unknown (detect or whole)\n", faces_s);
-        return 1;
-    }
-    if (!(fs->modality & DATASET_NEED_VIDEO) && fs->backbone_path) {
-        fprintf(stderr, "avemo prep: --backbone needs --modality av or video\n");
-        return 1;
-    }
-    return 0;
+    print_summary(&c, &a->prep, &stats, a->out, n_scanned);
+    cache_free(&c);
+    return stats.n_ready > 0 ? 0 : 1;
 }
 
 int cmd_prep(int argc, char **argv) {
-    const char *dataset_s = NULL, *input = NULL, *out = NULL, *modality_s = NULL, *features_s = "mfcc";
-    prep_options o;
-    prep_options_default(&o);
-    dataset_options d = {0};
-    int orders_given = 0;
-    const char *faces_s = NULL, *mtcnn_flag = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int missing = 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--dataset", &missing))) dataset_s = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--input", &missing))) input = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--out", &missing))) out = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--modality", &missing))) modality_s = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--features", &missing))) features_s = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--frft-orders", &missing)) ||
-                 (v = cli_opt_value(argc, argv, &i, "--frft-order", &missing))) {
-            if (!parse_orders(v, &o.features)) {
-                fprintf(stderr, "avemo prep: FRFT order(s) '%s' are not finite numbers separated by commas\n", v);
-                return 2;
-            }
-            orders_given = 1;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--n-mfcc", &missing))) {
-            if (!cli_parse_int(v, 1, 128, &o.features.mfcc.n_mfcc)) {
-                fprintf(stderr, "avemo prep: --n-mfcc '%s' is not an integer in 1..128\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--pad-mode", &missing))) {
-            if (!strcmp(v, "constant")) o.features.mfcc.pad_mode = MFCC_PAD_CONSTANT;
-            else if (!strcmp(v, "reflect")) o.features.mfcc.pad_mode = MFCC_PAD_REFLECT;
-            else {
-                fprintf(stderr, "avemo prep: --pad-mode '%s' unknown (constant or reflect)\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--classes", &missing))) {
-            if (!cli_parse_int(v, 2, DATASET_MAX_CLASSES, &d.n_classes)) {
-                fprintf(stderr, "avemo prep: --classes '%s' is not a class count\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--frames", &missing))) {
-            if (!cli_parse_int(v, 1, 1000, &o.features.faces.frames)) {
-                fprintf(stderr, "avemo prep: --frames '%s' is not an integer in 1..1000\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--jobs", &missing))) {
-            if (!cli_parse_int(v, 1, 1024, &o.jobs)) {
-                fprintf(stderr, "avemo prep: --jobs '%s' is not an integer in 1..1024\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--detect-size", &missing))) {
-            if (!cli_parse_int(v, 0, 100000, &o.features.faces.detect_max_side)) {
-                fprintf(stderr, "avemo prep: --detect-size '%s' is not a non-negative integer\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--faces", &missing))) faces_s = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--color", &missing))) {
-            if (!strcmp(v, "gray") || !strcmp(v, "rgb")) o.features.faces.color_rgb = !strcmp(v, "rgb");
-            else {
-                fprintf(stderr, "avemo prep: --color '%s' unknown (gray or rgb)\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--frame-window", &missing))) {
-            if (!strcmp(v, "center")) o.features.faces.window = FRAME_WINDOW_CENTER;
-            else if (!strcmp(v, "first")) o.features.faces.window = FRAME_WINDOW_FIRST;
-            else {
-                fprintf(stderr, "avemo prep: --frame-window '%s' unknown (center or first)\n", v);
-                return 2;
-            }
-        } else if ((v = cli_opt_value(argc, argv, &i, "--mtcnn", &missing))) mtcnn_flag = v;
-        else if ((v = cli_opt_value(argc, argv, &i, "--backbone", &missing))) o.features.backbone_path = v;
-        else if (!strcmp(argv[i], "--reuse-box")) o.features.faces.reuse_box = 1;
-        else if (!strcmp(argv[i], "--no-refine")) o.features.faces.refine = 0;
-        else if (!strcmp(argv[i], "--song")) d.include_song = 1;
-        else if (!strcmp(argv[i], "--ravdess-both-videos")) d.both_videos = 1;
-        else return cli_bad_arg("prep", argv[i], missing);
+    prep_args a = {.frames_kind = -1};
+    prep_options_default(&a.prep);
+    int status = cli_parse(&prep_command, argc, argv, &a, NULL);
+    if (status != CLI_RUN) return status;
+    int st = prep_options_for_dataset(&a.prep, a.dataset.kind, a.modality, a.frames_kind, a.input);
+    if (st) return cli_fail("prep", st);
+    if (a.n_orders && a.prep.features.audio_features != AUDIO_FEATURES_FRFT_MFCC)
+        return cli_usage_error("prep", "--frft-order needs --features frft-mfcc");
+    if (a.n_orders) {
+        a.prep.features.n_orders = a.n_orders;
+        for (int i = 0; i < a.n_orders; i++) a.prep.features.orders[i] = a.orders[i];
     }
-    if (!dataset_s || !input || !out) {
-        fprintf(stderr, "avemo prep: --dataset, --input and --out are required (avemo prep --help)\n");
-        return 2;
-    }
-    if (dataset_kind_parse(dataset_s, &d.kind)) {
-        fprintf(stderr, "avemo prep: %s\n", avemo_last_error());
-        return 2;
-    }
-    if (!modality_s) modality_s = d.kind == DATASET_IMAGEFOLDER ? "video" : "av";
-    if (!strcmp(modality_s, "av")) o.features.modality = DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
-    else if (!strcmp(modality_s, "audio")) o.features.modality = DATASET_NEED_AUDIO;
-    else if (!strcmp(modality_s, "video")) o.features.modality = DATASET_NEED_VIDEO;
-    else {
-        fprintf(stderr, "avemo prep: --modality '%s' unknown (av, audio or video)\n", modality_s);
-        return 2;
-    }
-    if (d.kind == DATASET_IMAGEFOLDER && (o.features.modality & DATASET_NEED_AUDIO)) {
-        fprintf(stderr, "avemo prep: %s: image folders have no audio; use --modality video\n", input);
-        return 2;
-    }
-    if (feature_choices(&o.features, d.kind, features_s, orders_given, faces_s)) return 2;
-    o.mtcnn_path = mtcnn_flag;
-    return prep_command(input, out, &d, &o);
+    return prep_run_command(&a);
 }

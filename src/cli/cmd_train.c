@@ -1,5 +1,6 @@
 /* avemo train / avemo eval: see train/trainer.h. */
 #include "cli/cli_util.h"
+#include "cli/commands.h"
 #include "cli/train_args.h"
 #include "core/err.h"
 #include "train/trainer.h"
@@ -33,9 +34,6 @@ static const cli_command train_command = {
     .groups = {{NULL, train_run_options, 0}, {"training options:", train_cli_options, 0}},
 };
 
-/* Exit status of a library failure: bad input or usage (2), or a runtime failure (1). */
-static int train_exit_status(int st) { return st == AVEMO_EINVAL || st == AVEMO_EFORMAT || st == AVEMO_EIO ? 2 : 1; }
-
 int cmd_train(int argc, char **argv) {
     train_options o;
     train_options_default(&o);
@@ -44,11 +42,7 @@ int cmd_train(int argc, char **argv) {
     int status = cli_parse(&train_command, argc, argv, &o, NULL);
     if (status != CLI_RUN) return status;
     int st = train_run(&o);
-    if (st) {
-        fprintf(stderr, "avemo train: %s\n", avemo_last_error());
-        return train_exit_status(st);
-    }
-    return 0;
+    return st ? cli_fail("train", st) : 0;
 }
 
 #define EVAL_MAX_ACTORS 256
@@ -103,10 +97,7 @@ int cmd_eval(int argc, char **argv) {
     }
     eval_metrics m;
     int st = eval_run(&a.eval, &m);
-    if (st) {
-        fprintf(stderr, "avemo eval: %s\n", avemo_last_error());
-        return st == AVEMO_ENOMEM || st == AVEMO_EINTERNAL ? 1 : 2;
-    }
+    if (st) return cli_fail("eval", st);
     print_metrics(&m, a.json);
     return 0;
 }

@@ -48,3 +48,5 @@ int avemo_error_prefix(int status, const char *fmt, ...) {
 }
 
 void avemo_clear_error(void) { err_msg[0] = 0; }
+
+int avemo_error_is_runtime(int status) { return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL; }

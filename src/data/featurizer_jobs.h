@@ -4,24 +4,36 @@
  *                            [inputs, C, F], failures listed in OUT.npy.failed.txt
  *   avemo embed              backbone embeddings of an image array .npy -> float32 [N, 1280]
  *   avemo faces              per input, its face crops .npy and a JSON of the boxes
- *   avemo classify-imagenet  the ImageNet classes of images through a backbone that keeps its classifier
+ *   avemo detect             the MTCNN faces of every sampled frame of each input
+ *   avemo classify-imagenet  the most probable ImageNet classes of images, through a backbone with its classifier
  *
- * The commands parse their options and print; what they compute and write is here.
+ * A command parses its options into one of the structs below, makes one call here and prints what it reports.
+ *
+ * The jobs over a list of inputs (faces, detect, classify) take the inputs in order and report each through the
+ * job's callback as soon as it is done: its status, and for a failure its message (avemo_last_error() during the
+ * call, naming the input). A bad input is counted and the job goes on (faces stops unless keep_going); a runtime
+ * failure (avemo_error_is_runtime: out of memory, a bug) stops it. The job's own return value is only for what
+ * fails before the first input (weights, labels); how the inputs went is in its job_tally.
  */
 #ifndef AVEMO_DATA_FEATURIZER_JOBS_H
 #define AVEMO_DATA_FEATURIZER_JOBS_H
-#include "core/progress.h"
 #include "data/featurizer.h"
-#include "io/npy.h"
-#include "model/mobilenetv2.h"
+
+typedef struct {
+    int n_done;   /* inputs processed (each reported) */
+    int n_failed; /* of those, failed */
+    int status;   /* the failure that decides the outcome: a runtime one, else the first; AVEMO_OK when none */
+} job_tally;
 
 /* ---- audio features of many files (avemo features) ---- */
+
+#define AUDIO_ROWS_PROGRESS_MIN 8 /* the progress bar shows from this many inputs */
 
 typedef struct {
     int waveform;   /* rows are the fitted clips [1, clip_samples] instead of the features [C, F] */
     int keep_going; /* go on after a bad input; else stop at the first (a runtime failure always stops) */
     int threads;    /* worker threads; 0 = OpenMP's default */
-    progress *bar;  /* updated per input; NULL: none */
+    int progress;   /* a progress bar on stderr (from AUDIO_ROWS_PROGRESS_MIN inputs) */
 } audio_rows_options;
 
 typedef struct {
@@ -33,58 +45,120 @@ typedef struct {
     char **why;       /* [n]: the failure's message (malloc'd; NULL when none or out of memory) */
 } audio_rows;
 
-/* The rows of paths [n] through the featurizer (opened with audio). Returns an error only for the run as a
- * whole (out of memory); per-input failures are in out->status. */
-int audio_rows_compute(const featurizer *f, char *const *paths, long n, const audio_rows_options *o, audio_rows *out);
-/* 1 for a failure that is the machine's (out of memory, internal), 0 for a bad input. */
-int audio_rows_runtime_failure(int status);
+/* The rows of paths [n] through a featurizer opened on the audio settings s. Errors: the featurizer's (settings
+ * that do not fit together), or out of memory for the run as a whole; per-input failures are in out->status. */
+int audio_rows_compute(const featurizer_settings *s, char *const *paths, long n, const audio_rows_options *o,
+                       audio_rows *out);
+/* The input whose failure ends the command with nothing written, or -1 when the good rows are to be written:
+ * any failure without keep_going, else only a runtime one; a runtime failure outranks a bad input. */
+long audio_rows_fatal(const audio_rows *r, int keep_going);
 /* Moves the good rows to the front, in input order, and writes them as float32 [good, channels, frames] to
  * path (nothing written when none is good). *n_good: how many. */
 int audio_rows_write_npy(audio_rows *r, const char *path, long *n_good);
-/* "index<TAB>path<TAB>reason" per failed input (index from 0 in input order), written atomically. */
-int audio_rows_write_failed(const audio_rows *r, char *const *paths, const char *path);
+/* OUT.failed.txt beside out_path: "index<TAB>path<TAB>reason" per failed input (index from 0 in input order),
+ * written atomically; when none failed, a list left by an earlier run is removed (it would mislead). */
+int audio_rows_write_failed(const audio_rows *r, char *const *paths, const char *out_path);
 void audio_rows_free(audio_rows *r);
 
 /* ---- embeddings of an image array (avemo embed) ---- */
 
-/* images: uint8 or float32 [N, H, W] or [N, H, W, 3], 32 <= H, W <= 4096. Errors name `path`. */
-int embed_check_images(const npy_array *images, const char *path, int *n, int *h, int *w, int *channels);
-/* Embeddings out [N, 1280] of the checked images, `batch` per backbone pass (uint8 is normalised as the
- * backbone's metadata says; float32 is taken as normalised). */
-int embed_images(const featurizer *f, const npy_array *images, int batch, progress *bar, float *out);
+typedef struct {
+    const char *backbone; /* MobileNetV2 safetensors */
+    int channels;         /* its stem's input channels: 1 or 3; 0 = the images' */
+    const char *images;   /* .npy: uint8 or float32 [N, H, W] or [N, H, W, 3], 32 <= H, W <= 4096 */
+    int batch;            /* images per backbone pass */
+    int progress;         /* a progress bar on stderr */
+} embed_job;
 
-/* ---- face crops of one input (avemo faces) ---- */
+/* *out [*n, 1280] (malloc'd): the embeddings of the images (uint8 normalised as the backbone's metadata says,
+ * float32 taken as normalised). Errors name the file at fault. */
+int embed_job_run(const embed_job *job, float **out, int *n);
 
-/* DIR/<name>.npy (uint8 [n, size, size(, 3)]) and DIR/<name>.json (per frame: status, source frame, boxes), name
- * the input's file name without its extension. */
-int faces_write_outputs(const char *dir, const char *input, const uint8_t *crops, const face_frame *info, int n,
-                        int n_noface, const faces_config *cfg);
+/* ---- face crops, one .npy and .json per input (avemo faces) ---- */
 
-/* ---- ImageNet check of a backbone (avemo classify-imagenet) ---- */
+typedef struct {
+    const char *path;
+    int status;
+    int n_frames, n_noface; /* frames written, and of those without a face */
+} faces_done;
+
+typedef struct {
+    faces_config faces;
+    const char *mtcnn_path; /* NULL: data/weights.h's search */
+    const char *out_dir;    /* an existing folder: DIR/<name>.npy (uint8 [n, size, size(, 3)]) and DIR/<name>.json
+                               (per frame: status, source frame, boxes), name the input's file name without its
+                               extension */
+    int keep_going;
+    int progress;           /* a progress bar on stderr */
+    void (*on_input)(const faces_done *done, void *ctx);
+    void *ctx;
+} faces_job;
+
+int faces_job_run(const faces_job *job, char *const *inputs, int n, job_tally *tally);
+
+/* ---- MTCNN faces of each sampled frame (avemo detect) ---- */
+
+typedef struct {
+    long source_frame;  /* the clip's frame; -1 past its end (not searched) */
+    int n_faces;
+    mtcnn_face *faces;
+} detect_frame;
+
+typedef struct {
+    const char *path;
+    int status;
+    int decoded;              /* the frames were read: the fields below hold */
+    int width, height;
+    long total_frames;
+    double fps;               /* 0 for a still image */
+    int n_sampled;            /* frames sampled */
+    int n_searched;           /* of those, searched (all, unless the search failed part-way) */
+    const detect_frame *frames; /* [n_searched] */
+} detect_done;
+
+typedef struct {
+    int frames;               /* sampled per video, over `window` (a still image gives one) */
+    frame_window window;
+    mtcnn_config mtcnn;
+    const char *mtcnn_path;   /* NULL: data/weights.h's search */
+    void (*on_input)(const detect_done *done, void *ctx);
+    void *ctx;
+} detect_job;
+
+int detect_job_run(const detect_job *job, char *const *inputs, int n, job_tally *tally);
+
+/* ---- ImageNet classes of images (avemo classify-imagenet) ---- */
 
 #define CLASSIFY_SIZE 224
 
 typedef struct {
-    mobilenetv2 net;     /* with its classifier */
-    featurizer embed;    /* its embeddings (featurizer_open_backbone) */
-    char **labels;       /* [n_labels] */
-    int n_labels;
-    int label_offset;    /* 1: the labels start with "background" (1001 labels, 1000 classes) */
-} backbone_classifier;
+    int index; /* in the classifier's output */
+    float prob;
+    const char *label;
+} classify_class;
 
-/* The backbone (its own input channels) with its classifier, and its labels: labels_path, else the backbone's
- * metadata class_names. Errors: no classifier, no labels, a label count that fits neither the classes nor the
- * classes plus background. */
-int backbone_classifier_open(backbone_classifier *c, const char *backbone, const char *labels_path);
-void backbone_classifier_close(backbone_classifier *c);
-/* Image file -> rgb uint8 [224, 224, 3]: the whole image resampled to 224 x 224 (TFLite's label_image; area
- * filter when shrinking), or with crop > 0 the centred square of side crop x the shorter side first (0.875:
- * torchvision's resize 256 + centre crop 224). */
-int backbone_classifier_input(const backbone_classifier *c, const char *path, double crop, uint8_t *rgb);
-/* probs [classes] of one input: embedded by the featurizer (BT.601 luma for a 1-channel stem, normalised as the
- * backbone's metadata says), then the classifier and a softmax. */
-int backbone_classify(const backbone_classifier *c, const uint8_t *rgb, float *probs);
-/* The label of class k. */
-const char *backbone_classifier_label(const backbone_classifier *c, int k);
+typedef struct {
+    const char *path;
+    int status;
+    int n_top;
+    const classify_class *top; /* [n_top], most probable first */
+} classify_done;
+
+typedef struct {
+    const char *backbone;    /* MobileNetV2 with its classifier (e.g. avemo import --from tflite) */
+    const char *labels_path; /* one label per line; NULL: the backbone's metadata class_names. A 1001-line list
+                                whose first is the background also serves a 1000-class classifier */
+    int top;                 /* classes listed per image (at most the classifier's) */
+    double crop;             /* 0: the whole image resampled to 224 x 224 (TFLite's label_image; area filter when
+                                shrinking); else first the centred square of side crop x the shorter side (0.875:
+                                torchvision's resize 256 + centre crop 224) */
+    void (*on_input)(const classify_done *done, void *ctx);
+    void *ctx;
+} classify_job;
+
+/* Each image embedded by the featurizer (BT.601 luma for a 1-channel stem, normalised as the backbone's metadata
+ * says), then the classifier and a softmax. Errors before the first image: no classifier, no labels, a label
+ * count that fits neither the classes nor the classes plus background. */
+int classify_job_run(const classify_job *job, char *const *inputs, int n, job_tally *tally);
 
 #endif

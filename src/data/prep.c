@@ -23,6 +23,18 @@ unsigned prep_kinds(const prep_options *o) {
            (video && o->features.backbone_path ? CACHE_BIT(CACHE_FEATS) : 0);
 }
 
+int prep_options_for_dataset(prep_options *o, dataset_kind kind, int modality, int frames_kind, const char *input) {
+    featurizer_settings *s = &o->features;
+    int images = kind == DATASET_IMAGEFOLDER;
+    s->modality = modality ? modality : images ? DATASET_NEED_VIDEO : DATASET_NEED_AUDIO | DATASET_NEED_VIDEO;
+    if (images && (s->modality & DATASET_NEED_AUDIO))
+        return avemo_error(AVEMO_EINVAL, "%s: image folders have no audio; use --modality video", input);
+    s->frames_kind = frames_kind >= 0 ? (video_frames_kind)frames_kind : images ? VIDEO_FRAMES_WHOLE : VIDEO_FRAMES_FACES;
+    if (!(s->modality & DATASET_NEED_VIDEO) && s->backbone_path)
+        return avemo_error(AVEMO_EINVAL, "--backbone needs --modality av or video");
+    return AVEMO_OK;
+}
+
 void prep_dataset_options(dataset_options *d, const prep_options *o) {
     d->need = o->features.modality;
     if (!d->n_classes && d->kind == DATASET_RAVDESS) d->n_classes = 8;

@@ -25,6 +25,12 @@ void prep_options_default(prep_options *o);
 /* The cache kinds these options fill: CACHE_BIT(CACHE_AUDIO) | CACHE_BIT(CACHE_FACES) | CACHE_BIT(CACHE_FEATS). */
 unsigned prep_kinds(const prep_options *o);
 
+/* The choices the options left to the dataset, then the checks of what they ask together. modality 0 (not
+ * chosen): audio and video, video alone for image folders; frames_kind < 0: MTCNN face crops, whole frames for
+ * image folders (they hold face crops already). Errors (AVEMO_EINVAL, naming the option or `input`): audio from
+ * an image folder, a backbone without video. */
+int prep_options_for_dataset(prep_options *o, dataset_kind kind, int modality, int frames_kind, const char *input);
+
 /* d->need from the options' modality, and a RAVDESS / CREMA-D class count of 0 made the dataset's own (8, 6),
  * so that "--classes 8" and the default give the same cache settings. Call before dataset_scan. */
 void prep_dataset_options(dataset_options *d, const prep_options *o);

@@ -1,7 +1,6 @@
 #include "vision/faces.h"
 
 #include "core/err.h"
-#include "io/image.h"
 #include "vision/imgops.h"
 
 #include <math.h>
@@ -182,36 +181,4 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
         if ((err = crop_face(dst, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, fi->box, cfg))) return err;
     }
     return AVEMO_OK;
-}
-
-int faces_from_file(const mtcnn *m, const char *path, const faces_config *cfg, uint8_t **out, face_frame **info,
-                    int *n_frames, int *n_noface) {
-    *out = NULL;
-    *info = NULL;
-    *n_frames = 0;
-    if (cfg->size < 8 || cfg->size > 4096) return avemo_error(AVEMO_EINVAL, "face size must be in 8..4096");
-    video_clip clip;
-    int err = image_is_image_path(path) ? image_read_clip(path, &clip)
-                                        : video_read_clip(path, cfg->frames, cfg->window, &clip);
-    if (err) return err;
-    *out = malloc((size_t)clip.n * faces_frame_bytes(cfg));
-    *info = malloc(sizeof(face_frame) * clip.n);
-    if (!*out || !*info) {
-        err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    if ((err = faces_from_clip(m, &clip, cfg, *out, *info, n_noface))) {
-        avemo_error_prefix(err, "%s", path);
-        goto fail;
-    }
-    *n_frames = clip.n;
-    video_clip_free(&clip);
-    return AVEMO_OK;
-fail:
-    video_clip_free(&clip);
-    free(*out);
-    free(*info);
-    *out = NULL;
-    *info = NULL;
-    return err;
 }

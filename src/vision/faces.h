@@ -67,9 +67,4 @@ static inline long faces_frame_bytes(const faces_config *cfg) {
 int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, uint8_t *out,
                     face_frame *info, int *n_noface);
 
-/* Decode a video (cfg->frames sampled frames) or a still image (one frame) and crop its faces.
- * *out [*n_frames, size, size(, 3)] and *info [*n_frames] are malloc'd (caller frees). */
-int faces_from_file(const mtcnn *m, const char *path, const faces_config *cfg, uint8_t **out, face_frame **info,
-                    int *n_frames, int *n_noface);
-
 #endif

@@ -279,7 +279,7 @@ static void test_audio_visual(void) {
           "used %d %d, %d frames, %d without a face", r.used_audio, r.used_video, r.video_frames, r.frames_without_face);
     CHECK(r.faces_ms > 0 && r.features_ms > 0, "timing");
 
-    /* reference: faces_from_file + backbone + prep audio + standardise + head, by hand */
+    /* reference: frames + faces_from_clip + backbone + prep audio + standardise + head, by hand */
     model_file mf;
     CHECK(model_file_load(av, &mf) == 0, "load: %s", avemo_last_error());
     mtcnn *det;
@@ -287,10 +287,14 @@ static void test_audio_visual(void) {
     faces_config fc;
     faces_default_config(&fc);
     fc.frames = FIX_AV_FRAMES;
-    uint8_t *crops;
-    face_frame *info;
-    int nf, noface;
-    CHECK(faces_from_file(det, mp4, &fc, &crops, &info, &nf, &noface) == 0 && nf == FIX_AV_FRAMES, "faces: %s", avemo_last_error());
+    video_clip clip;
+    CHECK(video_read_clip(mp4, fc.frames, fc.window, &clip) == 0 && clip.n == FIX_AV_FRAMES, "frames: %s",
+          avemo_last_error());
+    uint8_t *crops = malloc((size_t)FIX_AV_FRAMES * faces_frame_bytes(&fc));
+    face_frame info[FIX_AV_FRAMES];
+    int noface;
+    CHECK(faces_from_clip(det, &clip, &fc, crops, info, &noface) == 0, "faces: %s", avemo_last_error());
+    video_clip_free(&clip);
     mobilenetv2 net;
     mnv2_folded fold;
     CHECK(mobilenetv2_from_file(&net, bb, 1) == 0 && mobilenetv2_fold(&fold, &net) == 0, "backbone");
@@ -321,7 +325,6 @@ static void test_audio_visual(void) {
     free(x);
     free(video);
     free(crops);
-    free(info);
     mobilenetv2_folded_free(&fold);
     mobilenetv2_free(&net);
     mtcnn_free(det);

@@ -85,24 +85,6 @@ static void test_reuse_box_and_rgb(void) {
     free(out);
 }
 
-static void test_file_errors(void) {
-    faces_config cfg;
-    faces_default_config(&cfg);
-    uint8_t *out;
-    face_frame *info;
-    int n, noface;
-    CHECK(faces_from_file(model, "/nonexistent/clip.flv", &cfg, &out, &info, &n, &noface) != 0 &&
-              strstr(avemo_last_error(), "clip.flv"),
-          "missing file: %s", avemo_last_error());
-    const char *p = shared_path("data/faces/photos/grace_hopper.bmp");
-    if (p) {
-        CHECK(faces_from_file(model, p, &cfg, &out, &info, &n, &noface) == 0 && n == 1 && noface == 0, "still: %s",
-              avemo_last_error());
-        free(out);
-        free(info);
-    }
-}
-
 int main(void) {
     nn_set_threads(1); /* see test_mtcnn.c */
     const char *mp = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
@@ -113,7 +95,6 @@ int main(void) {
     }
     RUN(test_gray_frames);
     RUN(test_reuse_box_and_rgb);
-    RUN(test_file_errors);
     video_clip_free(&clip);
     mtcnn_free(model);
     return test_summary();
