@@ -389,7 +389,7 @@ void cli_usage(FILE *f, const cli_command *cmd) {
             print_option(f, synopsis, o->help);
         }
     }
-    print_option(f, "-h, --help", "this help");
     if (cmd->inputs) print_option(f, "--", "ends the options: what follows are inputs, even those beginning with -");
+    print_option(f, "-h, --help", "this help");
     if (cmd->footer) fprintf(f, "\n%s", cmd->footer);
 }

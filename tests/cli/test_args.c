@@ -207,7 +207,8 @@ static void test_usage(void) {
                           "  --a-rather-long-option-name VALUE\n                            long\n",
                           "  --mode fast|slow|off      mode\n",
                           "\ninner options:\n  --level L                 level\n",
-                          "  -h, --help                this help\n\nFooter text.\n"};
+                          "  --                        ends the options: what follows are inputs, even those beginning "
+                          "with -\n  -h, --help                this help\n\nFooter text.\n"};
     for (int i = 0; i < 6; i++) CHECK(strstr(text, want[i]), "usage lacks '%s':\n%s", want[i], text);
     free(text);
 }
