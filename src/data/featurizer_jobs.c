@@ -359,6 +359,7 @@ static int detect_clip(detect_run *run, const video_clip *clip, const char *path
     }
     return AVEMO_OK;
 }
+
 static void detect_frames_free(detect_frame *frames, int n) {
     for (int k = 0; k < n; k++) free(frames[k].faces);
 }
@@ -401,6 +402,8 @@ int detect_job_run(const detect_job *job, char *const *inputs, int n, job_tally 
 }
 
 /* ---- ImageNet classes of images ---- */
+
+#define CLASSIFY_SIZE 224 /* the classifier's input side */
 
 typedef struct {
     const classify_job *job;

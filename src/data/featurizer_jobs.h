@@ -129,8 +129,6 @@ int detect_job_run(const detect_job *job, char *const *inputs, int n, job_tally 
 
 /* ---- ImageNet classes of images (avemo classify-imagenet) ---- */
 
-#define CLASSIFY_SIZE 224
-
 typedef struct {
     int index; /* in the classifier's output */
     float prob;
