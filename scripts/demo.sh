@@ -22,11 +22,7 @@ echo "== 4/5 evaluate on the held-out actors 7 and 8"
 ./avemo eval --model "$out/run/model.safetensors" --data "$out/cache" --actors 7,8
 clip="$out/data/Actor_08/03-01-05-02-01-01-08.wav"
 echo "== 5/5 predict the emotion of a held-out clip (actor 8, angry, strong): $clip"
-if ./avemo --help | grep -q "^  predict .*not built"; then
-  echo "(avemo predict is not built in this version)"
-else
-  ./avemo predict --model "$out/run/model.safetensors" --top 3 "$clip"
-fi
+./avemo predict --model "$out/run/model.safetensors" --top 3 "$clip"
 echo
 echo "report:   $out/run/report.md (and report.json)"
 echo "plots:    $out/run/confusion.png, $out/run/fold_1/learning_curves.png"

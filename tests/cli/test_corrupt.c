@@ -4,8 +4,7 @@
  * Each bad file gives exit status 2 and exactly one stderr line naming it, no command dies of a signal, and
  * with --keep-going (or the commands that always go on: detect, predict) the good files of the same run are
  * still processed. Also `avemo prep` on a RAVDESS tree with damaged clips: they are logged in
- * CACHE/skipped.log and skipped, the rest is cached, the run succeeds. Commands not built in this binary
- * (`avemo --help` says "(not built yet)") are skipped with a note. */
+ * CACHE/skipped.log and skipped, the rest is cached, the run succeeds. */
 #include "test.h"
 
 #include "avemo.h"
@@ -71,21 +70,6 @@ static int lines_naming(const char *text, const char *needle) {
         line = end ? end + 1 : line + len;
     }
     return n;
-}
-
-static int built(const char *cmd) {
-    char cmdline[1200], out[8192];
-    snprintf(cmdline, sizeof cmdline, "%s --help", avemo_bin());
-    run_cmd(cmdline, out, sizeof out);
-    char *line = out;
-    while (line && *line) {
-        char *end = strchr(line, '\n');
-        if (end) *end = 0;
-        char word[64];
-        if (sscanf(line, " %63s", word) == 1 && !strcmp(word, cmd)) return !strstr(line, "not built yet");
-        line = end ? end + 1 : NULL;
-    }
-    return 0;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -242,10 +226,6 @@ static void test_faces_detect(void) {
 }
 
 static void test_import(void) {
-    if (!built("import")) {
-        printf("  import: not built in this binary, skipped\n");
-        return;
-    }
     char out[700];
     snprintf(out, sizeof out, "%s/imported.safetensors", test_tmpdir());
     const char *st[] = {"import", "--from", "safetensors", "%s", "--out", out, NULL};
@@ -257,10 +237,6 @@ static void test_import(void) {
 /* predict needs a model whose prep settings it can recompute: prep a tiny audio tree of good tones (3 actors),
  * train 1 epoch, then predict on the damaged files plus a good one. */
 static void test_predict(void) {
-    if (!built("predict")) {
-        printf("  predict: not built in this binary, skipped\n");
-        return;
-    }
     char root[700], cache[700], run[700], model[800], cmd[4000], out[8192], tone[700];
     snprintf(root, sizeof root, "%s/predict_ds", test_tmpdir());
     snprintf(cache, sizeof cache, "%s/predict_cache", test_tmpdir());
