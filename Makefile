@@ -59,7 +59,7 @@ VERSION  := $(shell sed -n 's/^\#define AVEMO_VERSION "\(.*\)"/\1/p' include/ave
 SONAME   := libavemo.so.$(firstword $(subst ., ,$(VERSION)))
 
 # Library objects: hidden unless include/avemo.h marks them AVEMO_API, and position-independent so that the
-# same objects make libavemo.so (measured: no cost to the MobileNetV2 and conv benches, see README).
+# same objects make libavemo.so (measured: no cost to the conv and MobileNetV2 benches, see README).
 # A build folder whose objects were compiled with other flags (older trees) is rebuilt: the stamp file
 # changes whenever LIB_CFLAGS does.
 LIB_CFLAGS := -fvisibility=hidden -fPIC

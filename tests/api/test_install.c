@@ -33,7 +33,7 @@ static int build_against_stage(const char *src, const char *exe, int static_lib)
     return run_cmd(cmd, out, sizeof out);
 }
 
-/* Run `exe` on the model and the tone (and a missing file when `extra`); its libavemo.so is the staged one. */
+/* Run `exe` on the model, the tone and the `extra` arguments; it loads the staged libavemo.so, if any. */
 static int run_staged(const char *exe, const char *extra) {
     snprintf(cmd, sizeof cmd, "LD_LIBRARY_PATH='%s/lib' '%s' '%s' '%s' %s 2>&1", prefix, exe, model_path, wav, extra);
     return run_cmd(cmd, out, sizeof out);
