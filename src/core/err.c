@@ -47,4 +47,3 @@ int avemo_error_prefix(int status, const char *fmt, ...) {
     return status;
 }
 
-void avemo_clear_error(void) { err_msg[0] = 0; }

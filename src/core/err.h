@@ -7,6 +7,5 @@
 int avemo_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix the current message with "prefix: " (e.g. a file name), return `status`. */
 int avemo_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void avemo_clear_error(void);
 
 #endif
