@@ -1,7 +1,13 @@
 # avemo build.  make | make test | make bench | make SAN=1 test | make CUDA=1 (GPU build, later)
 #
-# Layout: src/<stage>/*.c -> libavemo.a; src/cli/*.c -> the avemo binary; tests/<stage>/test_*.c -> one
-# test binary each, linked with libavemo.a plus the float64 build of the reference kernels (src/nn/ref).
+# Layout: src/<stage>/*.c -> the library objects, packed three ways:
+#   $(BUILD)/libavemo_internal.a  every object with every symbol: what the avemo binary (src/cli/*.c), the tests
+#                                 (tests/<stage>/test_*.c, plus the float64 build of src/nn/ref) and benches link;
+#   $(BUILD)/libavemo.a           installed: one partially linked object whose only global symbols are the
+#                                 public API of include/avemo.h (everything else localized);
+#   $(BUILD)/libavemo.so          installed: the same objects as a shared library exporting only that API.
+# Visibility: library objects are compiled -fvisibility=hidden; include/avemo.h marks its functions AVEMO_API.
+# tools/style_check.py (run by `make test`, or `make style`) checks that, function lengths and include layers.
 
 # Parallel by default (one job per core); `make -j1` overrides.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
@@ -45,12 +51,29 @@ TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 TESTSUP_OBJ := $(BUILD)/tests/support.o
 BENCH_BIN:= $(BENCH_SRC:%.c=$(BUILD)/%)
 
+LIB_INTERNAL := $(BUILD)/libavemo_internal.a
 LIB      := $(BUILD)/libavemo.a
+SO       := $(BUILD)/libavemo.so
 BIN      := avemo
+VERSION  := $(shell sed -n 's/^\#define AVEMO_VERSION "\(.*\)"/\1/p' include/avemo.h)
+SONAME   := libavemo.so.$(firstword $(subst ., ,$(VERSION)))
 
-.PHONY: all test bench clean fixtures install fuzz
+# Library objects: hidden unless include/avemo.h marks them AVEMO_API, and position-independent so that the
+# same objects make libavemo.so (measured: no cost to the conv and MobileNetV2 benches, see README).
+# A build folder whose objects were compiled with other flags (older trees) is rebuilt: the stamp file
+# changes whenever LIB_CFLAGS does.
+LIB_CFLAGS := -fvisibility=hidden -fPIC
+LIB_CFLAGS_STAMP := $(BUILD)/lib_cflags.txt
+$(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
+$(LIB_OBJ): $(LIB_CFLAGS_STAMP)
+$(LIB_CFLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIB_CFLAGS)' | cmp -s - $@ || echo '$(LIB_CFLAGS)' >$@
+FORCE:
+
+.PHONY: all test bench clean fixtures install fuzz style deadcode FORCE
 .SECONDARY: $(F64_OBJ)
-all: $(BIN) $(LIB)
+all: $(BIN) $(LIB) $(SO)
 
 ifeq ($(SAN),1)
 $(BIN): $(BUILD)/avemo
@@ -60,12 +83,29 @@ $(BIN): $(BUILD)/avemo
 	cp $< $@
 endif
 
-$(BUILD)/avemo: $(CLI_OBJ) $(LIB)
-	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(BUILD)/avemo: $(CLI_OBJ) $(LIB_INTERNAL)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
 
-$(LIB): $(LIB_OBJ)
+$(LIB_INTERNAL): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# One relocatable object (`ld -r`, commons allocated) in which every symbol but the default-visible avemo_*
+# is then made local: nothing but the public API can clash with, or be interposed by, a program's own
+# `model_create` or `rng_seed`. The avemo_* pattern also localizes what GCC makes global whatever the
+# visibility (the locks of named `omp critical` sections, `.gomp_critical_user_*`); libavemo.so gets the
+# same rule as a version script.
+$(LIB): $(LIB_OBJ)
+	@rm -f $@ $(BUILD)/libavemo_public.o
+	ld -r -d -o $(BUILD)/libavemo_public.o $^
+	objcopy --localize-hidden --wildcard --keep-global-symbol='avemo_*' $(BUILD)/libavemo_public.o
+	ar rcs $@ $(BUILD)/libavemo_public.o
+	@rm -f $(BUILD)/libavemo_public.o
+
+$(SO): $(LIB_OBJ)
+	@echo '{ global: avemo_*; local: *; };' >$(BUILD)/libavemo.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,$(BUILD)/libavemo.map -Wl,--no-undefined \
+	  $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,21 +118,36 @@ $(BUILD)/f64/%.o: %.c
 	@echo "CC  $< (float64)"
 	@$(CC) $(CFLAGS) -DAVEMO_REAL_F64 -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) $(F64_OBJ) $(TESTSUP_OBJ)
+$(BUILD)/tests/%: tests/%.c $(LIB_INTERNAL) $(F64_OBJ) $(TESTSUP_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "LD  $@"
-	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB) $(LDSAN) $(LDLIBS)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
 
 $(TESTSUP_OBJ): tests/support.c tests/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/bench/%: bench/%.c $(LIB)
+$(BUILD)/bench/%: bench/%.c $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDSAN) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
 
-test: $(BIN) $(TEST_BIN)
-	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo ./tests/run.sh $(TEST_BIN)
+# The style check runs last, as one more entry in the "N passed, N failed" count.
+test: $(BIN) $(TEST_BIN) $(LIB) $(SO)
+	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo ./tests/run.sh $(TEST_BIN) tools/style_check.py
+
+style: $(LIB) $(SO)
+	@BUILD=$(BUILD) tools/style_check.py
+
+# Dead code: external functions that no other object references, over an -O0 build of src/, tests/, bench/
+# and examples/ (so that no call is lost to inlining). Lists them; does not fail.
+XREF_SRC := $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) tests/support.c $(BENCH_SRC) $(wildcard examples/*.c tests/fuzz/fuzz_*.c)
+XREF_OBJ := $(XREF_SRC:%.c=$(BUILD)/xref/%.o)
+$(BUILD)/xref/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_BASE) -O0 -Itests -c $< -o $@
+
+deadcode: $(XREF_OBJ)
+	@tools/dead_code.py $(XREF_OBJ)
 
 bench: $(BIN) $(BENCH_BIN)
 	@./bench/run.sh $(BENCH_BIN)
@@ -116,24 +171,28 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -w -c $< -o $@
 
-$(FUZZ_BUILD)/libavemo.a: $(FUZZ_LIB_OBJ)
+$(FUZZ_BUILD)/libavemo_internal.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo.a
+$(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo_internal.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libavemo.a $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libavemo_internal.a $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 PREFIX ?= /usr/local
-install: $(BIN) $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+LIBDIR := $(DESTDIR)$(PREFIX)/lib
+install: $(BIN) $(LIB) $(SO)
+	install -d $(DESTDIR)$(PREFIX)/bin $(LIBDIR) $(DESTDIR)$(PREFIX)/include $(LIBDIR)/pkgconfig
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/avemo
-	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libavemo.a
+	install -m 644 $(LIB) $(LIBDIR)/libavemo.a
+	install -m 755 $(SO) $(LIBDIR)/libavemo.so.$(VERSION)
+	ln -sf libavemo.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/libavemo.so
 	install -m 644 include/avemo.h $(DESTDIR)$(PREFIX)/include/avemo.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' avemo.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/avemo.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' avemo.pc.in > $(LIBDIR)/pkgconfig/avemo.pc
 
 clean:
 	rm -rf build build-san $(BIN)

@@ -13,6 +13,14 @@ extern "C" {
 
 #define AVEMO_VERSION "0.1.0"
 
+/* Marks the public API: the library is compiled with -fvisibility=hidden, so these functions are the only
+ * symbols that libavemo.so exports and that stay global in libavemo.a (tools/style_check.py checks both). */
+#if defined(__GNUC__) || defined(__clang__)
+#define AVEMO_API __attribute__((visibility("default")))
+#else
+#define AVEMO_API
+#endif
+
 typedef enum {
     AVEMO_OK = 0,
     AVEMO_EINVAL = -1,   /* bad argument or option */
@@ -25,9 +33,9 @@ typedef enum {
 } avemo_status;
 
 /* Message describing the last error on this thread ("" when none). */
-const char *avemo_last_error(void);
+AVEMO_API const char *avemo_last_error(void);
 /* Short name of a status code ("invalid argument", ...). */
-const char *avemo_status_name(int status);
+AVEMO_API const char *avemo_status_name(int status);
 
 /* ---- Inference with a trained model (`avemo train` writes M.safetensors) ----
  *
@@ -68,21 +76,21 @@ typedef struct {
 /* Open a trained model file. Loads MTCNN and MobileNetV2 too when the model has a video stream.
  * Errors: AVEMO_EIO (missing file), AVEMO_EFORMAT (not an avemo model, or prep settings missing),
  * AVEMO_EINVAL (weights not found). *model is NULL on failure. */
-int avemo_model_open(const char *path, avemo_model **model);
+AVEMO_API int avemo_model_open(const char *path, avemo_model **model);
 /* The same with explicit weight paths (options may be NULL: the defaults above). */
-int avemo_model_open_ex(const char *path, const avemo_open_options *options, avemo_model **model);
-void avemo_model_close(avemo_model *model); /* NULL is fine */
+AVEMO_API int avemo_model_open_ex(const char *path, const avemo_open_options *options, avemo_model **model);
+AVEMO_API void avemo_model_close(avemo_model *model); /* NULL is fine */
 
-int avemo_class_count(const avemo_model *model);
-const char *avemo_class_name(const avemo_model *model, int k); /* NULL when k is out of range */
+AVEMO_API int avemo_class_count(const avemo_model *model);
+AVEMO_API const char *avemo_class_name(const avemo_model *model, int k); /* NULL when k is out of range */
 /* AVEMO_NEEDS_AUDIO | AVEMO_NEEDS_VIDEO: the streams the model was trained on. */
-int avemo_model_needs(const avemo_model *model);
+AVEMO_API int avemo_model_needs(const avemo_model *model);
 /* 1 when the model was trained with modality dropout, so that one missing stream is accepted (zeros). */
-int avemo_model_tolerates_missing(const avemo_model *model);
+AVEMO_API int avemo_model_tolerates_missing(const avemo_model *model);
 /* Video input geometry: frames per clip T, face side (H = W), channels (1 = grayscale, the paper's). */
-void avemo_model_video_shape(const avemo_model *model, int *frames, int *side, int *channels);
+AVEMO_API void avemo_model_video_shape(const avemo_model *model, int *frames, int *side, int *channels);
 /* Audio input: the sample rate the features are computed at and the clip length in seconds. */
-void avemo_model_audio_shape(const avemo_model *model, int *sample_rate_hz, double *clip_seconds);
+AVEMO_API void avemo_model_audio_shape(const avemo_model *model, int *sample_rate_hz, double *clip_seconds);
 
 typedef struct {
     int n_classes;
@@ -101,22 +109,22 @@ typedef struct {
 /* Predict one file: a video with sound, a silent video, an audio file, or a still image, as the model
  * needs. A stream the model needs but the file lacks is an error (AVEMO_EDECODE, naming the file) unless
  * the model tolerates a missing stream and the other one is present. */
-int avemo_predict_file(avemo_model *model, const char *path, avemo_result *result);
+AVEMO_API int avemo_predict_file(avemo_model *model, const char *path, avemo_result *result);
 
 /* In-memory input. samples [n] mono float PCM in [-1, 1] at sample_rate_hz (resampled as needed; NULL or
  * n = 0: no audio). frames: face crops uint8 [T, H, W, C] (C from avemo_model_video_shape, 1 = grayscale;
  * T and H = W must match it) or NULL (no video). Crops must come from the same face pipeline as the
  * model's training data (MTCNN crop, BT.601 grayscale, bilinear 224 x 224) for meaningful results. */
-int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int sample_rate_hz,
-                      const unsigned char *frames, int T, int H, int W, avemo_result *result);
+AVEMO_API int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int sample_rate_hz,
+                                const unsigned char *frames, int T, int H, int W, avemo_result *result);
 
 /* Sliding windows over a longer file: windows of window_s seconds every hop_s seconds from the start
  * (each window's audio is then fitted to the model's clip length as in training; its frames are sampled
  * uniformly over the window, or over the part of it inside the file when the file is shorter than a window). Windows: max(1, floor((duration - window_s) / hop_s) + 1), duration from the
  * video stream when the model reads video, else from the audio. Writes min(count, max_results) results;
  * *n_results gets the full count (call with max_results = 0 to ask for it). */
-int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,
-                               avemo_result *results, int max_results, int *n_results);
+AVEMO_API int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,
+                                         avemo_result *results, int max_results, int *n_results);
 
 #ifdef __cplusplus
 }

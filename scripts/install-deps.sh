@@ -9,6 +9,7 @@ PKGS=(
   libcjson-dev libpng-dev libjpeg-dev libcairo2-dev                               # JSON, images, plots
   ffmpeg sox espeak-ng                                                            # test media, demo speech
   clang libomp-dev                                                                # libFuzzer harnesses
+  python3 binutils                                                                # style check (make test)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -47,6 +47,4 @@ int avemo_error_prefix(int status, const char *fmt, ...) {
     return status;
 }
 
-void avemo_clear_error(void) { err_msg[0] = 0; }
-
 int avemo_error_is_runtime(int status) { return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL; }

@@ -49,7 +49,6 @@ int fft_real_plan_get(int n, const fft_real_plan **out) {
     return st;
 }
 
-int fft_real_plan_size(const fft_real_plan *plan) { return plan->n; }
 
 void fft_power(const fft_real_plan *plan, const double *x, double *power, double *scratch) {
     fftw_complex *y = (fftw_complex *)scratch;

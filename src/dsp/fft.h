@@ -12,7 +12,6 @@ typedef struct fft_real_plan fft_real_plan;
 
 /* The cached plan for real frames of length n (n >= 2, even). Valid until the process exits. */
 int fft_real_plan_get(int n, const fft_real_plan **plan);
-int fft_real_plan_size(const fft_real_plan *plan);
 
 /* power [n/2 + 1] = |X_k|^2, X_k = sum_j x_j exp(-2 pi i j k / n), k = 0..n/2 (numpy.fft.rfft convention,
  * no scaling). x [n] is not modified; scratch holds 2 * (n/2 + 1) doubles (any alignment). */

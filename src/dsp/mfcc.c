@@ -127,15 +127,6 @@ static int mel_bank_get(const mfcc_config *c, const mel_bank **out) {
     return b ? 0 : avemo_error(AVEMO_ENOMEM, "mfcc: out of memory for the mel filterbank");
 }
 
-int mfcc_mel_basis(const mfcc_config *c, const double **basis) {
-    *basis = NULL;
-    const mel_bank *b;
-    int st = mfcc_config_check(c);
-    if (!st) st = mel_bank_get(c, &b);
-    if (!st) *basis = b->w;
-    return st;
-}
-
 /* ---- the pipeline ---- */
 
 /* Index into x [n] of padded position j (np.pad mode 'reflect': no edge repeat; folds again for long pads). */
@@ -246,16 +237,3 @@ int mfcc_forward(const mfcc_config *c, const float *x, long n, float *out) {
     return mfcc_forward_spectrum(c, fft_spectrum, (void *)plan, (size_t)c->n_fft + 2, x, n, out);
 }
 
-int mfcc_log_mel(const mfcc_config *c, const float *x, long n, float *out) {
-    int st = mfcc_config_check(c);
-    if (st) return st;
-    const fft_real_plan *plan;
-    if ((st = fft_real_plan_get(c->n_fft, &plan))) return st;
-    long frames = mfcc_frames(c, n);
-    double *logmel = malloc((size_t)c->n_mels * frames * sizeof *logmel);
-    if (!logmel) return avemo_error(AVEMO_ENOMEM, "mfcc: out of memory");
-    st = log_mel_core(c, fft_spectrum, (void *)plan, (size_t)c->n_fft + 2, x, n, logmel);
-    for (size_t i = 0; !st && i < (size_t)c->n_mels * frames; i++) out[i] = (float)logmel[i];
-    free(logmel);
-    return st;
-}

@@ -50,10 +50,4 @@ typedef int (*mfcc_spectrum_fn)(void *ctx, const double *frame, double *power, d
 int mfcc_forward_spectrum(const mfcc_config *c, mfcc_spectrum_fn fn, void *ctx, size_t scratch_doubles,
                           const float *x, long n, float *out);
 
-/* Log-mel spectrogram only (the input of the DCT): out [n_mels, frames], for tests and debugging. */
-int mfcc_log_mel(const mfcc_config *c, const float *x, long n, float *out);
-
-/* The cached Slaney mel filterbank [n_mels, n_fft/2 + 1] (row-major) of librosa.filters.mel. */
-int mfcc_mel_basis(const mfcc_config *c, const double **basis);
-
 #endif

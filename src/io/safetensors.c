@@ -17,13 +17,13 @@ static const struct { const char *name; st_dtype t; size_t size; } dtypes[] = {
     {"I32", ST_I32, 4}, {"U8", ST_U8, 1},   {"I8", ST_I8, 1},   {"BOOL", ST_BOOL, 1},
 };
 
-size_t st_dtype_size(st_dtype t) {
+static size_t st_dtype_size(st_dtype t) {
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
         if (dtypes[i].t == t) return dtypes[i].size;
     return 0;
 }
 
-const char *st_dtype_name(st_dtype t) {
+static const char *st_dtype_name(st_dtype t) {
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
         if (dtypes[i].t == t) return dtypes[i].name;
     return "?";

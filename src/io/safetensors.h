@@ -30,9 +30,6 @@ typedef struct {
     size_t size;
 } st_file;
 
-size_t st_dtype_size(st_dtype t);
-const char *st_dtype_name(st_dtype t);
-
 int st_read(const char *path, st_file *f);
 int st_parse(const unsigned char *buf, size_t size, const char *name, st_file *f); /* copies buf */
 void st_free(st_file *f);

@@ -95,10 +95,6 @@ void mobilenetv2_init_random(mobilenetv2 *m, rng_t *rng);
 int mobilenetv2_alloc_grads(mobilenetv2 *m);
 void mobilenetv2_zero_grads(mobilenetv2 *m);
 
-/* Load from a safetensors file with torchvision (or timm) names. A 3-channel stem loads into a 1-channel model
- * by summing its RGB filters. The classifier is loaded when the model has one (n_classes must match).
- * Metadata "padding" and "input_norm" set m->padding and m->norm (defaults: torch, imagenet). */
-int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name);
 /* Read a file and create the model from it: n_classes from classifier.1.weight (0 if absent);
  * in_channels = 0 takes the file's. */
 int mobilenetv2_from_file(mobilenetv2 *m, const char *path, int in_channels);

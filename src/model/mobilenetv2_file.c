@@ -57,7 +57,10 @@ static int load_tensor(mobilenetv2 *m, int i, const st_file *f, const char *file
     return load_rgb_stem_as_gray(dst, s, file_name);
 }
 
-int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
+/* Load from a safetensors file with torchvision (or timm) names. A 3-channel stem loads into a 1-channel model
+ * by summing its RGB filters. The classifier is loaded when the model has one (n_classes must match).
+ * Metadata "padding" and "input_norm" set m->padding and m->norm (defaults: torch, imagenet). */
+static int mobilenetv2_load(mobilenetv2 *m, const st_file *f, const char *file_name) {
     const char *pad = st_meta(f, "padding"), *norm = st_meta(f, "input_norm");
     if (pad && strcmp(pad, "torch") && strcmp(pad, "tf_same"))
         return avemo_error(AVEMO_EFORMAT, "%s: unknown padding '%s' in metadata (torch or tf_same)", file_name, pad);

@@ -36,7 +36,8 @@ static const ablation_spec table5[] = {
      MODALITY_AV, FUSION_ATTENTION, AUDIO_STREAM_PAPER, 0, 1},
 };
 
-const ablation_spec *ablate_table(int table, int *n) {
+/* The rows of table 3, 5 or 7 (NULL for another number). */
+static const ablation_spec *ablate_table(int table, int *n) {
     if (table == 3) {
         *n = (int)(sizeof table3 / sizeof *table3);
         return table3;

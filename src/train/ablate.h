@@ -38,8 +38,6 @@ typedef struct {
     int frft;          /* 0: MFCC audio features, 1: FRFT-MFCC, -1: whatever the cache holds (Table III) */
 } ablation_spec;
 
-/* The rows of table 3, 5 or 7 (NULL for another number). */
-const ablation_spec *ablate_table(int table, int *n);
 
 typedef enum { ABLATE_PENDING = 0, ABLATE_DONE, ABLATE_NOT_RUN, ABLATE_FAILED } ablate_status;
 

@@ -131,7 +131,7 @@ static int write_text_atomic(const char *path, const char *text) {
     return rc;
 }
 
-int report_write_json(const run_report *r, const char *path) {
+static int report_write_json(const run_report *r, const char *path) {
     if (r->n_classes < 1 || r->n_classes > METRICS_MAX_CLASSES)
         return avemo_error(AVEMO_EINVAL, "report: %d classes", r->n_classes);
     run_summary s;
@@ -299,7 +299,7 @@ static void md_confusion(FILE *f, const run_report *r, const run_summary *s) {
     }
 }
 
-int report_write_md(const run_report *r, const char *path) {
+static int report_write_md(const run_report *r, const char *path) {
     if (r->n_classes < 1 || r->n_classes > METRICS_MAX_CLASSES)
         return avemo_error(AVEMO_EINVAL, "report: %d classes", r->n_classes);
     run_summary s;

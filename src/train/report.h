@@ -49,8 +49,6 @@ typedef struct {
 
 void report_summarize(const run_report *r, run_summary *s);
 
-int report_write_json(const run_report *r, const char *path);
-int report_write_md(const run_report *r, const char *path);
 /* RUN/report.json and RUN/report.md (RUN is created if needed). */
 int report_write(const run_report *r, const char *run_dir);
 
