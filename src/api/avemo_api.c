@@ -81,6 +81,11 @@ static int open_featurizer(avemo_model *M, const char *path, const avemo_open_op
     s.modality = (M->needs & AVEMO_NEEDS_AUDIO ? DATASET_NEED_AUDIO : 0) | (M->needs & AVEMO_NEEDS_VIDEO ? DATASET_NEED_VIDEO : 0);
     if ((rc = check_shapes(M, &s, path))) return rc;
     const char *bb = NULL;
+    if (M->mf.backbone) { /* fine-tuned with the head: its own backbone at its own input size */
+        s.backbone_path = NULL;
+        int rc_open = featurizer_open(&M->feat, &s, opt ? opt->mtcnn_manifest : NULL, NULL);
+        return rc_open ? rc_open : featurizer_use_backbone(&M->feat, M->mf.backbone, M->mf.input_size);
+    }
     if (M->needs & AVEMO_NEEDS_VIDEO) {
         if ((rc = weights_find(WEIGHTS_BACKBONE, opt ? opt->backbone : NULL, s.backbone_path, backbone, sizeof backbone)))
             return avemo_error_prefix(rc, "%s", path);

@@ -62,6 +62,9 @@ static const cli_option prep_audio_table[] = {
 static const cli_option prep_video_table[] = {
     {CLI_INT(prep_args, prep.features.faces.frames, "--frames", "N", CLI_IN(1, 1000)),
      .help = "video frames per clip (default " CLI_STR(AVEMO_FRAMES_PER_CLIP) ")"},
+    {CLI_INT(prep_args, prep.features.faces.size, "--size", "PX", CLI_IN(8, 4096)),
+     .help = "side of the stored frames (default 224; FER2013 for train --finetune: 48,\n"
+             "its native size)"},
     {CLI_CHOICE(prep_args, frames_kind, "--faces", frames_kinds),
      .help = "MTCNN face crops (default for videos), or the whole frame resized\n"
              "(default for image folders, which hold face crops already, e.g. FER2013)"},

@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/train_args.h"
 #include "core/err.h"
+#include "train/finetune.h"
 #include "train/trainer.h"
 
 #include <stdio.h>
@@ -25,13 +26,66 @@ static const cli_option train_run_options[] = {
     {CLI_FLAG(train_options, quiet, "--quiet"), .help = "no per-epoch lines"},
     {0}};
 
+static const cli_choice bn_modes[] = {{"train", FT_BN_TRAIN}, {"frozen", FT_BN_FROZEN}, {"fixed", FT_BN_FIXED}, {NULL, 0}};
+static const cli_choice bn_inits[] = {{"data", 1}, {"identity", 0}, {NULL, 0}};
+static const cli_choice on_off[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
+
+/* train/finetune.h: MobileNetV2 trained with the head on the cache's face frames */
+static const cli_option finetune_table[] = {
+    {CLI_FLAG(train_options, finetune.enabled, "--finetune"),
+     .help = "train MobileNetV2 end to end with the head on the cache's face frames\n"
+             "(a cache prepared with --modality video; still images or clips)"},
+    {CLI_STRING(train_options, finetune.backbone_path, "--backbone", "W.safetensors"),
+     .help = "the weights to start from (avemo import; required with --finetune)"},
+    {CLI_INT(train_options, finetune.input_size, "--input-size", "S", CLI_IN(32, 512)),
+     .help = "frames rendered at S x S, stored in the model (default 96)"},
+    {CLI_CHOICE(train_options, finetune.bn, "--bn", bn_modes),
+     .help = "backbone BN: batch statistics (train, default), running statistics\n"
+             "with trained weight/bias (frozen), or nothing of BN trained (fixed)"},
+    {CLI_CHOICE(train_options, finetune.bn_data_init, "--bn-init", bn_inits),
+     .help = "--bn train: BN statistics measured on training images with the\n"
+             "pretrained function kept (data, default), or as imported (identity)"},
+    {CLI_FLOAT(train_options, finetune.backbone_lr, "--backbone-lr", "X", CLI_AT_LEAST(0)),
+     .help = "backbone learning rate = X x --lr (default 1)"},
+    {CLI_FLOAT(train_options, finetune.layer_decay, "--layer-decay", "D", CLI_IN_ABOVE(0, 1)),
+     .help = "and x D^(51 - unit) for its 52 conv units (default 1: none)"},
+    {CLI_FLOAT(train_options, finetune.warmup_epochs, "--warmup", "E", CLI_AT_LEAST(0)),
+     .help = "linear learning-rate warm-up over E epochs, per step (default 0)"},
+    {CLI_FLOAT(train_options, min_lr, "--min-lr", "X", CLI_AT_LEAST(0)), .help = "cosine schedule's floor (default 0)"},
+    {CLI_CHOICE(train_options, finetune.augment.enabled, "--augment", on_off),
+     .help = "random crop/scale, rotation, shift, flip, brightness/contrast (default on)"},
+    {CLI_FLOAT(train_options, finetune.augment.scale_min, "--aug-scale", "A", CLI_IN_ABOVE(0, 1)),
+     .help = "smallest crop, as a fraction of the area (default 0.7)"},
+    {CLI_FLOAT(train_options, finetune.augment.rotate_deg, "--aug-rotate", "DEG", CLI_IN(0, 180)),
+     .help = "rotation in +-DEG (default 10)"},
+    {CLI_FLOAT(train_options, finetune.augment.translate, "--aug-shift", "F", CLI_IN(0, 0.5)),
+     .help = "crop centre shift in +-F of the side (default 0.08)"},
+    {CLI_FLOAT(train_options, finetune.augment.brightness, "--aug-brightness", "F", CLI_IN(0, 1)),
+     .help = "brightness x (1 +- F) (default 0.25); --aug-contrast the same"},
+    {CLI_FLOAT(train_options, finetune.augment.contrast, "--aug-contrast", "F", CLI_IN(0, 1))},
+    {CLI_FLOAT(train_options, finetune.mixup, "--mixup", "A", CLI_AT_LEAST(0)), .help = "mixup Beta(A, A) (default 0: off)"},
+    {CLI_FLOAT(train_options, finetune.cutmix, "--cutmix", "A", CLI_AT_LEAST(0)),
+     .help = "cutmix Beta(A, A) (default 0: off; with --mixup: one or the other per batch)"},
+    {CLI_FLOAT(train_options, finetune.mix_prob, "--mix-prob", "P", CLI_IN(0, 1)),
+     .help = "probability that a batch is mixed (default 1)"},
+    {CLI_INT(train_options, finetune.tta, "--tta", "1|2|10", CLI_IN(1, AUGMENT_TTA_MAX)),
+     .help = "test-time views averaged when scoring the held-out samples:\n"
+             "1 none, 2 + mirror, 10 + four 90% crops and their mirrors (default 1)"},
+    {CLI_INT(train_options, finetune.stats_images, "--stats-images", "N", CLI_IN(1, 1000000)),
+     .help = "training frames for the BN and feature statistics (default 2048)"},
+    {CLI_INT(train_options, max_train_samples, "--max-train", "N", CLI_AT_LEAST(1)),
+     .help = "only N training samples per fold, drawn with the seed (quick runs)"},
+    {0}};
+
 static const cli_command train_command = {
     .name = "train",
     .about = "  Trains a model on a prepared cache, one per speaker-independent fold, and tests each fold's model\n"
              "  selected on its validation actors.\n",
     .footer = "Writes RUN/report.json, RUN/report.md, RUN/confusion.png, RUN/fold_K/{learning_curves,confusion}.png,\n"
               "RUN/fold_K/model.safetensors and RUN/model.safetensors (the fold with the best validation top-1).\n",
-    .groups = {{NULL, train_run_options, 0}, {"training options:", train_cli_options, 0}},
+    .groups = {{NULL, train_run_options, 0},
+               {"training options:", train_cli_options, 0},
+               {"fine-tuning the backbone (--finetune):", finetune_table, 0}},
 };
 
 int cmd_train(int argc, char **argv) {
@@ -41,6 +95,10 @@ int cmd_train(int argc, char **argv) {
     o.log = cli_log_stderr;
     int status = cli_parse(&train_command, argc, argv, &o, NULL);
     if (status != CLI_RUN) return status;
+    if (!o.finetune.enabled && o.finetune.backbone_path)
+        return cli_usage_error("train", "--backbone is for --finetune (the frozen path reads the cache's features)");
+    if (o.finetune.enabled && !o.finetune.backbone_path)
+        return cli_usage_error("train", "--finetune needs --backbone (weights from avemo import)");
     int st = train_run(&o);
     return st ? cli_fail("train", st) : 0;
 }
@@ -59,6 +117,12 @@ static const cli_option eval_options_table[] = {
     {CLI_INTS(eval_args, actors, n_actors, EVAL_MAX_ACTORS, "--actors", "1,2,3", CLI_ANY),
      .help = "only these actors' samples (default: all)"},
     {CLI_FLAG(eval_args, json, "--json"), .help = "one line of JSON (n, top1..3, macro_f1, confusion)"},
+    {CLI_STRING(eval_args, eval.protocol, "--protocol", "P"),
+     .help = "only the test samples of this protocol's first fold\n"
+             "(e.g. holdout:1, what train --finetune scored)"},
+    {CLI_INT(eval_args, eval.tta, "--tta", "1|2|10", CLI_IN(1, AUGMENT_TTA_MAX)),
+     .help = "a fine-tuned model: test-time views averaged (1 none, 2 + mirror,\n"
+             "10 + four 90% crops and mirrors; default 1)"},
     {0}};
 
 static const cli_command eval_command = {

@@ -5,6 +5,7 @@
 #include "data/weights.h"
 #include "io/audio.h"
 #include "io/image.h"
+#include "model/model_file.h"
 #include "vision/imgops.h"
 
 #include <cjson/cJSON.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #define FEATURIZER_PATH_MAX 4096
+#define FEATURIZER_VIEW_CHUNK 32 /* frames per backbone pass when resizing or rendering views */
 
 /* ---- settings ---- */
 
@@ -148,7 +150,7 @@ static int video_settings_from_json(const cJSON *v, featurizer_settings *s, cons
     fc->reuse_box = jbool(v, "reuse_box", fc->reuse_box);
     fc->detect_max_side = (int)jnum(v, "detect_max_side", fc->detect_max_side);
     fc->mtcnn.min_face_px = (float)jnum(v, "min_face_px", fc->mtcnn.min_face_px);
-    if (fc->frames < 1 || fc->frames > 1000 || fc->size < 32 || fc->size > 4096 || fc->size % 32)
+    if (fc->frames < 1 || fc->frames > 1000 || fc->size < 8 || fc->size > 4096)
         return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad video frames %d or size %d", origin, fc->frames,
                            fc->size);
     const char *bb = jstr(v, "backbone", NULL);
@@ -211,9 +213,20 @@ static int fold_backbone(featurizer *f, const mobilenetv2 *net) {
     return rc;
 }
 
+/* Bare weights (avemo import), or the fine-tuned backbone of an avemo model file with its input size. */
 static int open_backbone(featurizer *f, const char *path) {
     mobilenetv2 net;
-    int rc = mobilenetv2_from_file(&net, path, f->settings.faces.color_rgb ? 3 : 1);
+    int channels = f->settings.faces.color_rgb ? 3 : 1, rc;
+    if (model_file_is_model(path)) {
+        rc = model_file_load_backbone(path, &net, &f->embed_size);
+        if (!rc && net.in_channels != channels) {
+            mobilenetv2_free(&net);
+            rc = avemo_error(AVEMO_EINVAL, "%s: the backbone takes %d channels but the frames have %d", path,
+                             net.in_channels, channels);
+        }
+    } else {
+        rc = mobilenetv2_from_file(&net, path, channels);
+    }
     if (rc) return avemo_error_prefix(rc, "MobileNetV2 backbone");
     rc = fold_backbone(f, &net);
     mobilenetv2_free(&net);
@@ -250,6 +263,16 @@ int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtc
     if (!rc && video && bb) rc = open_backbone(f, bb);
     if (rc) featurizer_close(f);
     return rc;
+}
+
+int featurizer_use_backbone(featurizer *f, const mobilenetv2 *net, int input_size) {
+    if (f->have_backbone) mobilenetv2_folded_free(&f->backbone);
+    f->have_backbone = 0;
+    if (net->in_channels != (f->settings.faces.color_rgb ? 3 : 1))
+        return avemo_error(AVEMO_EINVAL, "the backbone takes %d channels but the frames have %d", net->in_channels,
+                           f->settings.faces.color_rgb ? 3 : 1);
+    f->embed_size = input_size;
+    return fold_backbone(f, net);
 }
 
 void featurizer_close(featurizer *f) {
@@ -435,8 +458,59 @@ static int embed_frames(const featurizer *f, const uint8_t *u8, const float *f32
     return rc;
 }
 
+int featurizer_frame_input(float *dst, int S, int stem_channels, mnv2_norm norm, const uint8_t *src, int h, int w,
+                           int channels, const augment_view *v, uint8_t *scratch) {
+    if ((channels != 1 && channels != 3) || (stem_channels != 1 && stem_channels != 3))
+        return avemo_error(AVEMO_EINVAL, "frames have %d channels (1 or 3)", channels);
+    long px = (long)h * w;
+    const uint8_t *img = src;
+    if (channels == 3 && stem_channels == 1) { /* RGB -> 1-channel stem */
+        rgb_to_gray(scratch, src, px);
+        img = scratch;
+    } else if (channels == 1 && stem_channels == 3) { /* gray -> 3-channel stem */
+        for (long p = 0; p < px; p++) scratch[3 * p] = scratch[3 * p + 1] = scratch[3 * p + 2] = src[p];
+        img = scratch;
+    }
+    int rc = augment_render(dst, S, img, h, w, stem_channels, v);
+    if (!rc) mobilenetv2_normalize_f32(dst, (long)S * S, stem_channels, norm);
+    return rc;
+}
+
+/* Frames through views at embed_size: each frame rendered by featurizer_frame_input, then the backbone. */
+static int embed_frames_view(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels,
+                             const augment_view *v, float *out) {
+    if (!f->have_backbone) return avemo_error(AVEMO_EINVAL, "featurizer: opened without a backbone");
+    int S = f->embed_size > 0 ? f->embed_size : h, stem = f->settings.faces.color_rgb ? 3 : 1;
+    if (f->embed_size <= 0 && h != w) return avemo_error(AVEMO_EINVAL, "featurizer: views need square frames");
+    int group = n < FEATURIZER_VIEW_CHUNK ? n : FEATURIZER_VIEW_CHUNK;
+    long per_in = (long)S * S * stem;
+    float *x = malloc((size_t)(group > 0 ? group : 1) * per_in * sizeof *x);
+    uint8_t *scratch = malloc((size_t)h * w * 3);
+    int rc = x && scratch ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "out of memory for frames of %dx%d", S, S);
+    for (int n0 = 0; n0 < n && !rc; n0 += group) {
+        int nb = n - n0 < group ? n - n0 : group;
+        for (int k = 0; k < nb && !rc; k++)
+            rc = featurizer_frame_input(x + k * per_in, S, stem, f->norm, frames + ((long)n0 + k) * h * w * channels,
+                                        h, w, channels, v, scratch);
+        if (!rc) rc = mobilenetv2_infer(&f->backbone, out + (long)n0 * MNV2_FEATURES, x, nb, S, S, nb);
+    }
+    free(x);
+    free(scratch);
+    return rc;
+}
+
+int featurizer_embed_view(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels,
+                          const augment_view *v, float *out) {
+    return embed_frames_view(f, frames, n, h, w, channels, v, out);
+}
+
 int featurizer_embed(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels, int chunk,
                      float *out) {
+    if (f->embed_size > 0 && (h != f->embed_size || w != f->embed_size)) {
+        augment_view id;
+        augment_view_identity(&id);
+        return embed_frames_view(f, frames, n, h, w, channels, &id, out);
+    }
     return embed_frames(f, frames, NULL, n, h, w, channels, chunk, out);
 }
 

@@ -11,6 +11,8 @@
  *   video (SPEC 2)  file -> `frames` sampled frames (a still image: one)                    featurizer_read_frames
  *                   -> MTCNN face crops or whole frames resized: uint8 [T, S, S(, 3)]       featurizer_frames
  *   embeddings      frames -> the backbone's normalisation -> folded MobileNetV2 [T, 1280]  featurizer_embed
+ *                   (a fine-tuned backbone from a model file: frames first resized to its input
+ *                   side, or rendered as a test-time view, vision/augment.h)            featurizer_embed_view
  *   model input     audio [C, F] -> [F, C] channels-last, then standardised with the training fold's
  *                   statistics (data/loader.h's feature_standardize, as training does)      featurizer_model_audio
  *
@@ -27,6 +29,7 @@
 #include "dsp/mfcc.h"
 #include "io/video.h"
 #include "model/mobilenetv2.h"
+#include "vision/augment.h"
 #include "vision/faces.h"
 #include "vision/mtcnn.h"
 
@@ -48,7 +51,8 @@ typedef struct {
     faces_config faces;           /* frames per clip, side, colour, frame window, MTCNN settings */
     video_frames_kind frames_kind;
     const char *backbone_path;    /* MobileNetV2 weights whose embeddings are the video features, as recorded;
-                                     NULL: face frames only */
+                                     NULL: face frames only. Bare weights (avemo import) or an avemo model
+                                     file with a fine-tuned backbone (train --finetune; model/model_file.h) */
 } featurizer_settings;
 
 /* The spec's defaults: audio + video, MFCC (n_mfcc 10), FRFT order 0.95 when FRFT-MFCC is chosen, 22,050 Hz,
@@ -78,15 +82,22 @@ typedef struct {
     mnv2_folded backbone;    /* BN folded, when have_backbone */
     mnv2_norm norm;          /* the backbone's input normalisation */
     int have_backbone;
+    int embed_size;          /* > 0: frames are resized to embed_size x embed_size before the backbone (the
+                                input side a fine-tuned backbone was trained at); 0: frames as they are */
 } featurizer;
 
 /* Plans the audio features and loads the weights the settings need: MTCNN for face crops (mtcnn_path, or
  * weights_find's search when NULL) and the backbone when backbone_path, else s->backbone_path, names one
- * (its stem takes 1 channel, or 3 with colour frames). Errors name the weights. */
+ * (its stem takes 1 channel, or 3 with colour frames; a model file's fine-tuned backbone also sets
+ * embed_size). Errors name the weights. */
 int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path);
-/* A featurizer for embeddings alone (the commands embed and classify-imagenet) from a loaded backbone: its stem's
- * channels and normalisation, the network folded (net stays the caller's). */
+/* A featurizer for embeddings alone (the commands embed and classify-imagenet, the fine-tuning trainer's
+ * evaluation) from a loaded backbone: its stem's channels and normalisation, the network folded (net stays the
+ * caller's). Set f->embed_size after, for a backbone with an input size. */
 int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net);
+/* Give an open featurizer the backbone `net` (folded; net stays the caller's) with input side input_size
+ * (0: frames as they are), in place of any it had: a model file's fine-tuned backbone. */
+int featurizer_use_backbone(featurizer *f, const mobilenetv2 *net, int input_size);
 void featurizer_close(featurizer *f); /* a zeroed featurizer is fine */
 
 /* ---- audio ---- */
@@ -123,6 +134,16 @@ int featurizer_frames_file(const featurizer *f, const char *path, uint8_t **out,
  * replicated, RGB goes to BT.601 luma) -> out [n, 1280]; `chunk` frames per pass (0 = the backbone's default). */
 int featurizer_embed(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels, int chunk,
                      float *out);
+/* featurizer_embed of view v (vision/augment.h) of each frame, rendered at embed_size (or the frames' own size
+ * when 0): test-time augmentation; the identity view gives featurizer_embed's result. */
+int featurizer_embed_view(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels,
+                          const augment_view *v, float *out);
+/* The backbone's input for one frame src uint8 [h, w, channels] (1 or 3) under view v: dst float
+ * [S, S, stem_channels] normalised per `norm` (gray to a 3-channel stem replicated, RGB to a 1-channel stem
+ * BT.601 luma). What featurizer_embed_view feeds the backbone, and what the fine-tuning trainer feeds it with
+ * a random view. scratch: at least 3 h w bytes. */
+int featurizer_frame_input(float *dst, int S, int stem_channels, mnv2_norm norm, const uint8_t *src, int h, int w,
+                           int channels, const augment_view *v, uint8_t *scratch);
 /* The same for float frames already normalised [n, h, w, channels]. */
 int featurizer_embed_f32(const featurizer *f, const float *frames, int n, int h, int w, int channels, int chunk,
                          float *out);

@@ -13,6 +13,7 @@
 #define RANDOM_TEST_FRACTION 0.2
 #define RANDOM_VAL_FRACTION 0.1
 #define SPLIT_VAL_FRACTION 0.1 /* image folders without a validation split */
+#define HOLDOUT_FRACTION 0.1   /* holdout:SEED, per class */
 
 /* ---------------------------------------------------------------- parsing */
 
@@ -64,7 +65,7 @@ static int parse_actor_list(const char *s, const char *end, int *out, int *n, in
 
 int protocol_parse(const char *text, protocol_spec *p) {
     memset(p, 0, sizeof *p);
-    if (!text || !*text) return avemo_error(AVEMO_EINVAL, "empty protocol (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split)");
+    if (!text || !*text) return avemo_error(AVEMO_EINVAL, "empty protocol (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split, holdout:SEED)");
     if (strlen(text) >= sizeof p->text) return avemo_error(AVEMO_EINVAL, "protocol text too long");
     snprintf(p->text, sizeof p->text, "%s", text);
     const char *end = text + strlen(text);
@@ -104,6 +105,14 @@ int protocol_parse(const char *text, protocol_spec *p) {
                                        text, p->test_actors[i]);
         return AVEMO_OK;
     }
+    if (!strncmp(text, "holdout:", 8)) {
+        p->kind = PROTOCOL_HOLDOUT;
+        long seed;
+        int rc = parse_int(text + 8, end, 0, 2147483647L, &seed, "seed", text);
+        if (rc) return rc;
+        p->seed = (uint64_t)seed;
+        return AVEMO_OK;
+    }
     if (!strncmp(text, "random:", 7)) {
         p->kind = PROTOCOL_RANDOM;
         long seed;
@@ -112,7 +121,7 @@ int protocol_parse(const char *text, protocol_spec *p) {
         p->seed = (uint64_t)seed;
         return AVEMO_OK;
     }
-    return avemo_error(AVEMO_EINVAL, "unknown protocol '%s' (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split)", text);
+    return avemo_error(AVEMO_EINVAL, "unknown protocol '%s' (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split, holdout:SEED)", text);
 }
 
 const char *protocol_default(dataset_kind kind) {
@@ -339,6 +348,44 @@ static int make_random(const protocol_spec *p, const dataset *ds, fold_set *fs) 
     return rc;
 }
 
+/* holdout:SEED: per class, its samples shuffled with the seed (mixed with the class index), the first
+ * round(HOLDOUT_FRACTION n_c) held out (test), the rest train. */
+static int make_holdout(const protocol_spec *p, const dataset *ds, fold_set *fs) {
+    fs->folds = calloc(1, sizeof *fs->folds);
+    if (!fs->folds) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    fs->n_folds = 1;
+    fold *f = &fs->folds[0];
+    int rc = alloc_fold(f, ds->n);
+    int *cls = malloc((ds->n ? ds->n : 1) * sizeof *cls);
+    if (rc || !cls) {
+        free(cls);
+        return rc ? rc : avemo_error(AVEMO_ENOMEM, "out of memory");
+    }
+    for (int k = 0; k < ds->n_classes && !rc; k++) {
+        int n = 0;
+        for (int i = 0; i < ds->n; i++)
+            if (ds->samples[i].label == k) cls[n++] = i;
+        fold part = {0};
+        part.train = f->train + f->n_train; /* append after what earlier classes put there */
+        part.test = f->test + f->n_test;
+        part.val = f->val;
+        rc = split_indices(&part, cls, n, (int)(n * HOLDOUT_FRACTION + 0.5), 0, p->seed * 1000003ull + (uint64_t)k);
+        f->n_train += part.n_train;
+        f->n_test += part.n_test;
+    }
+    free(cls);
+    qsort(f->test, f->n_test, sizeof(int), cmp_int);
+    qsort(f->train, f->n_train, sizeof(int), cmp_int);
+    if (!rc && (f->n_train == 0 || f->n_test == 0))
+        rc = avemo_error(AVEMO_EINVAL, "protocol '%s': %d samples are too few to hold out 10%% per class", p->text,
+                         ds->n);
+    snprintf(fs->desc, sizeof fs->desc,
+             "class-stratified hold-out with seed %llu: %.0f%% of each class held out and scored with the final "
+             "epoch's model (no epoch selection), the rest train; not speaker-independent",
+             (unsigned long long)p->seed, 100 * HOLDOUT_FRACTION);
+    return rc;
+}
+
 static int split_role(const char *name) { /* 0 train, 1 val, 2 test */
     if (!strcasecmp(name, "test") || !strcasecmp(name, "privatetest")) return 2;
     if (!strcasecmp(name, "val") || !strcasecmp(name, "valid") || !strcasecmp(name, "validation") ||
@@ -426,6 +473,7 @@ int protocol_make_folds(const protocol_spec *p, const dataset *ds, uint64_t seed
     case PROTOCOL_ACTORS: rc = make_actors(p, ds, out); break;
     case PROTOCOL_RANDOM: rc = make_random(p, ds, out); break;
     case PROTOCOL_SPLIT: rc = make_split(ds, seed, out); break;
+    case PROTOCOL_HOLDOUT: rc = make_holdout(p, ds, out); break;
     default: rc = avemo_error(AVEMO_EINVAL, "unknown protocol kind %d", (int)p->kind);
     }
     if (!rc && (p->kind == PROTOCOL_KFOLD || p->kind == PROTOCOL_KCH5 || p->kind == PROTOCOL_ACTORS)) {

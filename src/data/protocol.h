@@ -13,6 +13,10 @@
  *   random:SEED     one utterance-level split (20 % test, 10 % validation), leaks speakers: comparison only.
  *   split           image folders: folders named test/PrivateTest test, val/valid/validation/PublicTest
  *                   validate (or 10 % of train by seed if none), the rest train.
+ *   holdout:SEED    a class-stratified 10 % of all samples held out (per class, round(10 % of its samples),
+ *                   drawn by a seeded shuffle of that class), the rest train; no validation, so the final
+ *                   epoch's model is scored on the held-out part (the fold's "test"): a validation split for
+ *                   choosing settings when a dataset ships no test split (FER2013's train/ alone).
  */
 #ifndef AVEMO_DATA_PROTOCOL_H
 #define AVEMO_DATA_PROTOCOL_H
@@ -20,7 +24,7 @@
 
 #include <stdint.h>
 
-typedef enum { PROTOCOL_KFOLD, PROTOCOL_KCH5, PROTOCOL_ACTORS, PROTOCOL_RANDOM, PROTOCOL_SPLIT } protocol_kind;
+typedef enum { PROTOCOL_KFOLD, PROTOCOL_KCH5, PROTOCOL_ACTORS, PROTOCOL_RANDOM, PROTOCOL_SPLIT, PROTOCOL_HOLDOUT } protocol_kind;
 
 #define PROTOCOL_MAX_ACTORS 128
 
@@ -28,7 +32,7 @@ typedef struct {
     protocol_kind kind;
     int n_folds;    /* kfold: folds K (0 = dataset default) */
     int n_val;      /* kfold: validation actors per fold (0 = default, -1 = given as 0: no validation) */
-    uint64_t seed;  /* random:SEED */
+    uint64_t seed;  /* random:SEED, holdout:SEED */
     int n_test_actors, n_val_actors;                    /* actors:T/V */
     int test_actors[PROTOCOL_MAX_ACTORS], val_actors[PROTOCOL_MAX_ACTORS];
     char text[256]; /* canonical spelling, for reports */
@@ -48,7 +52,7 @@ typedef struct {
     char desc[512];          /* one line: what the protocol did (for logs and reports) */
 } fold_set;
 
-/* Parse "kfold", "kfold:6", "kfold:6:4", "kch5", "actors:1,2,3,4/5,6", "random:7", "split".
+/* Parse "kfold", "kfold:6", "kfold:6:4", "kch5", "actors:1,2,3,4/5,6", "random:7", "split", "holdout:1".
  * AVEMO_EINVAL with a message naming the problem on bad text. */
 int protocol_parse(const char *text, protocol_spec *out);
 /* The dataset's default protocol text: RAVDESS "kfold:6", CREMA-D "kfold:5", image folders "split". */

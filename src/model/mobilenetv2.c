@@ -546,3 +546,18 @@ void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels,
             }
         }
 }
+
+void mobilenetv2_normalize_f32(float *x, long pixels, int channels, mnv2_norm norm) {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    const float gray_mean = (0.485f + 0.456f + 0.406f) / 3, gray_std = (0.229f + 0.224f + 0.225f) / 3;
+    for (long p = 0; p < pixels; p++)
+        for (int c = 0; c < channels; c++) {
+            float v = x[p * channels + c];
+            if (norm == MNV2_NORM_MINUS1_1) {
+                x[p * channels + c] = v / 127.5f - 1.0f;
+            } else {
+                float mu = channels == 3 ? mean[c] : gray_mean, sd = channels == 3 ? std[c] : gray_std;
+                x[p * channels + c] = (v / 255.0f - mu) / sd;
+            }
+        }
+}

@@ -137,6 +137,8 @@ int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int
 
 /* Normalise uint8 pixels [pixels, channels] to floats as the weights expect. */
 void mobilenetv2_normalize_u8(float *dst, const unsigned char *src, long pixels, int channels, mnv2_norm norm);
+/* The same for float pixels in 0..255 (augmented views), in place. */
+void mobilenetv2_normalize_f32(float *x, long pixels, int channels, mnv2_norm norm);
 const char *mnv2_padding_name(mnv2_padding p);
 const char *mnv2_norm_name(mnv2_norm n);
 

@@ -81,6 +81,9 @@ struct model {
     const int *labels;
     stream_pair stage2_in;               /* the streams' stage-2 inputs (after ia / it's exchange) */
     float loss;
+    /* mixed targets (mixup / cutmix, model_set_mix): lambda onehot(labels) + (1 - lambda) onehot(mix_labels) */
+    const int *mix_labels;
+    float mix_lambda;
 };
 
 /* Build the head for `cfg` with PyTorch-default initialisation (Kaiming-uniform weights, U(+-1/sqrt(fan_in))
@@ -103,6 +106,11 @@ void model_zero_grad(model *m);
  * with labels. dvideo [B, T, video_dim] and daudio [B, audio_frames, audio_channels] receive the gradients
  * w.r.t. the inputs when not NULL (overwritten): the hook for fine-tuning MobileNetV2 end to end. */
 int model_backward(model *m, float *dvideo, float *daudio);
+
+/* Mixed targets for the next forwards with labels (mixup / cutmix): the loss becomes
+ * lambda CE(labels) + (1 - lambda) CE(labels_b) (each with cfg.label_smoothing), and model_backward its
+ * gradient. labels_b [B] must stay valid until model_backward; NULL returns to plain labels. */
+void model_set_mix(model *m, const int *labels_b, float lambda);
 
 /* Predicted class per sample from the last forward (argmax of logits). */
 void model_predict(const model *m, int *pred);

@@ -32,12 +32,49 @@ static int write_metadata(st_writer *w, const model_file *mf, const char *config
     return AVEMO_OK;
 }
 
+#define BACKBONE_PREFIX "backbone."
+#define BACKBONE_MAX_INPUT 1024
+
+/* metadata "backbone" (see model_file.h) */
+static char *backbone_json(const model_file *mf) {
+    const mobilenetv2 *b = mf->backbone;
+    cJSON *j = cJSON_CreateObject();
+    char batches[32];
+    snprintf(batches, sizeof batches, "%lld", (long long)b->num_batches_tracked);
+    cJSON_AddNumberToObject(j, "input_size", mf->input_size);
+    cJSON_AddNumberToObject(j, "in_channels", b->in_channels);
+    cJSON_AddStringToObject(j, "padding", mnv2_padding_name(b->padding));
+    cJSON_AddStringToObject(j, "input_norm", mnv2_norm_name(b->norm));
+    cJSON_AddNumberToObject(j, "bn_eps", b->bn_eps);
+    cJSON_AddStringToObject(j, "num_batches_tracked", batches);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* The backbone's tensors as "backbone.<name>" and its metadata. Names are written into `names` (kept alive
+ * until the writer writes: the writer references them). */
+static int write_backbone(st_writer *w, const model_file *mf, char (*names)[LAYOUT_NAME_MAX + 16], char **json) {
+    const mobilenetv2 *b = mf->backbone;
+    int rc = AVEMO_OK;
+    for (int i = 0; i < b->param_layout.n && !rc; i++) {
+        const layout_entry *e = &b->param_layout.e[i];
+        snprintf(names[i], sizeof names[i], BACKBONE_PREFIX "%s", e->name);
+        rc = st_writer_add(w, names[i], ST_F32, e->ndim, e->shape, layout_ptr(e, &b->p));
+    }
+    if (!rc && !(*json = backbone_json(mf))) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!rc) rc = st_writer_meta(w, "backbone", *json);
+    return rc;
+}
+
 int model_file_save(const char *path, const model_file *mf) {
     const model *m = mf->m;
     int rc = AVEMO_ENOMEM;
-    char *config_json = model_config_to_json(&m->cfg), *classes = classes_json(mf);
+    char *config_json = model_config_to_json(&m->cfg), *classes = classes_json(mf), *bb_json = NULL;
+    char (*bb_names)[LAYOUT_NAME_MAX + 16] =
+        mf->backbone ? malloc(sizeof *bb_names * (size_t)mf->backbone->param_layout.n) : NULL;
     st_writer *w = st_writer_new();
-    if (!config_json || !classes || !w) {
+    if (!config_json || !classes || !w || (mf->backbone && !bb_names)) {
         avemo_error(rc, "%s: out of memory", path);
         goto done;
     }
@@ -52,17 +89,24 @@ int model_file_save(const char *path, const model_file *mf) {
     if (mf->video_mean && ((rc = st_writer_add(w, "video_mean", ST_F32, 1, &n_video, mf->video_mean)) ||
                            (rc = st_writer_add(w, "video_std", ST_F32, 1, &n_video, mf->video_std))))
         goto done;
+    if (mf->backbone && (rc = write_backbone(w, mf, bb_names, &bb_json))) goto done;
     if ((rc = write_metadata(w, mf, config_json, classes))) goto done;
     rc = st_writer_write(w, path);
 done:
     st_writer_free(w);
     free(config_json);
     free(classes);
+    free(bb_json);
+    free(bb_names);
     return rc;
 }
 
 void model_file_free(model_file *mf) {
     if (mf->m) model_free(mf->m);
+    if (mf->backbone) {
+        mobilenetv2_free(mf->backbone);
+        free(mf->backbone);
+    }
     for (int i = 0; i < mf->n_classes; i++) free(mf->class_names[i]);
     free(mf->audio_mean);
     free(mf->audio_std);
@@ -146,6 +190,77 @@ static int read_feature_stats(model_file *mf, const st_file *f, const model_conf
     return AVEMO_OK;
 }
 
+/* The "backbone" metadata and tensors into a new mf->backbone (absent metadata: no backbone). */
+static int read_backbone(model_file *mf, const st_file *f, const char *path) {
+    const char *meta = st_meta(f, "backbone");
+    if (!meta) return AVEMO_OK;
+    cJSON *j = cJSON_Parse(meta);
+    const cJSON *size = cJSON_GetObjectItem(j, "input_size"), *ch = cJSON_GetObjectItem(j, "in_channels");
+    const cJSON *pad = cJSON_GetObjectItem(j, "padding"), *norm = cJSON_GetObjectItem(j, "input_norm");
+    const cJSON *eps = cJSON_GetObjectItem(j, "bn_eps"), *nbt = cJSON_GetObjectItem(j, "num_batches_tracked");
+    int ok = cJSON_IsNumber(size) && size->valueint >= 8 && size->valueint <= BACKBONE_MAX_INPUT &&
+             cJSON_IsNumber(ch) && (ch->valueint == 1 || ch->valueint == 3) && cJSON_IsString(pad) &&
+             cJSON_IsString(norm) && cJSON_IsNumber(eps) && eps->valuedouble > 0 && eps->valuedouble < 1;
+    int rc = ok ? AVEMO_OK : avemo_error(AVEMO_EFORMAT, "%s: bad \"backbone\" metadata", path);
+    mobilenetv2 *b = NULL;
+    if (!rc && !(b = calloc(1, sizeof *b))) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!rc && (rc = mobilenetv2_init(b, ch->valueint, 0))) {
+        free(b);
+        b = NULL;
+    }
+    if (!rc) {
+        mf->backbone = b;
+        mf->input_size = size->valueint;
+        b->padding = !strcmp(pad->valuestring, "tf_same") ? MNV2_PAD_TF_SAME : MNV2_PAD_TORCH;
+        b->norm = !strcmp(norm->valuestring, "minus1_1") ? MNV2_NORM_MINUS1_1 : MNV2_NORM_IMAGENET;
+        b->bn_eps = (float)eps->valuedouble;
+        b->num_batches_tracked = cJSON_IsString(nbt) ? strtoll(nbt->valuestring, NULL, 10) : 0;
+    }
+    for (int i = 0; !rc && i < b->param_layout.n; i++) {
+        const layout_entry *e = &b->param_layout.e[i];
+        char name[LAYOUT_NAME_MAX + 16];
+        snprintf(name, sizeof name, BACKBONE_PREFIX "%s", e->name);
+        const st_tensor *t = st_find(f, name);
+        if (!t) rc = avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (the backbone is incomplete)", path, name);
+        else rc = st_to_f32(t, layout_ptr(e, &b->p), e->count, path);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+int model_file_load_backbone(const char *path, mobilenetv2 *net, int *input_size) {
+    model_file mf;
+    int rc = model_file_load(path, &mf);
+    if (rc) return rc;
+    if (!mf.backbone) {
+        model_file_free(&mf);
+        return avemo_error(AVEMO_EINVAL, "%s: this model has no fine-tuned backbone (trained on frozen features); "
+                                         "give the backbone it was prepared with", path);
+    }
+    const mobilenetv2 *b = mf.backbone; /* copied, not moved: the struct holds pointers into itself */
+    rc = mobilenetv2_init(net, b->in_channels, 0);
+    if (!rc) {
+        memcpy(net->params, b->params, (size_t)b->n_params * sizeof(float));
+        memcpy(net->buffers, b->buffers, (size_t)b->n_buffers * sizeof(float));
+        net->padding = b->padding;
+        net->norm = b->norm;
+        net->bn_eps = b->bn_eps;
+        net->num_batches_tracked = b->num_batches_tracked;
+        *input_size = mf.input_size;
+    }
+    model_file_free(&mf);
+    return rc;
+}
+
+int model_file_is_model(const char *path) {
+    st_file f;
+    if (st_read(path, &f)) return 0;
+    const char *format = st_meta(&f, "format");
+    int yes = format && !strcmp(format, MODEL_FILE_FORMAT);
+    st_free(&f);
+    return yes;
+}
+
 int model_file_load(const char *path, model_file *mf) {
     memset(mf, 0, sizeof *mf);
     st_file f;
@@ -164,7 +279,7 @@ int model_file_load(const char *path, model_file *mf) {
     }
     if ((rc = read_class_names(mf, classes, cfg.n_classes, path)) || (rc = check_config_fits(&f, &cfg, path)) ||
         (rc = model_create(&mf->m, &cfg, 0)) || (rc = read_model_tensors(mf, &f, path)) ||
-        (rc = read_feature_stats(mf, &f, &cfg, path)))
+        (rc = read_feature_stats(mf, &f, &cfg, path)) || (rc = read_backbone(mf, &f, path)))
         goto fail;
     mf->prep_json = dup_meta(&f, "prep");
     mf->dataset = dup_meta(&f, "dataset");

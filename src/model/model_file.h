@@ -2,9 +2,16 @@
  * names, the per-coefficient feature statistics of the training fold (audio_mean/audio_std [C],
  * video_mean/video_std [D]), and metadata: "format" = "avemo-model", "config" (model_config JSON),
  * "classes" (JSON array of class names), "prep" (the feature-cache settings the features were made with,
- * so predict recomputes them identically), "dataset", "protocol", "fold", "selected" (how it was chosen). */
+ * so predict recomputes them identically), "dataset", "protocol", "fold", "selected" (how it was chosen).
+ *
+ * A model whose MobileNetV2 was fine-tuned with the head (train --finetune) also holds the backbone: every
+ * tensor of its state_dict as "backbone.<torchvision name>" (BN not folded: weight, bias, running statistics),
+ * and metadata "backbone" = {"input_size": S, "in_channels", "padding", "input_norm", "bn_eps",
+ * "num_batches_tracked"}: the video features are then that backbone's, on frames resized to S x S
+ * (data/featurizer.h), not those of a frozen backbone named in the prep settings. */
 #ifndef AVEMO_MODEL_MODEL_FILE_H
 #define AVEMO_MODEL_MODEL_FILE_H
+#include "model/mobilenetv2.h"
 #include "model/model.h"
 
 #define MODEL_FILE_FORMAT "avemo-model" /* metadata "format" */
@@ -18,6 +25,8 @@ typedef struct {
     float *video_mean, *video_std; /* [cfg.video_dim] or NULL (audio-only) */
     char *prep_json, *dataset, *protocol, *selected;
     int fold;
+    mobilenetv2 *backbone;         /* the fine-tuned backbone, or NULL (features from prep's frozen backbone) */
+    int input_size;                /* with a backbone: its input side S */
 } model_file;
 
 /* Write atomically. `mf->m` and the statistics must be set; strings may be NULL. */
@@ -25,5 +34,12 @@ int model_file_save(const char *path, const model_file *mf);
 /* Read and validate (every tensor present with the expected shape); creates mf->m. */
 int model_file_load(const char *path, model_file *mf);
 void model_file_free(model_file *mf);
+
+/* The fine-tuned backbone of a model file alone (for the featurizer: prep --backbone MODEL, predict):
+ * *net initialised from the file's "backbone.*" tensors, *input_size its input side. AVEMO_EINVAL when the
+ * file is an avemo model without a backbone. */
+int model_file_load_backbone(const char *path, mobilenetv2 *net, int *input_size);
+/* 1 when `path` is a safetensors file whose metadata says it is an avemo model (not a bare backbone). */
+int model_file_is_model(const char *path);
 
 #endif

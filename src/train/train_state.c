@@ -24,6 +24,11 @@ static void read_float_array(const cJSON *a, float *x, int n) {
 
 int train_state_save(const char *path, const model *m, const float *opt_m, const float *opt_v, const float *best,
                      const train_history *h, const char *fingerprint) {
+    return train_state_save_ex(path, m, opt_m, opt_v, best, h, fingerprint, NULL, 0);
+}
+
+int train_state_save_ex(const char *path, const model *m, const float *opt_m, const float *opt_v, const float *best,
+                        const train_history *h, const char *fingerprint, const train_state_extra *x, int n_extra) {
     st_writer *w = st_writer_new();
     if (!w) return avemo_error(AVEMO_ENOMEM, "out of memory");
     int64_t n_params = m->n_params, n_state = m->n_params + m->n_buffers;
@@ -35,6 +40,10 @@ int train_state_save(const char *path, const model *m, const float *opt_m, const
     if (!rc && opt_m) rc = st_writer_add(w, "opt_m", ST_F32, 1, &n_params, opt_m);
     if (!rc && opt_v) rc = st_writer_add(w, "opt_v", ST_F32, 1, &n_params, opt_v);
     if (!rc && best) rc = st_writer_add(w, "best", ST_F32, 1, &n_state, best);
+    for (int i = 0; i < n_extra && !rc; i++) {
+        int64_t count = x[i].count;
+        rc = st_writer_add(w, x[i].name, ST_F32, 1, &count, x[i].data);
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "epoch", h->epoch);
     cJSON_AddNumberToObject(j, "step", (double)h->step);
@@ -56,6 +65,12 @@ int train_state_save(const char *path, const model *m, const float *opt_m, const
 
 int train_state_load(const char *path, model *m, float *opt_m, float *opt_v, float *best, int *have_best,
                      train_history *h, const char *fingerprint, int epochs) {
+    return train_state_load_ex(path, m, opt_m, opt_v, best, have_best, h, fingerprint, epochs, NULL, 0);
+}
+
+int train_state_load_ex(const char *path, model *m, float *opt_m, float *opt_v, float *best, int *have_best,
+                        train_history *h, const char *fingerprint, int epochs, const train_state_extra *x,
+                        int n_extra) {
     st_file f;
     int rc = st_read(path, &f);
     if (rc) return rc;
@@ -77,6 +92,13 @@ int train_state_load(const char *path, model *m, float *opt_m, float *opt_v, flo
     }
     if (opt_m && (t = st_find(&f, "opt_m")) && (rc = st_to_f32(t, opt_m, m->n_params, path))) goto done;
     if (opt_v && (t = st_find(&f, "opt_v")) && (rc = st_to_f32(t, opt_v, m->n_params, path))) goto done;
+    for (int i = 0; i < n_extra; i++) {
+        if (!(t = st_find(&f, x[i].name))) {
+            rc = avemo_error(AVEMO_EFORMAT, "%s: no '%s' tensor", path, x[i].name);
+            goto done;
+        }
+        if ((rc = st_to_f32(t, x[i].data, x[i].count, path))) goto done;
+    }
     *have_best = 0;
     if ((t = st_find(&f, "best"))) {
         if ((rc = st_to_f32(t, best, m->n_params + m->n_buffers, path))) goto done;

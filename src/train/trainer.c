@@ -13,7 +13,9 @@
 #include "nn/nn.h"
 #include "train/plot.h"
 #include "train/report.h"
+#include "train/finetune.h"
 #include "train/train_state.h"
+#include "train/trainer_run.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -41,6 +43,7 @@ void train_options_default(train_options *o) {
     memcpy(o->milestones, ms, sizeof ms);
     o->gamma = 0.1f;
     model_config_default(&o->model, 8);
+    finetune_options_default(&o->finetune);
 }
 
 /* One progress line to the caller's log function (none when quiet or when there is no function). */
@@ -242,18 +245,13 @@ static char *options_fingerprint(const train_options *o, const model_config *cfg
     cJSON_AddNumberToObject(j, "min_lr", round7(o->min_lr));
     if (mc) cJSON_AddItemToObject(j, "model", cJSON_Parse(mc));
     if (o->init_visual) cJSON_AddStringToObject(j, "init_visual", o->init_visual);
+    if (o->finetune.enabled) cJSON_AddItemToObject(j, "finetune", finetune_options_json(&o->finetune));
+    if (o->max_train_samples > 0) cJSON_AddNumberToObject(j, "max_train_samples", o->max_train_samples);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     free(mc);
     return s;
 }
-
-typedef struct {
-    const train_options *options;
-    const feature_cache *cache;
-    const char *protocol;
-    char *fingerprint; /* the current fold's options_fingerprint (the same for every fold of a run) */
-} run_ctx;
 
 /* One fold's training state: the model, optimizer moments, the weights of the selected epoch, history and
  * scratch buffers. */
@@ -451,15 +449,7 @@ static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_
         memcpy(m->param_mem, s->best, (size_t)m->n_params * sizeof(float));
         memcpy(m->buffer_mem, s->best + m->n_params, (size_t)m->n_buffers * sizeof(float));
     }
-    memset(fr, 0, sizeof *fr);
-    fr->n_train = d->train.n;
-    fr->n_val = d->val.n;
-    fr->best_epoch = s->history.best_epoch;
-    fr->best_val_top1 = s->history.best_val;
-    fr->n_test_actors = f->n_test_actors < REPORT_MAX_ACTORS ? f->n_test_actors : REPORT_MAX_ACTORS;
-    fr->n_val_actors = f->n_val_actors < REPORT_MAX_ACTORS ? f->n_val_actors : REPORT_MAX_ACTORS;
-    memcpy(fr->test_actors, f->test_actors, (size_t)fr->n_test_actors * sizeof(int));
-    memcpy(fr->val_actors, f->val_actors, (size_t)fr->n_val_actors * sizeof(int));
+    train_fold_report_init(fr, f, &s->history, d->train.n, d->val.n);
     int n_classes = m->cfg.n_classes;
     if (!d->test.n) {
         fr->test.n_classes = n_classes;
@@ -473,36 +463,11 @@ static int test_selected(const fold *f, const fold_data *d, fold_state *s, fold_
  * learning curves and test confusion matrix. */
 static int save_fold(const run_ctx *run, int k, const char *dir, const fold_data *d, const fold_state *s,
                      const fold_report *fr) {
-    const feature_cache *cache = run->cache;
-    int n_classes = s->model->cfg.n_classes, epochs = run->options->epochs;
-    const train_history *h = &s->history;
-    char path[4200], sel[128], title[160];
     model_file mf = {0};
     mf.m = s->model;
-    mf.n_classes = n_classes;
-    for (int i = 0; i < n_classes; i++) mf.class_names[i] = cache->ds.class_names[i];
     mf.audio_mean = d->audio_mean, mf.audio_std = d->audio_std;
     mf.video_mean = d->video_mean, mf.video_std = d->video_std;
-    mf.prep_json = cache->config_json;
-    mf.dataset = (char *)dataset_kind_name(cache->ds.kind);
-    mf.protocol = (char *)run->protocol;
-    mf.fold = k + 1;
-    if (d->val.n)
-        snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h->best_val, h->best_epoch, epochs);
-    else snprintf(sel, sizeof sel, "final epoch %d (no validation actors)", epochs);
-    mf.selected = sel;
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    int rc = model_file_save(path, &mf);
-    if (rc) return rc;
-    learning_curves lc = {epochs, h->train_loss, d->val.n ? h->val_loss : NULL, h->train_acc,
-                          d->val.n ? h->val_acc : NULL, d->val.n ? h->best_epoch : 0};
-    snprintf(title, sizeof title, "fold %d: %s", k + 1, run->protocol);
-    snprintf(path, sizeof path, "%s/learning_curves.png", dir);
-    if ((rc = plot_learning_curves_png(path, &lc, title))) return rc;
-    if (!d->test.n) return AVEMO_OK;
-    snprintf(path, sizeof path, "%s/confusion.png", dir);
-    snprintf(title, sizeof title, "fold %d test (%d samples), top-1 %.2f%%", k + 1, d->test.n, 100 * fr->test.top1);
-    return plot_confusion_png(path, fr->test.confusion, n_classes, (const char *const *)cache->ds.class_names, title);
+    return train_save_fold_files(run, k, dir, &mf, &s->history, d->val.n > 0, fr);
 }
 
 /* The model's data dimensions and classes, from the fold's training set. */
@@ -597,7 +562,9 @@ int train_run(const train_options *o) {
     tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
     int best_fold = 0;
     for (int k = 0; k < nf; k++) {
-        if ((rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
+        if (o->finetune.enabled) rc = finetune_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]);
+        else rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]);
+        if (rc) goto done;
         tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
              k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
              frs[k].best_epoch);
@@ -641,7 +608,93 @@ done:
     return rc;
 }
 
+/* ---- shared with train/finetune.c (train/trainer_run.h) ---- */
+
+uint64_t train_derive_seed(uint64_t seed, int fold, int epoch, int purpose) {
+    return derive_seed(seed, fold, epoch, purpose);
+}
+
+void train_log(const train_options *o, const char *fmt, ...) {
+    if (o->quiet || !o->log) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    o->log(line, o->log_ctx);
+}
+
+char *train_fingerprint(const train_options *o, const model_config *cfg, uint64_t data_hash, const char *protocol) {
+    return options_fingerprint(o, cfg, data_hash, protocol);
+}
+
+void train_fold_report_init(fold_report *fr, const fold *f, const train_history *h, int n_train, int n_val) {
+    memset(fr, 0, sizeof *fr);
+    fr->n_train = n_train;
+    fr->n_val = n_val;
+    fr->best_epoch = h->best_epoch;
+    fr->best_val_top1 = h->best_val;
+    fr->n_test_actors = f->n_test_actors < REPORT_MAX_ACTORS ? f->n_test_actors : REPORT_MAX_ACTORS;
+    fr->n_val_actors = f->n_val_actors < REPORT_MAX_ACTORS ? f->n_val_actors : REPORT_MAX_ACTORS;
+    memcpy(fr->test_actors, f->test_actors, (size_t)fr->n_test_actors * sizeof(int));
+    memcpy(fr->val_actors, f->val_actors, (size_t)fr->n_val_actors * sizeof(int));
+}
+
+int train_save_fold_files(const run_ctx *run, int k, const char *dir, model_file *mf, const train_history *h,
+                          int has_val, const fold_report *fr) {
+    const feature_cache *cache = run->cache;
+    int n_classes = mf->m->cfg.n_classes, epochs = run->options->epochs;
+    char path[4200], sel[128], title[160];
+    mf->n_classes = n_classes;
+    for (int i = 0; i < n_classes; i++) mf->class_names[i] = cache->ds.class_names[i];
+    mf->prep_json = cache->config_json;
+    mf->dataset = (char *)dataset_kind_name(cache->ds.kind);
+    mf->protocol = (char *)run->protocol;
+    mf->fold = k + 1;
+    if (has_val)
+        snprintf(sel, sizeof sel, "best validation top-1 %.4f at epoch %d of %d", h->best_val, h->best_epoch, epochs);
+    else snprintf(sel, sizeof sel, "final epoch %d (no validation actors)", epochs);
+    mf->selected = sel;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc = model_file_save(path, mf);
+    if (rc) return rc;
+    learning_curves lc = {epochs, h->train_loss, has_val ? h->val_loss : NULL, h->train_acc,
+                          has_val ? h->val_acc : NULL, has_val ? h->best_epoch : 0};
+    snprintf(title, sizeof title, "fold %d: %s", k + 1, run->protocol);
+    snprintf(path, sizeof path, "%s/learning_curves.png", dir);
+    if ((rc = plot_learning_curves_png(path, &lc, title))) return rc;
+    if (!fr->test.n) return AVEMO_OK;
+    snprintf(path, sizeof path, "%s/confusion.png", dir);
+    snprintf(title, sizeof title, "fold %d test (%d samples), top-1 %.2f%%", k + 1, fr->test.n, 100 * fr->test.top1);
+    return plot_confusion_png(path, fr->test.confusion, n_classes, (const char *const *)cache->ds.class_names, title);
+}
+
 /* ---- eval ---- */
+
+/* The cache samples eval scores: the given actors' (all when none), or the test part of a protocol. */
+static int eval_select_samples(const eval_options *o, const feature_cache *cache, int *idx, int *n) {
+    *n = 0;
+    if (!o->protocol) {
+        for (int i = 0; i < cache->ds.n; i++) {
+            int keep = o->n_actors == 0;
+            for (int a = 0; a < o->n_actors; a++) keep |= cache->ds.samples[i].actor == o->actors[a];
+            if (keep) idx[(*n)++] = i;
+        }
+        return AVEMO_OK;
+    }
+    protocol_spec ps;
+    fold_set fs;
+    int rc = protocol_parse(o->protocol, &ps);
+    if (rc || (rc = protocol_make_folds(&ps, &cache->ds, o->seed ? o->seed : 1, &fs))) return rc;
+    const fold *f = &fs.folds[0];
+    for (int i = 0; i < f->n_test; i++) {
+        int keep = o->n_actors == 0;
+        for (int a = 0; a < o->n_actors; a++) keep |= cache->ds.samples[f->test[i]].actor == o->actors[a];
+        if (keep) idx[(*n)++] = f->test[i];
+    }
+    fold_set_free(&fs);
+    return AVEMO_OK;
+}
 
 int eval_run(const eval_options *o, eval_metrics *out) {
     model_file mf;
@@ -664,10 +717,10 @@ int eval_run(const eval_options *o, eval_metrics *out) {
                          o->cache_dir, cache.ds.n_classes);
         goto done;
     }
-    for (int i = 0; i < cache.ds.n; i++) {
-        int keep = o->n_actors == 0;
-        for (int a = 0; a < o->n_actors; a++) keep |= cache.ds.samples[i].actor == o->actors[a];
-        if (keep) idx[n++] = i;
+    if ((rc = eval_select_samples(o, &cache, idx, &n))) goto done;
+    if (mf.backbone) { /* fine-tuned: the cache's frames through the model's own backbone */
+        rc = finetune_eval(&mf, &cache, idx, n, o->tta, out);
+        goto done;
     }
     if ((rc = load_subset(&cache, idx, n, kinds_for(mf.m->cfg.modality), &s))) goto done;
     if (s.n == 0) {

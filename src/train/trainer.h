@@ -16,6 +16,7 @@
 #define AVEMO_TRAIN_TRAINER_H
 #include "model/config.h"
 #include "train/metrics.h"
+#include "vision/augment.h"
 
 #include <stdint.h>
 
@@ -23,6 +24,31 @@ typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_ADAMW } optimizer_kind;
 typedef enum { SCHED_MULTISTEP = 0, SCHED_COSINE, SCHED_CONSTANT } schedule_kind;
 
 #define TRAIN_MAX_MILESTONES 16
+
+/* End-to-end fine-tuning of MobileNetV2 with the head (train/finetune.h): BN of the backbone in train mode
+ * (batch statistics, running statistics updated), frozen (eval mode: running statistics; weight and bias
+ * trained) or fixed (eval mode, weight and bias not trained either). */
+typedef enum { FT_BN_TRAIN = 0, FT_BN_FROZEN, FT_BN_FIXED } finetune_bn;
+
+typedef struct {
+    int enabled;                /* --finetune: train the backbone too, on the cache's face frames */
+    const char *backbone_path;  /* MobileNetV2 weights to start from (avemo import), required */
+    int input_size;             /* S: frames are rendered at S x S (default 96) */
+    finetune_bn bn;             /* default FT_BN_TRAIN */
+    int bn_data_init;           /* 1: before training, the BN statistics of the (folded) imported weights are
+                                   measured on training images and the BN weight/bias set so that the network
+                                   computes the same function (train-mode BN then starts from the pretrained
+                                   function instead of from identity statistics) */
+    float backbone_lr;          /* backbone learning rate = backbone_lr x lr (default 1) */
+    float layer_decay;          /* and x layer_decay^(51 - unit) for the 52 conv units (default 1 = none) */
+    float warmup_epochs;        /* linear warm-up of every learning rate from 0 over this many epochs (per
+                                   step; default 0) */
+    augment_config augment;     /* training-time views (vision/augment.h); augment.enabled = 0: none */
+    float mixup, cutmix;        /* Beta(a, a) parameters; 0 = off. Both on: one of the two per batch, evenly */
+    float mix_prob;             /* probability that a batch is mixed (default 1 when mixup or cutmix is on) */
+    int tta;                    /* views averaged when scoring the held-out / test samples: 1, 2 or 10 */
+    int stats_images;           /* training images used for the BN data init and the feature statistics */
+} finetune_options;
 
 typedef struct {
     const char *cache_dir, *run_dir;
@@ -48,10 +74,12 @@ typedef struct {
                                       model's before training (model/model_init.h); NULL = random init */
     int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
                                       that epoch's state write (tests of --resume); 0 = run to the end */
+    finetune_options finetune;     /* finetune.enabled: train/finetune.c trains each fold instead */
+    int max_train_samples;         /* > 0: only the first N training samples of each fold (quick runs, tests) */
 } train_options;
 
 /* Defaults of spec 5 (the baseline): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3, batch 8, 100 epochs,
- * lr x0.1 at epochs 40, 55, 65, 70. */
+ * lr x0.1 at epochs 40, 55, 65, 70. Fine-tuning off (its own defaults set: finetune_options_default). */
 void train_options_default(train_options *o);
 
 /* Train every fold, test the selected model of each, write the run's reports. */
@@ -63,6 +91,11 @@ typedef struct {
     const char *model_path, *cache_dir;
     const int *actors;             /* NULL: every actor */
     int n_actors;
+    int tta;                       /* a model with a fine-tuned backbone: test-time views averaged (1, 2 or 10;
+                                      0 = 1) */
+    const char *protocol;          /* NULL, or only the test samples of this protocol's first fold (e.g.
+                                      "holdout:1": the held-out part a fine-tuning run was scored on) */
+    uint64_t seed;                 /* the protocol's seed where it draws (kfold's validation actors): 1 */
 } eval_options;
 int eval_run(const eval_options *o, eval_metrics *out);
 
