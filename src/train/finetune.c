@@ -475,24 +475,51 @@ static void opt_step(const train_options *o, float *p, const float *g, float *m,
 
 /* One step of every trainable tensor: weight decay on weights of 2+ dimensions only; the backbone's lr scaled
  * by backbone_lr and layer_decay^(51 - unit); BN weights and biases skipped when fixed. */
-static void step_all(const train_options *o, ft_state *s, float lr, long step) {
+static void step_all(const train_options *o, finetune_net *net, float lr, long step) {
     const finetune_options *ft = &o->finetune;
-    const layout *L = &s->bb.param_layout;
+    mobilenetv2 *bb = net->backbone;
+    const layout *L = &bb->param_layout;
     for (int e = 0; e < L->n; e++) {
         const layout_entry *t = &L->e[e];
         if (!layout_has_grad(t) || (t->ndim == 1 && ft->bn == FT_BN_FIXED)) continue;
-        int unit = mobilenetv2_tensor_unit(&s->bb, e);
-        float scale = ft->backbone_lr * (unit >= 0 ? powf(ft->layer_decay, (float)(MNV2_UNITS - 1 - unit)) : 1.0f);
-        opt_step(o, s->bb.params + t->offset, s->bb.grads + t->offset, s->bb_m + t->offset,
-                 s->bb_v ? s->bb_v + t->offset : NULL, t->count, lr * scale, t->ndim > 1 ? o->weight_decay : 0, step);
+        int unit = mobilenetv2_tensor_unit(bb, e);
+        if (unit < 0) continue; /* an ImageNet classifier: not part of the features */
+        float scale = ft->backbone_lr * powf(ft->layer_decay, (float)(MNV2_UNITS - 1 - unit));
+        opt_step(o, bb->params + t->offset, bb->grads + t->offset, net->bb_m + t->offset,
+                 net->bb_v ? net->bb_v + t->offset : NULL, t->count, lr * scale, t->ndim > 1 ? o->weight_decay : 0,
+                 step);
     }
-    model *h = s->head;
+    model *h = net->head;
     for (int e = 0; e < h->param_layout.n; e++) {
         const layout_entry *t = &h->param_layout.e[e];
         if (!layout_has_grad(t)) continue;
-        opt_step(o, h->param_mem + t->offset, h->grad_mem + t->offset, s->head_m + t->offset,
-                 s->head_v ? s->head_v + t->offset : NULL, t->count, lr, t->ndim > 1 ? o->weight_decay : 0, step);
+        opt_step(o, h->param_mem + t->offset, h->grad_mem + t->offset, net->head_m + t->offset,
+                 net->head_v ? net->head_v + t->offset : NULL, t->count, lr, t->ndim > 1 ? o->weight_decay : 0, step);
     }
+}
+
+int finetune_net_step(finetune_net *net, const train_options *o, const float *x, int n, int S, const int *labels,
+                      const int *labels_b, float lambda, float lr, long step, rng_t *drop_rng) {
+    mobilenetv2 *bb = net->backbone;
+    model *h = net->head;
+    int nf = n * h->cfg.video_frames, rc;
+    /* backbone -> standardised features [n, T, 1280] -> head -> loss */
+    if ((rc = mobilenetv2_forward(bb, net->feat, x, nf, S, S, o->finetune.bn == FT_BN_TRAIN))) return rc;
+    feature_standardize(net->feat, nf, MNV2_FEATURES, net->mean, net->std);
+    model_set_mix(h, labels_b, lambda);
+    rc = model_forward(h, net->feat, NULL, labels, n, 1, drop_rng);
+    model_zero_grad(h);
+    if (!rc) rc = model_backward(h, net->dfeat, NULL);
+    model_set_mix(h, NULL, 1.0f);
+    if (rc) return rc;
+    if (!isfinite(h->loss)) return avemo_error(AVEMO_EINVAL, "the loss diverged (%g); lower --lr", h->loss);
+    /* d/dfeatures of (f - mean) / std */
+    for (long r = 0; r < nf; r++)
+        for (int j = 0; j < MNV2_FEATURES; j++) net->dfeat[r * MNV2_FEATURES + j] /= net->std[j];
+    mobilenetv2_zero_grads(bb);
+    if ((rc = mobilenetv2_backward(bb, NULL, net->dfeat))) return rc;
+    step_all(o, net, lr, step);
+    return AVEMO_OK;
 }
 
 /* The learning rate of step `step` (0-based) of steps_per_epoch x epochs: linear warm-up over warmup_epochs, then
@@ -518,38 +545,25 @@ typedef struct {
     long correct, seen;
 } epoch_totals;
 
-/* One optimizer step on the training samples rows[0..n): render, mix, forward, backward, update. */
+/* One optimizer step on the training samples rows[0..n): render, mix, then finetune_net_step. */
 static int train_step(const train_options *o, ft_state *s, const int *rows, int n, float lr, rng_t *aug_rng,
                       rng_t *drop_rng, epoch_totals *tot) {
     const finetune_options *ft = &o->finetune;
-    int S = ft->input_size, T = s->train.frames, c = s->bb.in_channels, nf = n * T, rc;
+    int S = ft->input_size, T = s->train.frames, c = s->bb.in_channels, rc;
     for (int i = 0; i < n; i++) {
         s->labels[i] = s->train.labels[rows[i]];
         augment_draw(&s->views[i], &ft->augment, aug_rng);
     }
     if ((rc = render_batch(&s->train, rows, n, s->views, S, c, s->bb.norm, s->x))) return rc;
     float lam = mix_batch(ft, s, n, T, S, c, aug_rng);
-    /* backbone -> standardised features [n, T, 1280] -> head -> loss */
-    if ((rc = mobilenetv2_forward(&s->bb, s->feat, s->x, nf, S, S, ft->bn == FT_BN_TRAIN))) return rc;
-    feature_standardize(s->feat, nf, MNV2_FEATURES, s->vmean, s->vstd);
-    model *h = s->head;
-    model_set_mix(h, lam < 1.0f ? s->labels_b : NULL, lam);
-    rc = model_forward(h, s->feat, NULL, s->labels, n, 1, drop_rng);
-    model_zero_grad(h);
-    if (!rc) rc = model_backward(h, s->dfeat, NULL);
-    model_set_mix(h, NULL, 1.0f);
-    if (rc) return rc;
-    if (!isfinite(h->loss)) return avemo_error(AVEMO_EINVAL, "the loss diverged (%g); lower --lr", h->loss);
-    /* d/dfeatures of (f - mean) / std */
-    for (long r = 0; r < nf; r++)
-        for (int j = 0; j < MNV2_FEATURES; j++) s->dfeat[r * MNV2_FEATURES + j] /= s->vstd[j];
-    mobilenetv2_zero_grads(&s->bb);
-    if ((rc = mobilenetv2_backward(&s->bb, NULL, s->dfeat))) return rc;
+    finetune_net net = {&s->bb, s->head, s->vmean, s->vstd, s->bb_m, s->bb_v, s->head_m, s->head_v, s->feat, s->dfeat};
     s->history.step++;
-    step_all(o, s, lr, s->history.step);
-    model_predict(h, s->pred);
+    if ((rc = finetune_net_step(&net, o, s->x, n, S, s->labels, lam < 1.0f ? s->labels_b : NULL, lam, lr,
+                                s->history.step, drop_rng)))
+        return rc;
+    model_predict(s->head, s->pred);
     for (int i = 0; i < n; i++) tot->correct += s->pred[i] == s->labels[i];
-    tot->loss_sum += (double)h->loss * n;
+    tot->loss_sum += (double)s->head->loss * n;
     tot->seen += n;
     return AVEMO_OK;
 }

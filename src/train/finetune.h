@@ -38,6 +38,22 @@ cJSON *finetune_options_json(const finetune_options *o);
 const char *finetune_bn_name(finetune_bn b);
 int finetune_bn_parse(const char *s, finetune_bn *out); /* "train", "frozen", "fixed" */
 
+/* The networks and optimizer state one fine-tuning step works on. */
+typedef struct {
+    mobilenetv2 *backbone;            /* gradients allocated */
+    model *head;                      /* video-only, video_frames T, video_dim 1280 */
+    const float *mean, *std;          /* [1280] the features' standardisation */
+    float *bb_m, *bb_v, *head_m, *head_v; /* optimizer moments [n_params] (v: Adam/AdamW only, else NULL) */
+    float *feat, *dfeat;              /* scratch [n T, 1280] */
+} finetune_net;
+
+/* One step on rendered frames x [n T, S, S, c] (normalised) with labels [n] (and, mixed, labels_b [n] with
+ * weight 1 - lambda; labels_b NULL: plain): backbone forward (BN per o->finetune.bn), standardised features, the
+ * head's loss (net->head->loss), backward through both, then the per-tensor optimizer steps of o (lr at this
+ * step; `step` 1-based, Adam's bias correction and SGD's first momentum). drop_rng: the head's dropout. */
+int finetune_net_step(finetune_net *net, const train_options *o, const float *x, int n, int S, const int *labels,
+                      const int *labels_b, float lambda, float lr, long step, rng_t *drop_rng);
+
 /* Train fold k of the run (train_run calls it in place of its feature trainer when finetune.enabled). */
 int finetune_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_report *fr, float *val_best);
 
