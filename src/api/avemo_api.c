@@ -74,6 +74,9 @@ static int open_featurizer(avemo_model *M, const char *path, const avemo_open_op
     char recorded[API_PATH_MAX], backbone[API_PATH_MAX];
     int rc = featurizer_settings_from_json(M->mf.prep_json, path, &s, recorded, sizeof recorded);
     if (rc) return rc;
+    /* a model trained on an image set (whole frames, e.g. FER2013) reads one frame: what a still image gives */
+    if ((M->needs & AVEMO_NEEDS_VIDEO) && s.frames_kind == VIDEO_FRAMES_WHOLE && M->cfg.video_frames == 1)
+        s.faces.frames = 1;
     if ((M->needs & AVEMO_NEEDS_AUDIO) && !(s.modality & DATASET_NEED_AUDIO))
         return avemo_error(AVEMO_EFORMAT, "%s: the model reads audio but its prep settings have none", path);
     if ((M->needs & AVEMO_NEEDS_VIDEO) && !(s.modality & DATASET_NEED_VIDEO))

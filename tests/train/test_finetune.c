@@ -3,7 +3,7 @@
  *    mobilenet_v2 (colour stem: see the script for why, train-mode BN) + the video-only head, 8 frames of 64 x 64
  *    with augmentation off, loss, every gradient and the first SGD update (per-tensor learning rates and weight
  *    decay), plain and with mixup's two-label loss;
- *  - a short run on 210 FER2013 images (30 per class, ../shared) at input 32 overfits them: eval-mode accuracy on
+ *  - a short run on 70 FER2013 images (10 per class, ../shared; 63 after the holdout) at input 48 overfits them: eval-mode accuracy on
  *    its own training images near 100 %, in seconds;
  *  - the fine-tuned model file predicts through the C API (featurizer with the stored backbone and input size)
  *    exactly what the trainer's evaluation computes for the same image;
@@ -259,8 +259,8 @@ static void test_step_mixup_vs_torch(void) { step_case("mixup", 1); }
 
 /* ---- short runs on FER2013 images ---- */
 
-#define PER_CLASS 30
-#define SMALL_INPUT 32
+#define PER_CLASS 10
+#define SMALL_INPUT 48
 
 static char g_cache[512];
 
@@ -335,8 +335,8 @@ static void small_options(train_options *o, const char *cache, const char *run) 
     o->quiet = 1;
     o->model.modality = MODALITY_VIDEO;
     o->model.dropout = 0;
-    o->epochs = 12;
-    o->batch = 32;
+    o->epochs = 25;
+    o->batch = 16;
     o->optimizer = OPT_ADAMW;
     o->lr = 2e-3f;
     o->weight_decay = 0;
@@ -345,7 +345,7 @@ static void small_options(train_options *o, const char *cache, const char *run) 
     o->finetune.backbone_path = shared_path("weights/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite");
     o->finetune.input_size = SMALL_INPUT;
     o->finetune.augment.enabled = 0;
-    o->finetune.stats_images = 128;
+    o->finetune.stats_images = 64;
 }
 
 /* The TFLite weights imported as avemo import does (stem summed to 1 channel), into TMP/mnv2g.safetensors. */
@@ -395,7 +395,7 @@ static void test_overfits_fer_subset(void) {
     CHECK(finetune_eval(&mf, &c, fs.folds[0].train, fs.folds[0].n_train, 1, &m) == 0, "%s", avemo_last_error());
     printf("  %d training images at %dx%d: train top-1 %.3f after %d epochs (%.1f s)\n", m.n, SMALL_INPUT,
            SMALL_INPUT, m.top1, o.epochs, now_seconds() - t0);
-    CHECK(m.n == 189 && m.top1 >= 0.97, "train accuracy %.3f on %d images: expected >= 0.97 (overfitting)", m.top1, m.n);
+    CHECK(m.n == 7 * (PER_CLASS - 1) && m.top1 >= 0.95, "train accuracy %.3f on %d images: expected >= 0.95 (overfitting)", m.top1, m.n);
     fold_set_free(&fs);
     model_file_free(&mf);
     cache_free(&c);
