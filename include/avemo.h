@@ -71,6 +71,9 @@ typedef struct {
                                    same search as avemo prep, faces and detect; read only for models that crop
                                    faces) */
     const char *backbone;       /* MobileNetV2 weights (safetensors); NULL: the path recorded at prep time */
+    int tta;                    /* test-time augmentation of the video frames: the head's probabilities averaged
+                                   over 1 (0 or 1: none), 2 (+ mirror) or up to 10 views (+ four 90 % crops and
+                                   their mirrors), as train --tta / eval --tta */
 } avemo_open_options;
 
 /* Open a trained model file. Loads MTCNN and MobileNetV2 too when the model has a video stream.

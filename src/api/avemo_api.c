@@ -21,6 +21,7 @@
 #include "io/media_probe.h"
 #include "io/video.h"
 #include "model/model_file.h"
+#include "vision/augment.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ struct avemo_model {
     model_config cfg;
     int needs;    /* AVEMO_NEEDS_* */
     int tolerant; /* modality dropout: one missing stream is fed as zeros */
+    int views;    /* test-time views of the video frames (1: none); video inputs hold [views, T, D] */
     featurizer feat; /* opened on the model's prep settings, for the streams it needs */
     /* head instances */
     pthread_mutex_t lock;
@@ -131,6 +133,11 @@ int avemo_model_open_ex(const char *path, const avemo_open_options *opt, avemo_m
     M->needs = (M->cfg.modality != MODALITY_VIDEO ? AVEMO_NEEDS_AUDIO : 0) |
                (M->cfg.modality != MODALITY_AUDIO ? AVEMO_NEEDS_VIDEO : 0);
     M->tolerant = M->cfg.modality == MODALITY_AV && M->cfg.modality_dropout;
+    M->views = opt && opt->tta > 1 ? opt->tta : 1;
+    if (M->views > AUGMENT_TTA_MAX) {
+        rc = avemo_error(AVEMO_EINVAL, "test-time views: %d (at most %d)", M->views, AUGMENT_TTA_MAX);
+        goto fail;
+    }
     if ((rc = open_featurizer(M, path, opt))) goto fail;
     M->cap_pool = 4;
     M->pool = malloc(M->cap_pool * sizeof *M->pool);
@@ -185,8 +192,14 @@ static int audio_input(const avemo_model *M, const float *x, long n, float *audi
 /* frames uint8 [T, S, S, ch] -> video [T, 1280] standardised. */
 static int video_input(const avemo_model *M, const uint8_t *frames, float *video) {
     const faces_config *fc = &M->feat.settings.faces;
-    int rc = featurizer_embed(&M->feat, frames, fc->frames, fc->size, fc->size, fc->color_rgb ? 3 : 1, 0, video);
-    if (!rc) feature_standardize(video, fc->frames, M->cfg.video_dim, M->mf.video_mean, M->mf.video_std);
+    int rc = AVEMO_OK;
+    for (int v = 0; v < M->views && !rc; v++) { /* view 0: the identity (featurizer_embed's result) */
+        float *out = video + (long)v * fc->frames * M->cfg.video_dim;
+        augment_view view;
+        augment_tta_view(&view, v);
+        rc = featurizer_embed_view(&M->feat, frames, fc->frames, fc->size, fc->size, fc->color_rgb ? 3 : 1, &view, out);
+        if (!rc) feature_standardize(out, fc->frames, M->cfg.video_dim, M->mf.video_mean, M->mf.video_std);
+    }
     return rc;
 }
 
@@ -195,7 +208,7 @@ static float *alloc_audio(const avemo_model *M) {
 }
 
 static float *alloc_video(const avemo_model *M) {
-    return malloc((size_t)M->cfg.video_frames * M->cfg.video_dim * sizeof(float));
+    return malloc((size_t)M->views * M->cfg.video_frames * M->cfg.video_dim * sizeof(float));
 }
 
 /* ---- the head ---- */
@@ -233,8 +246,8 @@ static void result_init(const avemo_model *M, avemo_result *r) {
     r->n_classes = M->mf.n_classes;
 }
 
-/* video [T, D] or NULL, audio [F, C] or NULL (standardised) -> r->probs. A NULL stream the model reads is
- * fed as zeros (only reached when the model tolerates it). */
+/* video [views, T, D] or NULL, audio [F, C] or NULL (standardised) -> r->probs (averaged over the views). A NULL
+ * stream the model reads is fed as zeros (only reached when the model tolerates it). */
 static int run_head(avemo_model *M, const float *video, const float *audio, avemo_result *r) {
     double t0 = now_ms();
     float *zv = NULL, *za = NULL;
@@ -252,10 +265,13 @@ static int run_head(avemo_model *M, const float *video, const float *audio, avem
     }
     model *m;
     if (!(rc = head_acquire(M, &m))) {
-        rc = model_forward(m, video, audio, NULL, 1, 0, NULL);
+        int nc = M->mf.n_classes, views = zv ? 1 : M->views;
+        memset(r->probs, 0, (size_t)nc * sizeof(float));
+        for (int v = 0; v < views && !rc; v++) {
+            rc = model_forward(m, video + (long)v * M->cfg.video_frames * M->cfg.video_dim, audio, NULL, 1, 0, NULL);
+            for (int k = 0; !rc && k < nc; k++) r->probs[k] += m->acts.probs[k] / (float)views;
+        }
         if (!rc) {
-            int nc = M->mf.n_classes;
-            memcpy(r->probs, m->acts.probs, (size_t)nc * sizeof(float));
             r->top_class = 0;
             for (int k = 1; k < nc; k++)
                 if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;

@@ -31,6 +31,9 @@ static const cli_option predict_options[] = {
      .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
              "--backbone)"},
     {CLI_STRING(predict_args, open.mtcnn_manifest, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
+    {CLI_INT(predict_args, open.tta, "--tta", "1|2|10", CLI_IN(1, 10)),
+     .help = "test-time views of the video frames, probabilities averaged: 1 none (default),\n"
+             "2 + mirror, 10 + four 90% crops and their mirrors"},
     {0}};
 
 static const cli_command predict_command = {

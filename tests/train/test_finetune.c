@@ -6,7 +6,7 @@
  *  - a short run on 70 FER2013 images (10 per class, ../shared; 63 after the holdout) at input 48 overfits them: eval-mode accuracy on
  *    its own training images near 100 %, in seconds;
  *  - the fine-tuned model file predicts through the C API (featurizer with the stored backbone and input size)
- *    exactly what the trainer's evaluation computes for the same image;
+ *    exactly what the trainer's evaluation computes for the same image, also with 10 test-time views;
  *  - a run stopped after an epoch and resumed ends with the same model file as an uninterrupted one. */
 #include "test.h"
 
@@ -425,6 +425,23 @@ static void test_predict_matches_eval(void) {
         CHECK(avemo_predict_file(api, c.ds.samples[i].video_path, &r) == 0, "predict: %s", avemo_last_error());
         double e = rel_err_f(r.probs, want, K);
         CHECK(e < 1e-5, "%s: predict vs eval rel err %g", c.ds.samples[i].video_path, e);
+        frame_set_free(&set);
+    }
+    avemo_model_close(api);
+    /* with test-time views: the probabilities averaged over the same views as eval --tta */
+    avemo_open_options oo = {0};
+    oo.tta = 10;
+    CHECK(avemo_model_open_ex(model_path, &oo, &api) == 0, "open: %s", avemo_last_error());
+    for (int i = 5; api && i < c.ds.n; i += 29) {
+        frame_set set;
+        float want[K];
+        CHECK(frame_set_load(&c, &i, 1, &set) == 0, "%s", avemo_last_error());
+        CHECK(finetune_predict_set(mf.backbone, mf.input_size, mf.m, mf.video_mean, mf.video_std, &set, 10, want) == 0,
+              "%s", avemo_last_error());
+        avemo_result r;
+        CHECK(avemo_predict_file(api, c.ds.samples[i].video_path, &r) == 0, "predict: %s", avemo_last_error());
+        double e = rel_err_f(r.probs, want, K);
+        CHECK(e < 1e-5, "%s: predict --tta 10 vs eval --tta 10 rel err %g", c.ds.samples[i].video_path, e);
         frame_set_free(&set);
     }
     avemo_model_close(api);
