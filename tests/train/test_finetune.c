@@ -7,6 +7,7 @@
  *    its own training images near 100 %, in seconds;
  *  - the fine-tuned model file predicts through the C API (featurizer with the stored backbone and input size)
  *    exactly what the trainer's evaluation computes for the same image, also with 10 test-time views;
+ *  - --init-visual from that fine-tuned face model starts the next run from its backbone and head;
  *  - a run stopped after an epoch and resumed ends with the same model file as an uninterrupted one. */
 #include "test.h"
 
@@ -449,6 +450,38 @@ static void test_predict_matches_eval(void) {
     cache_free(&c);
 }
 
+/* --init-visual from a fine-tuned face model: the next fine-tuning run starts from its backbone and head (one
+ * epoch at a negligible learning rate keeps the overfit model's accuracy; from ImageNet it would be ~1/7). */
+static void test_init_visual_from_face_model(void) {
+    if (!g_run[0]) {
+        CHECK(0, "needs the model of test_overfits_fer_subset");
+        return;
+    }
+    char run[512], face_model[600], model_path[600];
+    snprintf(run, sizeof run, "%s/from_face", test_tmpdir());
+    snprintf(face_model, sizeof face_model, "%s/model.safetensors", g_run);
+    train_options o;
+    small_options(&o, g_cache, run);
+    o.finetune.backbone_path = imported_backbone();
+    o.init_visual = face_model;
+    o.epochs = 1, o.lr = 1e-9f;
+    CHECK(train_run(&o) == 0, "train: %s", avemo_last_error());
+    feature_cache c;
+    model_file mf;
+    snprintf(model_path, sizeof model_path, "%s/model.safetensors", run);
+    CHECK(cache_open(&c, g_cache) == 0 && model_file_load(model_path, &mf) == 0, "%s", avemo_last_error());
+    protocol_spec ps;
+    fold_set fs;
+    CHECK(protocol_parse("holdout:1", &ps) == 0 && protocol_make_folds(&ps, &c.ds, 1, &fs) == 0, "folds");
+    eval_metrics m;
+    CHECK(finetune_eval(&mf, &c, fs.folds[0].train, fs.folds[0].n_train, 1, &m) == 0, "%s", avemo_last_error());
+    printf("  started from the face model: train top-1 %.3f after 1 epoch at lr 1e-9\n", m.top1);
+    CHECK(m.top1 >= 0.9, "train accuracy %.3f: the face model's backbone and head were not carried over", m.top1);
+    fold_set_free(&fs);
+    model_file_free(&mf);
+    cache_free(&c);
+}
+
 static int same_file(const char *a, const char *b) {
     unsigned char *x, *y;
     size_t nx, ny;
@@ -492,6 +525,7 @@ int main(void) {
     RUN(test_step_mixup_vs_torch);
     RUN(test_overfits_fer_subset);
     RUN(test_predict_matches_eval);
+    RUN(test_init_visual_from_face_model);
     RUN(test_resume_identical);
     return test_summary();
 }
