@@ -193,11 +193,13 @@ static int audio_input(const avemo_model *M, const float *x, long n, float *audi
 static int video_input(const avemo_model *M, const uint8_t *frames, float *video) {
     const faces_config *fc = &M->feat.settings.faces;
     int rc = AVEMO_OK;
-    for (int v = 0; v < M->views && !rc; v++) { /* view 0: the identity (featurizer_embed's result) */
+    for (int v = 0; v < M->views && !rc; v++) { /* view 0: the frames as prep embedded them */
         float *out = video + (long)v * fc->frames * M->cfg.video_dim;
         augment_view view;
         augment_tta_view(&view, v);
-        rc = featurizer_embed_view(&M->feat, frames, fc->frames, fc->size, fc->size, fc->color_rgb ? 3 : 1, &view, out);
+        rc = v == 0 ? featurizer_embed(&M->feat, frames, fc->frames, fc->size, fc->size, fc->color_rgb ? 3 : 1, 0, out)
+                    : featurizer_embed_view(&M->feat, frames, fc->frames, fc->size, fc->size, fc->color_rgb ? 3 : 1,
+                                            &view, out);
         if (!rc) feature_standardize(out, fc->frames, M->cfg.video_dim, M->mf.video_mean, M->mf.video_std);
     }
     return rc;
