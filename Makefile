@@ -1,4 +1,4 @@
-# avemo build.  make | make test | make bench | make SAN=1 test | make CUDA=1 (GPU build, later)
+# avemo build.  make | make test | make bench | make SAN=1 test | make MPI=1 (the same, with MPI) | make CUDA=1 (GPU build, later)
 #
 # Layout: src/<stage>/*.c -> the library objects, packed three ways:
 #   $(BUILD)/libavemo_internal.a  every object with every symbol: what the avemo binary (src/cli/*.c), the tests
@@ -22,12 +22,29 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
 
+# MPI=1: the same program with MPI (src/core/dist_mpi.c, found by pkg-config's $(MPI_PKG)) in place of the
+# one-rank src/core/dist.c, in build folders of its own; `make test MPI=1` adds the 2-rank tests of tests/mpi/.
+MPI_PKG ?= ompi-c
+ifeq ($(MPI),1)
+  BUILD_KIND := -mpi
+  MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PKG) 2>/dev/null)
+  MPI_LIBS   := $(shell pkg-config --libs $(MPI_PKG) 2>/dev/null)
+  ifeq ($(MPI_LIBS),)
+    $(error make MPI=1: pkg-config finds no $(MPI_PKG); install libopenmpi-dev (scripts/install-deps.sh), or name another MPI's .pc with MPI_PKG=)
+  endif
+  DIST_UNUSED := src/core/dist.c
+  LDLIBS += $(MPI_LIBS)
+else
+  BUILD_KIND :=
+  DIST_UNUSED := src/core/dist_mpi.c
+endif
+
 ifeq ($(SAN),1)
-  BUILD  ?= build-san
+  BUILD  ?= build-san$(BUILD_KIND)
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
 else
-  BUILD  ?= build
+  BUILD  ?= build$(BUILD_KIND)
   OPT    := -O3 $(ARCH) -g
   LDSAN  :=
 endif
@@ -37,11 +54,15 @@ endif
 
 CFLAGS  := $(CFLAGS_BASE) $(OPT)
 
-LIB_SRC  := $(wildcard src/core/*.c src/io/*.c src/dsp/*.c src/vision/*.c src/nn/*.c src/nn/ref/*.c \
-                       src/model/*.c src/data/*.c src/train/*.c src/api/*.c)
+LIB_SRC  := $(filter-out $(DIST_UNUSED), \
+            $(wildcard src/core/*.c src/io/*.c src/dsp/*.c src/vision/*.c src/nn/*.c src/nn/ref/*.c \
+                       src/model/*.c src/data/*.c src/train/*.c src/api/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 REF_SRC  := $(wildcard src/nn/ref/*.c)
 TEST_SRC := $(wildcard tests/*/test_*.c)
+ifneq ($(MPI),1)
+  TEST_SRC := $(filter-out tests/mpi/%, $(TEST_SRC))
+endif
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -65,6 +86,7 @@ SONAME   := libavemo.so.$(firstword $(subst ., ,$(VERSION)))
 LIB_CFLAGS := -fvisibility=hidden -fPIC
 LIB_CFLAGS_STAMP := $(BUILD)/lib_cflags.txt
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
+$(BUILD)/src/core/dist_mpi.o: CFLAGS += $(MPI_CFLAGS)
 $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
 $(LIB_CFLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
@@ -73,14 +95,16 @@ FORCE:
 
 .PHONY: all test bench clean fixtures install fuzz style deadcode FORCE
 .SECONDARY: $(F64_OBJ)
+.DEFAULT_GOAL := all
 all: $(BIN) $(LIB) $(SO)
 
+# ./avemo is the last plain or MPI=1 build's program (compared, not dated: the two builds alternate).
 ifeq ($(SAN),1)
 $(BIN): $(BUILD)/avemo
 	@true
 else
-$(BIN): $(BUILD)/avemo
-	cp $< $@
+$(BIN): $(BUILD)/avemo FORCE
+	@cmp -s $< $@ || cp $< $@
 endif
 
 $(BUILD)/avemo: $(CLI_OBJ) $(LIB_INTERNAL)
@@ -195,6 +219,6 @@ install: $(BIN) $(LIB) $(SO)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' avemo.pc.in > $(LIBDIR)/pkgconfig/avemo.pc
 
 clean:
-	rm -rf build build-san $(BIN)
+	rm -rf build build-san build-mpi build-san-mpi $(BIN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
