@@ -22,8 +22,9 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
 
-# MPI=1: the same program with MPI (src/core/dist_mpi.c, found by pkg-config's $(MPI_PKG)) in place of the
-# one-rank src/core/dist.c, in build folders of its own; `make test MPI=1` adds the 2-rank tests of tests/mpi/.
+# MPI=1: the avemo program, the tests and the benches with MPI (src/core/dist_mpi.c, found by pkg-config's
+# $(MPI_PKG)) in place of the one-rank src/core/dist.c, in build folders of their own; the installed libraries
+# keep dist.c (no MPI dependency). `make test MPI=1` adds the 2-rank tests of tests/mpi/.
 MPI_PKG ?= ompi-c
 ifeq ($(MPI),1)
   BUILD_KIND := -mpi
@@ -32,11 +33,9 @@ ifeq ($(MPI),1)
   ifeq ($(MPI_LIBS),)
     $(error make MPI=1: pkg-config finds no $(MPI_PKG); install libopenmpi-dev (scripts/install-deps.sh), or name another MPI's .pc with MPI_PKG=)
   endif
-  DIST_UNUSED := src/core/dist.c
-  LDLIBS += $(MPI_LIBS)
 else
   BUILD_KIND :=
-  DIST_UNUSED := src/core/dist_mpi.c
+  MPI_LIBS :=
 endif
 
 ifeq ($(SAN),1)
@@ -54,7 +53,7 @@ endif
 
 CFLAGS  := $(CFLAGS_BASE) $(OPT)
 
-LIB_SRC  := $(filter-out $(DIST_UNUSED), \
+LIB_SRC  := $(filter-out src/core/dist_mpi.c, \
             $(wildcard src/core/*.c src/io/*.c src/dsp/*.c src/vision/*.c src/nn/*.c src/nn/ref/*.c \
                        src/model/*.c src/data/*.c src/train/*.c src/api/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
@@ -66,6 +65,11 @@ endif
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ifeq ($(MPI),1)
+  INTERNAL_OBJ := $(filter-out $(BUILD)/src/core/dist.o, $(LIB_OBJ)) $(BUILD)/src/core/dist_mpi.o
+else
+  INTERNAL_OBJ := $(LIB_OBJ)
+endif
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 F64_OBJ  := $(REF_SRC:%.c=$(BUILD)/f64/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
@@ -86,7 +90,8 @@ SONAME   := libavemo.so.$(firstword $(subst ., ,$(VERSION)))
 LIB_CFLAGS := -fvisibility=hidden -fPIC
 LIB_CFLAGS_STAMP := $(BUILD)/lib_cflags.txt
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
-$(BUILD)/src/core/dist_mpi.o: CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/src/core/dist_mpi.o: CFLAGS += $(LIB_CFLAGS) $(MPI_CFLAGS)
+$(BUILD)/src/core/dist_mpi.o: $(LIB_CFLAGS_STAMP)
 $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
 $(LIB_CFLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
@@ -108,9 +113,9 @@ $(BIN): $(BUILD)/avemo FORCE
 endif
 
 $(BUILD)/avemo: $(CLI_OBJ) $(LIB_INTERNAL)
-	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(MPI_LIBS) $(LDLIBS)
 
-$(LIB_INTERNAL): $(LIB_OBJ)
+$(LIB_INTERNAL): $(INTERNAL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -145,7 +150,7 @@ $(BUILD)/f64/%.o: %.c
 $(BUILD)/tests/%: tests/%.c $(LIB_INTERNAL) $(F64_OBJ) $(TESTSUP_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "LD  $@"
-	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB_INTERNAL) $(LDSAN) $(MPI_LIBS) $(LDLIBS)
 
 $(TESTSUP_OBJ): tests/support.c tests/test.h
 	@mkdir -p $(dir $@)
@@ -153,7 +158,7 @@ $(TESTSUP_OBJ): tests/support.c tests/test.h
 
 $(BUILD)/bench/%: bench/%.c $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(LDSAN) $(MPI_LIBS) $(LDLIBS)
 
 # The style check runs last, as one more entry in the "N passed, N failed" count.
 test: $(BIN) $(TEST_BIN) $(LIB) $(SO)

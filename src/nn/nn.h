@@ -7,7 +7,8 @@
  * *_ref twin; where no faster form exists they call the reference.
  *
  * Functions that may allocate scratch return an avemo_status (AVEMO_ENOMEM); the rest return void.
- * Threads: OpenMP inside a call; calls are thread-safe (no global mutable state besides nn_set_threads).
+ * Threads: OpenMP inside a call; calls are thread-safe (no global mutable state besides nn_set_threads; the
+ * data-parallel hooks batchnorm_set_sync and dropout_set_rows hold their state per calling thread).
  */
 #ifndef AVEMO_NN_H
 #define AVEMO_NN_H
