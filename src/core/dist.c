@@ -1,5 +1,6 @@
 /* core/dist.h without MPI (the default build): one rank; sums and broadcasts leave their buffers as they are,
- * the queue hands out 0, 1, 2, ... in order. core/dist_mpi.c replaces this file in `make MPI=1`. */
+ * the queue hands out 0, 1, 2, ... in order. core/dist_mpi.c replaces this file in `make MPI=1`. Started by a
+ * launcher as one of several ranks, dist_init fails: each copy would run the whole job into the same files. */
 #include "core/dist.h"
 
 #include "core/err.h"
@@ -7,7 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-int dist_init(int *argc, char ***argv) { return AVEMO_OK; }
+/* The job's size that Open MPI's mpirun (OMPI_COMM_WORLD_SIZE) or a PMI launcher (PMI_SIZE: srun --mpi=pmi2,
+ * MPICH's hydra) gives each rank; 1 when none did. */
+static long launcher_size(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atol(v) > 1) return atol(v);
+    }
+    return 1;
+}
+
+int dist_init(int *argc, char ***argv) {
+    long size = launcher_size();
+    if (size > 1)
+        return avemo_error(AVEMO_EINVAL, "started as one of %ld MPI ranks, but this avemo was built without MPI: "
+                                         "build it with `make MPI=1`, or run it alone", size);
+    return AVEMO_OK;
+}
 void dist_finalize(void) {}
 int dist_rank(void) { return 0; }
 int dist_size(void) { return 1; }

@@ -71,8 +71,22 @@ static void test_run_items(void) {
     CHECK(dist_agree(AVEMO_EIO) == AVEMO_EIO && dist_agree(AVEMO_OK) == AVEMO_OK, "agree with one rank");
 }
 
+/* The default build started by mpirun as one of 2 ranks refuses (each copy would run the whole job into the
+ * same files); a job of one rank is fine. The MPI=1 build would start MPI here: not tested in it. */
+static void test_default_build_under_launcher(void) {
+    if (dist_with_mpi()) return;
+    setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+    int rc = dist_init(NULL, NULL);
+    CHECK(rc == AVEMO_EINVAL && strstr(avemo_last_error(), "make MPI=1"), "rc %d: %s", rc, avemo_last_error());
+    setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    CHECK(dist_init(NULL, NULL) == AVEMO_OK && dist_size() == 1, "one rank: %s", avemo_last_error());
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    dist_finalize();
+}
+
 int main(void) {
     RUN(test_one_rank);
+    RUN(test_default_build_under_launcher);
     RUN(test_queue_in_order);
     RUN(test_run_items);
     return test_summary();

@@ -36,11 +36,14 @@ static inline void mt_sleep_ms(int ms) {
     nanosleep(&t, NULL);
 }
 
-/* One thread per process, for this process and every child (call first in main). */
+/* One thread per process, for this process and every child (call first in main). Open MPI's shared-memory
+ * transport without its single-copy mechanism: containers often forbid the ptrace-like process_vm_readv it uses
+ * (Docker's default seccomp profile), and these tests send little. */
 static inline void mt_single_threads(void) {
     setenv("OMP_NUM_THREADS", "1", 1);
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
     setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
 }
 
 /* argv of `mpirun ... -np ranks cmd...` into out (NULL-terminated); cmd is NULL-terminated. */
