@@ -3,6 +3,8 @@
 # data-parallel training, each as 1 process with 1 thread, 1 process with 2 threads (OpenMP: what avemo does
 # alone on 2 cores) and 2 MPI ranks with 1 thread each. The three run in turn, ROUNDS times; the best time of
 # each is kept and the speed-ups are against 1 process x 1 thread. Needs the MPI build (`make MPI=1`).
+# Beside each best wall time: the CPU seconds (user + sys of every process of the run, mpirun's included) of
+# that run, which say what the parallel version costs in all on a machine too busy for wall times to speak.
 #
 #   bench/mpi_scaling.sh            [ROUNDS=3] [DATA=../shared/data/ravdess-speech] [OUT=/tmp/avemo-mpi-bench]
 set -eu
@@ -18,16 +20,23 @@ MPIRUN=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OPENBLAS_NUM
 rm -rf "$OUT" && mkdir -p "$OUT"
 export OMP_WAIT_POLICY=passive
 
-# run NAME CONFIG CMD...: time CMD (fresh output folder $OUT/NAME.CONFIG) and keep the best per NAME.CONFIG
-declare -A best
+# run NAME CONFIG CMD...: time CMD (fresh output folder $OUT/NAME.CONFIG) and keep the best per NAME.CONFIG,
+# with that run's CPU seconds
+declare -A best cpu
 run() {
   local key="$1.$2"; shift 2
   rm -rf "$OUT/$key"
-  local t0=$EPOCHREALTIME
-  "$@" >>"$OUT/log" 2>&1 || { echo "mpi_scaling: $key failed (see $OUT/log)" >&2; exit 1; }
-  local dt
+  local t0=$EPOCHREALTIME ok=1
+  TIMEFORMAT='%U %S'
+  { time "$@" >>"$OUT/log" 2>&1 || ok=0; } 2>"$OUT/times"
+  [ $ok = 1 ] || { echo "mpi_scaling: $key failed (see $OUT/log)" >&2; exit 1; }
+  local dt c
   dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
-  if [ -z "${best[$key]:-}" ] || awk -v x="$dt" -v y="${best[$key]}" 'BEGIN { exit !(x < y) }'; then best[$key]=$dt; fi
+  c=$(awk '{ printf "%.2f", $1 + $2 }' "$OUT/times")
+  echo "$key $dt s wall, $c s CPU" >>"$OUT/runs"
+  if [ -z "${best[$key]:-}" ] || awk -v x="$dt" -v y="${best[$key]}" 'BEGIN { exit !(x < y) }'; then
+    best[$key]=$dt cpu[$key]=$c
+  fi
 }
 one()  { OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$@"; }
 two()  { OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 "$@"; }
@@ -55,6 +64,6 @@ echo "| job | 1 process, 1 thread | 1 process, 2 threads | 2 ranks x 1 thread | 
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for job in prep folds dp8 dp64; do
   a=${best[$job.one]} b=${best[$job.two]} c=${best[$job.mpi2]}
-  awk -v j="$job" -v a="$a" -v b="$b" -v c="$c" \
-    'BEGIN { printf "| %s | %.2f s | %.2f s | %.2f s | %.2fx | %.2fx |\n", j, a, b, c, a / b, a / c }'
+  awk -v j="$job" -v a="$a" -v b="$b" -v c="$c" -v ca="${cpu[$job.one]}" -v cb="${cpu[$job.two]}" -v cc="${cpu[$job.mpi2]}" \
+    'BEGIN { printf "| %s | %.2f s (%.1f CPU s) | %.2f s (%.1f) | %.2f s (%.1f) | %.2fx | %.2fx |\n", j, a, ca, b, cb, c, cc, a / b, a / c }'
 done
