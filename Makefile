@@ -103,7 +103,6 @@ FORCE:
 
 .PHONY: all test bench clean fixtures install fuzz style deadcode FORCE
 .SECONDARY: $(F64_OBJ)
-.DEFAULT_GOAL := all
 all: $(BIN) $(LIB) $(SO)
 
 # ./avemo is the last plain or MPI=1 build's program (compared, not dated: the two builds alternate).
