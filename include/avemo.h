@@ -24,12 +24,13 @@ extern "C" {
 typedef enum {
     AVEMO_OK = 0,
     AVEMO_EINVAL = -1,   /* bad argument or option */
-    AVEMO_EIO = -2,      /* file missing, unreadable, unwritable */
+    AVEMO_EIO = -2,      /* file missing or unreadable */
     AVEMO_EFORMAT = -3,  /* file readable but not valid for its type (corrupt, truncated, wrong dtype) */
     AVEMO_ENOMEM = -4,   /* allocation failed or would exceed a sane limit */
     AVEMO_EDECODE = -5,  /* media decoding failed (no audio stream, no frames, codec error) */
     AVEMO_EUNSUP = -6,   /* valid input that this build does not support */
-    AVEMO_EINTERNAL = -7 /* a bug: please report */
+    AVEMO_EINTERNAL = -7, /* a bug: please report */
+    AVEMO_EWRITE = -8    /* an output cannot be written (disk full, read-only or missing folder, no permission) */
 } avemo_status;
 
 /* Message describing the last error on this thread ("" when none). */

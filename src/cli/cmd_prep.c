@@ -131,17 +131,17 @@ static int prep_run_command(prep_args *a) {
     print_scan_skips(&ds, a->input, a->out);
     int n_scanned = ds.n;
     feature_cache c;
-    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail_output("prep", st);
+    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail("prep", st);
     progress bar;
     progress_start(&bar, "prep", c.ds.n);
     prep_stats stats;
     if ((st = prep_run(&c, &a->prep, &bar, &stats))) {
         cache_free(&c);
-        return cli_fail_output("prep", st);
+        return cli_fail("prep", st);
     }
     print_summary(&c, &a->prep, &stats, a->out, n_scanned);
     cache_free(&c);
-    return stats.n_ready > 0 ? 0 : 1;
+    return stats.n_ready > 0 ? 0 : 2; /* no sample could be prepared: every one failed as bad input */
 }
 
 int cmd_prep(int argc, char **argv) {

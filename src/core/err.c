@@ -19,6 +19,7 @@ const char *avemo_status_name(int status) {
     case AVEMO_EDECODE: return "decode error";
     case AVEMO_EUNSUP: return "unsupported";
     case AVEMO_EINTERNAL: return "internal error";
+    case AVEMO_EWRITE: return "write error";
     default: return "unknown error";
     }
 }
@@ -47,4 +48,6 @@ int avemo_error_prefix(int status, const char *fmt, ...) {
     return status;
 }
 
-int avemo_error_is_runtime(int status) { return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL; }
+int avemo_error_is_runtime(int status) {
+    return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL || status == AVEMO_EWRITE;
+}

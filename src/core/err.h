@@ -7,8 +7,9 @@
 int avemo_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix the current message with "prefix: " (e.g. a file name), return `status`. */
 int avemo_error_prefix(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* 1 for a failure that is the machine's or a bug (AVEMO_ENOMEM, AVEMO_EINTERNAL), 0 for one that is the input's or
- * the caller's: a job over many inputs stops on the first, and the CLI exits 1 for it, 2 for the others. */
+/* 1 for a failure that is the machine's or a bug (AVEMO_ENOMEM, AVEMO_EWRITE: an output that cannot be written,
+ * AVEMO_EINTERNAL), 0 for one that is the input's or the caller's: a job over many inputs stops on the first, and
+ * the CLI exits 1 for it, 2 for the others. */
 int avemo_error_is_runtime(int status);
 
 #endif
