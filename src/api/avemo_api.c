@@ -251,6 +251,10 @@ static int run_head(avemo_model *M, const float *video, const float *audio, avem
             r->top_class = 0;
             for (int k = 1; k < nc; k++)
                 if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
+            for (int k = 0; k < nc && !rc; k++) /* inputs and weights are finite; huge weights can still overflow */
+                if (!isfinite(r->probs[k]))
+                    rc = avemo_error(AVEMO_EFORMAT, "the model gives a non-finite probability (%g) for '%s' (its "
+                                     "weights are out of range)", r->probs[k], M->mf.class_names[k]);
         }
         head_release(M, m);
     }
@@ -286,8 +290,12 @@ int avemo_predict_pcm(avemo_model *M, const float *samples, long n, int sample_r
     int rc = choose_streams(M, "input", has_audio, has_video, &use_a, &use_v);
     if (rc) return rc;
     const faces_config *fc = &M->feat.settings.faces;
-    if (use_a && (sample_rate_hz < 1 || sample_rate_hz > 1000000))
-        return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: bad sample rate %d Hz", sample_rate_hz);
+    if (use_a && (sample_rate_hz < AUDIO_MIN_RATE_HZ || sample_rate_hz > AUDIO_MAX_RATE_HZ))
+        return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: sample rate %d Hz is outside %d..%d Hz", sample_rate_hz,
+                           AUDIO_MIN_RATE_HZ, AUDIO_MAX_RATE_HZ);
+    for (long i = 0; use_a && i < n; i++)
+        if (!isfinite(samples[i]))
+            return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: sample %ld is %g", i, samples[i]);
     if (use_v && (T != fc->frames || H != fc->size || W != fc->size))
         return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: frames are [%d, %d, %d]; the model reads [%d, %d, %d]", T, H,
                            W, fc->frames, fc->size, fc->size);
@@ -407,7 +415,7 @@ int avemo_predict_file(avemo_model *M, const char *path, avemo_result *r) {
     double t_start = now_ms();
     float *audio, *video;
     int rc = predict_file_inputs(M, path, r, &audio, &video);
-    if (!rc) rc = run_head(M, video, audio, r);
+    if (!rc && (rc = run_head(M, video, audio, r))) avemo_error_prefix(rc, "%s", path);
     free(audio);
     free(video);
     r->total_ms = now_ms() - t_start;
@@ -574,7 +582,8 @@ static int window_results(avemo_model *M, window_plan *p, int w0, int w1, const 
         double tw = now_ms();
         int rc = p->use_a ? window_audio(M, p, r) : AVEMO_OK;
         if (!rc && p->use_v) rc = window_video(M, p, w, rgb, uniq, nu, r);
-        if (!rc) rc = run_head(M, p->use_v ? p->video : NULL, p->use_a ? p->audio : NULL, r);
+        if (!rc && (rc = run_head(M, p->use_v ? p->video : NULL, p->use_a ? p->audio : NULL, r)))
+            avemo_error_prefix(rc, "%s", p->path);
         if (rc) return rc;
         r->total_ms = r->decode_ms + (now_ms() - tw);
     }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,19 @@ static uint64_t array_hash(npy_dtype dtype, int ndim, const int64_t *shape, cons
     h = fnv1a64(h, &ndim, sizeof ndim);
     h = fnv1a64(h, shape, ndim * sizeof *shape);
     return fnv1a64(h, data, nbytes);
+}
+
+int cache_verify_array(const feature_cache *c, int i, cache_kind kind, const npy_array *a, const char *path) {
+    uint64_t h = array_hash(a->dtype, a->ndim, a->shape, a->data, a->nbytes);
+    if (h != c->hash[i][kind])
+        return avemo_error(AVEMO_EFORMAT, "%s: content hash %016" PRIx64 " differs from the %016" PRIx64 " index.json "
+                           "records (changed after prep: rerun prep on a fresh folder)", path, h, c->hash[i][kind]);
+    if (a->dtype != NPY_F32) return AVEMO_OK;
+    const float *x = a->data;
+    for (int64_t k = 0; k < a->count; k++)
+        if (!isfinite(x[k]))
+            return avemo_error(AVEMO_EFORMAT, "%s: value %lld is %g (features must be finite)", path, (long long)k, x[k]);
+    return AVEMO_OK;
 }
 
 static char *xstrdup(const char *s) {

@@ -29,6 +29,7 @@
 #ifndef AVEMO_DATA_CACHE_H
 #define AVEMO_DATA_CACHE_H
 #include "data/dataset.h"
+#include "io/npy.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,10 @@ void cache_free(feature_cache *c);
 
 /* "<dir>/<kind>/<id>.npy" */
 int cache_path(const feature_cache *c, int i, cache_kind kind, char *buf, size_t cap);
+
+/* An array read back from sample i's file `path` of `kind`: its content hash is the one index.json records for it,
+ * and a float array holds no NaN or Inf; else AVEMO_EFORMAT naming the file. */
+int cache_verify_array(const feature_cache *c, int i, cache_kind kind, const npy_array *a, const char *path);
 
 /* Write one sample's arrays (atomic; safe to call from several threads for different samples). */
 int cache_write_audio(feature_cache *c, int i, const float *feat, int n_coeffs, int n_frames); /* [C, F] */

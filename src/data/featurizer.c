@@ -450,6 +450,10 @@ static int embed_frames(const featurizer *f, const uint8_t *u8, const float *f32
             else frame_to_stem_f32(dst, f32 + img * px * channels, px, channels, stem);
         }
         rc = mobilenetv2_infer(&f->backbone, out + (long)n0 * MNV2_FEATURES, x, nb, h, w, chunk > 0 ? nb : 0);
+        long bad = rc ? -1 : first_non_finite(out + (long)n0 * MNV2_FEATURES, (long)nb * MNV2_FEATURES);
+        if (bad >= 0)
+            rc = avemo_error(AVEMO_EFORMAT, "non-finite backbone embedding (%g in frame %ld): the backbone's weights "
+                             "overflow", out[(long)n0 * MNV2_FEATURES + bad], n0 + bad / MNV2_FEATURES);
     }
     free(x);
     free(scratch);
