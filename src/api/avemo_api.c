@@ -568,7 +568,7 @@ static int window_group_decode(const avemo_model *M, const window_plan *p, int w
     *nu = distinct_frames(p, T, w0, end, uniq);
     double t0 = now_ms();
     int h = p->h, w = p->w;
-    int rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, rgb, &h, &w) : AVEMO_OK;
+    int rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, 0, rgb, &h, &w) : AVEMO_OK;
     double share = (now_ms() - t0) / (end - w0);
     for (int k = w0; k < end; k++) res[k].decode_ms += share;
     return rc;

@@ -83,7 +83,7 @@ static void test_decode_matches_ffmpeg(void) {
     long idx = 50;
     uint8_t *rgb;
     int h, w;
-    CHECK(video_decode_indices(mp4, &idx, 1, &rgb, &h, &w) == 0, "%s", avemo_last_error());
+    CHECK(video_decode_indices(mp4, &idx, 1, 0, &rgb, &h, &w) == 0, "%s", avemo_last_error());
     FILE *f = fopen(raw, "rb");
     uint8_t *ref = malloc((size_t)h * w * 3);
     if (f && fread(ref, 1, (size_t)h * w * 3, f) == (size_t)h * w * 3) {
