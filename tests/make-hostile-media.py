@@ -6,8 +6,16 @@ claiming far more than it holds (Debian's python3, standard library only; the vi
   silence_4h_192k.flac  2.7 MB: 4 h of 192 kHz silence (constant subframes, 16384-sample blocks)
   black_8192.png        ~200 KB: an 8192 x 8192 RGB image (201 MB once decoded)
 
+and, with --model, a copy of a model file with one tensor spoiled (the header is rewritten, the data kept):
+
+  nan      the tensor's first value set to NaN
+  shape    its shape [n] declared as [n/2, 2] (same byte count)
+  dtype    its dtype declared I32 instead of F32
+
 usage: make-hostile-media.py OUTDIR
+       make-hostile-media.py --model IN.safetensors OUT.safetensors nan|shape|dtype TENSOR
 """
+import json
 import struct
 import sys
 import zlib
@@ -95,7 +103,26 @@ def png_black(path, side=8192):
         f.write(chunk(b'IEND', b''))
 
 
-if __name__ == '__main__':
+def spoil_model(src, dst, how, name):
+    blob = open(src, 'rb').read()
+    n = struct.unpack('<Q', blob[:8])[0]
+    head, data = json.loads(blob[8:8 + n]), bytearray(blob[8 + n:])
+    t = head[name]
+    if how == 'nan':
+        data[t['data_offsets'][0]:t['data_offsets'][0] + 4] = struct.pack('<f', float('nan'))
+    elif how == 'shape':
+        t['shape'] = [t['shape'][0] // 2, 2]
+    elif how == 'dtype':
+        t['dtype'] = 'I32'
+    text = json.dumps(head, separators=(',', ':')).encode()
+    text += b' ' * (-len(text) % 8)
+    with open(dst, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + bytes(data))
+
+
+if __name__ == '__main__' and sys.argv[1] == '--model':
+    spoil_model(*sys.argv[2:6])
+elif __name__ == '__main__':
     out = sys.argv[1]
     wav_1hz(out + '/rate_1hz.wav')
     flac_silence(out + '/silence_4h_192k.flac')
