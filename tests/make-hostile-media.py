@@ -11,9 +11,10 @@ and, with --model, a copy of a model file with one tensor spoiled (the header is
   nan      the tensor's first value set to NaN
   shape    its shape [n] declared as [n/2, 2] (same byte count)
   dtype    its dtype declared I32 instead of F32
+  class    (TENSOR ignored) the first class name prefixed with an escape sequence (ESC [2J: clear the screen)
 
 usage: make-hostile-media.py OUTDIR
-       make-hostile-media.py --model IN.safetensors OUT.safetensors nan|shape|dtype TENSOR
+       make-hostile-media.py --model IN.safetensors OUT.safetensors nan|shape|dtype|class TENSOR
 """
 import json
 import struct
@@ -107,8 +108,12 @@ def spoil_model(src, dst, how, name):
     blob = open(src, 'rb').read()
     n = struct.unpack('<Q', blob[:8])[0]
     head, data = json.loads(blob[8:8 + n]), bytearray(blob[8 + n:])
-    t = head[name]
-    if how == 'nan':
+    t = head.get(name, {})
+    if how == 'class':
+        classes = json.loads(head['__metadata__']['classes'])
+        classes[0] = '\x1b[2J' + classes[0]
+        head['__metadata__']['classes'] = json.dumps(classes)
+    elif how == 'nan':
         data[t['data_offsets'][0]:t['data_offsets'][0] + 4] = struct.pack('<f', float('nan'))
     elif how == 'shape':
         t['shape'] = [t['shape'][0] // 2, 2]

@@ -117,7 +117,11 @@ static void print_scan_skips(const dataset *ds, const char *input, const char *o
     if (!ds->n_skipped) return;
     fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds->n_skipped,
             ds->n_skipped == 1 ? "" : "s", input, out);
-    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds->skipped[k]);
+    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) {
+        char line[2048]; /* a file name's newline or escape sequence is shown escaped */
+        text_escape_control(line, sizeof line, ds->skipped[k]);
+        fprintf(stderr, "  %s\n", line);
+    }
     if (ds->n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
 }
 

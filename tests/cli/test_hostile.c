@@ -218,6 +218,43 @@ static void test_symlinks(void) {
     CHECK(file_is(victim, "precious"), "the victim was written to");
 }
 
+static void test_prep_hostile_tree(void) {
+    /* prep --jobs 2 over the bombs named as RAVDESS clips, a good clip and its duplicate, and a name holding a
+     * newline, a tab and an escape sequence: the good clip and the 4 h FLAC are cached, the 1 Hz WAV fails, the
+     * others are skipped; skipped.log has one escaped row each, and no control character reaches stderr */
+    const char *root = at("hostile_tree");
+    char actor[900], cmd[8192];
+    snprintf(actor, sizeof actor, "%s/Actor_01", root);
+    mkdir(root, 0755);
+    mkdir(actor, 0755);
+    if (sh("cp '%s/silence_4h_192k.flac' '%s/03-01-01-01-01-01-01.flac' && cp '%s/rate_1hz.wav' "
+           "'%s/03-01-03-01-01-01-01.wav'", media, actor, media, actor))
+        return;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/03-01-04-01-01-01-01.wav", actor);
+    CHECK(fix_tone_wav(p, 2, 3.6, 3) == 0, "tone");
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/03-01-04-01-01-01-01.flac' && cp '%s' \"%s/evil\n\t\033[2J.wav\"", p, actor,
+             p, actor);
+    if (sh("%s", cmd)) return;
+    snprintf(cmd, sizeof cmd, "%s prep --dataset ravdess --input '%s' --out '%s' --modality audio --jobs 2", avemo_bin(),
+             root, at("hostile_cache"));
+    run_result r;
+    run(cmd, &r);
+    expect("prep --jobs 2 over the bombs", &r, 0, NULL, NULL);
+    CHECK(!strchr(r.err, 0x1b), "an escape character reached stderr: %s", r.err);
+    unsigned char *log;
+    size_t n;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/skipped.log", at("hostile_cache"));
+    CHECK(file_read_all(path, 1 << 20, &log, &n) == 0, "%s", avemo_last_error());
+    if (test_failed_now) return;
+    const char *t = (const char *)log;
+    CHECK(n_lines(t) == 3 && !strchr(t, 0x1b) && strstr(t, "evil\\n\\t\\x1b[2J.wav\tscan\t") &&
+              strstr(t, "03-01-04-01-01-01-01.flac\tscan\tduplicate of ") && strstr(t, "1 Hz"),
+          "skipped.log:\n%s", t);
+    free(log);
+}
+
 /* A RAVDESS-named tree of tone WAVs (actors 1..2, 4 emotions, 2 takes). */
 static int tone_tree(const char *root) {
     mkdir(root, 0755);
@@ -300,14 +337,16 @@ static void test_model_files(void) {
         {"nan", "classifier.bias", "NaN bias (predict)", "nan"},
         {"nan", "audio_mean", "NaN audio_mean (predict)", "nan"},
         {"shape", "classifier.bias", "[4,2] for [8] (predict)", "[4,2]"},
-        {"dtype", "classifier.bias", "I32 for F32 (predict)", "float32"}};
+        {"dtype", "classifier.bias", "I32 for F32 (predict)", "float32"},
+        {"class", "-", "ESC in a class name (predict)", "control character"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (sh("/usr/bin/python3 '%s' --model '%s' '%s' %s %s", script, model, spoiled, cases[i].how, cases[i].tensor))
             return;
         snprintf(cmd, sizeof cmd, "%s predict --model '%s' '%s'", avemo_bin(), spoiled, at("tone.wav"));
         run_result r;
         run(cmd, &r);
-        expect(cases[i].what, &r, 2, cases[i].tensor, cases[i].needle);
+        expect(cases[i].what, &r, 2, strcmp(cases[i].tensor, "-") ? cases[i].tensor : NULL, cases[i].needle);
+        CHECK(!strchr(r.err, 0x1b), "%s: an escape character reached stderr", cases[i].what);
         CHECK(strstr(r.err, "spoiled.safetensors"), "the message does not name the file: %s", r.err);
     }
 }
@@ -431,6 +470,7 @@ int main(void) {
     RUN(test_audio_bombs);
     RUN(test_image_bombs);
     RUN(test_symlinks);
+    RUN(test_prep_hostile_tree);
     RUN(test_concurrent_preps);
     RUN(test_model_files);
     RUN(test_nan_cache);
