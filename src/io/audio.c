@@ -450,6 +450,10 @@ int audio_source_open(const char *path, int target_rate_hz, long whole_max_sampl
         s->out_rate = target_rate_hz > 0 ? target_rate_hz : s->in.rate;
         s->channels = s->in.dec->ch_layout.nb_channels;
         long whole_max = whole_max_samples > 0 ? whole_max_samples : AUDIO_WHOLE_MAX_SAMPLES;
+        /* by default neither the decoded stream nor its upsampled copy holds more than AUDIO_WHOLE_MAX_SAMPLES (a
+         * 4 kHz stream of 2^22 samples would otherwise be 92 MB once at 22,050 Hz) */
+        if (whole_max_samples <= 0 && s->out_rate > s->in.rate)
+            whole_max = (long)((double)AUDIO_WHOLE_MAX_SAMPLES * s->in.rate / s->out_rate);
         long declared = declared_samples(&s->in);
         st = declared > whole_max ? open_windowed(s, declared) : open_whole(s, whole_max);
     }

@@ -55,8 +55,8 @@ typedef struct {
 } audio_source_info;
 
 /* Open the best audio stream of `path` for reads at target_rate_hz (0: the file's own rate). whole_max_samples:
- * the largest stream (at its own rate) decoded whole; 0 = AUDIO_WHOLE_MAX_SAMPLES (tests pass 1 or LONG_MAX to
- * force a mode). Errors (one line naming the file): missing/unreadable -> AVEMO_EIO; empty, not a media file,
+ * the largest stream (at its own rate) decoded whole; 0 = AUDIO_WHOLE_MAX_SAMPLES, or fewer when upsampling so
+ * that the resampled copy holds at most that many either (tests pass 1 or LONG_MAX to force a mode). Errors (one line naming the file): missing/unreadable -> AVEMO_EIO; empty, not a media file,
  * truncated, rate/channels/duration outside the limits -> AVEMO_EFORMAT; no audio stream, codec errors, zero
  * samples -> AVEMO_EDECODE. */
 int audio_source_open(const char *path, int target_rate_hz, long whole_max_samples, audio_source **out);

@@ -37,6 +37,7 @@
 
 #define RSS_BOUND_MB 300.0
 #define TIME_BOUND_S 30.0
+#define AUDIO_RSS_BOUND_MB 150.0 /* any accepted audio file (measured at most 75 MB) */
 
 typedef struct {
     int rc;        /* exit status, 128 + signal, or -1 when killed at the time bound */
@@ -160,6 +161,13 @@ static void test_audio_bombs(void) {
              media);
     run(cmd, &r);
     expect("4 h silent FLAC (features)", &r, 0, NULL, NULL);
+    /* the largest stream still decoded whole at 4 kHz would be 2^22 samples; upsampled whole to 22,050 Hz it took
+     * 250 MB: now streams are decoded whole only while the upsampled copy fits 2^22 samples too */
+    if (sh("ffmpeg -v error -y -f lavfi -i sine=f=300:r=4000 -t 1048.5 -c:a pcm_s16le '%s'", at("long_4k.wav"))) return;
+    snprintf(cmd, sizeof cmd, "%s features --quiet --out '%s' '%s'", avemo_bin(), at("o4.npy"), at("long_4k.wav"));
+    run(cmd, &r);
+    expect("17 min at 4 kHz (features)", &r, 0, NULL, NULL);
+    CHECK(r.rss_mb < AUDIO_RSS_BOUND_MB, "17 min at 4 kHz: %.1f MB (bound %.0f MB)", r.rss_mb, AUDIO_RSS_BOUND_MB);
     npy_array a;
     CHECK(npy_read(at("o.npy"), &a) == 0 && a.ndim == 3 && a.shape[0] == 1 && a.shape[2] == 156, "features of the FLAC: %s",
           avemo_last_error());
