@@ -341,6 +341,8 @@ static void test_model_files(void) {
     CHECK(fix_random_audio_model(model) == 0, "model: %s", avemo_last_error());
     CHECK(fix_tone_wav(at("tone.wav"), 1, 1.0, 1) == 0, "tone");
     if (test_failed_now) return;
+    avemo_model *m = (avemo_model *)model; /* anything but NULL: the call must clear it */
+    CHECK(avemo_model_open(NULL, &m) == AVEMO_EINVAL && m == NULL, "avemo_model_open(NULL, &m) left m %p", (void *)m);
     const struct { const char *how, *tensor, *what, *needle; } cases[] = {
         {"nan", "classifier.bias", "NaN bias (predict)", "nan"},
         {"nan", "audio_mean", "NaN audio_mean (predict)", "nan"},
