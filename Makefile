@@ -14,8 +14,6 @@
 
 # Parallel by default (one job per core); `make -j1` overrides.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
-# `make` alone builds everything (the first rule below would otherwise be the default goal)
-.DEFAULT_GOAL := all
 
 CC      ?= gcc
 ARCH    ?= -march=native
