@@ -4,6 +4,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/featurizer_args.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/progress.h"
 #include "data/cache.h"
@@ -80,7 +81,8 @@ static const cli_command prep_command = {
     .about = "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
              "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/faces/<id>.npy uint8 [T, 224, 224],\n"
              "  CACHE/feats/<id>.npy [T, 1280] with --backbone, CACHE/skipped.log). Rerunning with the same\n"
-             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n",
+             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n"
+             "  Under mpirun / srun (a build with MPI=1) the samples are shared out over the ranks.\n",
     .groups = {{NULL, prep_dataset_table, 0},
                {"audio:", prep_audio_table, 0},
                {"MFCC:", mfcc_cli_options, offsetof(prep_args, prep.features.mfcc)},
@@ -120,7 +122,11 @@ static void print_scan_skips(const dataset *ds, const char *input, const char *o
     if (!ds->n_skipped) return;
     fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds->n_skipped,
             ds->n_skipped == 1 ? "" : "s", input, out);
-    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds->skipped[k]);
+    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) {
+        char line[2048]; /* a file name's newline or escape sequence is shown escaped */
+        text_escape_control(line, sizeof line, ds->skipped[k]);
+        fprintf(stderr, "  %s\n", line);
+    }
     if (ds->n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
 }
 
@@ -131,20 +137,20 @@ static int prep_run_command(prep_args *a) {
     if (st) return cli_fail("prep", st);
     dataset ds;
     if ((st = dataset_scan(a->input, &a->dataset, &ds))) return cli_fail("prep", st);
-    print_scan_skips(&ds, a->input, a->out);
+    if (dist_rank() == 0) print_scan_skips(&ds, a->input, a->out); /* under MPI every rank scanned the same */
     int n_scanned = ds.n;
     feature_cache c;
-    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail_output("prep", st);
+    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail("prep", st);
     progress bar;
     progress_start(&bar, "prep", c.ds.n);
     prep_stats stats;
     if ((st = prep_run(&c, &a->prep, &bar, &stats))) {
         cache_free(&c);
-        return cli_fail_output("prep", st);
+        return cli_fail("prep", st);
     }
-    print_summary(&c, &a->prep, &stats, a->out, n_scanned);
+    if (dist_rank() == 0) print_summary(&c, &a->prep, &stats, a->out, n_scanned); /* rank 0 holds every rank's samples */
     cache_free(&c);
-    return stats.n_ready > 0 ? 0 : 1;
+    return stats.n_ready > 0 ? 0 : 2; /* no sample could be prepared: every one failed as bad input */
 }
 
 int cmd_prep(int argc, char **argv) {

@@ -1,7 +1,9 @@
 #include "data/prep.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "data/loader.h"
+#include "data/prep_shard.h"
 #include "data/weights.h"
 
 #include <omp.h>
@@ -63,7 +65,7 @@ int prep_create_cache(feature_cache *c, const char *dir, dataset *ds, const data
         dataset_free(ds);
         return rc;
     }
-    rc = cache_create(c, dir, ds, config);
+    rc = prep_shard_create_cache(c, dir, ds, config); /* alone: cache_create */
     free(config);
     return rc;
 }
@@ -129,11 +131,25 @@ static int prep_video_sample(feature_cache *c, int i, const featurizer *f, long 
     return rc;
 }
 
-/* Counters of one run, summed over the workers. */
+/* Counters of one run, summed over the workers; the first runtime failure (out of memory, an output that cannot
+ * be written), which stops the run. */
 typedef struct {
     int n_done, n_failed, n_clips_noface;
     long n_frames, n_noface;
+    int runtime_status;
+    char runtime_msg[512];
 } prep_counts;
+
+/* A sample's failure: recorded in the cache already; a runtime one also stops the run (the first is kept). */
+static void note_failure(prep_counts *k, int rc) {
+    if (!rc || !avemo_error_is_runtime(rc)) return;
+#pragma omp critical(prep_runtime_failure)
+    if (!k->runtime_status) {
+        snprintf(k->runtime_msg, sizeof k->runtime_msg, "%s", avemo_last_error());
+#pragma omp atomic write
+        k->runtime_status = rc;
+    }
+}
 
 /* Samples todo[start, end) in parallel. */
 static void prep_chunk(feature_cache *c, const featurizer *f, const int *todo, int start, int end, int jobs,
@@ -143,11 +159,18 @@ static void prep_chunk(feature_cache *c, const featurizer *f, const int *todo, i
     long n_frames = 0, n_noface = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(jobs) reduction(+ : n_failed, n_frames, n_noface, n_clips_noface)
     for (int j = start; j < end; j++) {
-        int i = todo[j], bad = 0;
-        if (audio && !(c->done[i] & CACHE_BIT(CACHE_AUDIO))) bad |= prep_audio_sample(c, i, f) != 0;
+        int i = todo[j], bad = 0, stop, rc;
+#pragma omp atomic read
+        stop = k->runtime_status;
+        if (stop) continue;
+        if (audio && !(c->done[i] & CACHE_BIT(CACHE_AUDIO))) {
+            bad |= (rc = prep_audio_sample(c, i, f)) != 0;
+            note_failure(k, rc);
+        }
         if (video) {
             long nf, nn;
-            bad |= prep_video_sample(c, i, f, &nf, &nn) != 0;
+            bad |= (rc = prep_video_sample(c, i, f, &nf, &nn)) != 0;
+            note_failure(k, rc);
             n_frames += nf;
             n_noface += nn;
             n_clips_noface += nn > 0;
@@ -185,9 +208,10 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
     featurizer f;
     int *todo = NULL, n_todo = 0;
     int rc = featurizer_open(&f, &o->features, o->mtcnn_path, NULL);
-    if (rc) goto done;
-    if ((rc = prep_todo(c, want, &todo, &n_todo))) goto done;
+    if (!rc) rc = prep_todo(c, want, &todo, &n_todo);
+    if ((rc = dist_agree(rc))) goto done; /* under MPI every rank stops, or none */
     st->n_already = c->ds.n - n_todo;
+    n_todo = prep_shard_select(todo, n_todo); /* under MPI: this rank's share */
     if (p) {
         p->total = n_todo;
         progress_update(p, 0);
@@ -196,25 +220,31 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
     int chunk = jobs * 16 > 64 ? jobs * 16 : 64;
     double last_save = now_seconds();
     prep_counts k = {0};
-    for (int start = 0; start < n_todo && !rc; start += chunk) {
+    for (int start = 0; start < n_todo && !rc && !k.runtime_status; start += chunk) {
         prep_chunk(c, &f, todo, start, start + chunk < n_todo ? start + chunk : n_todo, jobs, p, &k);
         if (p) {
             progress_set_extra(p, "%d failed", k.n_failed);
             progress_update(p, k.n_done);
         }
-        if (now_seconds() - last_save > PREP_SAVE_SECONDS) {
+        if (dist_rank() == 0 && now_seconds() - last_save > PREP_SAVE_SECONDS) {
             rc = cache_save(c);
             last_save = now_seconds();
         }
     }
-    if (!rc) rc = cache_save(c);
+    rc = prep_shard_finish(c, todo, n_todo, rc); /* alone: cache_save; under MPI rank 0 joins the ranks' */
     if (p) progress_finish(p);
-    st->n_processed = k.n_done;
-    st->n_failed = k.n_failed;
-    st->n_frames = k.n_frames;
-    st->n_noface = k.n_noface;
-    st->n_clips_noface = k.n_clips_noface;
+    /* A runtime failure (out of memory, disk full) stops the run after what was done is saved; every rank
+     * learns of it. */
+    if (!rc) rc = dist_agree(k.runtime_status ? avemo_error(k.runtime_status, "%s", k.runtime_msg) : AVEMO_OK);
+    int64_t counts[5] = {k.n_done, k.n_failed, k.n_frames, k.n_noface, k.n_clips_noface};
+    if (!rc) rc = dist_allreduce_sum_i64(counts, 5);
+    st->n_processed = (int)counts[0];
+    st->n_failed = (int)counts[1];
+    st->n_frames = counts[2];
+    st->n_noface = counts[3];
+    st->n_clips_noface = (int)counts[4];
     for (int i = 0; i < c->ds.n; i++) st->n_ready += (c->done[i] & want) == want;
+    if (!rc) rc = dist_bcast(&st->n_ready, sizeof st->n_ready, 0); /* rank 0 holds every rank's samples */
 done:
     st->seconds = now_seconds() - t0;
     free(todo);

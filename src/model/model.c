@@ -219,7 +219,9 @@ int model_forward(model *m, const float *video, const float *audio, const int *l
 
 void model_zero_grad(model *m) { memset(m->grad_mem, 0, (size_t)m->n_params * sizeof(float)); }
 
-int model_backward(model *m, float *dvideo, float *daudio) {
+int model_backward(model *m, float *dvideo, float *daudio) { return model_backward_scaled(m, dvideo, daudio, 1.0f); }
+
+int model_backward_scaled(model *m, float *dvideo, float *daudio, float loss_scale) {
     const model_config *c = &m->cfg;
     if (!m->act_B || !m->train || !m->labels)
         return avemo_error(AVEMO_EINVAL, "model_backward: needs a train-mode model_forward with labels first");
@@ -231,11 +233,12 @@ int model_backward(model *m, float *dvideo, float *daudio) {
     stream_pair inputs = {.audio = m->audio, .video = m->video, .daudio = daudio, .dvideo = dvideo};
     if (m->mix_labels) {
         softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing,
-                              m->mix_lambda);
+                              m->mix_lambda * loss_scale);
         softmax_xent_backward(m->dacts.logits, m->acts.probs, m->mix_labels, B, c->n_classes, c->label_smoothing,
-                              1 - m->mix_lambda);
+                              (1 - m->mix_lambda) * loss_scale);
     } else {
-        softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing, 1.0f);
+        softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing,
+                              loss_scale);
     }
     TRY(m->fusion->backward(m, &stage2));
     TRY(streams_backward(m, 1, &m->stage2_in));

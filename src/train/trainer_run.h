@@ -6,6 +6,7 @@
 #include "data/cache.h"
 #include "data/protocol.h"
 #include "model/model_file.h"
+#include "train/data_parallel.h"
 #include "train/report.h"
 #include "train/train_state.h"
 #include "train/trainer.h"
@@ -15,6 +16,7 @@ typedef struct {
     const feature_cache *cache;
     const char *protocol;
     char *fingerprint; /* the current fold's options fingerprint (the same for every fold of a run) */
+    data_parallel *dp; /* under MPI, data-parallel (train/data_parallel.h); NULL: this process alone */
 } run_ctx;
 
 /* Independent seeds for (fold, epoch, purpose). */
