@@ -276,7 +276,9 @@ static int read_backbone(model_file *mf, const st_file *f, const char *path) {
         snprintf(name, sizeof name, BACKBONE_PREFIX "%s", e->name);
         const st_tensor *t = st_find(f, name);
         if (!t) rc = avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (the backbone is incomplete)", path, name);
-        else rc = st_to_f32(t, layout_ptr(e, &b->p), e->count, path);
+        else if (!(rc = model_file_check_tensor(t, name, e->ndim, e->shape, path)) &&
+                 !(rc = st_to_f32(t, layout_ptr(e, &b->p), e->count, path)))
+            rc = model_file_check_finite(layout_ptr(e, &b->p), e->count, name, path);
     }
     cJSON_Delete(j);
     return rc;
