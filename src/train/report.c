@@ -179,6 +179,14 @@ static int report_write_json(const run_report *r, const char *path) {
         cJSON_AddNumberToObject(o, "best_epoch", f->best_epoch);
         cJSON_AddItemToObject(o, "best_val_top1", num_or_null(f->best_val_top1));
         cJSON_AddItemToObject(o, "test", metrics_json(&f->test, n_classes));
+        if (f->n_speakers) { /* {"actor": clips that fed its statistics} */
+            cJSON *sp = cJSON_AddObjectToObject(o, "speaker_stats_clips");
+            for (int i = 0; i < f->n_speakers; i++) {
+                char key[16];
+                snprintf(key, sizeof key, "%d", f->speaker_ids[i]);
+                cJSON_AddNumberToObject(sp, key, f->speaker_clips[i]);
+            }
+        }
         cJSON_AddItemToArray(folds, o);
     }
     char *text = cJSON_Print(root);

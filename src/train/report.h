@@ -20,6 +20,8 @@ typedef struct {
     int test_actors[REPORT_MAX_ACTORS], val_actors[REPORT_MAX_ACTORS];
     int best_epoch;       /* epoch of the selected checkpoint (1-based), 0 = unknown */
     double best_val_top1; /* validation top-1 of that checkpoint, NaN = none */
+    int n_speakers;       /* per-speaker standardisation: how many clips fed each actor's statistics */
+    int speaker_ids[REPORT_MAX_ACTORS], speaker_clips[REPORT_MAX_ACTORS];
 } fold_report;
 
 typedef struct {
