@@ -10,8 +10,9 @@ static const cli_choice modality_dropouts[] = {{"softhard", 1}, {"none", 0}, {NU
 
 const cli_option train_cli_options[] = {
     {CLI_STRING(train_options, protocol, "--protocol", "P"),
-     .help = "speaker-independent folds: kfold[:K[:V]], kch5, actors:T/V,\n"
-             "random:SEED or split (default: the dataset's, RAVDESS kfold:6)"},
+     .help = "speaker-independent folds: kfold[:K[:V]], kch5, lnso:N (leave N actors\n"
+             "out, validate on the next N), actors:T/V, random:SEED, split, or all\n"
+             "(every sample trains; default: the dataset's, RAVDESS kfold:6)"},
     {CLI_INT(train_options, max_folds, "--folds", "N", CLI_AT_LEAST(1)), .help = "run only the first N folds"},
     {CLI_INT(train_options, epochs, "--epochs", "N", CLI_AT_LEAST(1)), .help = "training epochs (default 100)"},
     {CLI_INT(train_options, batch, "--batch", "B", CLI_AT_LEAST(1)), .help = "batch size (default 8)"},

@@ -575,7 +575,10 @@ static int test_members(const fold *f, const fold_data *d, const fold_members *f
     }
     int n_classes = fm->models[0]->cfg.n_classes;
     fr->test.n_classes = n_classes;
-    if (!d->test.n) return AVEMO_OK;
+    if (!d->test.n) { /* protocol all: nothing to test (the reports print "-") */
+        fr->test.top1 = fr->test.top2 = fr->test.top3 = fr->test.macro_f1 = NAN;
+        return AVEMO_OK;
+    }
     float *probs = malloc((size_t)d->test.n * n_classes * sizeof(float) * 2);
     if (!probs) return avemo_error(AVEMO_ENOMEM, "out of memory");
     int rc = evaluate_members(fm->models, fm->n, &d->test, probs, probs + (size_t)d->test.n * n_classes);
@@ -747,6 +750,11 @@ static int write_run_report(const run_ctx *run, const fold_set *fs, const fold_r
     if (rc) return rc;
     char spread[64] = ""; /* the std over a single fold is undefined */
     if (nf > 1) snprintf(spread, sizeof spread, " +- %.2f (sample std)", 100 * s.top1.std);
+    if (s.pooled.n == 0) {
+        tlog(o, "train: no test samples (%s); model: %s/model.safetensors; report: %s/report.md", run->protocol,
+             o->run_dir, o->run_dir);
+        return AVEMO_OK;
+    }
     tlog(o, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s/model.safetensors (fold %d); report: %s/report.md",
          100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", run->protocol, o->run_dir, best_fold + 1, o->run_dir);
     return AVEMO_OK;
@@ -773,9 +781,11 @@ int train_run(const train_options *o) {
     int best_fold = 0;
     for (int k = 0; k < nf; k++) {
         if ((rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
-        tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
-             k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
-             frs[k].best_epoch);
+        if (frs[k].test.n == 0) tlog(o, "fold %d/%d: no test samples (kept epoch %d)", k + 1, nf, frs[k].best_epoch);
+        else
+            tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
+                 k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
+                 frs[k].best_epoch);
         if (val_best[k] > val_best[best_fold]) best_fold = k;
     }
     char src[4200], dst[4200];
