@@ -196,16 +196,18 @@ def run_fold(cfg, x, actor, y, fold, n_classes, seed):
     refit = cfg.get("refit", False)
     xs = standardise(x, actor, train | (val if refit else np.zeros_like(val)), cfg.get("speaker_norm", False))
     tr, va, te = np.where(train)[0], np.where(val)[0], np.where(test)[0]
-    probs = 0
+    probs, members = 0, []
     for j in range(n_members):
         s = seed * 1000 + 17 * fold["fold"] + j
         model, best_epoch = train_one(cfg, xs, y, tr, va, s, cfg["epochs"], n_classes)
         if refit:
             model, _ = train_one(cfg, xs, y, np.concatenate([tr, va]), np.array([], int), s, best_epoch, n_classes)
         with torch.no_grad():
-            probs = probs + F.softmax(model(torch.from_numpy(xs[te])), 1).numpy()
+            p = F.softmax(model(torch.from_numpy(xs[te])), 1).numpy()
+        members.append(100 * top1(p, y[te]))
+        probs = probs + p
     pred = probs.argmax(1)
-    return 100 * float((pred == y[te]).mean()), 100 * macro_f1(pred, y[te], n_classes)
+    return 100 * float((pred == y[te]).mean()), 100 * macro_f1(pred, y[te], n_classes), members
 
 
 def main():
@@ -225,17 +227,19 @@ def main():
     x, actor, y, n_classes = load_cache(a.cache)
     want = [int(v) for v in a.folds.split(",")] if a.folds else [f["fold"] for f in report["folds"]]
     t0 = time.time()
-    top, f1 = [], []
+    top, f1, members = [], [], []
     for fold in report["folds"]:
         if fold["fold"] not in want:
             continue
-        t, f = run_fold(cfg, x, actor, y, fold, n_classes, a.seed)
+        t, f, m = run_fold(cfg, x, actor, y, fold, n_classes, a.seed)
         top.append(t)
         f1.append(f)
-        print("fold %d: top-1 %.2f macro-F1 %.2f" % (fold["fold"], t, f), file=sys.stderr, flush=True)
+        members.append(m)
+        print("fold %d: top-1 %.2f macro-F1 %.2f members %s" % (fold["fold"], t, f, m), file=sys.stderr, flush=True)
     sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
     res = {"run": a.run, "protocol": report["protocol"], "folds": want, "top1": top, "macro_f1": f1,
            "top1_mean": float(np.mean(top)), "top1_std_ddof1": sd(top), "macro_f1_mean": float(np.mean(f1)),
+           "member_top1": members, "member_top1_mean": float(np.mean([np.mean(m) for m in members])),
            "seconds": round(time.time() - t0, 1), "torch": torch.__version__}
     line = json.dumps(res)
     print(line)

@@ -581,7 +581,15 @@ static int test_members(const fold *f, const fold_data *d, const fold_members *f
     }
     float *probs = malloc((size_t)d->test.n * n_classes * sizeof(float) * 2);
     if (!probs) return avemo_error(AVEMO_ENOMEM, "out of memory");
-    int rc = evaluate_members(fm->models, fm->n, &d->test, probs, probs + (size_t)d->test.n * n_classes);
+    int rc = AVEMO_OK;
+    fr->n_members = fm->n < REPORT_MAX_MEMBERS ? fm->n : REPORT_MAX_MEMBERS;
+    for (int j = 0; fm->n > 1 && j < fr->n_members && !rc; j++) { /* each member alone */
+        eval_metrics one;
+        if (!(rc = evaluate_set(fm->models[j], &d->test, probs, NULL)) &&
+            !(rc = metrics_compute(probs, d->test.labels, d->test.n, n_classes, &one)))
+            fr->member_top1[j] = one.top1, fr->member_macro_f1[j] = one.macro_f1;
+    }
+    if (!rc) rc = evaluate_members(fm->models, fm->n, &d->test, probs, probs + (size_t)d->test.n * n_classes);
     if (!rc) rc = metrics_compute(probs, d->test.labels, d->test.n, n_classes, &fr->test);
     free(probs);
     return rc;
@@ -755,8 +763,12 @@ static int write_run_report(const run_ctx *run, const fold_set *fs, const fold_r
              o->run_dir, o->run_dir);
         return AVEMO_OK;
     }
-    tlog(o, "train: top-1 %.2f%%%s over %d fold%s (%s); model: %s/model.safetensors (fold %d); report: %s/report.md",
-         100 * s.top1.mean, spread, nf, nf > 1 ? "s" : "", run->protocol, o->run_dir, best_fold + 1, o->run_dir);
+    char members[96] = "";
+    if (isfinite(s.member_top1.mean))
+        snprintf(members, sizeof members, " (the ensemble's members alone: %.2f%%)", 100 * s.member_top1.mean);
+    tlog(o, "train: top-1 %.2f%%%s%s over %d fold%s (%s); model: %s/model.safetensors (fold %d); report: %s/report.md",
+         100 * s.top1.mean, spread, members, nf, nf > 1 ? "s" : "", run->protocol, o->run_dir, best_fold + 1,
+         o->run_dir);
     return AVEMO_OK;
 }
 
