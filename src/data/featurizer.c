@@ -3,6 +3,7 @@
 #include "core/err.h"
 #include "data/loader.h"
 #include "data/weights.h"
+#include "dsp/deltas.h"
 #include "io/audio.h"
 #include "io/image.h"
 #include "vision/imgops.h"
@@ -47,6 +48,7 @@ static void audio_settings_to_json(cJSON *a, const featurizer_settings *s) {
     cJSON_AddNumberToObject(a, "fmax_hz", m->fmax_hz);
     cJSON_AddNumberToObject(a, "top_db", m->top_db);
     cJSON_AddStringToObject(a, "pad_mode", m->pad_mode == MFCC_PAD_REFLECT ? "reflect" : "constant");
+    if (s->deltas) cJSON_AddNumberToObject(a, "deltas", s->deltas); /* absent: 0 (older caches unchanged) */
 }
 
 static void video_settings_to_json(cJSON *v, const featurizer_settings *s) {
@@ -130,6 +132,9 @@ static int audio_settings_from_json(const cJSON *a, featurizer_settings *s, cons
     m->fmax_hz = jnum(a, "fmax_hz", m->fmax_hz);
     m->top_db = jnum(a, "top_db", m->top_db);
     m->pad_mode = !strcmp(jstr(a, "pad_mode", "constant"), "reflect") ? MFCC_PAD_REFLECT : MFCC_PAD_CONSTANT;
+    s->deltas = (int)jnum(a, "deltas", 0);
+    if (s->deltas < 0 || s->deltas > 2)
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: deltas %d (0, 1 or 2)", origin, s->deltas);
     if (m->sample_rate_hz < 1000 || m->sample_rate_hz > 384000 || !(s->clip_seconds > 0 && s->clip_seconds < 3600))
         return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad sample rate or clip length", origin);
     if ((rc = mfcc_config_check(m))) return avemo_error_prefix(rc, "%s: prep settings", origin);
@@ -184,7 +189,7 @@ int featurizer_settings_from_json(const char *json, const char *origin, featuriz
 
 void featurizer_audio_shape(const featurizer_settings *s, int *channels, int *frames) {
     int orders = s->audio_features == AUDIO_FEATURES_FRFT_MFCC ? s->n_orders : 1;
-    *channels = s->mfcc.n_mfcc * orders;
+    *channels = s->mfcc.n_mfcc * orders * (1 + s->deltas);
     *frames = (int)mfcc_frames(&s->mfcc, audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz));
 }
 
@@ -199,6 +204,11 @@ static int open_audio(featurizer *f) {
     f->clip_samples = audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz);
     if (f->clip_samples < 1)
         return avemo_error(AVEMO_EINVAL, "a clip of %g s is shorter than one sample", s->clip_seconds);
+    int C, F;
+    featurizer_audio_shape(s, &C, &F);
+    if (s->deltas < 0 || s->deltas > 2) return avemo_error(AVEMO_EINVAL, "deltas %d (0, 1 or 2)", s->deltas);
+    if (s->deltas && F < DELTA_WIDTH)
+        return avemo_error(AVEMO_EINVAL, "deltas need clips of %d frames or more (%d)", DELTA_WIDTH, F);
     if (s->audio_features == AUDIO_FEATURES_FRFT_MFCC) return frft_mfcc_create(&f->frft, &s->mfcc, s->orders, s->n_orders);
     return AVEMO_OK;
 }
@@ -286,6 +296,12 @@ int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
     featurizer_fit_clip(f, x, n, clip);
     int rc = f->frft ? frft_mfcc_forward(f->frft, clip, N, out) : mfcc_forward(&f->settings.mfcc, clip, N, out);
     free(clip);
+    /* deltas: rows [base, 2 base) the first-order deltas of rows [0, base), rows [2 base, 3 base) the second-order */
+    int C, F;
+    featurizer_audio_shape(&f->settings, &C, &F);
+    int base = C / (1 + f->settings.deltas);
+    for (int d = 1; !rc && d <= f->settings.deltas; d++)
+        rc = feature_deltas(out, base, F, d, out + (long)d * base * F);
     return rc;
 }
 
