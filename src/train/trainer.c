@@ -555,6 +555,19 @@ static int train_members(const run_ctx *run, int k, int n_folds, const model_con
     return AVEMO_OK;
 }
 
+/* The top-1 of the members' mean softmax on the fold's validation samples (NaN without them). */
+static int validate_members(const fold_data *d, const fold_members *fm, double *top1) {
+    *top1 = NAN;
+    if (!d->val.n) return AVEMO_OK;
+    int n_classes = fm->models[0]->cfg.n_classes;
+    float *probs = malloc((size_t)d->val.n * n_classes * sizeof(float) * 2);
+    if (!probs) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    int rc = evaluate_members(fm->models, fm->n, &d->val, probs, probs + (size_t)d->val.n * n_classes);
+    if (!rc) *top1 = metrics_topk(probs, d->val.labels, d->val.n, n_classes, 1);
+    free(probs);
+    return rc;
+}
+
 /* The members' mean softmax on the fold's test samples: *fr. */
 static int test_members(const fold *f, const fold_data *d, const fold_members *fm, fold_report *fr) {
     memset(fr, 0, sizeof *fr);
@@ -685,7 +698,9 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
         speaker_counts_format(d.speakers, d.n_speakers, "actor", counts, sizeof counts);
         tlog(o, "fold %d/%d: per-speaker statistics from %s", k + 1, n_folds, counts);
     }
-    if ((rc = train_members(run, k, n_folds, &cfg, &d, 0, &fm))) goto done;
+    double val_top1 = NAN;
+    if ((rc = train_members(run, k, n_folds, &cfg, &d, 0, &fm)) || (rc = validate_members(&d, &fm, &val_top1)))
+        goto done;
     const fold_data *td = &d;
     if (o->refit) {
         if ((rc = load_refit_data(run, f, &rd)) || (rc = train_members(run, k, n_folds, &cfg, &rd, 1, &fm))) goto done;
@@ -693,6 +708,7 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
     }
     if ((rc = test_members(f, td, &fm, fr))) goto done;
     fr->n_val = d.val.n;
+    fr->val_top1 = val_top1;
     *val_best_out = (float)fr->best_val_top1;
     rc = save_fold(run, k, dir, td, d.val.n > 0, &fm, fr);
 done:
