@@ -14,6 +14,7 @@
 #include "train/plot.h"
 #include "train/report.h"
 #include "train/train_data.h"
+#include "train/train_dist.h"
 #include "train/train_state.h"
 
 #include <cjson/cJSON.h>
@@ -162,6 +163,7 @@ typedef struct {
     const char *protocol;
     char *fingerprint;              /* the run's options_fingerprint with the first fold's data dimensions (the
                                        report's config) */
+    data_parallel *dp;              /* under MPI, data-parallel (train/data_parallel.h); NULL: this process alone */
 } run_ctx;
 
 /* One model's training: its options (the run's with the member's seed, or a refit's epochs), where its state
@@ -173,6 +175,7 @@ typedef struct {
     char suffix[32];                /* of its files: "", "_m3", "_refit", "_refit_m3" */
     char state_path[4200];
     char *fingerprint;
+    data_parallel *dp;              /* the run's (NULL: this process alone) */
 } member_ctx;
 
 /* One model's training state: the model, optimizer moments, the weights of the selected epoch, history and
@@ -336,20 +339,28 @@ static int train_step(const member_ctx *mc, int epoch, const model_config *cfg, 
         bv = db->video, ba = db->audio, bl = db->labels, bn = 4 * n;
     }
     model *m = s->model;
-    if (!(rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng))) {
+    data_parallel *dp = mc->dp;
+    const int *bl_all = bl;
+    if (dp) dp_take_slice(dp, &bv, b->video_per, &ba, b->audio_per, &bl, &bn); /* this rank's rows */
+    if (dp && m->mix_labels) m->mix_labels += bl - bl_all;                       /* the same rows' partners */
+    rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng);
+    if (!rc) {
         model_zero_grad(m);
-        rc = model_backward(m, NULL, NULL);
+        rc = model_backward_scaled(m, NULL, NULL, dp ? dp_loss_scale(dp) : 1.0f);
     }
     m->mix_labels = NULL;
+    if (!rc) model_predict(m, s->pred_labels);
+    double step[3] = {rc ? 0.0 : (double)m->loss * bn, 0.0, bn}; /* loss x rows, correct, rows */
+    for (int i = 0; !rc && i < bn; i++) step[1] += s->pred_labels[i] == bl[i];
+    if (dp) rc = dp_step_end(dp, rc, m->grad_mem, m->n_params, m->buffer_mem, m->n_buffers, step); /* the batch's */
     if (rc) return rc;
     optimizer_step(o, epoch, s);
-    if (!isfinite(m->loss))
+    if (!isfinite(step[0]))
         return avemo_error(AVEMO_EINVAL, "%s epoch %d: the loss diverged (%g); lower --lr", mc->label, epoch + 1,
-                           m->loss);
-    model_predict(m, s->pred_labels);
-    for (int i = 0; i < bn; i++) *correct += s->pred_labels[i] == bl[i];
-    *loss_sum += (double)m->loss * bn;
-    *seen += bn;
+                           (float)(step[0] / step[2]));
+    *correct += (long)step[1];
+    *loss_sum += step[0];
+    *seen += (long)step[2];
     return AVEMO_OK;
 }
 
@@ -438,6 +449,7 @@ static int member_ctx_init(member_ctx *mc, const run_ctx *run, const model_confi
     mc->options.seed = member_seed(o->seed, j);
     if (refit) mc->options.epochs = epochs;
     mc->fold = k, mc->n_folds = n_folds;
+    mc->dp = run->dp;
     int n = snprintf(mc->label, sizeof mc->label, "fold %d/%d", k + 1, n_folds);
     if (n_members_of(o) > 1) n += snprintf(mc->label + n, sizeof mc->label - n, " member %d", j + 1);
     if (refit) snprintf(mc->label + n, sizeof mc->label - n, " refit");
@@ -482,8 +494,9 @@ static int train_member(const member_ctx *mc, const model_config *cfg, const fol
             goto done;
         s.history.epoch = epoch + 1;
         const float *best = s.have_best ? s.best : NULL;
-        if ((rc = train_state_save(mc->state_path, s.model, s.opt_m, s.opt_v, best, &s.history, mc->fingerprint)))
-            goto done;
+        if (dp_is_writer(mc->dp)) /* data-parallel: rank 0 */
+            rc = train_state_save(mc->state_path, s.model, s.opt_m, s.opt_v, best, &s.history, mc->fingerprint);
+        if ((rc = dp_agree(mc->dp, rc))) goto done;
         float lr, momentum;
         step_hyper(o, epoch, s.history.step - 1, s.total_steps, &lr, &momentum);
         tlog(o, "%s epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", mc->label, epoch + 1,
@@ -497,7 +510,8 @@ static int train_member(const member_ctx *mc, const model_config *cfg, const fol
     }
     *best_epoch = s.history.best_epoch;
     *best_val = s.history.best_val;
-    if ((rc = plot_member(mc, d, &s))) goto done;
+    if (dp_is_writer(mc->dp)) rc = plot_member(mc, d, &s);
+    if ((rc = dp_agree(mc->dp, rc))) goto done;
     *out = s.model;
     s.model = NULL;
 done:
@@ -710,7 +724,8 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
     fr->n_val = d.val.n;
     fr->val_top1 = val_top1;
     *val_best_out = (float)fr->best_val_top1;
-    rc = save_fold(run, k, dir, td, d.val.n > 0, &fm, fr);
+    if (dp_is_writer(run->dp)) rc = save_fold(run, k, dir, td, d.val.n > 0, &fm, fr);
+    rc = dp_agree(run->dp, rc);
 done:
     fold_members_free(&fm);
     fold_data_free(&d);
@@ -726,6 +741,30 @@ static int copy_file(const char *src, const char *dst) {
     rc = atomic_write(dst, buf, n);
     free(buf);
     return rc;
+}
+
+/* One fold of train_run (train_dist_folds calls it for the folds this rank trains). */
+typedef struct {
+    run_ctx *run;
+    const fold_set *fs;
+    int n_folds;
+    fold_report *frs;
+    float *val_best;
+} fold_jobs;
+
+static int train_fold_job(void *ctx, int k) {
+    fold_jobs *j = ctx;
+    const train_options *o = j->run->options;
+    int rc = train_fold(j->run, k, j->n_folds, &j->fs->folds[k], &j->frs[k], &j->val_best[k]);
+    if (rc) return rc;
+    if (j->frs[k].test.n == 0) {
+        tlog(o, "fold %d/%d: no test samples (kept epoch %d)", k + 1, j->n_folds, j->frs[k].best_epoch);
+        return AVEMO_OK;
+    }
+    tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
+         k + 1, j->n_folds, 100 * j->frs[k].test.top1, 100 * j->frs[k].test.top2, 100 * j->frs[k].test.macro_f1,
+         j->frs[k].test.n, j->frs[k].best_epoch);
+    return AVEMO_OK;
 }
 
 /* Options train_run refuses before doing anything. */
@@ -788,7 +827,9 @@ static int write_run_report(const run_ctx *run, const fold_set *fs, const fold_r
     return AVEMO_OK;
 }
 
-int train_run(const train_options *o) {
+int train_run(const train_options *options) {
+    train_options opts = *options; /* under MPI, data-parallel: ranks > 0 keep quiet (train_dist_logs) */
+    const train_options *o = &opts;
     int rc = check_options(o);
     if (rc) return rc;
     feature_cache cache;
@@ -796,7 +837,8 @@ int train_run(const train_options *o) {
     fold_set fs = {0};
     fold_report *frs = NULL;
     float *val_best = NULL;
-    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL};
+    train_dist dist = {.mode = TRAIN_DIST_NONE};
+    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL, NULL};
     if ((rc = make_folds(o, &cache, run.protocol, &fs)) || (rc = make_dirs(o->run_dir))) goto done;
     int nf = o->max_folds > 0 && o->max_folds < fs.n_folds ? o->max_folds : fs.n_folds;
     frs = calloc((size_t)nf, sizeof *frs);
@@ -805,23 +847,23 @@ int train_run(const train_options *o) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
+    train_dist_plan(&dist, o, nf); /* under MPI: folds over the ranks, or data-parallel */
+    run.dp = train_dist_dp(&dist);
+    opts.quiet |= !train_dist_logs(&dist);
     tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
+    fold_jobs jobs = {&run, &fs, nf, frs, val_best};
+    if ((rc = train_dist_folds(&dist, nf, train_fold_job, &jobs, frs, val_best, &run.fingerprint))) goto done;
     int best_fold = 0;
-    for (int k = 0; k < nf; k++) {
-        if ((rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
-        if (frs[k].test.n == 0) tlog(o, "fold %d/%d: no test samples (kept epoch %d)", k + 1, nf, frs[k].best_epoch);
-        else
-            tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
-                 k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
-                 frs[k].best_epoch);
+    for (int k = 0; k < nf; k++)
         if (val_best[k] > val_best[best_fold]) best_fold = k;
-    }
+    if (!train_dist_writes(&dist)) goto done; /* under MPI rank 0 writes the run's files */
     char src[4200], dst[4200];
     snprintf(src, sizeof src, "%s/fold_%d/model.safetensors", o->run_dir, best_fold + 1);
     snprintf(dst, sizeof dst, "%s/model.safetensors", o->run_dir);
     if ((rc = copy_file(src, dst))) goto done;
     rc = write_run_report(&run, &fs, frs, nf, best_fold);
 done:
+    rc = train_dist_agree(&dist, rc);
     free(run.fingerprint);
     free(frs);
     free(val_best);

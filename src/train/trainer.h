@@ -28,6 +28,8 @@ typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_ADAMW } optimizer_kind;
 /* onecycle: OneCycleLR per optimizer step (nn.h's lr_onecycle: pct_start 0.3, div 25, final div 1e4), with
  * torch's cycle_momentum (SGD momentum / Adam beta1 between 0.85 and 0.95) */
 typedef enum { SCHED_MULTISTEP = 0, SCHED_COSINE, SCHED_CONSTANT, SCHED_ONECYCLE } schedule_kind;
+/* How a run uses the ranks of an MPI job (train/train_dist.h); alone it changes nothing. */
+typedef enum { TRAIN_DIST_AUTO = 0, TRAIN_DIST_FOLDS, TRAIN_DIST_BATCH, TRAIN_DIST_NONE } train_distribution;
 
 #define TRAIN_MAX_MILESTONES 16
 #define TRAIN_MAX_ENSEMBLE 16
@@ -64,6 +66,8 @@ typedef struct {
     int refit;                     /* 1: each member, once selected on the validation actors at epoch E, is trained
                                       again from scratch on the training + validation actors for E epochs, and that
                                       final model is the one tested and saved */
+    train_distribution distribute; /* under mpirun / srun: folds over the ranks, or each batch (data-parallel) */
+    int local_bn;                  /* data-parallel: BN statistics of each rank's rows (default: the batch's) */
 } train_options;
 
 /* Defaults of spec 5 (the baseline, train/recipe.h's "paper"): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3,
