@@ -79,6 +79,10 @@ struct model {
     int B, train;
     const float *video, *audio;
     const int *labels;
+    /* mixup (set by the caller before a train-mode forward; NULL = off): the loss is
+     * mix_lambda * CE(labels) + (1 - mix_lambda) * CE(mix_labels), its gradient the same mix */
+    const int *mix_labels;
+    float mix_lambda;
     stream_pair stage2_in;               /* the streams' stage-2 inputs (after ia / it's exchange) */
     float loss;
 };
