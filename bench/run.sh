@@ -11,7 +11,8 @@
 #                 it into build/ort and exports the ONNX models; ORT=0 leaves it out)
 #
 # Environment: THREADS (default 2), ROUNDS (3), REPS (repeats per run, best kept; 5), PYTHON (/usr/bin/python3),
-# CASES (an extended regex: only the cases whose name matches), CPU_TIME=1 (time every side with the process
+# CASES (an extended regex: only the cases whose name matches), TWINS (a regex on the twins' labels, e.g. ort),
+# CPU_TIME=1 (time every side with the process
 # CPU clock, default THREADS 1: a kernel-efficiency comparison that a loaded shared machine disturbs less than
 # wall time; see bench/RESULTS.md). OPENBLAS_CORETYPE, when set, is printed in the header.
 set -u
@@ -51,7 +52,7 @@ for bin in "$@"; do
   name=${name#bench_}
   echo "== $bin (threads $THREADS, rounds $ROUNDS, best of $REPS per run, $([ -n "$CLK" ] && echo CPU || echo wall) time, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
   tmp=$(mktemp -d)
-  twins "$name" >"$tmp/twins"
+  twins "$name" | awk -F'\t' -v re="${TWINS:-.}" '$1 ~ re' >"$tmp/twins"
   if [ ! -s "$tmp/twins" ]; then
     if [ -f "bench/torch_$name.py" ]; then
       echo "($PY has no torch: running $bin alone, no ratios)"

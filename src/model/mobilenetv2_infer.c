@@ -135,7 +135,7 @@ typedef struct {
     int hi, wi, ho, wo;            /* the depthwise's input (= hidden) and output sizes */
     int stride, pad_top, pad_left;
     int c_in, hidden, c_out, residual;
-    int tile_rows, ring_rows;
+    int tile_rows, ring_rows;      /* per image (blocks before group_from) */
 } block_plan;
 
 typedef struct {
@@ -143,7 +143,9 @@ typedef struct {
     int stem_pad_top, stem_pad_left;
     block_plan b[MNV2_BLOCKS];
     int head_h, head_w;
-    long act, ring, tile, zero;    /* floats per thread workspace: each activation, ring, tile, zero row */
+    int group_from, group;         /* blocks from group_from on run on `group` images at once (see below) */
+    long act, ring, tile, zero;    /* floats per thread: each per-image activation, ring, tile, the zero row */
+    long gact, gbuf;               /* floats per thread: each group activation, the group's hidden / tile */
 } infer_plan;
 
 static int plan_block(block_plan *p, const mnv2_folded *f, int b, int h, int w) {
@@ -167,7 +169,35 @@ static int plan_block(block_plan *p, const mnv2_folded *f, int b, int h, int w) 
 
 static long max_l(long a, long b) { return a > b ? a : b; }
 
-static int make_plan(infer_plan *p, const mnv2_folded *f, int h, int w) {
+/* Grouping: from the first block whose input has at most GROUP_MAX_PIXELS pixels on, the weights (up to 1.8 MB
+ * a block there, more than L2) would be streamed again for every image while each image has few pixels to
+ * apply them to; so those blocks run on a group of images at once, unfused (whole hidden tensor of the
+ * group, at most GROUP_BYTES), every 1x1 one GEMM over all the group's pixels. */
+#define GROUP_MAX_PIXELS 16
+#define GROUP_BYTES (512L << 10)
+
+static void plan_groups(infer_plan *p, int n) {
+    p->group_from = MNV2_BLOCKS;
+    for (int b = 1; b < MNV2_BLOCKS; b++)
+        if ((long)p->b[b].hi * p->b[b].wi <= GROUP_MAX_PIXELS) {
+            p->group_from = b;
+            break;
+        }
+    long hidden = 1; /* the largest hidden tensor of one image in the grouped blocks */
+    for (int b = p->group_from; b < MNV2_BLOCKS; b++)
+        hidden = max_l(hidden, (long)blk_blocks(p->b[b].hidden) * p->b[b].hi * p->b[b].wi * L);
+    long g = p->group_from == MNV2_BLOCKS ? 1 : GROUP_BYTES / (long)sizeof(float) / hidden;
+    p->group = (int)(g < 1 ? 1 : g > n ? n : g);
+    /* the group's activations: the output of the last per-image block (gathered), then the grouped blocks' */
+    for (int b = p->group_from - 1; b < MNV2_BLOCKS; b++) {
+        const block_plan *B = &p->b[b];
+        p->gact = max_l(p->gact, (long)blk_blocks(B->c_out) * B->ho * B->wo * L * p->group);
+        if (b >= p->group_from)
+            p->gbuf = max_l(p->gbuf, (long)blk_blocks(B->hidden) * B->hi * B->wi * L * p->group);
+    }
+}
+
+static int make_plan(infer_plan *p, const mnv2_folded *f, int n, int h, int w) {
     memset(p, 0, sizeof *p);
     conv2d_shape s;
     mnv2_unit_shape(&s, &f->unit[0], f->padding, 1, h, w);
@@ -184,26 +214,31 @@ static int make_plan(infer_plan *p, const mnv2_folded *f, int h, int w) {
         hh = B->ho, ww = B->wo;
     }
     p->head_h = hh, p->head_w = ww;
+    plan_groups(p, n);
     return AVEMO_OK;
 }
 
 /* ---- workspaces ---- */
 
-
 /* one thread's part of a workspace */
 typedef struct {
-    float *act[2], *ring, *tile, *pool;
+    float *act[2], *ring, *tile, *gact[2], *gbuf[2], *pool;
     const float *zero;
 } thread_ws;
 
-static long pool_floats(void) { return (long)blk_blocks(MNV2_FEATURES) * L; }
+static long pool_floats(const infer_plan *p) { return (long)blk_blocks(MNV2_FEATURES) * L * p->group; }
 
-static long thread_floats(const infer_plan *p) { return 2 * p->act + p->ring + p->tile + pool_floats() + 64; }
+static long thread_floats(const infer_plan *p) {
+    return 2 * (p->act + p->gact + p->gbuf) + p->ring + p->tile + pool_floats(p) + 64;
+}
 
 static void thread_ws_at(thread_ws *t, float *mem, const infer_plan *p, int thread, const float *zero) {
     float *q = mem + (long)thread * thread_floats(p);
-    t->act[0] = q, q += p->act;
-    t->act[1] = q, q += p->act;
+    for (int k = 0; k < 2; k++) {
+        t->act[k] = q, q += p->act;
+        t->gact[k] = q, q += p->gact;
+        t->gbuf[k] = q, q += p->gbuf;
+    }
     t->ring = q, q += p->ring;
     t->tile = q, q += p->tile;
     t->pool = q;
@@ -257,7 +292,7 @@ void mobilenetv2_folded_free(mnv2_folded *f) {
     memset(f, 0, sizeof *f);
 }
 
-/* ---- one block over output rows [oy0, oy1) ---- */
+/* ---- one block over output rows [oy0, oy1) of one image ---- */
 
 /* The hidden rows [r0, r1) into the ring: the stem from the image (block 0), else the expand 1x1 from the block
  * input (plane stride in_ps), in runs that do not wrap around the ring. */
@@ -274,16 +309,30 @@ static void produce_hidden(const mnv2_folded *f, const infer_plan *p, int b, con
     }
     while (r0 < r1) {
         int slot = r0 % B->ring_rows, count = r1 - r0 < B->ring_rows - slot ? r1 - r0 : B->ring_rows - slot;
-        blk_pointwise(&f->expand[b], t->ring + slot * row, ring_ps, in + r0 * row, in_ps, (long)count * B->wi, 1, NULL,
-                      0, NULL);
+        blk_pw_args a = {in + r0 * row, in_ps, (long)count * B->wi, t->ring + slot * row, ring_ps, 1, NULL, 0, NULL, 0};
+        blk_pointwise(&f->expand[b], &a);
         r0 += count;
     }
 }
 
+/* Depthwise output row oy of one image: its hidden rows from `hidden` (row iy at hidden + iy * row_step, plane
+ * stride hidden_ps; rows outside [0, hi) are the zero row), written at dst (plane stride dst_ps). */
+static void dw_row(const mnv2_folded *f, const block_plan *B, int b, const float *hidden, long row_step,
+                   long hidden_ps, int ring_rows, const thread_ws *t, int oy, float *dst, long dst_ps) {
+    const float *rows[3];
+    long rows_ps[3];
+    for (int ky = 0; ky < 3; ky++) {
+        int iy = oy * B->stride - B->pad_top + ky, inside = iy >= 0 && iy < B->hi;
+        rows[ky] = inside ? hidden + (ring_rows ? iy % ring_rows : iy) * row_step : t->zero;
+        rows_ps[ky] = inside ? hidden_ps : 0;
+    }
+    blk_dw3x3_row(dst, dst_ps, rows, rows_ps, f->dw_w[b], B->hidden, B->wi, B->wo, B->stride, B->pad_left, 1);
+}
+
+/* in: the block input (plane stride in_ps; the image for block 0); out: plane stride out_ps */
 static void block_rows(const mnv2_folded *f, const infer_plan *p, int b, const float *image, const float *in,
-                       float *out, const thread_ws *t, int oy0, int oy1) {
+                       long in_ps, float *out, long out_ps, const thread_ws *t, int oy0, int oy1) {
     const block_plan *B = &p->b[b];
-    long in_ps = (long)B->hi * B->wi * L, out_ps = (long)B->ho * B->wo * L;
     long row = (long)B->wi * L, ring_ps = (long)B->ring_rows * row, tile_ps = (long)B->tile_rows * B->wo * L;
     int have = 0; /* hidden rows below `have` were produced (the ring holds the last ring_rows of them) */
     for (int t0 = oy0; t0 < oy1; t0 += B->tile_rows) {
@@ -294,84 +343,122 @@ static void block_rows(const mnv2_folded *f, const infer_plan *p, int b, const f
         int from = have > need_lo ? have : need_lo;
         if (from < need_hi) produce_hidden(f, p, b, image, in, in_ps, t, from, need_hi);
         if (need_hi > have) have = need_hi;
-        for (int oy = t0; oy < t1; oy++) {
-            const float *rows[3];
-            long rows_ps[3];
-            for (int ky = 0; ky < 3; ky++) {
-                int iy = oy * B->stride - B->pad_top + ky;
-                int inside = iy >= 0 && iy < B->hi;
-                rows[ky] = inside ? t->ring + (iy % B->ring_rows) * row : t->zero;
-                rows_ps[ky] = inside ? ring_ps : 0;
-            }
-            blk_dw3x3_row(t->tile + (long)(oy - t0) * B->wo * L, tile_ps, rows, rows_ps, f->dw_w[b], B->hidden, B->wi,
-                          B->wo, B->stride, B->pad_left, 1);
-        }
+        for (int oy = t0; oy < t1; oy++)
+            dw_row(f, B, b, t->ring, row, ring_ps, B->ring_rows, t, oy, t->tile + (long)(oy - t0) * B->wo * L, tile_ps);
         long at = (long)t0 * B->wo * L;
-        blk_pointwise(&f->project[b], out + at, out_ps, t->tile, tile_ps, (long)(t1 - t0) * B->wo, 0,
-                      B->residual ? in + at : NULL, in_ps, NULL);
+        blk_pw_args a = {t->tile, tile_ps, (long)(t1 - t0) * B->wo, out + at, out_ps, 0,
+                         B->residual ? in + at : NULL, in_ps, NULL, 0};
+        blk_pointwise(&f->project[b], &a);
     }
 }
 
-/* features.18 + ReLU6 over output rows [oy0, oy1) of the last block's output, summed into t->pool */
-static void head_rows(const mnv2_folded *f, const infer_plan *p, const float *in, const thread_ws *t, int oy0,
-                      int oy1) {
-    long in_ps = (long)p->head_h * p->head_w * L;
-    memset(t->pool, 0, sizeof(float) * pool_floats());
-    blk_pointwise(&f->head, NULL, 0, in + (long)oy0 * p->head_w * L, in_ps, (long)(oy1 - oy0) * p->head_w, 1, NULL, 0,
-                  t->pool);
+/* ---- one block over a group of g images, unfused: in, out [blocks][g][h][w][L] ---- */
+
+static void block_group(const mnv2_folded *f, const infer_plan *p, int b, const float *in, float *out, int g,
+                        const thread_ws *t) {
+    const block_plan *B = &p->b[b];
+    long in_px = (long)B->hi * B->wi, out_px = (long)B->ho * B->wo;
+    long in_ps = g * in_px * L, hid_ps = g * in_px * L, dw_ps = g * out_px * L, out_ps = g * out_px * L;
+    blk_pw_args e = {in, in_ps, g * in_px, t->gbuf[0], hid_ps, 1, NULL, 0, NULL, 0};
+    blk_pointwise(&f->expand[b], &e);
+    for (int i = 0; i < g; i++)
+        for (int oy = 0; oy < B->ho; oy++)
+            dw_row(f, B, b, t->gbuf[0] + i * in_px * L, (long)B->wi * L, hid_ps, 0, t, oy,
+                   t->gbuf[1] + (i * out_px + (long)oy * B->wo) * L, dw_ps);
+    blk_pw_args a = {t->gbuf[1], dw_ps, g * out_px, out, out_ps, 0, B->residual ? in : NULL, in_ps, NULL, 0};
+    blk_pointwise(&f->project[b], &a);
 }
 
-/* ---- whole images, or one image split by rows ---- */
+/* features.18 + ReLU6 over rows [oy0, oy1) of g images' last block output (plane stride for g images), each
+ * image's sum into its row of t->pool */
+static void head_rows(const mnv2_folded *f, const infer_plan *p, const float *in, int g, const thread_ws *t, int oy0,
+                      int oy1) {
+    long px = (long)p->head_h * p->head_w;
+    memset(t->pool, 0, sizeof(float) * pool_floats(p));
+    blk_pw_args a = {in + (long)oy0 * p->head_w * L, g * px * L, (long)g * (oy1 - oy0) * p->head_w, NULL, 0, 1,
+                     NULL, 0, t->pool, (long)(oy1 - oy0) * p->head_w};
+    blk_pointwise(&f->head, &a);
+}
 
-static void infer_image(const mnv2_folded *f, const infer_plan *p, float *features, const float *image,
+static void pool_to_features(const infer_plan *p, float *features, const float *const *pools, int n_pools, int g) {
+    float scale = 1.0f / ((float)p->head_h * p->head_w);
+    long stride = (long)blk_blocks(MNV2_FEATURES) * L;
+    for (int i = 0; i < g; i++)
+        for (int c = 0; c < MNV2_FEATURES; c++) {
+            float s = 0;
+            for (int k = 0; k < n_pools; k++) s += pools[k][i * stride + c];
+            features[(long)i * MNV2_FEATURES + c] = s * scale;
+        }
+}
+
+/* ---- a group of images in one thread, or one image split by rows ---- */
+
+/* g images: blocks before group_from one image at a time (fused), the output of the last of them gathered into
+ * the group tensor, then the grouped blocks and the head on the whole group */
+static void infer_group(const mnv2_folded *f, const infer_plan *p, float *features, const float *x, int g,
                         const thread_ws *t) {
-    const float *in = NULL;
-    for (int b = 0; b < MNV2_BLOCKS; b++) {
-        float *out = t->act[b % 2];
-        block_rows(f, p, b, image, in, out, t, 0, p->b[b].ho);
+    long image_floats = (long)p->h * p->w * f->in_channels;
+    int gf = p->group_from;
+    for (int i = 0; i < g; i++) {
+        const float *in = NULL;
+        for (int b = 0; b < gf; b++) {
+            const block_plan *B = &p->b[b];
+            long in_ps = (long)B->hi * B->wi * L, px = (long)B->ho * B->wo;
+            float *out = b == gf - 1 ? t->gact[0] + i * px * L : t->act[b % 2];
+            block_rows(f, p, b, x + i * image_floats, in, in_ps, out, b == gf - 1 ? g * px * L : px * L, t, 0, B->ho);
+            in = out;
+        }
+    }
+    const float *in = t->gact[0];
+    for (int b = gf; b < MNV2_BLOCKS; b++) {
+        float *out = t->gact[(b - gf + 1) % 2];
+        block_group(f, p, b, in, out, g, t);
         in = out;
     }
-    head_rows(f, p, in, t, 0, p->head_h);
-    float scale = 1.0f / ((float)p->head_h * p->head_w);
-    for (int c = 0; c < MNV2_FEATURES; c++) features[c] = t->pool[c] * scale;
+    head_rows(f, p, in, g, t, 0, p->head_h);
+    pool_to_features(p, features, (const float *const *)&t->pool, 1, g);
 }
 
-/* One image by all nt threads of the enclosing parallel region (thread `me`): bands of rows in every block,
- * the activations in shared[0..1] (thread 0's), a barrier after each block. */
+/* One image by all nt threads of the enclosing parallel region (thread `me`), every block fused and split in
+ * bands of rows, the activations in shared[0..1] (thread 0's), a barrier after each block. */
 static void infer_image_split(const mnv2_folded *f, const infer_plan *p, float *features, const float *image,
                               const thread_ws *t, float *const shared[2], const thread_ws *all, int me, int nt) {
     const float *in = NULL;
     for (int b = 0; b < MNV2_BLOCKS; b++) {
-        int ho = p->b[b].ho;
-        block_rows(f, p, b, image, in, shared[b % 2], t, (int)((long)ho * me / nt), (int)((long)ho * (me + 1) / nt));
+        const block_plan *B = &p->b[b];
+        block_rows(f, p, b, image, in, (long)B->hi * B->wi * L, shared[b % 2], (long)B->ho * B->wo * L, t,
+                   (int)((long)B->ho * me / nt), (int)((long)B->ho * (me + 1) / nt));
         in = shared[b % 2];
 #pragma omp barrier
     }
-    head_rows(f, p, in, t, (int)((long)p->head_h * me / nt), (int)((long)p->head_h * (me + 1) / nt));
+    head_rows(f, p, in, 1, t, (int)((long)p->head_h * me / nt), (int)((long)p->head_h * (me + 1) / nt));
 #pragma omp barrier
 #pragma omp single
     {
-        float scale = 1.0f / ((float)p->head_h * p->head_w);
-        for (int c = 0; c < MNV2_FEATURES; c++) {
-            float s = 0;
-            for (int k = 0; k < nt; k++) s += all[k].pool[c];
-            features[c] = s * scale;
-        }
+        const float *pools[64];
+        for (int k = 0; k < nt; k++) pools[k] = all[k].pool;
+        pool_to_features(p, features, pools, nt, 1);
     }
 }
 
+/* Groups: the first n - n % nt images in groups of at most p->group, their count a multiple of nt so that the
+ * threads get equal work; the images left over split by rows. */
 static void run_images(const mnv2_folded *f, const infer_plan *p, float *features, const float *x, int n,
                        float *mem, const float *zero, int nt) {
     long image_floats = (long)p->h * p->w * f->in_channels;
-    int whole = n - n % nt; /* images taken whole by one thread each; the rest split by rows */
+    int whole = n - n % nt, groups = (whole + p->group - 1) / p->group;
+    groups = (groups + nt - 1) / nt * nt;
     thread_ws ws[64];
     for (int k = 0; k < nt; k++) thread_ws_at(&ws[k], mem, p, k, zero);
 #pragma omp parallel num_threads(nt)
     {
         int me = omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
-        for (int i = 0; i < whole; i++)
-            infer_image(f, p, features + (long)i * MNV2_FEATURES, x + i * image_floats, &ws[me]);
+        for (int i = 0; i < groups; i++) {
+            int i0 = (int)((long)whole * i / groups), i1 = (int)((long)whole * (i + 1) / groups);
+            if (i1 > i0)
+                infer_group(f, p, features + (long)i0 * MNV2_FEATURES, x + i0 * image_floats, i1 - i0, &ws[me]);
+        }
         float *const shared[2] = {ws[0].act[0], ws[0].act[1]};
         for (int i = whole; i < n; i++) /* the implicit barrier of the loop above keeps ws[0] free */
             infer_image_split(f, p, features + (long)i * MNV2_FEATURES, x + i * image_floats, &ws[me], shared, ws, me,
@@ -383,11 +470,11 @@ int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int
     (void)chunk;
     if (n < 1 || h < 1 || w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size");
     if (!f->mem) return avemo_error(AVEMO_EINVAL, "MobileNetV2: not folded");
-    infer_plan p;
-    int rc = make_plan(&p, f, h, w);
-    if (rc) return rc;
     int nt = omp_in_parallel() ? 1 : nn_get_threads();
     if (nt > 64) nt = 64;
+    infer_plan p;
+    int rc = make_plan(&p, f, (n - n % nt) / nt > 0 ? (n - n % nt) / nt : 1, h, w);
+    if (rc) return rc;
     workspace *ws = workspace_take(f, thread_floats(&p) * nt + p.zero);
     if (!ws) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate inference workspaces");
     float *zero = ws->mem + thread_floats(&p) * nt; /* a zero row, read as the padding rows */

@@ -38,12 +38,22 @@ typedef struct {
 long blk_pw_packed_floats(int k, int n);
 /* Pack w [n, k] (OIHW of a 1x1 conv) and b [n] (or NULL) into dst (blk_pw_packed_floats); p->w = dst. */
 void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n);
-/* in: blocked [k] x m pixels, plane stride in_ps; out: blocked [n] x m pixels, plane stride out_ps.
- * relu6: clamp to [0, 6]. res (or NULL): blocked [n] x m pixels, plane stride res_ps, added at the end.
- * pool (or NULL): instead of writing out, add each output channel's sum over the m pixels into pool
- * [blocks(n) * L] (out unused): the global average pool of a head, divided by the caller. Single-threaded. */
-void blk_pointwise(const blk_pw *p, float *out, long out_ps, const float *in, long in_ps, long m, int relu6,
-                   const float *res, long res_ps, float *pool);
+/* The operands of one blk_pointwise call. */
+typedef struct {
+    const float *in;   /* blocked [k] x m pixels, plane stride in_ps */
+    long in_ps, m;
+    float *out;        /* blocked [n] x m pixels, plane stride out_ps (unused when pooling) */
+    long out_ps;
+    int relu6;         /* clamp to [0, 6] */
+    const float *res;  /* NULL, or blocked [n] x m pixels (plane stride res_ps) added at the end */
+    long res_ps;
+    float *pool;       /* NULL, or instead of writing out: pixel i adds its outputs into pool row i / pool_px
+                          (rows of blocks(n) * L floats): the global average pool of a head, per image */
+    long pool_px;
+} blk_pw_args;
+
+/* Single-threaded. */
+void blk_pointwise(const blk_pw *p, const blk_pw_args *a);
 
 /* ---- depthwise 3x3 over one output row ---- */
 /* Packed: per plane of c channels, 9 tap vectors then the bias vector: blocks(c) * 10 * L floats. */

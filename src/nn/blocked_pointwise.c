@@ -3,8 +3,9 @@
  * A GEMM [m pixels, k] x [k, n] with a register tile of MR pixels x NV output vectors (NV * L channels):
  * per input channel, NV weight vectors are loaded and each of the MR pixels' input value is broadcast (an
  * FMA with a memory broadcast operand) into MR * NV accumulators that stay in registers for the whole k.
- * With AVX-512 (32 registers) NV = 4, 3, 2, 1 take MR = 6, 8, 12, 16: 24 accumulators (16 for NV = 1) and
- * 2 FMAs per load at most. The MR pixels of a plane lie at p * L from one pointer, so every load address is a
+ * With AVX-512 (32 registers) NV = 4, 3, 2, 1 take MR = 5, 7, 11, 16: 20-22 accumulators (16 for NV = 1),
+ * which leaves GCC registers for the weights and broadcasts (with 24 accumulators it spilled some to the
+ * stack inside the loop: 150 against 200 GFLOP/s measured on these shapes). The MR pixels of a plane lie at p * L from one pointer, so every load address is a
  * constant offset (what the blocked layout is for). Weights are packed per panel of NV vectors, [k][NV * L]
  * after the panel's bias, so a panel streams contiguously. Pixels are the outer loop and panels the inner
  * one: the MR x k input tile stays in L1 while all the panels pass over it.
@@ -19,7 +20,7 @@
 _Static_assert(BLK_LANES == VL, "nn/blocked.h and nn/simd.h disagree on the vector width");
 
 #if VL == 16
-#define MR_FOR(nv) ((nv) == 1 ? 16 : (nv) == 2 ? 12 : (nv) == 3 ? 8 : 6)
+#define MR_FOR(nv) ((nv) == 1 ? 16 : (nv) == 2 ? 11 : (nv) == 3 ? 7 : 5)
 #else /* 16 registers */
 #define MR_FOR(nv) ((nv) == 1 ? 8 : (nv) == 2 ? 6 : (nv) == 3 ? 4 : 3)
 #endif
@@ -53,10 +54,13 @@ void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, i
     p->w = dst;
 }
 
-/* MR pixels x NV vectors of one panel: in points at the tile's first pixel in plane 0, wp at the panel. */
+/* MR pixels x NV vectors of one panel: in points at the tile's first pixel in plane 0, wp at the panel, out /
+ * res at the tile's first output vector; pool (pooling) at the panel's first vector of pool row 0, q the
+ * tile's first pixel (index within the call). */
 static inline __attribute__((always_inline)) void pw_tile(const float *in, long in_ps, const float *wp, int k,
                                                           float *out, long out_ps, const float *res, long res_ps,
-                                                          float *pool, int relu6, const int MR, const int NV) {
+                                                          int relu6, float *pool, long q, long pool_px,
+                                                          long pool_stride, const int MR, const int NV) {
     vf acc[16][4];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) {
@@ -99,12 +103,23 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
             for (int p = 0; p < MR; p++) acc[p][v] = vmin(vmax(acc[p][v], zero), six);
     }
     if (pool) {
+        long row = q / pool_px, left = (row + 1) * pool_px - q; /* pixels before the next pool row */
+        if (left >= MR) { /* the common case: the whole tile in one pool row */
+            float *d = pool + row * pool_stride;
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            vf s = acc[0][v];
+            for (int v = 0; v < NV; v++) {
+                vf s = acc[0][v];
 #pragma GCC unroll 16
-            for (int p = 1; p < MR; p++) s += acc[p][v];
-            VS(pool + v * VL) = V(pool + v * VL) + s;
+                for (int p = 1; p < MR; p++) s += acc[p][v];
+                VS(d + v * VL) = V(d + v * VL) + s;
+            }
+            return;
+        }
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; p++) {
+            float *d = pool + (q + p) / pool_px * pool_stride;
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) VS(d + v * VL) = V(d + v * VL) + acc[p][v];
         }
         return;
     }
@@ -119,42 +134,46 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
         for (int p = 0; p < MR; p++) VS(out + v * out_ps + p * VL) = acc[p][v];
 }
 
-/* All m pixels through one panel width NV: tiles of MR, then MR / 2, then single pixels. */
-static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, float *out, long out_ps, const float *in,
-                                                          long in_ps, long m, int relu6, const float *res,
-                                                          long res_ps, float *pool, long p0, long p1, int v0,
-                                                          const int NV) {
+/* Pixels [p0, p1) through the panel at output vector v0 of width NV: tiles of MR, then MR / 2, then single
+ * pixels. */
+static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const blk_pw_args *a, long p0, long p1,
+                                                          int v0, const int NV) {
     const int MR = MR_FOR(NV), MH = MR / 2;
     const float *wp = p->w + (long)v0 * VL * (p->k + 1);
-    float *o = out + v0 * out_ps;
-    const float *r = res ? res + v0 * res_ps : NULL;
-    float *pl = pool ? pool + v0 * VL : NULL;
-    long q = p0;
+    float *o = a->pool ? NULL : a->out + v0 * a->out_ps;
+    const float *r = a->res ? a->res + v0 * a->res_ps : NULL;
+    long pool_stride = (long)blk_blocks(p->n) * VL;
+    float *pl = a->pool ? a->pool + v0 * VL : NULL;
+    long q = p0, ips = a->in_ps, ops = a->out_ps, rps = a->res_ps, ppx = a->pool_px;
+    int relu6 = a->relu6;
     for (; q + MR <= p1; q += MR)
-        pw_tile(in + q * VL, in_ps, wp, p->k, o + q * VL, out_ps, r ? r + q * VL : NULL, res_ps, pl, relu6, MR, NV);
+        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
+                pool_stride, MR, NV);
     for (; q + MH <= p1; q += MH)
-        pw_tile(in + q * VL, in_ps, wp, p->k, o + q * VL, out_ps, r ? r + q * VL : NULL, res_ps, pl, relu6, MH, NV);
+        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
+                pool_stride, MH, NV);
     for (; q < p1; q++)
-        pw_tile(in + q * VL, in_ps, wp, p->k, o + q * VL, out_ps, r ? r + q * VL : NULL, res_ps, pl, relu6, 1, NV);
-    (void)m;
+        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
+                pool_stride, 1, NV);
 }
 
-/* Pixels in chunks of PW_CHUNK (a multiple of every MR): each chunk's input stays in L1/L2 while every panel
- * passes over it. */
-#define PW_CHUNK 48
+/* Loop order. When the whole input (m x k) fits L2 (PW_A_FLOATS), panels are the outer loop: each panel's
+ * weights are read once and reused over all m pixels, which matters where the weights are larger than the
+ * activations (the 7 x 7 and smaller layers). Otherwise pixels go in chunks of 8 tiles (of the full panels' MR)
+ * with the panels inside: a chunk's input stays in L1/L2 while every panel passes over it. */
+#define PW_A_FLOATS (64L << 10)
 
-void blk_pointwise(const blk_pw *p, float *out, long out_ps, const float *in, long in_ps, long m, int relu6,
-                   const float *res, long res_ps, float *pool) {
+void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
     int nb = blk_blocks(p->n), pv = p->panel_vecs;
-    for (long c0 = 0; c0 < m; c0 += PW_CHUNK) {
-        long c1 = c0 + PW_CHUNK < m ? c0 + PW_CHUNK : m;
+    long m = a->m, chunk = m * (long)blk_blocks(p->k) * VL <= PW_A_FLOATS ? m : MR_FOR(pv) * 8;
+    for (long c0 = 0; c0 < m; c0 += chunk) {
+        long c1 = c0 + chunk < m ? c0 + chunk : m;
         for (int v0 = 0; v0 < nb; v0 += pv) {
-            int nv = nb - v0 < pv ? nb - v0 : pv;
-            switch (nv) {
-            case 1: pw_rows(p, out, out_ps, in, in_ps, m, relu6, res, res_ps, pool, c0, c1, v0, 1); break;
-            case 2: pw_rows(p, out, out_ps, in, in_ps, m, relu6, res, res_ps, pool, c0, c1, v0, 2); break;
-            case 3: pw_rows(p, out, out_ps, in, in_ps, m, relu6, res, res_ps, pool, c0, c1, v0, 3); break;
-            default: pw_rows(p, out, out_ps, in, in_ps, m, relu6, res, res_ps, pool, c0, c1, v0, 4); break;
+            switch (nb - v0 < pv ? nb - v0 : pv) {
+            case 1: pw_rows(p, a, c0, c1, v0, 1); break;
+            case 2: pw_rows(p, a, c0, c1, v0, 2); break;
+            case 3: pw_rows(p, a, c0, c1, v0, 3); break;
+            default: pw_rows(p, a, c0, c1, v0, 4); break;
             }
         }
     }

@@ -50,22 +50,26 @@ static void pointwise_case(long m, int k, int n, int relu6, int residual) {
     blk_pw_pack(&pw, packed, w, b, k, n);
     long xps, rps, yps;
     float *xb = to_blocked(x, m, k, &xps), *rb = to_blocked(r, m, n, &rps), *yb = to_blocked(r, m, n, &yps);
-    blk_pointwise(&pw, yb, yps, xb, xps, m, relu6, residual ? rb : NULL, rps, NULL);
+    blk_pw_args args = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0};
+    blk_pointwise(&pw, &args);
     blk_to_nhwc(y, yb, yps, m, n);
     double e = rel_err_f(y, yr, m * n);
     CHECK(e < FAST_TOL, "%s: rel err %.2e", what, e);
     CHECK(pad_lanes_zero(yb, yps, m, n), "%s: padding lanes not 0", what);
-    /* pooled: per-channel sums of the (ReLU6) outputs, added onto what the pool held */
-    if (!residual) {
-        float *pool = zeros_f((long)blk_blocks(n) * LN), *sum = zeros_f(n), *got = zeros_f(n);
-        for (int j = 0; j < n; j++) pool[j] = 1.0f;
+    /* pooled: per-channel sums of the (ReLU6) outputs over runs of pool_px pixels (one run, or runs that end
+     * inside tiles), added onto what the pool held */
+    for (long pool_px = m; !residual && pool_px >= 1; pool_px = pool_px > 5 ? 5 : 0) {
+        long rows = (m + pool_px - 1) / pool_px, stride = (long)blk_blocks(n) * LN;
+        float *pool = zeros_f(rows * stride), *sum = zeros_f(rows * n), *got = zeros_f(rows * n);
+        for (long i = 0; i < rows * stride; i++) pool[i] = 1.0f;
         for (long i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) sum[j] += yr[i * n + j];
-        for (int j = 0; j < n; j++) sum[j] += 1.0f;
-        blk_pointwise(&pw, NULL, 0, xb, xps, m, relu6, NULL, 0, pool);
-        memcpy(got, pool, sizeof(float) * n);
-        e = rel_err_f(got, sum, n);
-        CHECK(e < FAST_TOL, "%s: pooled rel err %.2e", what, e);
+            for (int j = 0; j < n; j++) sum[i / pool_px * n + j] += yr[i * n + j];
+        blk_pw_args pa = {xb, xps, m, NULL, 0, relu6, NULL, 0, pool, pool_px};
+        blk_pointwise(&pw, &pa);
+        for (long i = 0; i < rows; i++)
+            for (int j = 0; j < n; j++) got[i * n + j] = pool[i * stride + j] - 1.0f;
+        e = rel_err_f(got, sum, rows * n);
+        CHECK(e < FAST_TOL, "%s: pooled (%ld pixels a row) rel err %.2e", what, pool_px, e);
         free(pool), free(sum), free(got);
     }
     free(x), free(w), free(b), free(r), free(yr), free(y), free(packed), free(xb), free(rb), free(yb);
