@@ -1,7 +1,7 @@
 /* Depthwise 3x3 over blocked activations (nn/blocked.h), one output row at a time, bias and ReLU6 fused.
  *
  * Per plane (L channels) the 9 tap vectors and the bias stay in registers while the row is walked, DW_PX
- * output pixels per step (independent FMA chains; each input vector is read from L1 by the FMA itself).
+ * output pixels per step (independent FMA chains; each input vector loaded once per step).
  * Interior pixels (all three columns inside the row) take the unrolled path; the one or two border pixels
  * at each end skip their out-of-row taps.
  */
@@ -26,20 +26,27 @@ void blk_dw3x3_pack(float *dst, const float *w, const float *b, int c) {
 
 static inline vf clamp06(vf a) { return vmin(vmax(a, vbcast(0.0f)), vbcast(6.0f)); }
 
-/* NP interior pixels from ox: tap (ky, kx) of pixel p reads column (ox + p) * stride - pad_left + kx */
+/* NP interior pixels from ox: tap (ky, kx) of pixel p reads column (ox + p) * stride - pad_left + kx. Each
+ * input vector of the (NP - 1) * stride + 3 columns is loaded once per row and fed to every tap that reads
+ * it (3 per column at stride 1), so the loop is bound by the FMAs rather than the loads. */
 static inline __attribute__((always_inline)) void dw_interior(float *o, const float *const r[3], const vf wt[9],
                                                               vf bias, int ox, int stride, int pad_left, int relu6,
                                                               const int NP) {
     vf acc[8];
 #pragma GCC unroll 8
     for (int p = 0; p < NP; p++) acc[p] = bias;
+    const int NC = (NP - 1) * stride + 3;
+    long c0 = (long)ox * stride - pad_left;
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 17
+        for (int j = 0; j < NC; j++) {
+            vf xv = V(r[ky] + (c0 + j) * VL);
 #pragma GCC unroll 3
-        for (int kx = 0; kx < 3; kx++)
-#pragma GCC unroll 8
-            for (int p = 0; p < NP; p++)
-                acc[p] = vfma(V(r[ky] + (long)((ox + p) * stride - pad_left + kx) * VL), wt[ky * 3 + kx], acc[p]);
+            for (int kx = 0; kx < 3; kx++)
+                if (j >= kx && (j - kx) % stride == 0 && (j - kx) / stride < NP)
+                    acc[(j - kx) / stride] = vfma(xv, wt[ky * 3 + kx], acc[(j - kx) / stride]);
+        }
 #pragma GCC unroll 8
     for (int p = 0; p < NP; p++) VS(o + (long)(ox + p) * VL) = relu6 ? clamp06(acc[p]) : acc[p];
 }
