@@ -92,7 +92,7 @@ static float *pack_unit(mnv2_folded *f, const mobilenetv2 *m, int i, float **dst
 int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
     memset(f, 0, sizeof *f);
     const mnv2_unit *U = m->p.units;
-    if (U[0].k != STEM_K || U[0].c_in > BLK_STEM_MAX_CIN || blk_blocks(U[0].c_out) > 4)
+    if (U[0].k != STEM_K || U[0].c_in > BLK_STEM_MAX_CIN)
         return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: unexpected stem");
     long most = 0, total = packed_floats(m);
     for (int i = 0; i < MNV2_UNITS; i++)

@@ -74,7 +74,7 @@ long blk_stem_packed_floats(int c_in, int c_out, int k);
 void blk_stem_pack(float *dst, const float *w, const float *b, int c_in, int c_out, int k);
 /* Output row oy of x (one image NHWC [h, w, c_in]) convolved with the k x k kernel (stride, top/left padding,
  * out-of-image taps 0), bias, ReLU6 if asked, into out (blocked, plane stride out_ps, out_w pixels).
- * c_in <= BLK_STEM_MAX_CIN, k <= BLK_STEM_MAX_K, blocks(c_out) <= 4. */
+ * c_in <= BLK_STEM_MAX_CIN, k <= BLK_STEM_MAX_K. */
 void blk_stem_row(float *out, long out_ps, const float *x, int h, int w, int c_in, const float *wp, int c_out, int k,
                   int stride, int pad_top, int pad_left, int oy, int out_w, int relu6);
 

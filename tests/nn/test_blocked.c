@@ -172,10 +172,10 @@ static void stem_case(int h, int w, int c_in, int c_out, int k, int stride, int 
 }
 
 static void test_stem(void) {
-    /* h, w, c_in, c_out, k, stride (c_out up to 4 vectors) */
+    /* h, w, c_in, c_out, k, stride (c_out up to 6 vectors: two passes of at most 4) */
     static const int cases[][6] = {{9, 11, 1, 32, 3, 2}, {8, 8, 3, 32, 3, 2}, {7, 5, 3, 16, 3, 1},
                                    {12, 10, 2, 4 * LN, 5, 2}, {3, 3, 1, 8, 3, 1}, {1, 2, 4, 3 * LN - 1, 3, 2},
-                                   {17, 16, 3, 32, 7, 2}};
+                                   {17, 16, 3, 32, 7, 2}, {6, 9, 3, 6 * LN - 3, 3, 2}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int same = 0; same < 2; same++)
             stem_case(cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4], cases[i][5], same, same);
