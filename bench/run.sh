@@ -9,6 +9,8 @@
 #   torch-frozen  the same script with TORCH_JIT=1, where the script supports it (traced, frozen, optimized)
 #   ort           node bench/ort_<name>.js (ONNX Runtime from npm onnxruntime-node; bench/ort_setup.sh installs
 #                 it into build/ort and exports the ONNX models; ORT=0 leaves it out)
+#   before        BASELINE=<binary>: another build of the same bench (e.g. main's), run with --only <case>, for a
+#                 before/after table measured in the same run
 #
 # Environment: THREADS (default 2), ROUNDS (3), REPS (repeats per run, best kept; 5), PYTHON (/usr/bin/python3),
 # CASES (an extended regex: only the cases whose name matches), TWINS (a regex on the twins' labels, e.g. ort),
@@ -38,6 +40,7 @@ twins() {
     printf 'torch\t%s\n' "$PY bench/torch_$name.py"
     if grep -q TORCH_JIT "bench/torch_$name.py"; then printf 'torch-frozen\t%s\n' "env TORCH_JIT=1 $PY bench/torch_$name.py"; fi
   fi
+  if [ -n "${BASELINE:-}" ]; then printf 'before\t%s\n' "$BASELINE"; fi
   if [ -f "bench/ort_$name.js" ] && [ "${ORT:-1}" = 1 ]; then
     if ./bench/ort_setup.sh "build/bench/bench_$name" >"build/ort_setup.log" 2>&1; then
       printf 'ort\t%s\n' "node bench/ort_$name.js"
@@ -72,7 +75,8 @@ for bin in "$@"; do
       echo "ours" >>"$tmp/results"
       "$bin" --threads "$THREADS" --reps "$REPS" --only "$case" $CLK | grep '^result' | sed 's/^/ours /' >>"$tmp/results" || status=1
       while IFS=$'\t' read -r label cmd; do
-        $cmd "$tmp/one" --threads "$THREADS" --reps "$REPS" $CLK </dev/null | grep '^result' | sed "s/^/$label /" >>"$tmp/results" || status=1
+        if [ "$label" = before ]; then what=(--only "$case"); else what=("$tmp/one"); fi
+        $cmd "${what[@]}" --threads "$THREADS" --reps "$REPS" $CLK </dev/null | grep '^result' | sed "s/^/$label /" >>"$tmp/results" || status=1
       done <"$tmp/twins"
     done <"$tmp/specs"
   done
