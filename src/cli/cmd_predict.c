@@ -12,11 +12,12 @@
 #include <time.h>
 
 typedef struct {
+    int timing;               /* --timing */
+    double start_ms, open_ms; /* when the command started, how long the model took to open */
     const char *model_path;
     avemo_open_options open;
-    int top, json, timing;
+    int top, json;
     double window_s, hop_s;
-    double start_ms, open_ms; /* --timing: when the command started, how long the model took to open */
 } predict_args;
 
 static const cli_option predict_options[] = {
@@ -29,13 +30,13 @@ static const cli_option predict_options[] = {
     {CLI_DOUBLE(predict_args, hop_s, "--hop", "H", CLI_IN_OPEN(0, 1e6)),
      .help = "with --window: a window every H seconds (default H = S)"},
     {CLI_FLAG(predict_args, json, "--json"), .help = "one JSON document on stdout instead of text lines"},
-    {CLI_FLAG(predict_args, timing, "--timing"),
-     .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
-             "features, model) and the wall time since the command started"},
     {CLI_STRING(predict_args, open.backbone, "--backbone", "W"),
      .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
              "--backbone)"},
     {CLI_STRING(predict_args, open.mtcnn_manifest, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
+    {CLI_FLAG(predict_args, timing, "--timing"),
+     .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
+             "features, model) and the wall time since the command started"},
     {0}};
 
 static const cli_command predict_command = {
@@ -67,7 +68,7 @@ static void print_timing(const char *file, const avemo_result *r, const predict_
             ": model open %.1f ms (once), decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms; "
             "%.1f ms since the command started",
             o->open_ms, r->decode_ms, r->faces_ms, r->features_ms, r->model_ms, r->total_ms, now_ms() - o->start_ms);
-    if (r->end_s > r->start_s)
+    if (!window && r->end_s > r->start_s) /* the file's seconds per second since the start */
         fprintf(stderr, "; real-time factor %.2f", (r->end_s - r->start_s) * 1e3 / (now_ms() - o->start_ms));
     fprintf(stderr, "\n");
 }
