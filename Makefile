@@ -9,6 +9,9 @@
 # Visibility: library objects are compiled -fvisibility=hidden; include/avemo.h marks its functions AVEMO_API.
 # tools/style_check.py (run by `make test`, or `make style`) checks that, function lengths and include layers.
 
+# `make` alone builds `all` (the stamp rule below would otherwise be the first target).
+.DEFAULT_GOAL := all
+
 # Parallel by default (one job per core); `make -j1` overrides.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 
