@@ -1,4 +1,4 @@
-# avemo build.  make | make test | make bench | make SAN=1 test | make CUDA=1 (GPU build, later)
+# avemo build.  make | make test | make bench | make SAN=1 test | make MPI=1 (the same, with MPI) | make CUDA=1 (GPU build, later)
 #
 # Layout: src/<stage>/*.c -> the library objects, packed three ways:
 #   $(BUILD)/libavemo_internal.a  every object with every symbol: what the avemo binary (src/cli/*.c), the tests
@@ -25,12 +25,28 @@ WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -fopenmp -Iinclude -Isrc $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -fopenmp -lm -lpthread
 
+# MPI=1: the avemo program, the tests and the benches with MPI (src/core/dist_mpi.c, found by pkg-config's
+# $(MPI_PKG)) in place of the one-rank src/core/dist.c, in build folders of their own; the installed libraries
+# keep dist.c (no MPI dependency). `make test MPI=1` adds the 2-rank tests of tests/mpi/.
+MPI_PKG ?= ompi-c
+ifeq ($(MPI),1)
+  BUILD_KIND := -mpi
+  MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PKG) 2>/dev/null)
+  MPI_LIBS   := $(shell pkg-config --libs $(MPI_PKG) 2>/dev/null)
+  ifeq ($(MPI_LIBS),)
+    $(error make MPI=1: pkg-config finds no $(MPI_PKG); install libopenmpi-dev (scripts/install-deps.sh), or name another MPI's .pc with MPI_PKG=)
+  endif
+else
+  BUILD_KIND :=
+  MPI_LIBS :=
+endif
+
 ifeq ($(SAN),1)
-  BUILD  ?= build-san
+  BUILD  ?= build-san$(BUILD_KIND)
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
   LDSAN  := -fsanitize=address,undefined
 else
-  BUILD  ?= build
+  BUILD  ?= build$(BUILD_KIND)
   OPT    := -O3 $(ARCH) -g
   LDSAN  :=
 endif
@@ -40,14 +56,23 @@ endif
 
 CFLAGS  := $(CFLAGS_BASE) $(OPT)
 
-LIB_SRC  := $(wildcard src/core/*.c src/io/*.c src/dsp/*.c src/vision/*.c src/nn/*.c src/nn/ref/*.c \
-                       src/model/*.c src/data/*.c src/train/*.c src/api/*.c)
+LIB_SRC  := $(filter-out src/core/dist_mpi.c, \
+            $(wildcard src/core/*.c src/io/*.c src/dsp/*.c src/vision/*.c src/nn/*.c src/nn/ref/*.c \
+                       src/model/*.c src/data/*.c src/train/*.c src/api/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 REF_SRC  := $(wildcard src/nn/ref/*.c)
 TEST_SRC := $(wildcard tests/*/test_*.c)
+ifneq ($(MPI),1)
+  TEST_SRC := $(filter-out tests/mpi/%, $(TEST_SRC))
+endif
 BENCH_SRC:= $(wildcard bench/bench_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+ifeq ($(MPI),1)
+  INTERNAL_OBJ := $(filter-out $(BUILD)/src/core/dist.o, $(LIB_OBJ)) $(BUILD)/src/core/dist_mpi.o
+else
+  INTERNAL_OBJ := $(LIB_OBJ)
+endif
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 F64_OBJ  := $(REF_SRC:%.c=$(BUILD)/f64/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
@@ -68,6 +93,8 @@ SONAME   := libavemo.so.$(firstword $(subst ., ,$(VERSION)))
 LIB_CFLAGS := -fvisibility=hidden -fPIC
 LIB_CFLAGS_STAMP := $(BUILD)/lib_cflags.txt
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
+$(BUILD)/src/core/dist_mpi.o: CFLAGS += $(LIB_CFLAGS) $(MPI_CFLAGS)
+$(BUILD)/src/core/dist_mpi.o: $(LIB_CFLAGS_STAMP)
 $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
 $(LIB_CFLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
@@ -78,18 +105,19 @@ FORCE:
 .SECONDARY: $(F64_OBJ)
 all: $(BIN) $(LIB) $(SO)
 
+# ./avemo is the last plain or MPI=1 build's program (compared, not dated: the two builds alternate).
 ifeq ($(SAN),1)
 $(BIN): $(BUILD)/avemo
 	@true
 else
-$(BIN): $(BUILD)/avemo
-	cp $< $@
+$(BIN): $(BUILD)/avemo FORCE
+	@cmp -s $< $@ || cp $< $@
 endif
 
 $(BUILD)/avemo: $(CLI_OBJ) $(LIB_INTERNAL)
-	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(LDLIBS)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(CLI_OBJ) $(LIB_INTERNAL) $(MPI_LIBS) $(LDLIBS)
 
-$(LIB_INTERNAL): $(LIB_OBJ)
+$(LIB_INTERNAL): $(INTERNAL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -124,7 +152,7 @@ $(BUILD)/f64/%.o: %.c
 $(BUILD)/tests/%: tests/%.c $(LIB_INTERNAL) $(F64_OBJ) $(TESTSUP_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "LD  $@"
-	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(TESTSUP_OBJ) $(F64_OBJ) $(LIB_INTERNAL) $(LDSAN) $(MPI_LIBS) $(LDLIBS)
 
 $(TESTSUP_OBJ): tests/support.c tests/test.h
 	@mkdir -p $(dir $@)
@@ -132,7 +160,7 @@ $(TESTSUP_OBJ): tests/support.c tests/test.h
 
 $(BUILD)/bench/%: bench/%.c $(LIB_INTERNAL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(LDSAN) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_INTERNAL) $(LDSAN) $(MPI_LIBS) $(LDLIBS)
 
 # The style check runs last, as one more entry in the "N passed, N failed" count.
 test: $(BIN) $(TEST_BIN) $(LIB) $(SO)
@@ -198,6 +226,6 @@ install: $(BIN) $(LIB) $(SO)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' avemo.pc.in > $(LIBDIR)/pkgconfig/avemo.pc
 
 clean:
-	rm -rf build build-san $(BIN)
+	rm -rf build build-san build-mpi build-san-mpi $(BIN)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

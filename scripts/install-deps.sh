@@ -9,6 +9,7 @@ PKGS=(
   libcjson-dev libpng-dev libjpeg-dev libcairo2-dev                               # JSON, images, plots
   ffmpeg sox espeak-ng                                                            # test media, demo speech
   clang libomp-dev                                                                # libFuzzer harnesses
+  openmpi-bin libopenmpi-dev                                                      # make MPI=1 (mpirun, tests/mpi)
   python3 binutils                                                                # style check (make test)
 )
 missing=()

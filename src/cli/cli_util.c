@@ -1,5 +1,6 @@
 #include "cli/cli_util.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 
 #include <stdarg.h>
@@ -10,13 +11,15 @@ int cli_exit_status(int status) {
     return avemo_error_is_runtime(status) ? 1 : 2;
 }
 
+/* Under MPI the library agrees on failures (core/dist.h: dist_agree), so every rank holds the same message:
+ * rank 0 prints it. */
 int cli_fail(const char *cmd, int status) {
-    fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
+    if (dist_rank() == 0) fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
     return cli_exit_status(status);
 }
 
 int cli_fail_output(const char *cmd, int status) {
-    fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
+    if (dist_rank() == 0) fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
     return status == AVEMO_EINVAL || status == AVEMO_EUNSUP ? 2 : 1;
 }
 
@@ -32,5 +35,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 
 void cli_log_stderr(const char *line, void *ctx) {
     (void)ctx;
-    fprintf(stderr, "%s\n", line);
+    if (dist_size() > 1) fprintf(stderr, "rank %d: %s\n", dist_rank(), line);
+    else fprintf(stderr, "%s\n", line);
 }

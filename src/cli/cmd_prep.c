@@ -4,6 +4,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/featurizer_args.h"
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/progress.h"
 #include "data/cache.h"
@@ -77,7 +78,8 @@ static const cli_command prep_command = {
     .about = "  Scans DIR, computes the features of every sample and writes them to the cache folder CACHE\n"
              "  (CACHE/index.json, CACHE/audio/<id>.npy [C, 156], CACHE/faces/<id>.npy uint8 [T, 224, 224],\n"
              "  CACHE/feats/<id>.npy [T, 1280] with --backbone, CACHE/skipped.log). Rerunning with the same\n"
-             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n",
+             "  settings resumes: samples already in the cache are skipped. Damaged clips are logged and skipped.\n"
+             "  Under mpirun / srun (a build with MPI=1) the samples are shared out over the ranks.\n",
     .groups = {{NULL, prep_dataset_table, 0},
                {"audio:", prep_audio_table, 0},
                {"MFCC:", mfcc_cli_options, offsetof(prep_args, prep.features.mfcc)},
@@ -128,7 +130,7 @@ static int prep_run_command(prep_args *a) {
     if (st) return cli_fail("prep", st);
     dataset ds;
     if ((st = dataset_scan(a->input, &a->dataset, &ds))) return cli_fail("prep", st);
-    print_scan_skips(&ds, a->input, a->out);
+    if (dist_rank() == 0) print_scan_skips(&ds, a->input, a->out); /* under MPI every rank scanned the same */
     int n_scanned = ds.n;
     feature_cache c;
     if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail_output("prep", st);
@@ -139,7 +141,7 @@ static int prep_run_command(prep_args *a) {
         cache_free(&c);
         return cli_fail_output("prep", st);
     }
-    print_summary(&c, &a->prep, &stats, a->out, n_scanned);
+    if (dist_rank() == 0) print_summary(&c, &a->prep, &stats, a->out, n_scanned); /* rank 0 holds every rank's samples */
     cache_free(&c);
     return stats.n_ready > 0 ? 0 : 1;
 }

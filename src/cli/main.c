@@ -2,9 +2,12 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage (one-line message naming the file). */
 #include "avemo.h"
 #include "cli/commands.h"
+#include "core/dist.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *name; /* as typed ("classify_imagenet" is accepted for "classify-imagenet") */
@@ -46,13 +49,27 @@ static const command *find_command(const char *typed) {
     return NULL;
 }
 
-int main(int argc, char **argv) {
+/* Under mpirun / srun (core/dist.h): MPI started; ranks > 0 keep stderr (their own failures, their folds' lines)
+ * but not stdout, where rank 0 alone prints the results. */
+static int start_ranks(int *argc, char ***argv) {
+    if (dist_init(argc, argv)) {
+        fprintf(stderr, "avemo: %s\n", avemo_last_error());
+        return 1;
+    }
+    if (dist_rank() > 0) {
+        int null_fd = open("/dev/null", O_WRONLY);
+        if (null_fd >= 0) dup2(null_fd, 1), close(null_fd);
+    }
+    return 0;
+}
+
+static int run_command(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("avemo %s\n", AVEMO_VERSION);
+        printf("avemo %s%s\n", AVEMO_VERSION, dist_with_mpi() ? " (MPI)" : "");
         return 0;
     }
     const command *c = find_command(argv[1]);
@@ -61,4 +78,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     return c->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv) {
+    if (start_ranks(&argc, &argv)) return 1;
+    int status = run_command(argc, argv);
+    fflush(stdout);
+    dist_finalize();
+    return status;
 }

@@ -4,6 +4,8 @@ static const cli_choice optimizers[] = {{"sgd", OPT_SGD}, {"adam", OPT_ADAM}, {"
 static const cli_choice schedules[] = {
     {"multistep", SCHED_MULTISTEP}, {"cosine", SCHED_COSINE}, {"constant", SCHED_CONSTANT}, {NULL, 0}};
 static const cli_choice modality_dropouts[] = {{"softhard", 1}, {"none", 0}, {NULL, 0}};
+static const cli_choice distributions[] = {
+    {"auto", TRAIN_DIST_AUTO}, {"folds", TRAIN_DIST_FOLDS}, {"batch", TRAIN_DIST_BATCH}, {NULL, 0}};
 
 const cli_option train_cli_options[] = {
     {CLI_STRING(train_options, protocol, "--protocol", "P"),
@@ -30,4 +32,11 @@ const cli_option train_cli_options[] = {
     {CLI_STRING(train_options, init_visual, "--init-visual", "M.safetensors"),
      .help = "start the visual stream from a trained model's (e.g. pre-trained on still\n"
              "faces: an imagefolder cache, --modality video)"},
+    {CLI_CHOICE(train_options, distribute, "--distribute", distributions),
+     .help = "under mpirun / srun (a build with MPI=1): folds = each rank trains whole\n"
+             "folds from a queue; batch = every batch split over the ranks (data-\n"
+             "parallel); auto (default): folds when the run has several, else batch\n"
+             "(ablate: auto hands whole rows to the ranks)"},
+    {CLI_FLAG(train_options, local_bn, "--local-bn"),
+     .help = "data-parallel: BN statistics of each rank's rows (default: of the\nwhole batch, as one process)"},
     {0}};

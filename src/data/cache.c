@@ -278,13 +278,16 @@ static int write_skipped_log(const feature_cache *c) {
     return atomic_commit(&af);
 }
 
-int cache_save(feature_cache *c) {
-    /* make every sample file durable before index.json lists it (see write_npy_renamed) */
+void cache_sync(const feature_cache *c) {
     int dfd = open(c->dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         syncfs(dfd);
         close(dfd);
     }
+}
+
+int cache_save(feature_cache *c) {
+    cache_sync(c); /* make every sample file durable before index.json lists it (see write_npy_renamed) */
     c->data_hash = compute_data_hash(c);
     cJSON *root = cJSON_CreateObject(), *samples;
     char *text = NULL;

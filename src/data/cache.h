@@ -65,6 +65,9 @@ int cache_mark_error(feature_cache *c, int i, cache_kind kind, const char *reaso
 
 /* Rewrite index.json and skipped.log atomically and update data_hash. Not concurrently with writes. */
 int cache_save(feature_cache *c);
+/* Make the sample files written so far durable (syncfs of the cache's file system): what cache_save does before
+ * it lists them; a prep rank that hands its samples to another does it first. */
+void cache_sync(const feature_cache *c);
 
 /* Keep the indices of samples that have every kind in `kinds_mask` done; returns the new count. */
 int cache_filter_indices(const feature_cache *c, unsigned kinds_mask, int *idx, int n);

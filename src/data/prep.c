@@ -1,7 +1,9 @@
 #include "data/prep.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "data/loader.h"
+#include "data/prep_shard.h"
 #include "data/weights.h"
 
 #include <omp.h>
@@ -63,7 +65,7 @@ int prep_create_cache(feature_cache *c, const char *dir, dataset *ds, const data
         dataset_free(ds);
         return rc;
     }
-    rc = cache_create(c, dir, ds, config);
+    rc = prep_shard_create_cache(c, dir, ds, config); /* alone: cache_create */
     free(config);
     return rc;
 }
@@ -185,9 +187,10 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
     featurizer f;
     int *todo = NULL, n_todo = 0;
     int rc = featurizer_open(&f, &o->features, o->mtcnn_path, NULL);
-    if (rc) goto done;
-    if ((rc = prep_todo(c, want, &todo, &n_todo))) goto done;
+    if (!rc) rc = prep_todo(c, want, &todo, &n_todo);
+    if ((rc = dist_agree(rc))) goto done; /* under MPI every rank stops, or none */
     st->n_already = c->ds.n - n_todo;
+    n_todo = prep_shard_select(todo, n_todo); /* under MPI: this rank's share */
     if (p) {
         p->total = n_todo;
         progress_update(p, 0);
@@ -202,19 +205,22 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
             progress_set_extra(p, "%d failed", k.n_failed);
             progress_update(p, k.n_done);
         }
-        if (now_seconds() - last_save > PREP_SAVE_SECONDS) {
+        if (dist_rank() == 0 && now_seconds() - last_save > PREP_SAVE_SECONDS) {
             rc = cache_save(c);
             last_save = now_seconds();
         }
     }
-    if (!rc) rc = cache_save(c);
+    rc = prep_shard_finish(c, todo, n_todo, rc); /* alone: cache_save; under MPI rank 0 joins the ranks' */
     if (p) progress_finish(p);
-    st->n_processed = k.n_done;
-    st->n_failed = k.n_failed;
-    st->n_frames = k.n_frames;
-    st->n_noface = k.n_noface;
-    st->n_clips_noface = k.n_clips_noface;
+    int64_t counts[5] = {k.n_done, k.n_failed, k.n_frames, k.n_noface, k.n_clips_noface};
+    if (!rc) rc = dist_allreduce_sum_i64(counts, 5);
+    st->n_processed = (int)counts[0];
+    st->n_failed = (int)counts[1];
+    st->n_frames = counts[2];
+    st->n_noface = counts[3];
+    st->n_clips_noface = (int)counts[4];
     for (int i = 0; i < c->ds.n; i++) st->n_ready += (c->done[i] & want) == want;
+    if (!rc) rc = dist_bcast(&st->n_ready, sizeof st->n_ready, 0); /* rank 0 holds every rank's samples */
 done:
     st->seconds = now_seconds() - t0;
     free(todo);

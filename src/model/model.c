@@ -214,7 +214,9 @@ int model_forward(model *m, const float *video, const float *audio, const int *l
 
 void model_zero_grad(model *m) { memset(m->grad_mem, 0, (size_t)m->n_params * sizeof(float)); }
 
-int model_backward(model *m, float *dvideo, float *daudio) {
+int model_backward(model *m, float *dvideo, float *daudio) { return model_backward_scaled(m, dvideo, daudio, 1.0f); }
+
+int model_backward_scaled(model *m, float *dvideo, float *daudio, float loss_scale) {
     const model_config *c = &m->cfg;
     if (!m->act_B || !m->train || !m->labels)
         return avemo_error(AVEMO_EINVAL, "model_backward: needs a train-mode model_forward with labels first");
@@ -224,7 +226,7 @@ int model_backward(model *m, float *dvideo, float *daudio) {
     if (daudio && uses_audio(m)) memset(daudio, 0, (size_t)B * c->audio_frames * c->audio_channels * sizeof(float));
     stream_pair stage1 = stage_outputs(m, 0), stage2 = stage_outputs(m, 1);
     stream_pair inputs = {.audio = m->audio, .video = m->video, .daudio = daudio, .dvideo = dvideo};
-    softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing, 1.0f);
+    softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing, loss_scale);
     TRY(m->fusion->backward(m, &stage2));
     TRY(streams_backward(m, 1, &m->stage2_in));
     if (m->fusion->exchange_backward) TRY(m->fusion->exchange_backward(m, &stage1));

@@ -103,6 +103,9 @@ void model_zero_grad(model *m);
  * with labels. dvideo [B, T, video_dim] and daudio [B, audio_frames, audio_channels] receive the gradients
  * w.r.t. the inputs when not NULL (overwritten): the hook for fine-tuning MobileNetV2 end to end. */
 int model_backward(model *m, float *dvideo, float *daudio);
+/* The same for loss_scale x m->loss: data-parallel ranks (train/data_parallel.h) each hold `rows` of a batch of
+ * `batch_rows` and pass rows / batch_rows, so that the gradients summed over the ranks are the batch's. */
+int model_backward_scaled(model *m, float *dvideo, float *daudio, float loss_scale);
 
 /* Predicted class per sample from the last forward (argmax of logits). */
 void model_predict(const model *m, int *pred);

@@ -55,10 +55,26 @@ void prelu_backward(float *dx, float *dalpha, const float *dy, const float *x, c
     if (dalpha) prelu_backward_ref(NULL, dalpha, dy, x, alpha, m, c);
 }
 
+/* The slice of the batch whose mask dropout_mask draws (nn.h dropout_set_rows), per thread. */
+static _Thread_local long slice_row0, slice_rows, slice_total;
+
+void dropout_set_rows(long row0, long rows, long rows_total) {
+    slice_row0 = row0;
+    slice_rows = rows;
+    slice_total = rows_total;
+}
+
+static void skip_draws(rng_t *rng, long n) {
+    for (long i = 0; i < n; i++) rng_u64(rng); /* rng_uniform takes one rng_u64 */
+}
+
 /* mask[i] = 0 with probability p, else 1 / (1 - p); drawn in order from one stream, so reproducible */
 void dropout_mask(float *mask, long n, float p, rng_t *rng) {
     float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    long per_row = p > 0.0f && slice_rows > 0 && n % slice_rows == 0 ? n / slice_rows : 0;
+    if (per_row) skip_draws(rng, slice_row0 * per_row);
     for (long i = 0; i < n; i++) mask[i] = (p > 0.0f && rng_uniform(rng) < (double)p) ? 0.0f : keep;
+    if (per_row) skip_draws(rng, (slice_total - slice_row0 - slice_rows) * per_row);
 }
 
 void dropout_forward(float *y, const float *x, const float *mask, long n) {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BN_BLOCK 32             /* rows summed in float before flushing to double */
 #define BN_PARALLEL_MIN 32768L  /* below this many elements one thread is faster */
@@ -72,6 +73,48 @@ static int parallel_sums(double *S1, double *S2, const float *p, const float *pa
     return 0;
 }
 
+/* ---- synchronised statistics (nn.h batchnorm_set_sync), per calling thread */
+
+static _Thread_local batchnorm_sum_fn sync_sum;
+static _Thread_local void *sync_ctx;
+
+void batchnorm_set_sync(batchnorm_sum_fn sum, void *ctx) {
+    sync_sum = sum;
+    sync_ctx = ctx;
+}
+
+/* S[2c] (S1, S2 over m local rows) summed over the ranks with the rows: *M. The forward's sums, taken about the
+ * local shift x[0, j], are moved to the shared reference base[j] first (in double: S2 + 2 d S1 + m d^2). */
+static int sync_sums(double *S, const double *shift, const double *base, long m, int c, double *M) {
+    double *v = malloc(sizeof(double) * (2 * (size_t)c + 1));
+    if (!v) return AVEMO_ENOMEM;
+    for (int j = 0; j < c; j++) {
+        double d = shift ? shift[j] - base[j] : 0.0;
+        v[j] = S[j] + (double)m * d;
+        v[c + j] = S[c + j] + 2.0 * d * S[j] + (double)m * d * d;
+    }
+    v[2 * c] = (double)m;
+    sync_sum(v, 2L * c + 1, sync_ctx);
+    memcpy(S, v, sizeof(double) * 2 * (size_t)c);
+    *M = v[2 * c];
+    free(v);
+    return 0;
+}
+
+/* Forward, synchronised: S about base[j] = the running mean (0 without one) for all the ranks' *M rows. */
+static int sync_forward(double *S, double *base, const float *x, const float *running_mean, long m, int c,
+                        double *M) {
+    double *shift = malloc(sizeof(double) * (size_t)c);
+    if (!shift) return AVEMO_ENOMEM;
+    for (int j = 0; j < c; j++) {
+        shift[j] = x[j];
+        base[j] = running_mean ? running_mean[j] : 0.0;
+    }
+    int rc = sync_sums(S, shift, base, m, c, M);
+    free(shift);
+    return rc;
+}
+
 /* y[i,j] = (x[i,j] - sub[j]) * mul[j] + add[j], parallel over rows */
 static void affine_rows(float *y, const float *x, const float *sub, const float *mul, const float *add, long m,
                         int c) {
@@ -88,9 +131,10 @@ void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_
                              const float *x, const float *gamma, const float *beta, long m, int c,
                              float momentum, float eps) {
     if (m < 1 || c < 1) return;
-    double *S = malloc(sizeof(double) * 2 * (size_t)c);
+    double *S = malloc(sizeof(double) * 3 * (size_t)c), M = (double)m; /* S1, S2, then the sums' base */
     float *shift = malloc(sizeof(float) * 3 * (size_t)c);
-    if (!S || !shift || parallel_sums(S, S + c, x, x, NULL, NULL, m, c) != 0) {
+    if (!S || !shift || parallel_sums(S, S + c, x, x, NULL, NULL, m, c) != 0 ||
+        (sync_sum && sync_forward(S, S + 2 * c, x, running_mean, m, c, &M) != 0)) {
         free(S);
         free(shift);
         batchnorm_forward_train_ref(y, mean, rstd, running_mean, running_var, x, gamma, beta, m, c, momentum, eps);
@@ -100,9 +144,10 @@ void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_
      * is exact or nearly, so y keeps float accuracy even when std << |mean| */
     float *scale = shift + c, *offset = shift + 2 * c;
     for (int j = 0; j < c; j++) {
-        double d = S[j] / (double)m; /* mean of x - x[0, j] */
-        double var = S[c + j] / (double)m - d * d;
+        double d = S[j] / M; /* mean of x - base: base = x[0, j], or the shared base when synchronised */
+        double var = S[c + j] / M - d * d;
         if (var < 0) var = 0;
+        if (sync_sum) d += S[2 * c + j] - (double)x[j]; /* then mean - x[0, j] */
         double mu = (double)x[j] + d, rs = 1.0 / sqrt(var + eps);
         shift[j] = x[j];
         scale[j] = (float)(rs * gamma[j]);
@@ -111,7 +156,7 @@ void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_
         rstd[j] = (float)rs;
         if (running_mean) running_mean[j] = (1 - momentum) * running_mean[j] + momentum * (float)mu;
         if (running_var) {
-            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
+            double unbiased = M > 1 ? var * M / (M - 1) : var;
             running_var[j] = (1 - momentum) * running_var[j] + momentum * (float)unbiased;
         }
     }
@@ -149,10 +194,14 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
     for (int j = 0; j < c; j++) {
         if (dbeta) dbeta[j] += (float)S[j];
         if (dgamma) dgamma[j] += (float)(S[c + j] * rstd[j]);
+    }
+    double M = (double)m; /* synchronised: dx from the sums over every rank's rows (dgamma, dbeta: this rank's) */
+    if (sync_sum && sync_sums(S, NULL, NULL, m, c, &M) != 0) M = (double)m;
+    for (int j = 0; j < c; j++) {
         double g = (double)gamma[j] * rstd[j];
         k1[j] = (float)g;
-        k2[j] = (float)(g * rstd[j] * rstd[j] * S[c + j] / (double)m);
-        zero[j] = (float)(S[j] / (double)m); /* reused: mean of dy */
+        k2[j] = (float)(g * rstd[j] * rstd[j] * S[c + j] / M);
+        zero[j] = (float)(S[j] / M); /* reused: mean of dy */
     }
     const float *dymean = zero;
     if (dx) {

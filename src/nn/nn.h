@@ -7,7 +7,8 @@
  * *_ref twin; where no faster form exists they call the reference.
  *
  * Functions that may allocate scratch return an avemo_status (AVEMO_ENOMEM); the rest return void.
- * Threads: OpenMP inside a call; calls are thread-safe (no global mutable state besides nn_set_threads).
+ * Threads: OpenMP inside a call; calls are thread-safe (no global mutable state besides nn_set_threads; the
+ * data-parallel hooks batchnorm_set_sync and dropout_set_rows hold their state per calling thread).
  */
 #ifndef AVEMO_NN_H
 #define AVEMO_NN_H
@@ -38,6 +39,15 @@ void batchnorm_forward_eval(float *y, const float *x, const float *gamma, const 
                             const float *running_mean, const float *running_var, long m, int c, float eps);
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                         const float *mean, const float *rstd, const float *gamma, long m, int c);
+/* Synchronised batch normalisation (data-parallel training over ranks that each hold a slice of the batch,
+ * train/data_parallel.h): while a function is set on the calling thread, batchnorm_forward_train passes it
+ * v[2c + 1] = (sum of x - ref, sum of (x - ref)^2 over its rows, per channel, about a reference every rank
+ * shares: the running mean; then its row count) and batchnorm_backward v[2c + 1] = (sum dy, sum dy (x - mean),
+ * rows); `sum` replaces v by its sum over the ranks (a status is the caller's to keep), so the statistics, and
+ * dx, are those of the whole batch. dgamma and dbeta stay the rank's own rows' (the gradients are summed over
+ * the ranks afterwards). NULL (the default) turns it off. */
+typedef int (*batchnorm_sum_fn)(double *v, long n, void *ctx);
+void batchnorm_set_sync(batchnorm_sum_fn sum, void *ctx);
 /* Fold eval-mode BN into the preceding conv/linear for inference: w [c_out, per_out] is scaled in place,
  * b [c_out] is written (pass the conv's bias, or zeros if it had none):
  *   w' = w * gamma / sqrt(var + eps),  b' = (b - mean) * gamma / sqrt(var + eps) + beta. */
@@ -86,6 +96,10 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *labels
 
 /* Dropout: mask[i] = 0 with probability p, else 1/(1-p) (inverted dropout); p = 0 gives all ones. */
 void dropout_mask(float *mask, long n, float p, rng_t *rng);
+/* Data-parallel slices: while set (rows > 0) on the calling thread, a mask of n = rows x k values is the part
+ * for rows [row0, row0 + rows) of the mask one process draws for rows_total rows: the draws of the other rows
+ * are skipped, so the stream ends where that process's does. (0, 0, 0) turns it off (the default). */
+void dropout_set_rows(long row0, long rows, long rows_total);
 void dropout_forward(float *y, const float *x, const float *mask, long n);
 void dropout_backward(float *dx, const float *dy, const float *mask, long n);
 

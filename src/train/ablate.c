@@ -1,6 +1,7 @@
 /* The paper's ablation tables (see train/ablate.h for the row mapping). */
 #include "train/ablate.h"
 
+#include "core/dist.h"
 #include "core/err.h"
 #include "core/fileio.h"
 #include "data/cache.h"
@@ -335,6 +336,52 @@ static void train_row(const ablate_options *o, const ablation_spec *s, const cha
     }
 }
 
+/* ---------------------------------------------------------------- the rows over MPI ranks (core/dist.h) */
+
+typedef struct {
+    const ablate_options *o; /* the rows' options (on_row: on the rank that trains the row, or rank 0) */
+    ablate_result *res;
+    int n;
+} row_jobs;
+
+static int run_row_job(void *ctx, int i) {
+    row_jobs *j = ctx;
+    ablate_result *r = &j->res[i];
+    if (r->status == ABLATE_NOT_RUN) return AVEMO_OK;
+    train_row(j->o, r->spec, r->cache, i, j->n, r, NULL);
+    if (j->o->on_row) j->o->on_row(j->o->ctx, i, j->n, r, 1);
+    return AVEMO_OK; /* a failed row is a result of the table, not a failure of the run */
+}
+
+/* Under MPI: rank 0 finds each row's cache (and makes the joined one); then the rows go to the ranks from a
+ * queue, each row trained alone on its rank (--distribute auto), or in turn, each trained by all the ranks
+ * (--distribute folds / batch); every rank ends with every row's result. */
+static int rows_over_ranks(const ablate_options *o, const ablation_spec *specs, const cache_info ci[2],
+                           ablate_result *res, int n, cache_join_state *join) {
+    for (int i = 0; i < n && dist_rank() == 0; i++) {
+        ablate_result *r = &res[i];
+        const cache_info *c = row_cache(o, &specs[i], ci, r);
+        describe(&specs[i], &o->train, c ? c->features : NULL, r->settings, sizeof r->settings);
+        const char *cache_dir = row_cache_dir(o, &specs[i], ci, c, join, r);
+        if (cache_dir) snprintf(r->cache, sizeof r->cache, "%.4000s", cache_dir);
+        if (r->status == ABLATE_NOT_RUN && o->on_row) o->on_row(o->ctx, i, n, r, 1);
+    }
+    int rc = dist_agree(dist_bcast(res, (size_t)n * sizeof *res, 0));
+    if (!rc) rc = dist_agree(dist_bcast(join->note, sizeof join->note, 0));
+    for (int i = 0; i < n; i++) res[i].spec = &specs[i]; /* rank 0's pointers: this process's own */
+    ablate_options rows = *o;
+    row_jobs jobs = {&rows, res, n};
+    if (!rc && o->train.distribute == TRAIN_DIST_AUTO) {
+        rows.train.distribute = TRAIN_DIST_NONE;
+        rc = dist_run_items(n, run_row_job, &jobs, res, sizeof *res, NULL);
+        for (int i = 0; i < n; i++) res[i].spec = &specs[i];
+    } else {
+        if (dist_rank() > 0) rows.on_row = NULL; /* every rank trains every row: rank 0 tells */
+        for (int i = 0; !rc && i < n; i++) rc = run_row_job(&jobs, i);
+    }
+    return rc;
+}
+
 int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int *n_failed) {
     int n = 0, rc;
     const ablation_spec *specs = ablate_table(o->table, &n);
@@ -358,12 +405,13 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
         if (!o->resume && file_exists(r->run_dir)) {
             rc = avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that table, or use a new --out",
                              r->run_dir);
-            goto done;
+            break;
         }
     }
-    if ((rc = make_dirs(o->out_dir))) goto done;
+    if ((rc = dist_agree(rc)) || (rc = make_dirs(o->out_dir))) goto done; /* under MPI: all ranks checked */
     cache_join_state join = {0};
-    for (int i = 0; i < n; i++) {
+    if (dist_size() > 1 && (rc = rows_over_ranks(o, specs, ci, res, n, &join))) goto done;
+    for (int i = 0; i < n && dist_size() == 1; i++) {
         const ablation_spec *s = &specs[i];
         ablate_result *r = &res[i];
         const cache_info *c = row_cache(o, s, ci, r);
@@ -373,7 +421,9 @@ int ablate_run(const ablate_options *o, ablate_result *results, int *n_rows, int
         if (r->status != ABLATE_NOT_RUN) train_row(o, s, cache_dir, i, n, r, n_failed);
         if (o->on_row) o->on_row(o->ctx, i, n, r, 1);
     }
-    rc = write_tables(o, res, n, dataset, join.note);
+    if (dist_size() > 1)
+        for (int i = 0; i < n && n_failed; i++) *n_failed += res[i].status == ABLATE_FAILED;
+    rc = dist_agree(dist_rank() == 0 ? write_tables(o, res, n, dataset, join.note) : AVEMO_OK);
     if (results) memcpy(results, res, (size_t)(n < ABLATE_MAX_ROWS ? n : ABLATE_MAX_ROWS) * sizeof *res);
     if (n_rows) *n_rows = n;
 done:

@@ -13,6 +13,7 @@
 #include "nn/nn.h"
 #include "train/plot.h"
 #include "train/report.h"
+#include "train/train_dist.h"
 #include "train/train_state.h"
 
 #include <cjson/cJSON.h>
@@ -253,6 +254,7 @@ typedef struct {
     const feature_cache *cache;
     const char *protocol;
     char *fingerprint; /* the current fold's options_fingerprint (the same for every fold of a run) */
+    data_parallel *dp; /* under MPI, data-parallel (train/data_parallel.h); NULL: this process alone */
 } run_ctx;
 
 /* One fold's training state: the model, optimizer moments, the weights of the selected epoch, history and
@@ -364,9 +366,18 @@ static int train_step(const run_ctx *run, int k, int epoch, const model_config *
         bv = db->video, ba = db->audio, bl = db->labels, bn = 4 * n;
     }
     model *m = s->model;
-    if ((rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng))) return rc;
-    model_zero_grad(m);
-    if ((rc = model_backward(m, NULL, NULL))) return rc;
+    data_parallel *dp = run->dp;
+    if (dp) dp_take_slice(dp, &bv, b->video_per, &ba, b->audio_per, &bl, &bn); /* this rank's rows */
+    rc = model_forward(m, bv, ba, bl, bn, 1, drop_rng);
+    if (!rc) {
+        model_zero_grad(m);
+        rc = model_backward_scaled(m, NULL, NULL, dp ? dp_loss_scale(dp) : 1.0f);
+    }
+    if (!rc) model_predict(m, s->pred_labels);
+    double step[3] = {rc ? 0.0 : (double)m->loss * bn, 0.0, bn}; /* loss x rows, correct, rows */
+    for (int i = 0; !rc && i < bn; i++) step[1] += s->pred_labels[i] == bl[i];
+    if (dp) rc = dp_step_end(dp, rc, m->grad_mem, m->n_params, m->buffer_mem, m->n_buffers, step); /* the batch's */
+    if (rc) return rc;
     s->history.step++;
     if (o->optimizer == OPT_SGD) {
         sgd_config sc = {lr, o->momentum, o->dampening, o->weight_decay, o->nesterov};
@@ -375,13 +386,12 @@ static int train_step(const run_ctx *run, int k, int epoch, const model_config *
         adam_config ac = {lr, 0.9f, 0.999f, 1e-8f, o->weight_decay, o->optimizer == OPT_ADAMW};
         adam_step(m->param_mem, m->grad_mem, s->opt_m, s->opt_v, m->n_params, &ac, s->history.step);
     }
-    if (!isfinite(m->loss))
+    if (!isfinite(step[0]))
         return avemo_error(AVEMO_EINVAL, "fold %d epoch %d: the loss diverged (%g); lower --lr", k + 1, epoch + 1,
-                           m->loss);
-    model_predict(m, s->pred_labels);
-    for (int i = 0; i < bn; i++) *correct += s->pred_labels[i] == bl[i];
-    *loss_sum += (double)m->loss * bn;
-    *seen += bn;
+                           (float)(step[0] / step[2]));
+    *correct += (long)step[1];
+    *loss_sum += step[0];
+    *seen += (long)step[2];
     return AVEMO_OK;
 }
 
@@ -549,15 +559,17 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
             goto done;
         s.history.epoch = epoch + 1;
         const float *best = s.have_best ? s.best : NULL;
-        if ((rc = train_state_save(state_path, s.model, s.opt_m, s.opt_v, best, &s.history, run->fingerprint)))
-            goto done;
+        if (dp_is_writer(run->dp)) /* data-parallel: rank 0 */
+            rc = train_state_save(state_path, s.model, s.opt_m, s.opt_v, best, &s.history, run->fingerprint);
+        if ((rc = dp_agree(run->dp, rc))) goto done;
         tlog(o, "fold %d/%d epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", k + 1,
              n_folds, epoch + 1, epochs, lr_at(o, epoch), s.history.train_loss[epoch], s.history.train_acc[epoch],
              vloss, vacc, improved && d.val.n ? "  (best)" : "");
     }
     if ((rc = test_selected(f, &d, &s, fr))) goto done;
     *val_best_out = (float)s.history.best_val;
-    rc = save_fold(run, k, dir, &d, &s, fr);
+    if (dp_is_writer(run->dp)) rc = save_fold(run, k, dir, &d, &s, fr);
+    rc = dp_agree(run->dp, rc);
 done:
     fold_state_free(&s);
     fold_data_free(&d);
@@ -574,7 +586,29 @@ static int copy_file(const char *src, const char *dst) {
     return rc;
 }
 
-int train_run(const train_options *o) {
+/* One fold of train_run (train_dist_folds calls it for the folds this rank trains). */
+typedef struct {
+    run_ctx *run;
+    const fold_set *fs;
+    int n_folds;
+    fold_report *frs;
+    float *val_best;
+} fold_jobs;
+
+static int train_fold_job(void *ctx, int k) {
+    fold_jobs *j = ctx;
+    const train_options *o = j->run->options;
+    int rc = train_fold(j->run, k, j->n_folds, &j->fs->folds[k], &j->frs[k], &j->val_best[k]);
+    if (rc) return rc;
+    tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
+         k + 1, j->n_folds, 100 * j->frs[k].test.top1, 100 * j->frs[k].test.top2, 100 * j->frs[k].test.macro_f1,
+         j->frs[k].test.n, j->frs[k].best_epoch);
+    return AVEMO_OK;
+}
+
+int train_run(const train_options *options) {
+    train_options opts = *options; /* under MPI, data-parallel: ranks > 0 keep quiet (train_dist_logs) */
+    const train_options *o = &opts;
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0))
         return avemo_error(AVEMO_EINVAL, "train: --epochs, --batch and --lr must be positive");
     feature_cache cache;
@@ -583,7 +617,8 @@ int train_run(const train_options *o) {
     fold_set fs = {0};
     fold_report *frs = NULL;
     float *val_best = NULL;
-    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL};
+    train_dist dist = {.mode = TRAIN_DIST_NONE};
+    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL, NULL};
     protocol_spec ps;
     if ((rc = protocol_parse(run.protocol, &ps)) || (rc = protocol_make_folds(&ps, &cache.ds, o->seed, &fs))) goto done;
     if ((rc = make_dirs(o->run_dir))) goto done;
@@ -594,15 +629,16 @@ int train_run(const train_options *o) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
+    train_dist_plan(&dist, o, nf); /* under MPI: folds over the ranks, or data-parallel */
+    run.dp = train_dist_dp(&dist);
+    opts.quiet |= !train_dist_logs(&dist);
     tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
+    fold_jobs jobs = {&run, &fs, nf, frs, val_best};
+    if ((rc = train_dist_folds(&dist, nf, train_fold_job, &jobs, frs, val_best, &run.fingerprint))) goto done;
     int best_fold = 0;
-    for (int k = 0; k < nf; k++) {
-        if ((rc = train_fold(&run, k, nf, &fs.folds[k], &frs[k], &val_best[k]))) goto done;
-        tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
-             k + 1, nf, 100 * frs[k].test.top1, 100 * frs[k].test.top2, 100 * frs[k].test.macro_f1, frs[k].test.n,
-             frs[k].best_epoch);
+    for (int k = 0; k < nf; k++)
         if (val_best[k] > val_best[best_fold]) best_fold = k;
-    }
+    if (!train_dist_writes(&dist)) goto done; /* under MPI rank 0 writes the run's files */
     char src[4200], dst[4200];
     snprintf(src, sizeof src, "%s/fold_%d/model.safetensors", o->run_dir, best_fold + 1);
     snprintf(dst, sizeof dst, "%s/model.safetensors", o->run_dir);
@@ -633,6 +669,7 @@ int train_run(const train_options *o) {
     }
     free(cfg_json);
 done:
+    rc = train_dist_agree(&dist, rc);
     free(run.fingerprint);
     free(frs);
     free(val_best);

@@ -21,6 +21,8 @@
 
 typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_ADAMW } optimizer_kind;
 typedef enum { SCHED_MULTISTEP = 0, SCHED_COSINE, SCHED_CONSTANT } schedule_kind;
+/* How a run uses the ranks of an MPI job (train/train_dist.h); alone it changes nothing. */
+typedef enum { TRAIN_DIST_AUTO = 0, TRAIN_DIST_FOLDS, TRAIN_DIST_BATCH, TRAIN_DIST_NONE } train_distribution;
 
 #define TRAIN_MAX_MILESTONES 16
 
@@ -48,6 +50,8 @@ typedef struct {
                                       model's before training (model/model_init.h); NULL = random init */
     int stop_after_epochs;         /* > 0: return after this many epochs of this call, as if killed right after
                                       that epoch's state write (tests of --resume); 0 = run to the end */
+    train_distribution distribute; /* under mpirun / srun: folds over the ranks, or each batch (data-parallel) */
+    int local_bn;                  /* data-parallel: BN statistics of each rank's rows (default: the batch's) */
 } train_options;
 
 /* Defaults of spec 5 (the baseline): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3, batch 8, 100 epochs,
