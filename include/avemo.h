@@ -24,12 +24,13 @@ extern "C" {
 typedef enum {
     AVEMO_OK = 0,
     AVEMO_EINVAL = -1,   /* bad argument or option */
-    AVEMO_EIO = -2,      /* file missing, unreadable, unwritable */
+    AVEMO_EIO = -2,      /* file missing or unreadable */
     AVEMO_EFORMAT = -3,  /* file readable but not valid for its type (corrupt, truncated, wrong dtype) */
     AVEMO_ENOMEM = -4,   /* allocation failed or would exceed a sane limit */
     AVEMO_EDECODE = -5,  /* media decoding failed (no audio stream, no frames, codec error) */
     AVEMO_EUNSUP = -6,   /* valid input that this build does not support */
-    AVEMO_EINTERNAL = -7 /* a bug: please report */
+    AVEMO_EINTERNAL = -7, /* a bug: please report */
+    AVEMO_EWRITE = -8    /* an output cannot be written (disk full, read-only or missing folder, no permission) */
 } avemo_status;
 
 /* Message describing the last error on this thread ("" when none). */
@@ -111,8 +112,8 @@ typedef struct {
  * the model tolerates a missing stream and the other one is present. */
 AVEMO_API int avemo_predict_file(avemo_model *model, const char *path, avemo_result *result);
 
-/* In-memory input. samples [n] mono float PCM in [-1, 1] at sample_rate_hz (resampled as needed; NULL or
- * n = 0: no audio). frames: face crops uint8 [T, H, W, C] (C from avemo_model_video_shape, 1 = grayscale;
+/* In-memory input. samples [n] mono float PCM in [-1, 1] at sample_rate_hz, 4,000..384,000 Hz (resampled as
+ * needed; NULL or n = 0: no audio; a NaN or Inf sample is an error, AVEMO_EINVAL). frames: face crops uint8 [T, H, W, C] (C from avemo_model_video_shape, 1 = grayscale;
  * T and H = W must match it) or NULL (no video). Crops must come from the same face pipeline as the
  * model's training data (MTCNN crop, BT.601 grayscale, bilinear 224 x 224) for meaningful results. */
 AVEMO_API int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int sample_rate_hz,

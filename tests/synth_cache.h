@@ -7,6 +7,7 @@
 #include "core/rng.h"
 #include "data/cache.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,9 @@
 #define SYNTH_COEFFS 10
 #define SYNTH_FRAMES 32
 
-/* Returns 0, or an avemo status with avemo_last_error() set. */
-static int synth_audio_cache(const char *dir, int per_actor, float bump) {
+/* Returns 0, or an avemo status with avemo_last_error() set. nan_sample >= 0: that sample's first value is NaN
+ * (written through the cache, so its hash in index.json matches: what a featurizer bug would leave). */
+static int synth_audio_cache_nan(const char *dir, int per_actor, float bump, int nan_sample) {
     dataset ds;
     memset(&ds, 0, sizeof ds);
     ds.kind = DATASET_RAVDESS;
@@ -49,11 +51,16 @@ static int synth_audio_cache(const char *dir, int per_actor, float bump) {
         int label = c.ds.samples[i].label;
         for (int j = 0; j < SYNTH_COEFFS * SYNTH_FRAMES; j++) x[j] = (float)rng_normal(&r);
         for (int f = 0; f < SYNTH_FRAMES; f++) x[label * SYNTH_FRAMES + f] += bump;
+        if (i == nan_sample) x[0] = NAN;
         rc = cache_write_audio(&c, i, x, SYNTH_COEFFS, SYNTH_FRAMES);
     }
     if (!rc) rc = cache_save(&c);
     cache_free(&c);
     return rc;
+}
+
+static int synth_audio_cache(const char *dir, int per_actor, float bump) {
+    return synth_audio_cache_nan(dir, per_actor, bump, -1);
 }
 
 #endif

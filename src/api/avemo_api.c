@@ -251,6 +251,10 @@ static int run_head(avemo_model *M, const float *video, const float *audio, avem
             r->top_class = 0;
             for (int k = 1; k < nc; k++)
                 if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
+            for (int k = 0; k < nc && !rc; k++) /* inputs and weights are finite; huge weights can still overflow */
+                if (!isfinite(r->probs[k]))
+                    rc = avemo_error(AVEMO_EFORMAT, "the model gives a non-finite probability (%g) for '%s' (its "
+                                     "weights are out of range)", r->probs[k], M->mf.class_names[k]);
         }
         head_release(M, m);
     }
@@ -286,8 +290,12 @@ int avemo_predict_pcm(avemo_model *M, const float *samples, long n, int sample_r
     int rc = choose_streams(M, "input", has_audio, has_video, &use_a, &use_v);
     if (rc) return rc;
     const faces_config *fc = &M->feat.settings.faces;
-    if (use_a && (sample_rate_hz < 1 || sample_rate_hz > 1000000))
-        return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: bad sample rate %d Hz", sample_rate_hz);
+    if (use_a && (sample_rate_hz < AUDIO_MIN_RATE_HZ || sample_rate_hz > AUDIO_MAX_RATE_HZ))
+        return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: sample rate %d Hz is outside %d..%d Hz", sample_rate_hz,
+                           AUDIO_MIN_RATE_HZ, AUDIO_MAX_RATE_HZ);
+    for (long i = 0; use_a && i < n; i++)
+        if (!isfinite(samples[i]))
+            return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: sample %ld is %g", i, samples[i]);
     if (use_v && (T != fc->frames || H != fc->size || W != fc->size))
         return avemo_error(AVEMO_EINVAL, "avemo_predict_pcm: frames are [%d, %d, %d]; the model reads [%d, %d, %d]", T, H,
                            W, fc->frames, fc->size, fc->size);
@@ -321,20 +329,22 @@ done:
     return rc;
 }
 
-/* The audio input of a whole file into audio [F, C]. */
+/* The audio input of a whole file into audio [F, C]: its centre clip (only that decoded from a long file). */
 static int file_audio_input(const avemo_model *M, const char *path, avemo_result *r, float *audio) {
     double t0 = now_ms();
-    float *x;
-    long nx;
-    int rc = featurizer_load_audio(&M->feat, path, &x, &nx);
+    long N = M->feat.clip_samples, n_total;
+    float *clip = malloc((size_t)N * sizeof *clip);
+    if (!clip) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    int rc = featurizer_audio_clip(&M->feat, path, clip, &n_total);
+    if (!rc) {
+        r->decode_ms += now_ms() - t0;
+        t0 = now_ms();
+        if ((rc = audio_input(M, clip, N, audio))) avemo_error_prefix(rc, "%s", path);
+    }
+    free(clip);
     if (rc) return rc;
-    r->decode_ms += now_ms() - t0;
-    t0 = now_ms();
-    rc = audio_input(M, x, nx, audio);
-    free(x);
-    if (rc) return avemo_error_prefix(rc, "%s", path);
     r->features_ms += now_ms() - t0;
-    r->end_s = (double)nx / M->feat.settings.mfcc.sample_rate_hz;
+    r->end_s = (double)n_total / M->feat.settings.mfcc.sample_rate_hz;
     return AVEMO_OK;
 }
 
@@ -405,7 +415,7 @@ int avemo_predict_file(avemo_model *M, const char *path, avemo_result *r) {
     double t_start = now_ms();
     float *audio, *video;
     int rc = predict_file_inputs(M, path, r, &audio, &video);
-    if (!rc) rc = run_head(M, video, audio, r);
+    if (!rc && (rc = run_head(M, video, audio, r))) avemo_error_prefix(rc, "%s", path);
     free(audio);
     free(video);
     r->total_ms = now_ms() - t_start;
@@ -414,13 +424,14 @@ int avemo_predict_file(avemo_model *M, const char *path, avemo_result *r) {
 
 /* ---- windows ---- */
 
-/* What the windows of one file share: the whole audio, the video stream's geometry, each window's frames. */
+/* What the windows of one file share: the audio source, the video stream's geometry, each window's frames. */
 typedef struct {
     const char *path;
     double window_s, hop_s;
     int use_a, use_v;
-    float *x;          /* [nx] the whole audio at the featurizer's rate */
-    long nx;
+    audio_source *src; /* the audio, read one window at a time */
+    long nx;           /* its length at the featurizer's rate */
+    float *x;          /* [clip samples] one window's audio, fitted to the clip */
     long total;        /* frames in the video stream */
     double fps;
     int h, w;          /* frame size */
@@ -433,6 +444,7 @@ typedef struct {
 } window_plan;
 
 static void window_plan_free(window_plan *p) {
+    audio_source_close(p->src);
     free(p->x);
     free(p->idx);
     free(p->crops);
@@ -463,7 +475,18 @@ static int distinct_frames(const window_plan *p, int T, int w0, int w1, long *un
     return u;
 }
 
-/* Probe the file, load its audio, count the windows and sample each computed window's frames. */
+/* The file's audio opened for window reads, its length, a window's buffer. */
+static int window_audio_open(const avemo_model *M, window_plan *p) {
+    int rc = featurizer_open_audio(&M->feat, p->path, &p->src);
+    if (rc) return rc;
+    audio_source_info info;
+    audio_source_get_info(p->src, &info);
+    p->nx = info.n;
+    if (!(p->x = malloc((size_t)M->feat.clip_samples * sizeof *p->x))) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    return AVEMO_OK;
+}
+
+/* Probe the file, open its audio, count the windows and sample each computed window's frames. */
 static int window_plan_make(const avemo_model *M, window_plan *p, int max_results, double *decode_ms) {
     double t0 = now_ms();
     media_info mi;
@@ -472,7 +495,7 @@ static int window_plan_make(const avemo_model *M, window_plan *p, int max_result
     if ((rc = choose_streams(M, p->path, mi.has_audio, mi.has_video, &p->use_a, &p->use_v))) return rc;
     if (p->use_v && mi.is_image) return avemo_error(AVEMO_EINVAL, "%s: a still image has no time axis for windows", p->path);
     if (p->use_v && (rc = video_probe(p->path, &p->total, &p->fps, &p->h, &p->w))) return rc;
-    if (p->use_a && (rc = featurizer_load_audio(&M->feat, p->path, &p->x, &p->nx))) return rc;
+    if (p->use_a && (rc = window_audio_open(M, p))) return rc;
     *decode_ms = now_ms() - t0;
     double duration = p->use_v ? p->total / p->fps : (double)p->nx / M->feat.settings.mfcc.sample_rate_hz;
     double nw = duration < p->window_s ? 1 : floor((duration - p->window_s) / p->hop_s + 1e-9) + 1;
@@ -491,14 +514,19 @@ static int window_plan_make(const avemo_model *M, window_plan *p, int max_result
     return AVEMO_OK;
 }
 
-/* Window w's audio input, its samples cut from the whole audio. */
+/* Window w's audio input: samples [a0, a0 + len) of the whole audio (clipped to it) fitted to the clip as
+ * featurizer_audio fits them, so only the clip's samples are decoded, whatever the window's length. */
 static int window_audio(const avemo_model *M, window_plan *p, avemo_result *r) {
     double t0 = now_ms();
     int rate = M->feat.settings.mfcc.sample_rate_hz;
-    long a0 = lround(r->start_s * rate), len = lround(p->window_s * rate);
+    long a0 = lround(r->start_s * rate), len = lround(p->window_s * rate), N = M->feat.clip_samples;
     if (a0 > p->nx) a0 = p->nx;
     if (a0 + len > p->nx) len = p->nx - a0;
-    int rc = audio_input(M, p->x + a0, len, p->audio);
+    long from = len >= N ? a0 + (len - N) / 2 : a0, n = len >= N ? N : len; /* audio_fix_length's crop */
+    int rc = audio_source_read(p->src, from, n, p->x);
+    r->decode_ms += now_ms() - t0;
+    t0 = now_ms();
+    if (!rc) rc = audio_input(M, p->x, n, p->audio);
     if (rc) return avemo_error_prefix(rc, "%s", p->path);
     r->features_ms += now_ms() - t0;
     return AVEMO_OK;
@@ -540,7 +568,7 @@ static int window_group_decode(const avemo_model *M, const window_plan *p, int w
     *nu = distinct_frames(p, T, w0, end, uniq);
     double t0 = now_ms();
     int h = p->h, w = p->w;
-    int rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, rgb, &h, &w) : AVEMO_OK;
+    int rc = *nu > 0 ? video_decode_indices(p->path, uniq, *nu, 0, rgb, &h, &w) : AVEMO_OK;
     double share = (now_ms() - t0) / (end - w0);
     for (int k = w0; k < end; k++) res[k].decode_ms += share;
     return rc;
@@ -554,7 +582,8 @@ static int window_results(avemo_model *M, window_plan *p, int w0, int w1, const 
         double tw = now_ms();
         int rc = p->use_a ? window_audio(M, p, r) : AVEMO_OK;
         if (!rc && p->use_v) rc = window_video(M, p, w, rgb, uniq, nu, r);
-        if (!rc) rc = run_head(M, p->use_v ? p->video : NULL, p->use_a ? p->audio : NULL, r);
+        if (!rc && (rc = run_head(M, p->use_v ? p->video : NULL, p->use_a ? p->audio : NULL, r)))
+            avemo_error_prefix(rc, "%s", p->path);
         if (rc) return rc;
         r->total_ms = r->decode_ms + (now_ms() - tw);
     }

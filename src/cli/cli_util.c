@@ -18,11 +18,6 @@ int cli_fail(const char *cmd, int status) {
     return cli_exit_status(status);
 }
 
-int cli_fail_output(const char *cmd, int status) {
-    if (dist_rank() == 0) fprintf(stderr, "avemo %s: %s\n", cmd, avemo_last_error());
-    return status == AVEMO_EINVAL || status == AVEMO_EUNSUP ? 2 : 1;
-}
-
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -1,8 +1,9 @@
 /* What the commands share besides the option parser (cli/cli_args.h): the one mapping from a library status to
  * the exit status, and the library's log lines on stderr.
  *
- * Exit status: 0 ok; 1 a runtime failure (out of memory, a bug: avemo_error_is_runtime, or an output that
- * cannot be written); 2 bad input or usage (one line on stderr, naming the file or option). */
+ * Exit status (the README's table, the same for every command): 0 ok; 1 a runtime failure (avemo_error_is_runtime:
+ * out of memory, an output that cannot be written (disk full, read-only folder), a bug); 2 bad input or usage (one
+ * line on stderr, naming the file or option). */
 #ifndef AVEMO_CLI_CLI_UTIL_H
 #define AVEMO_CLI_CLI_UTIL_H
 
@@ -11,11 +12,6 @@ int cli_exit_status(int status);
 
 /* Prints "avemo CMD: <avemo_last_error()>" on stderr; returns cli_exit_status(status). */
 int cli_fail(const char *cmd, int status);
-
-/* The same for a failure while writing the command's outputs: 1 (a runtime failure) unless the status says that
- * the options, or the weights they name, were bad (AVEMO_EINVAL, e.g. a cache with other settings, or
- * AVEMO_EUNSUP: 2). */
-int cli_fail_output(const char *cmd, int status);
 
 /* Prints "avemo CMD: <message>" on stderr (a usage error the parser cannot see, such as options that do not go
  * together); returns 2. */

@@ -53,5 +53,5 @@ int cmd_embed(int argc, char **argv) {
     int64_t shape[2] = {n, MNV2_FEATURES};
     st = npy_write(a.out, NPY_F32, 2, shape, embeddings);
     free(embeddings);
-    return st ? cli_fail_output("embed", st) : 0;
+    return st ? cli_fail("embed", st) : 0;
 }

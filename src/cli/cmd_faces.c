@@ -60,7 +60,7 @@ int cmd_faces(int argc, char **argv) {
     if (job.faces.detect_max_side > 0 && job.faces.detect_max_side < 48)
         status = cli_usage_error("faces", "--detect-size must be 0 (full resolution) or at least 48");
     else if ((st = make_dirs(job.out_dir)))
-        status = cli_fail_output("faces", st);
+        status = cli_fail("faces", st);
     else if ((st = faces_job_run(&job, inputs.items, inputs.n, &tally)))
         status = cli_fail("faces", st);
     else

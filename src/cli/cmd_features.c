@@ -81,7 +81,7 @@ static int features_outputs(audio_rows *r, char *const *paths, const char *out_p
     int status = n_bad ? 2 : 0;
     long good;
     int st = audio_rows_write_npy(r, out_path, &good);
-    if (st) status = cli_fail_output("features", st);
+    if (st) status = cli_fail("features", st);
     else if (!good) fprintf(stderr, "avemo features: every input failed; %s not written\n", out_path);
     if ((n_bad || !status) && (st = audio_rows_write_failed(r, paths, out_path))) cli_fail("features", st);
     return status;

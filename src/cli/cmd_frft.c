@@ -54,5 +54,5 @@ int cmd_frft(int argc, char **argv) {
     if (st) return cli_fail("frft", st);
     st = npy_write(a.out, NPY_C64, y.ndim, y.shape, y.data);
     npy_free(&y);
-    return st ? cli_fail_output("frft", st) : 0;
+    return st ? cli_fail("frft", st) : 0;
 }

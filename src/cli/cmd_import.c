@@ -65,7 +65,7 @@ int cmd_import(int argc, char **argv) {
     if (st) {
         status = cli_fail("import", st);
     } else if ((st = mnv2_imported_save(&imported, a.out))) {
-        status = cli_fail_output("import", st); /* SRC was good: writing failed */
+        status = cli_fail("import", st); /* SRC was good: writing failed */
     } else {
         const mobilenetv2 *m = &imported.net;
         printf("%s: MobileNetV2 v1.0, %d input channel%s, %ld parameters, %s%d classes, padding %s, input %s\n",

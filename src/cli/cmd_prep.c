@@ -119,7 +119,11 @@ static void print_scan_skips(const dataset *ds, const char *input, const char *o
     if (!ds->n_skipped) return;
     fprintf(stderr, "avemo prep: %d file%s of %s not used (all listed in %s/skipped.log):\n", ds->n_skipped,
             ds->n_skipped == 1 ? "" : "s", input, out);
-    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) fprintf(stderr, "  %s\n", ds->skipped[k]);
+    for (int k = 0; k < ds->n_skipped && k < SHOW_SKIPPED; k++) {
+        char line[2048]; /* a file name's newline or escape sequence is shown escaped */
+        text_escape_control(line, sizeof line, ds->skipped[k]);
+        fprintf(stderr, "  %s\n", line);
+    }
     if (ds->n_skipped > SHOW_SKIPPED) fprintf(stderr, "  ...\n");
 }
 
@@ -133,17 +137,17 @@ static int prep_run_command(prep_args *a) {
     if (dist_rank() == 0) print_scan_skips(&ds, a->input, a->out); /* under MPI every rank scanned the same */
     int n_scanned = ds.n;
     feature_cache c;
-    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail_output("prep", st);
+    if ((st = prep_create_cache(&c, a->out, &ds, &a->dataset, &a->prep))) return cli_fail("prep", st);
     progress bar;
     progress_start(&bar, "prep", c.ds.n);
     prep_stats stats;
     if ((st = prep_run(&c, &a->prep, &bar, &stats))) {
         cache_free(&c);
-        return cli_fail_output("prep", st);
+        return cli_fail("prep", st);
     }
     if (dist_rank() == 0) print_summary(&c, &a->prep, &stats, a->out, n_scanned); /* rank 0 holds every rank's samples */
     cache_free(&c);
-    return stats.n_ready > 0 ? 0 : 1;
+    return stats.n_ready > 0 ? 0 : 2; /* no sample could be prepared: every one failed as bad input */
 }
 
 int cmd_prep(int argc, char **argv) {

@@ -19,24 +19,45 @@ const char *avemo_status_name(int status) {
     case AVEMO_EDECODE: return "decode error";
     case AVEMO_EUNSUP: return "unsupported";
     case AVEMO_EINTERNAL: return "internal error";
+    case AVEMO_EWRITE: return "write error";
     default: return "unknown error";
     }
 }
 
+void text_escape_control(char *dst, size_t cap, const char *src) {
+    size_t n = 0;
+    for (; *src && cap; src++) {
+        unsigned char ch = (unsigned char)*src;
+        char esc[5] = {(char)ch, 0};
+        if (ch == '\n' || ch == '\r' || ch == '\t')
+            esc[0] = '\\', esc[1] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : 't';
+        else if (ch < 0x20 || ch == 0x7f)
+            esc[0] = '\\', esc[1] = 'x', esc[2] = "0123456789abcdef"[ch >> 4], esc[3] = "0123456789abcdef"[ch & 15];
+        size_t k = strlen(esc);
+        if (n + k >= cap) break;
+        memcpy(dst + n, esc, k);
+        n += k;
+    }
+    if (cap) dst[n] = 0;
+}
+
 int avemo_error(int status, const char *fmt, ...) {
+    char raw[ERR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, ERR_MAX, fmt, ap);
+    vsnprintf(raw, ERR_MAX, fmt, ap);
     va_end(ap);
+    text_escape_control(err_msg, ERR_MAX, raw);
     return status;
 }
 
 int avemo_error_prefix(int status, const char *fmt, ...) {
-    char prefix[ERR_MAX], old[ERR_MAX];
+    char raw[ERR_MAX], prefix[ERR_MAX], old[ERR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, ERR_MAX, fmt, ap);
+    vsnprintf(raw, ERR_MAX, fmt, ap);
     va_end(ap);
+    text_escape_control(prefix, ERR_MAX, raw);
     memcpy(old, err_msg, ERR_MAX);
     size_t n = strnlen(prefix, ERR_MAX / 2 - 3);
     memcpy(err_msg, prefix, n);
@@ -47,4 +68,6 @@ int avemo_error_prefix(int status, const char *fmt, ...) {
     return status;
 }
 
-int avemo_error_is_runtime(int status) { return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL; }
+int avemo_error_is_runtime(int status) {
+    return status == AVEMO_ENOMEM || status == AVEMO_EINTERNAL || status == AVEMO_EWRITE;
+}

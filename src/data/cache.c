@@ -10,10 +10,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INDEX_MAX_BYTES ((size_t)1 << 30)
@@ -37,6 +40,19 @@ static uint64_t array_hash(npy_dtype dtype, int ndim, const int64_t *shape, cons
     h = fnv1a64(h, &ndim, sizeof ndim);
     h = fnv1a64(h, shape, ndim * sizeof *shape);
     return fnv1a64(h, data, nbytes);
+}
+
+int cache_verify_array(const feature_cache *c, int i, cache_kind kind, const npy_array *a, const char *path) {
+    uint64_t h = array_hash(a->dtype, a->ndim, a->shape, a->data, a->nbytes);
+    if (h != c->hash[i][kind])
+        return avemo_error(AVEMO_EFORMAT, "%s: content hash %016" PRIx64 " differs from the %016" PRIx64 " index.json "
+                           "records (changed after prep: rerun prep on a fresh folder)", path, h, c->hash[i][kind]);
+    if (a->dtype != NPY_F32) return AVEMO_OK;
+    const float *x = a->data;
+    for (int64_t k = 0; k < a->count; k++)
+        if (!isfinite(x[k]))
+            return avemo_error(AVEMO_EFORMAT, "%s: value %lld is %g (features must be finite)", path, (long long)k, x[k]);
+    return AVEMO_OK;
 }
 
 static char *xstrdup(const char *s) {
@@ -70,6 +86,7 @@ void cache_free(feature_cache *c) {
     free(c->config_json);
     free(c->dir);
     dataset_free(&c->ds);
+    if (c->locked) close(c->lock_fd); /* releases the flock */
     memset(c, 0, sizeof *c);
 }
 
@@ -84,10 +101,11 @@ static int alloc_state(feature_cache *c) {
 
 /* ---------------------------------------------------------------- writing samples */
 
-/* A .npy (format 1.0, header padded to 64 bytes like io/npy.h's npy_write) written to "<path>.tmp.<tid>" and
- * renamed over `path`: a reader or a resumed run sees the whole file or none. Unlike npy_write there is no
- * fsync per file (15 ms each here, which dominated prep); cache_save() syncs the file system once before it
- * lists the files in index.json, and a file not yet listed there is re-validated on resume. */
+/* A .npy (format 1.0, header padded to 64 bytes like io/npy.h's npy_write) written to a fresh temp file beside
+ * `path` (core/fileio.h's temp_create: O_EXCL | O_NOFOLLOW, so nothing planted in the folder redirects it) and
+ * renamed over `path`: a reader or a resumed run sees the whole file or none. Unlike npy_write there is no fsync
+ * per file (15 ms each here, which dominated prep); cache_save() syncs the file system once before it lists the
+ * files in index.json, and a file not yet listed there is re-validated on resume. */
 static int write_npy_renamed(const char *path, npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
                              size_t nbytes) {
     char dict[512], tmp[4200];
@@ -98,17 +116,25 @@ static int write_npy_renamed(const char *path, npy_dtype dtype, int ndim, const 
     n += snprintf(dict + n, sizeof dict - n, "), }");
     size_t total = 10 + (size_t)n + 1, pad = (64 - total % 64) % 64, hlen = (size_t)n + pad + 1;
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)gettid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return avemo_error(AVEMO_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    FILE *f;
+    int rc = temp_create(path, tmp, sizeof tmp, &f);
+    if (rc) return rc;
+    errno = 0;
     int bad = fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)n, f) != (size_t)n;
     for (size_t i = 0; i < pad && !bad; i++) bad = fputc(' ', f) == EOF;
     bad = bad || fputc('\n', f) == EOF || (nbytes && fwrite(data, 1, nbytes, f) != nbytes);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
         unlink(tmp);
-        return avemo_error(AVEMO_EIO, "%s: write failed: %s", path, strerror(e));
+        return avemo_error(AVEMO_EWRITE, "%s: write failed: %s", path, e ? strerror(e) : "stream error");
     }
     return AVEMO_OK;
 }
@@ -222,12 +248,41 @@ static cJSON *sample_json(const feature_cache *c, int i) {
     return o;
 }
 
-/* "path: reason" (dataset scan) -> "path\tscan\treason" */
-static void write_scan_skip(FILE *f, const char *line) {
-    const char *slash = strrchr(line, '/');
-    const char *sep = strstr(slash ? slash : line, ": ");
-    if (sep) fprintf(f, "%.*s\tscan\t%s\n", (int)(sep - line), line, sep + 2);
-    else fprintf(f, "%s\tscan\t\n", line);
+/* One field of a skipped.log row: backslash, tab, newline and the other control characters escaped (\\, \t, \n,
+ * \r, \xNN), so that a file name holding them cannot split or forge a row. */
+static void write_log_field(FILE *f, const char *s, size_t n) {
+    for (size_t i = 0; i < n && s[i]; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\\') fputs("\\\\", f);
+        else if (ch == '\t') fputs("\\t", f);
+        else if (ch == '\n') fputs("\\n", f);
+        else if (ch == '\r') fputs("\\r", f);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\x%02x", ch);
+        else fputc(ch, f);
+    }
+}
+
+static void write_log_row(FILE *f, const char *path, size_t path_len, const char *kind, const char *reason) {
+    write_log_field(f, path, path_len);
+    fprintf(f, "\t%s\t", kind);
+    write_log_field(f, reason, strlen(reason));
+    fputc('\n', f);
+}
+
+/* Scan skip k "path: reason" -> "path\tscan\treason". The path's length is known for a scan's list; in a list
+ * read back from an index the path is taken to end at the first ": ". */
+static void write_scan_skip(FILE *f, const dataset *ds, int k) {
+    const char *line = ds->skipped[k];
+    size_t path_len;
+    if (ds->skipped_path_len) {
+        path_len = (size_t)ds->skipped_path_len[k];
+    } else {
+        const char *first = strstr(line, ": ");
+        path_len = first ? (size_t)(first - line) : strlen(line);
+    }
+    const char *reason = line + path_len;
+    if (!strncmp(reason, ": ", 2)) reason += 2;
+    write_log_row(f, line, path_len, "scan", reason);
 }
 
 /* The cache's header fields, settings, names and counts into the index object `root` (samples not yet). */
@@ -267,14 +322,16 @@ static int write_skipped_log(const feature_cache *c) {
     atomic_file af;
     int rc = atomic_open(&af, path);
     if (rc) return rc;
-    for (int k = 0; k < c->ds.n_skipped; k++) write_scan_skip(af.f, c->ds.skipped[k]);
+    errno = 0;
+    for (int k = 0; k < c->ds.n_skipped; k++) write_scan_skip(af.f, &c->ds, k);
     for (int i = 0; i < c->ds.n; i++)
         for (int k = 0; k < CACHE_N_KINDS; k++)
             if (c->error[i][k]) {
                 const dataset_sample *s = &c->ds.samples[i];
                 const char *src = k == CACHE_AUDIO && s->audio_path ? s->audio_path : s->video_path ? s->video_path : s->id;
-                fprintf(af.f, "%s\t%s\t%s\n", src, kind_names[k], c->error[i][k]);
+                write_log_row(af.f, src, strlen(src), kind_names[k], c->error[i][k]);
             }
+    if (ferror(af.f)) return atomic_fail(&af);
     return atomic_commit(&af);
 }
 
@@ -412,23 +469,55 @@ static int mark_from_disk(feature_cache *c, int i, const cJSON *rec, int recompu
     return AVEMO_OK;
 }
 
-/* Temp files "<name>.tmp.<id>" of writes that a killed run never renamed (kill -9, power loss): nothing
- * refers to them, so a run that takes the cache over removes them. Only one prep may use a cache at a time. */
+/* Temp files "<name>.tmp.<hex>" (core/fileio.h's temp_name_is_temp) of writes that a killed run never renamed
+ * (kill -9, power loss): nothing refers to them, so the run that holds the cache's lock removes them. */
 static void remove_stale_temps(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (!t || t == e->d_name || !t[5]) continue;
-        int digits = 1;
-        for (const char *q = t + 5; *q; q++) digits &= *q >= '0' && *q <= '9';
-        if (!digits) continue;
-        char p[4400];
+        if (!temp_name_is_temp(e->d_name)) continue;
+        char p[4608];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         unlink(p);
     }
     closedir(d);
+}
+
+/* ---------------------------------------------------------------- the writer's lock */
+
+/* One writer per cache: CACHE/.lock, an exclusive flock(2) taken before anything is read or written and held
+ * until cache_free (the kernel drops it when the process dies, kill -9 included). The file holds the holder's
+ * pid and start time, which a refused writer quotes. */
+static int lock_folder(const char *dir, int *fd_out) {
+    char path[4200], holder[256] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, CACHE_LOCK_NAME);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return avemo_error(AVEMO_EWRITE, "%s: cannot create the cache's lock file: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+        close(fd);
+        if (e != EWOULDBLOCK) return avemo_error(AVEMO_EWRITE, "%s: cannot lock: %s", path, strerror(e));
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        return avemo_error(AVEMO_EINVAL, "%s: another avemo is writing this cache (%s); wait for it to end or use "
+                                         "another folder", dir, holder[0] ? holder : "holder unknown");
+    }
+    char who[128], when[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+    int len = snprintf(who, sizeof who, "pid %ld since %s\n", (long)getpid(), when);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)len, 0) != len) { /* the lock holds regardless */ }
+    *fd_out = fd;
+    return AVEMO_OK;
+}
+
+static int cache_lock(feature_cache *c, const char *dir) {
+    int rc = lock_folder(dir, &c->lock_fd);
+    if (!rc) c->locked = 1;
+    return rc;
 }
 
 static int make_subdirs(const char *dir) {
@@ -458,6 +547,7 @@ int cache_create(feature_cache *c, const char *dir, dataset *ds, const char *con
         goto fail;
     }
     c->n_scan_skipped = c->ds.n_skipped;
+    if ((rc = cache_lock(c, dir))) goto fail;
     remove_stale_temps(dir);
     for (int k = 0; k < CACHE_N_KINDS; k++) {
         char sub[4200];
@@ -698,7 +788,7 @@ static int join_folders(const char *out, const char *real_audio, const char *rea
 int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir, int *n_joined) {
     char real_a[PATH_MAX], real_v[PATH_MAX];
     cJSON *ja = NULL, *jv = NULL;
-    int joined = 0;
+    int joined = 0, lock_fd = -1;
     *n_joined = 0;
     if (!realpath(audio_dir, real_a) || !realpath(video_dir, real_v))
         return avemo_error(AVEMO_EIO, "%s or %s: %s", audio_dir, video_dir, strerror(errno));
@@ -720,6 +810,7 @@ int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir
         goto done;
     }
     join_config(cfg, video_cfg, real_a, real_v);
+    if ((rc = make_dirs(out_dir)) || (rc = lock_folder(out_dir, &lock_fd))) goto done;
     if ((rc = join_folders(out_dir, real_a, real_v))) goto done;
     char *text = cJSON_Print(ja);
     if (!text) {
@@ -732,6 +823,7 @@ int cache_join(const char *audio_dir, const char *video_dir, const char *out_dir
     free(text);
     if (!rc) *n_joined = joined;
 done:
+    if (lock_fd >= 0) close(lock_fd);
     cJSON_Delete(ja);
     cJSON_Delete(jv);
     return rc;

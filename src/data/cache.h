@@ -9,22 +9,33 @@
  *   CACHE/audio/<id>.npy     float32 [C, F]: audio features, C = n_mfcc x FRFT orders coefficients, F frames
  *   CACHE/faces/<id>.npy     uint8 [T, 224, 224] (grayscale) or [T, 224, 224, 3] (--color rgb): face crops
  *   CACHE/feats/<id>.npy     float32 [T, D]: frozen-backbone embeddings (MobileNetV2: D = 1280)
- *   CACHE/skipped.log        one line per file or clip not in the cache: "<path or id>\t<modality>\t<reason>"
+ *   CACHE/skipped.log        one line per file or clip not in the cache: "<path or id>\t<modality>\t<reason>", with
+ *                            backslash, tab, newline and other control characters of the fields escaped (\\, \t, \n,
+ *                            \xNN), so that a file name cannot forge or split a row
+ *   CACHE/.lock              the writer's lock (below)
  *
  * Every .npy is written atomically (io/npy.h), so a sample file either exists whole or not at all: a rerun
  * of prep skips the samples whose file exists (resume) and recomputes only the rest. index.json is rewritten
  * atomically by cache_save(). Per-sample files rather than packed arrays: resumable, parallel writes without
  * locks, and a user opens one clip's features with numpy.load; loading 1,440 small files takes well under a
  * second (the loader packs them into [N, F, C] / [N, T, D] buffers).
+ *
+ * One writer at a time: cache_create (prep) and cache_join hold an exclusive flock(2) on CACHE/.lock from before
+ * they read anything until cache_free (or the end of the join); a second writer is refused at once with a message
+ * quoting the holder's pid and start time (AVEMO_EINVAL). Readers (train, eval) take no lock: index.json is only
+ * ever replaced whole (rename), so they see the old index or the new one, and every array they load is checked
+ * against the hash the index records for it (data/loader.h).
  */
 #ifndef AVEMO_DATA_CACHE_H
 #define AVEMO_DATA_CACHE_H
 #include "data/dataset.h"
+#include "io/npy.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define CACHE_FORMAT "avemo-cache"
+#define CACHE_LOCK_NAME ".lock"
 #define CACHE_VERSION 1
 
 typedef enum { CACHE_AUDIO = 0, CACHE_FACES = 1, CACHE_FEATS = 2, CACHE_N_KINDS = 3 } cache_kind;
@@ -39,6 +50,7 @@ typedef struct {
     char *(*error)[CACHE_N_KINDS];    /* [ds.n]: failure reason (malloc'd) or NULL */
     int n_scan_skipped;               /* files the dataset scan skipped (reasons in ds.skipped) */
     uint64_t data_hash;               /* set by cache_save / cache_open */
+    int locked, lock_fd;              /* cache_create: the writer's lock is held on lock_fd */
 } feature_cache;
 
 const char *cache_kind_name(cache_kind k); /* "audio", "faces", "feats" */
@@ -54,6 +66,10 @@ void cache_free(feature_cache *c);
 
 /* "<dir>/<kind>/<id>.npy" */
 int cache_path(const feature_cache *c, int i, cache_kind kind, char *buf, size_t cap);
+
+/* An array read back from sample i's file `path` of `kind`: its content hash is the one index.json records for it,
+ * and a float array holds no NaN or Inf; else AVEMO_EFORMAT naming the file. */
+int cache_verify_array(const feature_cache *c, int i, cache_kind kind, const npy_array *a, const char *path);
 
 /* Write one sample's arrays (atomic; safe to call from several threads for different samples). */
 int cache_write_audio(feature_cache *c, int i, const float *feat, int n_coeffs, int n_frames); /* [C, F] */

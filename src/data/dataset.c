@@ -106,14 +106,18 @@ int dataset_add_skipped(dataset *ds, const char *path, const char *fmt, ...) {
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     if ((ds->n_skipped & (ds->n_skipped - 1)) == 0) { /* grow at powers of two */
-        char **s = realloc(ds->skipped, (ds->n_skipped ? 2 * ds->n_skipped : 1) * sizeof *s);
-        if (!s) return avemo_error(AVEMO_ENOMEM, "out of memory");
-        ds->skipped = s;
+        size_t cap = ds->n_skipped ? 2 * (size_t)ds->n_skipped : 1;
+        char **s = realloc(ds->skipped, cap * sizeof *s);
+        if (s) ds->skipped = s;
+        int *len = s ? realloc(ds->skipped_path_len, cap * sizeof *len) : NULL;
+        if (!len) return avemo_error(AVEMO_ENOMEM, "out of memory");
+        ds->skipped_path_len = len;
     }
     size_t n = strlen(path) + strlen(why) + 3;
     char *line = malloc(n);
     if (!line) return avemo_error(AVEMO_ENOMEM, "out of memory");
     snprintf(line, n, "%s: %s", path, why);
+    ds->skipped_path_len[ds->n_skipped] = (int)strlen(path);
     ds->skipped[ds->n_skipped++] = line;
     return AVEMO_OK;
 }
@@ -187,6 +191,7 @@ void dataset_free(dataset *ds) {
     free(ds->split_names);
     for (int i = 0; i < ds->n_skipped; i++) free(ds->skipped[i]);
     free(ds->skipped);
+    free(ds->skipped_path_len);
     free(ds->root);
     memset(ds, 0, sizeof *ds);
 }

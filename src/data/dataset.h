@@ -54,6 +54,8 @@ typedef struct {
     dataset_sample *samples;
     int n_skipped;
     char **skipped; /* "path: reason" per file that was not used */
+    int *skipped_path_len; /* [n_skipped]: length of the path that starts skipped[k] (NULL when the list was read
+                              back from an index: cache_open) */
 } dataset;
 
 /* Scan `root`. Errors only for an unreadable root, an empty result, or bad options. */

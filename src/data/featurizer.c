@@ -8,6 +8,7 @@
 #include "vision/imgops.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,13 +262,21 @@ void featurizer_close(featurizer *f) {
 
 /* ---- audio ---- */
 
-int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n) {
-    audio_clip clip;
-    int rc = audio_load(path, f->settings.mfcc.sample_rate_hz, &clip);
+int featurizer_open_audio(const featurizer *f, const char *path, audio_source **src) {
+    return audio_source_open(path, f->settings.mfcc.sample_rate_hz, 0, src);
+}
+
+int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, long *n_total) {
+    if (f->clip_samples < 1) return avemo_error(AVEMO_EINVAL, "featurizer: opened without audio");
+    audio_source *src;
+    int rc = featurizer_open_audio(f, path, &src);
     if (rc) return rc;
-    *x = clip.samples; /* ownership passes to the caller */
-    *n = clip.n;
-    return AVEMO_OK;
+    audio_source_info info;
+    audio_source_get_info(src, &info);
+    rc = audio_source_read_center(src, f->clip_samples, clip);
+    audio_source_close(src);
+    if (!rc && n_total) *n_total = info.n;
+    return rc;
 }
 
 int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny) {
@@ -278,6 +287,13 @@ void featurizer_fit_clip(const featurizer *f, const float *x, long n, float *cli
     audio_fix_length(x, n, clip, f->clip_samples);
 }
 
+/* Index of the first non-finite value of x [n], or -1. */
+static long first_non_finite(const float *x, long n) {
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
+}
+
 int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
     long N = f->clip_samples;
     if (N < 1) return avemo_error(AVEMO_EINVAL, "featurizer: opened without audio");
@@ -286,17 +302,22 @@ int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
     featurizer_fit_clip(f, x, n, clip);
     int rc = f->frft ? frft_mfcc_forward(f->frft, clip, N, out) : mfcc_forward(&f->settings.mfcc, clip, N, out);
     free(clip);
+    int C, F;
+    featurizer_audio_shape(&f->settings, &C, &F);
+    long bad = rc ? -1 : first_non_finite(out, (long)C * F);
+    if (bad >= 0)
+        rc = avemo_error(AVEMO_EFORMAT, "non-finite audio features (%g at coefficient %ld, frame %ld): the audio holds "
+                         "NaN or Inf samples", out[bad], bad / F, bad % F);
     return rc;
 }
 
 int featurizer_audio_file(const featurizer *f, const char *path, float *out) {
-    float *x;
-    long n;
-    int rc = featurizer_load_audio(f, path, &x, &n);
-    if (rc) return rc;
-    rc = featurizer_audio(f, x, n, out);
-    free(x);
-    return rc ? avemo_error_prefix(rc, "%s", path) : AVEMO_OK;
+    float *clip = malloc((size_t)(f->clip_samples > 0 ? f->clip_samples : 1) * sizeof *clip);
+    if (!clip) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    int rc = featurizer_audio_clip(f, path, clip, NULL);
+    if (!rc && (rc = featurizer_audio(f, clip, f->clip_samples, out))) avemo_error_prefix(rc, "%s", path);
+    free(clip);
+    return rc;
 }
 
 void featurizer_audio_channels_last(const float *features, int channels, int frames, float *out) {
@@ -429,6 +450,10 @@ static int embed_frames(const featurizer *f, const uint8_t *u8, const float *f32
             else frame_to_stem_f32(dst, f32 + img * px * channels, px, channels, stem);
         }
         rc = mobilenetv2_infer(&f->backbone, out + (long)n0 * MNV2_FEATURES, x, nb, h, w, chunk > 0 ? nb : 0);
+        long bad = rc ? -1 : first_non_finite(out + (long)n0 * MNV2_FEATURES, (long)nb * MNV2_FEATURES);
+        if (bad >= 0)
+            rc = avemo_error(AVEMO_EFORMAT, "non-finite backbone embedding (%g in frame %ld): the backbone's weights "
+                             "overflow", out[(long)n0 * MNV2_FEATURES + bad], n0 + bad / MNV2_FEATURES);
     }
     free(x);
     free(scratch);

@@ -4,7 +4,9 @@
  * classify-imagenet, faces and detect their outputs, so that train-time and predict-time features are the
  * same function calls on the same settings.
  *
- *   audio (SPEC 3)  file -> decode, mono, soxr HQ resample to mfcc.sample_rate_hz (22,050)   featurizer_load_audio
+ *   audio (SPEC 3)  file -> decode, mono, soxr HQ resample to mfcc.sample_rate_hz (22,050),
+ *                   centre crop / zero pad to clip_seconds (3.6 s), decoding only that       featurizer_audio_clip
+ *                   file -> windows of the resampled stream (predict --window)              featurizer_open_audio
  *                   PCM at any rate -> the same resampler                                   featurizer_resample
  *                   -> centre crop / zero pad to clip_seconds (3.6 s)                        featurizer_fit_clip
  *                   -> MFCC [n_mfcc, F] or FRFT-MFCC [orders x n_mfcc, F] (F = 156)         featurizer_audio
@@ -25,6 +27,7 @@
 #include "data/dataset.h"
 #include "dsp/frft_mfcc.h"
 #include "dsp/mfcc.h"
+#include "io/audio.h"
 #include "io/video.h"
 #include "model/mobilenetv2.h"
 #include "vision/faces.h"
@@ -91,15 +94,21 @@ void featurizer_close(featurizer *f); /* a zeroed featurizer is fine */
 
 /* ---- audio ---- */
 
-/* Decode `path` to mono at the settings' rate: *x [*n] malloc'd. */
-int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n);
-/* PCM x [n] at rate_hz -> *y [*ny] at the settings' rate (malloc'd; the resampler of featurizer_load_audio). */
+/* The audio of `path` at the settings' rate, fitted to the clip: clip [f->clip_samples], centre-cropped or
+ * zero-padded as featurizer_fit_clip fits the whole stream, decoding only the centre of a long file
+ * (io/audio.h's bounds); *n_total (may be NULL): the whole stream's length in samples at that rate. */
+int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, long *n_total);
+/* `path` opened for reads at the settings' rate (io/audio.h's audio_source: windows of a long file are decoded one
+ * at a time); close with audio_source_close. */
+int featurizer_open_audio(const featurizer *f, const char *path, audio_source **src);
+/* PCM x [n] at rate_hz -> *y [*ny] at the settings' rate (malloc'd; the resampler of featurizer_audio_clip). */
 int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny);
 /* x [n] at the settings' rate -> clip [f->clip_samples], centre-cropped or zero-padded. */
 void featurizer_fit_clip(const featurizer *f, const float *x, long n, float *clip);
-/* x [n] at the settings' rate (any length: fitted first) -> out [C, F] (featurizer_audio_shape). */
+/* x [n] at the settings' rate (any length: fitted first) -> out [C, F] (featurizer_audio_shape). Non-finite
+ * features (a float file holding NaN or Inf) are an error (AVEMO_EFORMAT). */
 int featurizer_audio(const featurizer *f, const float *x, long n, float *out);
-/* featurizer_load_audio then featurizer_audio; errors name the file. */
+/* featurizer_audio_clip then featurizer_audio; errors name the file. */
 int featurizer_audio_file(const featurizer *f, const char *path, float *out);
 /* out [C, F] -> model [F, C] (the loader's layout), standardised per channel with mean/std [C]. */
 void featurizer_model_audio(const float *features, int channels, int frames, const float *mean, const float *std,

@@ -52,14 +52,7 @@ void audio_rows_free(audio_rows *r) {
 
 /* One input's row: its fitted waveform [clip_samples], or its features [C, F]. */
 static int audio_row(const featurizer *f, const char *path, int waveform, float *row) {
-    float *x;
-    long n;
-    int rc = featurizer_load_audio(f, path, &x, &n);
-    if (rc) return rc;
-    if (waveform) featurizer_fit_clip(f, x, n, row);
-    else if ((rc = featurizer_audio(f, x, n, row))) avemo_error_prefix(rc, "%s", path);
-    free(x);
-    return rc;
+    return waveform ? featurizer_audio_clip(f, path, row, NULL) : featurizer_audio_file(f, path, row);
 }
 
 static int audio_rows_alloc(audio_rows *r, const featurizer *f, long n, int waveform) {

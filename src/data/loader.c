@@ -29,11 +29,10 @@ static int read_2d(const feature_cache *c, int i, cache_kind kind, npy_array *a,
                            cache_kind_name(kind), c->error[i][kind] ? ": " : " (not prepared)",
                            c->error[i][kind] ? c->error[i][kind] : "");
     if ((rc = npy_read(path, a))) return rc;
-    if (a->dtype != NPY_F32 || a->ndim != 2) {
-        npy_free(a);
-        return avemo_error(AVEMO_EFORMAT, "%s: expected a 2-D float32 array", path);
-    }
-    return AVEMO_OK;
+    if (a->dtype != NPY_F32 || a->ndim != 2) rc = avemo_error(AVEMO_EFORMAT, "%s: expected a 2-D float32 array", path);
+    if (!rc) rc = cache_verify_array(c, i, kind, a, path); /* the index's hash, finite values */
+    if (rc) npy_free(a);
+    return rc;
 }
 
 /* Rows idx[0..n) of `kind` into dst [n, d0 * d1]: feats [T, D] as stored, audio [C, F] transposed to [F, C].
@@ -131,9 +130,12 @@ int cache_load_faces(const feature_cache *c, int i, uint8_t **faces, int *frames
         return avemo_error(AVEMO_EINVAL, "%s: sample %s has no face crops in the cache", c->dir, c->ds.samples[i].id);
     npy_array a;
     if ((rc = npy_read(path, &a))) return rc;
-    if (a.dtype != NPY_U8 || (a.ndim != 3 && !(a.ndim == 4 && (a.shape[3] == 3 || a.shape[3] == 1)))) {
+    if (a.dtype != NPY_U8 || (a.ndim != 3 && !(a.ndim == 4 && (a.shape[3] == 3 || a.shape[3] == 1))))
+        rc = avemo_error(AVEMO_EFORMAT, "%s: expected uint8 [T, H, W] or [T, H, W, 3]", path);
+    if (!rc) rc = cache_verify_array(c, i, CACHE_FACES, &a, path);
+    if (rc) {
         npy_free(&a);
-        return avemo_error(AVEMO_EFORMAT, "%s: expected uint8 [T, H, W] or [T, H, W, 3]", path);
+        return rc;
     }
     *frames = (int)a.shape[0];
     *height = (int)a.shape[1];

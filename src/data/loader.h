@@ -27,11 +27,13 @@ typedef struct {
 
 /* Load rows idx[0..n) (cache sample indices) with the kinds in `kinds_mask` (CACHE_BIT(CACHE_AUDIO) |
  * CACHE_BIT(CACHE_FEATS)). Every sample must be done for those kinds (filter first with
- * cache_filter_indices) and all must share one shape; else an error naming the file. Parallel (OpenMP). */
+ * cache_filter_indices), all must share one shape, and every file must match the hash index.json records for it
+ * and hold only finite values (cache_verify_array); else an error naming the file. Parallel (OpenMP). */
 int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds_mask, cache_set *out);
 void cache_set_free(cache_set *s);
 
-/* One sample's face crops: a malloc'd uint8 [T, H, W] (channels 1) or [T, H, W, 3]. */
+/* One sample's face crops: a malloc'd uint8 [T, H, W] (channels 1) or [T, H, W, 3], checked against the index's
+ * hash. */
 int cache_load_faces(const feature_cache *c, int i, uint8_t **faces, int *frames, int *height, int *width,
                      int *channels);
 

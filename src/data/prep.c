@@ -131,11 +131,25 @@ static int prep_video_sample(feature_cache *c, int i, const featurizer *f, long 
     return rc;
 }
 
-/* Counters of one run, summed over the workers. */
+/* Counters of one run, summed over the workers; the first runtime failure (out of memory, an output that cannot
+ * be written), which stops the run. */
 typedef struct {
     int n_done, n_failed, n_clips_noface;
     long n_frames, n_noface;
+    int runtime_status;
+    char runtime_msg[512];
 } prep_counts;
+
+/* A sample's failure: recorded in the cache already; a runtime one also stops the run (the first is kept). */
+static void note_failure(prep_counts *k, int rc) {
+    if (!rc || !avemo_error_is_runtime(rc)) return;
+#pragma omp critical(prep_runtime_failure)
+    if (!k->runtime_status) {
+        snprintf(k->runtime_msg, sizeof k->runtime_msg, "%s", avemo_last_error());
+#pragma omp atomic write
+        k->runtime_status = rc;
+    }
+}
 
 /* Samples todo[start, end) in parallel. */
 static void prep_chunk(feature_cache *c, const featurizer *f, const int *todo, int start, int end, int jobs,
@@ -145,11 +159,18 @@ static void prep_chunk(feature_cache *c, const featurizer *f, const int *todo, i
     long n_frames = 0, n_noface = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(jobs) reduction(+ : n_failed, n_frames, n_noface, n_clips_noface)
     for (int j = start; j < end; j++) {
-        int i = todo[j], bad = 0;
-        if (audio && !(c->done[i] & CACHE_BIT(CACHE_AUDIO))) bad |= prep_audio_sample(c, i, f) != 0;
+        int i = todo[j], bad = 0, stop, rc;
+#pragma omp atomic read
+        stop = k->runtime_status;
+        if (stop) continue;
+        if (audio && !(c->done[i] & CACHE_BIT(CACHE_AUDIO))) {
+            bad |= (rc = prep_audio_sample(c, i, f)) != 0;
+            note_failure(k, rc);
+        }
         if (video) {
             long nf, nn;
-            bad |= prep_video_sample(c, i, f, &nf, &nn) != 0;
+            bad |= (rc = prep_video_sample(c, i, f, &nf, &nn)) != 0;
+            note_failure(k, rc);
             n_frames += nf;
             n_noface += nn;
             n_clips_noface += nn > 0;
@@ -199,7 +220,7 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
     int chunk = jobs * 16 > 64 ? jobs * 16 : 64;
     double last_save = now_seconds();
     prep_counts k = {0};
-    for (int start = 0; start < n_todo && !rc; start += chunk) {
+    for (int start = 0; start < n_todo && !rc && !k.runtime_status; start += chunk) {
         prep_chunk(c, &f, todo, start, start + chunk < n_todo ? start + chunk : n_todo, jobs, p, &k);
         if (p) {
             progress_set_extra(p, "%d failed", k.n_failed);
@@ -212,6 +233,9 @@ int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *s
     }
     rc = prep_shard_finish(c, todo, n_todo, rc); /* alone: cache_save; under MPI rank 0 joins the ranks' */
     if (p) progress_finish(p);
+    /* A runtime failure (out of memory, disk full) stops the run after what was done is saved; every rank
+     * learns of it. */
+    if (!rc) rc = dist_agree(k.runtime_status ? avemo_error(k.runtime_status, "%s", k.runtime_msg) : AVEMO_OK);
     int64_t counts[5] = {k.n_done, k.n_failed, k.n_frames, k.n_noface, k.n_clips_noface};
     if (!rc) rc = dist_allreduce_sum_i64(counts, 5);
     st->n_processed = (int)counts[0];

@@ -56,8 +56,9 @@ typedef struct {
 } prep_stats;
 
 /* Process every sample of `c` that lacks a kind of prep_kinds(o); saves the index periodically and at the
- * end. Errors only for problems that stop the whole run (bad options, weights, cache unwritable); a clip that
- * fails is counted in st->n_failed. `p` may be NULL (no progress display). */
+ * end. Errors only for problems that stop the whole run (bad options, weights, cache unwritable, and a runtime
+ * failure in any sample: out of memory, disk full; the index is saved first, so a rerun resumes); a clip that
+ * fails as bad input is counted in st->n_failed. `p` may be NULL (no progress display). */
 int prep_run(feature_cache *c, const prep_options *o, progress *p, prep_stats *st);
 
 #endif

@@ -18,7 +18,7 @@ int image_is_image_path(const char *path) {
 int image_load_rgb(const char *path, image_rgb *out) {
     memset(out, 0, sizeof *out);
     long idx = 0;
-    return video_decode_indices(path, &idx, 1, &out->rgb, &out->h, &out->w);
+    return video_decode_indices(path, &idx, 1, 0, &out->rgb, &out->h, &out->w);
 }
 
 void image_free(image_rgb *img) {
@@ -31,7 +31,7 @@ int image_read_clip(const char *path, video_clip *out) {
     out->index = malloc(sizeof(long));
     if (!out->index) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
     out->index[0] = 0;
-    int err = video_decode_indices(path, out->index, 1, &out->rgb, &out->h, &out->w);
+    int err = video_decode_indices(path, out->index, 1, 0, &out->rgb, &out->h, &out->w);
     if (err) {
         video_clip_free(out);
         return err;

@@ -1,6 +1,7 @@
 /* Still images (PNG, JPEG, BMP, anything FFmpeg's image decoders read) as 8-bit RGB, and as one-frame
  * clips so that stills and videos share the face pipeline. Decoding goes through io/video.c (FFmpeg's
- * image demuxers), so sizes are validated the same way (width*height <= AVEMO_MAX_PIXELS). */
+ * image demuxers), so they are bounded, shrunk and turned upright (EXIF orientation) the same way
+ * (io/video.h: width*height <= AVEMO_MAX_PIXELS, longer side delivered at most AVEMO_DECODE_MAX_SIDE). */
 #ifndef AVEMO_IO_IMAGE_H
 #define AVEMO_IO_IMAGE_H
 #include "io/video.h"

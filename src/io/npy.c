@@ -3,6 +3,7 @@
 #include "core/err.h"
 #include "core/fileio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,13 +181,11 @@ int npy_write(const char *path, npy_dtype dtype, int ndim, const int64_t *shape,
     int rc = atomic_open(&af, path);
     if (rc) return rc;
     size_t nbytes = (size_t)count * npy_dtype_size(dtype);
+    errno = 0;
     int bad = fwrite(pre, 1, 10, af.f) != 10 || fwrite(dict, 1, (size_t)n, af.f) != (size_t)n;
     for (size_t i = 0; i < pad && !bad; i++) bad = fputc(' ', af.f) == EOF;
     bad = bad || fputc('\n', af.f) == EOF;
     bad = bad || (nbytes && fwrite(data, 1, nbytes, af.f) != nbytes);
-    if (bad) {
-        atomic_abort(&af);
-        return avemo_error(AVEMO_EIO, "%s: write failed", path);
-    }
+    if (bad) return atomic_fail(&af);
     return atomic_commit(&af);
 }

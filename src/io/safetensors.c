@@ -4,6 +4,7 @@
 #include "core/fileio.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,13 +419,13 @@ int st_writer_write(st_writer *w, const char *path) {
     atomic_file af;
     rc = atomic_open(&af, path);
     if (rc) goto done;
+    errno = 0;
     int bad = fwrite(h8, 1, 8, af.f) != 8 || fwrite(json, 1, jlen, af.f) != jlen;
     for (size_t i = jlen; i < hlen && !bad; i++) bad = fputc(' ', af.f) == EOF;
     for (int i = 0; i < w->n_entries && !bad; i++)
         if (w->entries[i].nbytes) bad = fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
     if (bad) {
-        atomic_abort(&af);
-        rc = avemo_error(AVEMO_EIO, "%s: write failed", path);
+        rc = atomic_fail(&af);
         goto done;
     }
     rc = atomic_commit(&af);

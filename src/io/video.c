@@ -4,11 +4,13 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void video_sample_span(long *idx, int frames, double start_s, double span_s, long total_frames, double fps) {
     for (int k = 0; k < frames; k++) {
@@ -34,11 +36,14 @@ int video_sample_indices(long *idx, int frames, long total_frames, double fps, f
     return AVEMO_OK;
 }
 
-/* An open video stream: demuxer, decoder, the stream's index. */
+/* An open video stream: demuxer, decoder, the stream's index, and how its frames are delivered. */
 typedef struct {
     AVFormatContext *fmt;
     AVCodecContext *dec;
     int stream;
+    int coded_w, coded_h;      /* the stream's frame size */
+    video_orientation orient;  /* the stream's display transform (display matrix or rotate tag) */
+    int refused_w, refused_h;  /* a frame the decoder asked a buffer for and was refused (over the pixel limit) */
 } vstream;
 
 static void vstream_close(vstream *v) {
@@ -49,54 +54,196 @@ static void vstream_close(vstream *v) {
 static int av_err(int status, const char *path, const char *what, int averr) {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
     av_strerror(averr, buf, sizeof buf);
-    return avemo_error(status, "%s: %s (%s)", path, what, buf);
+    return avemo_error(averr == AVERROR(ENOMEM) ? AVEMO_ENOMEM : status, "%s: %s (%s)", path, what, buf);
+}
+
+/* ---- orientation ---- */
+
+/* The transform the display matrix asks for, as FFmpeg's own player applies it (fftools' autorotate): the angle
+ * -av_display_rotation_get rounded to a multiple of 90 degrees, with the flips the matrix encodes. Other angles
+ * are not applied (1). */
+video_orientation video_orientation_from_matrix(const int32_t *m) {
+    double theta = -round(av_display_rotation_get(m));
+    theta -= 360 * floor(theta / 360 + 0.9 / 360);
+    if (fabs(theta - 90) < 1) return m[3] > 0 ? VIDEO_ORIENT_TRANSPOSE : VIDEO_ORIENT_ROT90;
+    if (fabs(theta - 270) < 1) return m[3] < 0 ? VIDEO_ORIENT_TRANSVERSE : VIDEO_ORIENT_ROT270;
+    if (fabs(theta - 180) < 1) {
+        int h = m[0] < 0, vf = m[4] < 0;
+        return h && vf ? VIDEO_ORIENT_ROT180 : h ? VIDEO_ORIENT_HFLIP : vf ? VIDEO_ORIENT_VFLIP : VIDEO_ORIENT_NONE;
+    }
+    if (fabs(theta) < 1 && m[4] < 0) return VIDEO_ORIENT_VFLIP;
+    return VIDEO_ORIENT_NONE;
+}
+
+/* The stream's display matrix (MP4/MOV tkhd, what phones write), else its "rotate" tag (degrees clockwise). */
+static video_orientation stream_orientation(const AVStream *st) {
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (m) return video_orientation_from_matrix((const int32_t *)m);
+    const AVDictionaryEntry *tag = av_dict_get(st->metadata, "rotate", NULL, 0);
+    int deg = tag ? atoi(tag->value) % 360 : 0;
+    deg = deg < 0 ? deg + 360 : deg;
+    return deg == 90 ? VIDEO_ORIENT_ROT90 : deg == 180 ? VIDEO_ORIENT_ROT180 : deg == 270 ? VIDEO_ORIENT_ROT270
+                                                                                          : VIDEO_ORIENT_NONE;
+}
+
+/* A frame's own display matrix (a JPEG's EXIF orientation, which FFmpeg exports per frame), else the stream's. */
+static video_orientation frame_orientation(const AVFrame *fr, video_orientation stream_orient) {
+    const AVFrameSideData *sd = av_frame_get_side_data(fr, AV_FRAME_DATA_DISPLAYMATRIX);
+    if (stream_orient != VIDEO_ORIENT_NONE || !sd || sd->size < 9 * sizeof(int32_t)) return stream_orient;
+    return video_orientation_from_matrix((const int32_t *)sd->data);
+}
+
+static int orientation_swaps(video_orientation o) { return o >= VIDEO_ORIENT_TRANSPOSE; }
+
+void video_orient_rgb(uint8_t *dst, const uint8_t *src, int h, int w, video_orientation o) {
+    int oh = orientation_swaps(o) ? w : h, ow = orientation_swaps(o) ? h : w;
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            int sy = y, sx = x; /* the source pixel shown at (y, x) */
+            switch (o) {
+            case VIDEO_ORIENT_HFLIP: sx = w - 1 - x; break;
+            case VIDEO_ORIENT_ROT180: sy = h - 1 - y, sx = w - 1 - x; break;
+            case VIDEO_ORIENT_VFLIP: sy = h - 1 - y; break;
+            case VIDEO_ORIENT_TRANSPOSE: sy = x, sx = y; break;
+            case VIDEO_ORIENT_ROT90: sy = h - 1 - x, sx = y; break;
+            case VIDEO_ORIENT_TRANSVERSE: sy = h - 1 - x, sx = w - 1 - y; break;
+            case VIDEO_ORIENT_ROT270: sy = x, sx = w - 1 - y; break;
+            default: break;
+            }
+            memcpy(dst + ((size_t)y * ow + x) * 3, src + ((size_t)sy * w + sx) * 3, 3);
+        }
+}
+
+/* ---- sizes ---- */
+
+/* The size frames of coded_w x coded_h are delivered at: shrunk so the longer side is at most max_side (before
+ * the orientation), then turned by it. *sw, *sh: the scaled size before turning. */
+static void delivered_size(int coded_w, int coded_h, int max_side, video_orientation o, int *sw, int *sh, int *w,
+                           int *h) {
+    int side = coded_w > coded_h ? coded_w : coded_h;
+    *sw = coded_w, *sh = coded_h;
+    if (side > max_side) {
+        double k = (double)max_side / side;
+        *sw = (int)lround(coded_w * k), *sh = (int)lround(coded_h * k);
+        if (*sw < 1) *sw = 1;
+        if (*sh < 1) *sh = 1;
+    }
+    *w = orientation_swaps(o) ? *sh : *sw;
+    *h = orientation_swaps(o) ? *sw : *sh;
+}
+
+/* Options for the decoding avformat_find_stream_info does: frames over the pixel limit are refused by the codec
+ * itself, before it allocates them. */
+static AVDictionary *probe_options(void) {
+    AVDictionary *d = NULL;
+    av_dict_set_int(&d, "max_pixels", AVEMO_MAX_PIXELS, 0);
+    return d;
+}
+
+/* Our decoders' buffers: a frame over the pixel limit is refused when the decoder asks for its buffer, before
+ * anything of that size is allocated, and its size is kept for the message (whatever the container said). */
+static int checked_get_buffer(AVCodecContext *c, AVFrame *f, int flags) {
+    vstream *v = c->opaque;
+    if ((long)f->width * f->height > AVEMO_MAX_PIXELS) {
+        v->refused_w = f->width, v->refused_h = f->height;
+        return AVERROR(EINVAL);
+    }
+    return avcodec_default_get_buffer2(c, f, flags);
+}
+
+static int over_limit(const char *path, int w, int h) {
+    return avemo_error(AVEMO_EFORMAT, "%s: %dx%d frames (%.1f M pixels) are over the %.1f M pixel limit", path, w, h,
+                       (double)w * h / 1e6, AVEMO_MAX_PIXELS / 1e6);
+}
+
+/* A decoder error, or the refusal of an oversized frame it stands for. */
+static int decode_error(const vstream *v, const char *path, const char *what, int averr) {
+    if (v->refused_w) return over_limit(path, v->refused_w, v->refused_h);
+    return av_err(AVEMO_EDECODE, path, what, averr);
+}
+
+static int vstream_find_streams(vstream *v, const char *path) {
+    unsigned n = v->fmt->nb_streams;
+    for (unsigned i = 0; i < n; i++) { /* sizes a container declares, before anything is decoded */
+        const AVCodecParameters *par = v->fmt->streams[i]->codecpar;
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO && (long)par->width * par->height > AVEMO_MAX_PIXELS)
+            return over_limit(path, par->width, par->height);
+    }
+    AVDictionary **opts = n ? calloc(n, sizeof *opts) : NULL;
+    if (n && !opts) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    for (unsigned i = 0; i < n; i++) opts[i] = probe_options();
+    int r = avformat_find_stream_info(v->fmt, opts);
+    for (unsigned i = 0; i < n; i++) av_dict_free(&opts[i]);
+    free(opts);
+    return r < 0 ? av_err(AVEMO_EDECODE, path, "cannot read stream info", r) : AVEMO_OK;
+}
+
+static int vstream_open_decoder(vstream *v, const char *path) {
+    AVCodecParameters *par = v->fmt->streams[v->stream]->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec) return avemo_error(AVEMO_EUNSUP, "%s: no decoder for codec %s", path, avcodec_get_name(par->codec_id));
+    if (!(v->dec = avcodec_alloc_context3(codec))) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    int r = avcodec_parameters_to_context(v->dec, par);
+    v->dec->thread_count = 1; /* callers parallelise over clips */
+    v->dec->opaque = v;
+    v->dec->get_buffer2 = checked_get_buffer;
+    if (r >= 0) r = avcodec_open2(v->dec, codec, NULL);
+    return r < 0 ? av_err(AVEMO_EDECODE, path, "cannot open decoder", r) : AVEMO_OK;
+}
+
+/* The frame size when the probe could not tell it (the probe's decoder refused an oversized frame, or the file
+ * is damaged): decode up to the first frame; rewinds to the start afterwards. */
+static int learn_frame_size(vstream *v, const char *path) {
+    int err = vstream_open_decoder(v, path), r = 0;
+    AVPacket *pkt = err ? NULL : av_packet_alloc();
+    AVFrame *fr = err ? NULL : av_frame_alloc();
+    if (!err && (!pkt || !fr)) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    for (int n = 0; !err && !v->coded_w && n < 64 && (r = av_read_frame(v->fmt, pkt)) >= 0; n++) {
+        if (pkt->stream_index == v->stream && (r = avcodec_send_packet(v->dec, pkt)) >= 0 &&
+            (r = avcodec_receive_frame(v->dec, fr)) >= 0)
+            v->coded_w = fr->width, v->coded_h = fr->height;
+        if (r < 0 && r != AVERROR(EAGAIN) && pkt->stream_index == v->stream) err = decode_error(v, path, "decode error", r);
+        av_packet_unref(pkt);
+        av_frame_unref(fr);
+    }
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    avcodec_free_context(&v->dec);
+    if (!err && !v->coded_w) err = avemo_error(AVEMO_EDECODE, "%s: no video frame could be decoded", path);
+    if (!err && av_seek_frame(v->fmt, v->stream, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE) < 0)
+        err = avemo_error(AVEMO_EDECODE, "%s: cannot rewind after reading the frame size", path);
+    return err;
 }
 
 static int vstream_open(vstream *v, const char *path, int want_decoder) {
     memset(v, 0, sizeof *v);
     av_log_set_level(AV_LOG_QUIET); /* the library never prints; errors come back as messages */
+    struct stat sb; /* a FIFO or a device would block FFmpeg's probe forever */
+    if (stat(path, &sb) != 0) return avemo_error(AVEMO_EIO, "%s: no such file", path);
+    if (!S_ISREG(sb.st_mode)) return avemo_error(AVEMO_EIO, "%s: not a regular file", path);
+    if (sb.st_size == 0) return avemo_error(AVEMO_EFORMAT, "%s: empty file", path);
     int r = avformat_open_input(&v->fmt, path, NULL, NULL);
     if (r < 0) {
         v->fmt = NULL;
         return av_err(r == AVERROR(ENOENT) ? AVEMO_EIO : AVEMO_EDECODE, path, "cannot open as media", r);
     }
-    r = avformat_find_stream_info(v->fmt, NULL);
-    if (r < 0) {
-        vstream_close(v);
-        return av_err(AVEMO_EDECODE, path, "cannot read stream info", r);
+    int err = vstream_find_streams(v, path);
+    if (!err && (r = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0)) < 0)
+        err = avemo_error(AVEMO_EDECODE, "%s: no video stream", path);
+    if (!err) {
+        v->stream = r;
+        const AVStream *st = v->fmt->streams[r];
+        v->coded_w = st->codecpar->width, v->coded_h = st->codecpar->height;
+        v->orient = stream_orientation(st);
+        if (v->coded_w <= 0 || v->coded_h <= 0) {
+            v->coded_w = v->coded_h = 0;
+            err = learn_frame_size(v, path);
+        }
     }
-    r = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (r < 0) {
-        vstream_close(v);
-        return avemo_error(AVEMO_EDECODE, "%s: no video stream", path);
-    }
-    v->stream = r;
-    AVCodecParameters *par = v->fmt->streams[r]->codecpar;
-    if (par->width <= 0 || par->height <= 0 || (long)par->width * par->height > AVEMO_MAX_PIXELS) {
-        int w = par->width, h = par->height;
-        vstream_close(v);
-        return avemo_error(AVEMO_EFORMAT, "%s: unsupported frame size %dx%d (limit %ld pixels)", path, w, h,
-                           AVEMO_MAX_PIXELS);
-    }
-    if (!want_decoder) return AVEMO_OK;
-    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-    if (!codec) {
-        vstream_close(v);
-        return avemo_error(AVEMO_EUNSUP, "%s: no decoder for codec %s", path, avcodec_get_name(par->codec_id));
-    }
-    v->dec = avcodec_alloc_context3(codec);
-    if (!v->dec) {
-        vstream_close(v);
-        return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-    }
-    r = avcodec_parameters_to_context(v->dec, par);
-    v->dec->thread_count = 1; /* callers parallelise over clips */
-    if (r >= 0) r = avcodec_open2(v->dec, codec, NULL);
-    if (r < 0) {
-        vstream_close(v);
-        return av_err(AVEMO_EDECODE, path, "cannot open decoder", r);
-    }
-    return AVEMO_OK;
+    if (!err && (long)v->coded_w * v->coded_h > AVEMO_MAX_PIXELS) err = over_limit(path, v->coded_w, v->coded_h);
+    if (!err && want_decoder) err = vstream_open_decoder(v, path);
+    if (err) vstream_close(v);
+    return err;
 }
 
 int video_probe(const char *path, long *total_frames, double *fps, int *h, int *w) {
@@ -106,8 +253,8 @@ int video_probe(const char *path, long *total_frames, double *fps, int *h, int *
     AVStream *st = v.fmt->streams[v.stream];
     AVRational fr = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0 ? st->avg_frame_rate : st->r_frame_rate;
     double f = fr.num > 0 && fr.den > 0 ? av_q2d(fr) : 0;
-    *h = st->codecpar->height;
-    *w = st->codecpar->width;
+    int sw, sh;
+    delivered_size(v.coded_w, v.coded_h, AVEMO_DECODE_MAX_SIDE, v.orient, &sw, &sh, w, h);
     if (!(f > 0) || f > 1000) {
         vstream_close(&v);
         return avemo_error(AVEMO_EFORMAT, "%s: invalid frame rate (%d/%d)", path, fr.num, fr.den);
@@ -142,36 +289,74 @@ typedef struct {
     const long *idx;
     int n, next;      /* next wanted slot */
     long frame_no;    /* decoded frames so far */
-    int h, w;
-    uint8_t *rgb;
+    int max_side;
+    const vstream *v;
+    int h, w;         /* the delivered size, fixed by the first frame taken */
+    uint8_t *rgb;     /* [n, h, w, 3], allocated at the first frame taken */
+    uint8_t *turn;    /* [h * w * 3] scratch when frames are turned */
     struct SwsContext *sws;
     int sws_fmt, sws_w, sws_h;
 } decode_state;
+
+/* The scaler for fr -> RGB24 at sw x sh: the same conversion as before when the size is kept (bicubic, accurate
+ * rounding, full chroma); an area filter when shrinking. */
+static int ensure_sws(decode_state *s, const AVFrame *fr, int sw, int sh) {
+    if (s->sws && s->sws_fmt == fr->format && s->sws_w == sw && s->sws_h == sh) return AVEMO_OK;
+    sws_freeContext(s->sws);
+    int shrink = sw != fr->width || sh != fr->height;
+    s->sws = sws_getContext(fr->width, fr->height, fr->format, sw, sh, AV_PIX_FMT_RGB24,
+                            (shrink ? SWS_AREA : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+    s->sws_fmt = fr->format, s->sws_w = sw, s->sws_h = sh;
+    if (!s->sws)
+        return avemo_error(AVEMO_EDECODE, "%s: cannot convert pixel format %s to RGB", s->path,
+                           av_get_pix_fmt_name(fr->format) ? av_get_pix_fmt_name(fr->format) : "?");
+    return AVEMO_OK;
+}
+
+/* The frame's delivered size and buffers: fixed by the first frame taken (allocating the n slots then); a later
+ * frame of another size is an error. */
+static int frame_geometry(decode_state *s, const AVFrame *fr, video_orientation o, int *sw, int *sh) {
+    long px = (long)fr->width * fr->height;
+    if (fr->width <= 0 || fr->height <= 0 || px > AVEMO_MAX_PIXELS)
+        return avemo_error(AVEMO_EFORMAT, "%s: frame of %dx%d (limit %.1f M pixels)", s->path, fr->width, fr->height,
+                           AVEMO_MAX_PIXELS / 1e6);
+    if (fr->width != s->v->coded_w || fr->height != s->v->coded_h)
+        return avemo_error(AVEMO_EFORMAT, "%s: frame %ld is %dx%d, stream says %dx%d (size changes are not supported)",
+                           s->path, s->frame_no - 1, fr->width, fr->height, s->v->coded_w, s->v->coded_h);
+    int w, h;
+    delivered_size(fr->width, fr->height, s->max_side, o, sw, sh, &w, &h);
+    if (s->rgb) {
+        if (w != s->w || h != s->h)
+            return avemo_error(AVEMO_EFORMAT, "%s: frame %ld turns to %dx%d, the first was %dx%d", s->path,
+                               s->frame_no - 1, w, h, s->w, s->h);
+        return AVEMO_OK;
+    }
+    s->w = w, s->h = h;
+    s->rgb = calloc((size_t)s->n * h * w * 3, 1);
+    s->turn = o != VIDEO_ORIENT_NONE ? malloc((size_t)h * w * 3) : NULL;
+    if (!s->rgb || (o != VIDEO_ORIENT_NONE && !s->turn))
+        return avemo_error(AVEMO_ENOMEM, "%s: out of memory for %d frames of %dx%d", s->path, s->n, w, h);
+    return AVEMO_OK;
+}
 
 static int take_frame(decode_state *s, AVFrame *fr) {
     while (s->next < s->n && s->idx[s->next] < 0) s->next++;
     long no = s->frame_no++;
     if (s->next >= s->n || s->idx[s->next] != no) return AVEMO_OK;
-    if (fr->width != s->w || fr->height != s->h)
-        return avemo_error(AVEMO_EFORMAT, "%s: frame %ld is %dx%d, stream says %dx%d (size changes are not supported)",
-                           s->path, no, fr->width, fr->height, s->w, s->h);
-    if (!s->sws || s->sws_fmt != fr->format) {
-        sws_freeContext(s->sws);
-        s->sws = sws_getContext(fr->width, fr->height, fr->format, s->w, s->h, AV_PIX_FMT_RGB24,
-                                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-        s->sws_fmt = fr->format;
-        if (!s->sws) return avemo_error(AVEMO_EDECODE, "%s: cannot convert pixel format %s to RGB", s->path,
-                                        av_get_pix_fmt_name(fr->format) ? av_get_pix_fmt_name(fr->format) : "?");
-    }
-    uint8_t *dst[4] = {s->rgb + (size_t)s->next * s->h * s->w * 3, NULL, NULL, NULL};
-    int dst_stride[4] = {3 * s->w, 0, 0, 0};
+    video_orientation o = frame_orientation(fr, s->v->orient);
+    int sw = 0, sh = 0, err = frame_geometry(s, fr, o, &sw, &sh);
+    if (err || (err = ensure_sws(s, fr, sw, sh))) return err;
+    size_t frame_bytes = (size_t)s->h * s->w * 3;
+    uint8_t *slot = s->rgb + (size_t)s->next * frame_bytes;
+    uint8_t *dst[4] = {o != VIDEO_ORIENT_NONE ? s->turn : slot, NULL, NULL, NULL};
+    int dst_stride[4] = {3 * sw, 0, 0, 0};
     sws_scale(s->sws, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, dst, dst_stride);
+    if (o != VIDEO_ORIENT_NONE) video_orient_rgb(slot, s->turn, sh, sw, o);
     /* several slots may want the same frame (slow-motion sampling of a short clip) */
     int filled = s->next;
     s->next++;
     while (s->next < s->n && s->idx[s->next] == no) {
-        memcpy(s->rgb + (size_t)s->next * s->h * s->w * 3, s->rgb + (size_t)filled * s->h * s->w * 3,
-               (size_t)s->h * s->w * 3);
+        memcpy(s->rgb + (size_t)s->next * frame_bytes, s->rgb + (size_t)filled * frame_bytes, frame_bytes);
         s->next++;
     }
     return AVEMO_OK;
@@ -181,7 +366,7 @@ static int drain(decode_state *s, AVCodecContext *dec, AVFrame *fr) {
     for (;;) {
         int r = avcodec_receive_frame(dec, fr);
         if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return AVEMO_OK;
-        if (r < 0) return av_err(AVEMO_EDECODE, s->path, "decode error", r);
+        if (r < 0) return decode_error(s->v, s->path, "decode error", r);
         int err = take_frame(s, fr);
         av_frame_unref(fr);
         if (err) return err;
@@ -194,7 +379,30 @@ static int all_done(const decode_state *s) {
     return k >= s->n;
 }
 
-int video_decode_indices(const char *path, const long *idx, int n, uint8_t **rgb, int *h, int *w) {
+/* Packets of the video stream through the decoder until every wanted frame is taken (or the file ends). */
+static int decode_wanted(decode_state *s, const vstream *v) {
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *fr = av_frame_alloc();
+    int err = pkt && fr ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "%s: out of memory", s->path), r = 0;
+    while (!err && !all_done(s) && (r = av_read_frame(v->fmt, pkt)) >= 0) {
+        if (pkt->stream_index == v->stream) {
+            r = avcodec_send_packet(v->dec, pkt);
+            if (r < 0 && r != AVERROR(EAGAIN)) err = decode_error(v, s->path, "decode error", r);
+            else err = drain(s, v->dec, fr);
+        }
+        av_packet_unref(pkt);
+    }
+    if (!err && r < 0 && r != AVERROR_EOF) err = av_err(AVEMO_EDECODE, s->path, "read error (truncated file?)", r);
+    if (!err && !all_done(s)) { /* flush the decoder's delayed frames */
+        avcodec_send_packet(v->dec, NULL);
+        err = drain(s, v->dec, fr);
+    }
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    return err;
+}
+
+int video_decode_indices(const char *path, const long *idx, int n, int max_side, uint8_t **rgb, int *h, int *w) {
     *rgb = NULL;
     for (int k = 1; k < n; k++)
         if (idx[k] >= 0 && idx[k] < idx[k - 1])
@@ -202,57 +410,29 @@ int video_decode_indices(const char *path, const long *idx, int n, uint8_t **rgb
     vstream v;
     int err = vstream_open(&v, path, 1);
     if (err) return err;
-    decode_state s = {.path = path, .idx = idx, .n = n};
-    s.h = v.fmt->streams[v.stream]->codecpar->height;
-    s.w = v.fmt->streams[v.stream]->codecpar->width;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc();
-    s.rgb = calloc((size_t)(n ? n : 1) * s.h * s.w * 3, 1);
-    if (!pkt || !fr || !s.rgb) {
-        err = avemo_error(AVEMO_ENOMEM, "%s: out of memory for %d frames of %dx%d", path, n, s.w, s.h);
-        goto done;
-    }
-    int r = 0;
-    while (!all_done(&s) && (r = av_read_frame(v.fmt, pkt)) >= 0) {
-        if (pkt->stream_index == v.stream) {
-            r = avcodec_send_packet(v.dec, pkt);
-            av_packet_unref(pkt);
-            if (r < 0 && r != AVERROR(EAGAIN)) {
-                err = av_err(AVEMO_EDECODE, path, "decode error", r);
-                goto done;
-            }
-            if ((err = drain(&s, v.dec, fr))) goto done;
-        } else {
-            av_packet_unref(pkt);
-        }
-    }
-    if (r < 0 && r != AVERROR_EOF) {
-        err = av_err(AVEMO_EDECODE, path, "read error (truncated file?)", r);
-        goto done;
-    }
-    if (!all_done(&s)) { /* flush the decoder's delayed frames */
-        avcodec_send_packet(v.dec, NULL);
-        if ((err = drain(&s, v.dec, fr))) goto done;
-    }
-    if (s.frame_no == 0) {
+    decode_state s = {.path = path, .idx = idx, .n = n, .v = &v, .max_side = max_side > 0 ? max_side : AVEMO_DECODE_MAX_SIDE};
+    if (!(err = decode_wanted(&s, &v)) && s.frame_no == 0)
         err = avemo_error(AVEMO_EDECODE, "%s: no frame could be decoded", path);
-        goto done;
-    }
-    if (!all_done(&s)) {
-        long want = idx[s.next];
-        err = avemo_error(AVEMO_EDECODE, "%s: truncated: frame %ld wanted but only %ld frames decode", path, want,
+    if (!err && !all_done(&s)) {
+        int k = s.next;
+        while (idx[k] < 0) k++;
+        err = avemo_error(AVEMO_EDECODE, "%s: truncated: frame %ld wanted but only %ld frames decode", path, idx[k],
                           s.frame_no);
-        goto done;
     }
-    *h = s.h;
-    *w = s.w;
-    *rgb = s.rgb;
-    s.rgb = NULL;
-done:
+    if (!err && !s.rgb) { /* every index was -1: the delivered size from the stream's */
+        int sw, sh;
+        delivered_size(v.coded_w, v.coded_h, s.max_side, v.orient, &sw, &sh, &s.w, &s.h);
+        if (!(s.rgb = calloc((size_t)(n ? n : 1) * s.h * s.w * 3, 1))) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    }
+    if (!err) {
+        *h = s.h;
+        *w = s.w;
+        *rgb = s.rgb;
+        s.rgb = NULL;
+    }
     free(s.rgb);
+    free(s.turn);
     sws_freeContext(s.sws);
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
     vstream_close(&v);
     return err;
 }
@@ -266,7 +446,7 @@ int video_read_clip(const char *path, int frames, frame_window win, video_clip *
     if (!out->index) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
     out->n = frames;
     if ((err = video_sample_indices(out->index, frames, out->total_frames, out->fps, win))) goto fail;
-    if ((err = video_decode_indices(path, out->index, frames, &out->rgb, &out->h, &out->w))) goto fail;
+    if ((err = video_decode_indices(path, out->index, frames, 0, &out->rgb, &out->h, &out->w))) goto fail;
     return AVEMO_OK;
 fail:
     video_clip_free(out);

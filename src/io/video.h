@@ -7,6 +7,14 @@
  * decodes in well under a second, and no seek accuracy issues). If pass 2 yields fewer frames than counted
  * (a truncated stream), the file is reported as truncated.
  *
+ * Bounds (hostile input): a stream whose frames are over AVEMO_MAX_PIXELS is refused when it is opened, before
+ * any frame is decoded (and the decoder itself is told the limit, so a bitstream that lies about its size is
+ * refused before it allocates). Frames are delivered at most AVEMO_DECODE_MAX_SIDE pixels on their longer side:
+ * swscale shrinks larger ones (area filter) while converting them to RGB, so no full-size RGB copy exists;
+ * smaller ones are converted exactly as before (same size, same filter). Every frame is then turned upright as
+ * its display matrix (phone videos: the MP4 track matrix; JPEG: EXIF orientation, which FFmpeg exports per
+ * frame) or the stream's "rotate" tag says, so faces are detected in the picture as it is shown.
+ *
  * Thread-safe: every call uses its own FFmpeg contexts.
  */
 #ifndef AVEMO_IO_VIDEO_H
@@ -17,7 +25,24 @@
 #define AVEMO_CLIP_SECONDS 3.6
 /* the baseline's window: 15 of the first 108 frames, indices 3, 10, ..., 103 */
 #define AVEMO_FIRST_WINDOW_FRAMES 108
-#define AVEMO_MAX_PIXELS (8192L * 8192L) /* cap on width*height of a frame or image */
+/* Frames and images over this many pixels are refused before decoding: 8192 x 4096 (an 8K UHD video, 7680 x 4320,
+ * passes; an 8192 x 8192 image bomb does not). */
+#define AVEMO_MAX_PIXELS (8192L * 4096L)
+/* Frames are delivered at most this many pixels on their longer side (1080p and 2K frames, and every test
+ * image, keep their size; 4K is halved). The crop and the second MTCNN pass read the delivered frame. */
+#define AVEMO_DECODE_MAX_SIDE 2048
+
+/* How a decoded frame is turned for display (EXIF orientation numbering: the transform that shows it upright). */
+typedef enum {
+    VIDEO_ORIENT_NONE = 1,
+    VIDEO_ORIENT_HFLIP = 2,
+    VIDEO_ORIENT_ROT180 = 3,
+    VIDEO_ORIENT_VFLIP = 4,
+    VIDEO_ORIENT_TRANSPOSE = 5,  /* from here on width and height swap */
+    VIDEO_ORIENT_ROT90 = 6,      /* 90 degrees clockwise */
+    VIDEO_ORIENT_TRANSVERSE = 7,
+    VIDEO_ORIENT_ROT270 = 8      /* 90 degrees counter-clockwise */
+} video_orientation;
 
 typedef enum {
     FRAME_WINDOW_CENTER = 0, /* uniform over the clip's central 3.6 s, or all of a shorter clip (SPEC 2.2) */
@@ -47,11 +72,19 @@ typedef struct {
  * file, not a media file, no video stream, 0 fps, zero frames, odd/oversized frame size, truncated. */
 int video_read_clip(const char *path, int frames, frame_window win, video_clip *out);
 
-/* Pass 1 alone: frame count (packets of the video stream), frame rate, frame size. */
+/* Pass 1 alone: frame count (packets of the video stream), frame rate, and the size frames are delivered at
+ * (shrunk to AVEMO_DECODE_MAX_SIDE, turned by the stream's display matrix). */
 int video_probe(const char *path, long *total_frames, double *fps, int *h, int *w);
 /* Pass 2 alone: decode the frames with the given indices (ascending; -1 entries are skipped and left zero;
- * repeated indices are copied) into rgb [n, h, w, 3] (malloc'd, caller frees). */
-int video_decode_indices(const char *path, const long *idx, int n, uint8_t **rgb, int *h, int *w);
+ * repeated indices are copied) into rgb [n, h, w, 3] (malloc'd, caller frees): shrunk so that the longer side is
+ * at most max_side (0 = AVEMO_DECODE_MAX_SIDE), turned upright. */
+int video_decode_indices(const char *path, const long *idx, int n, int max_side, uint8_t **rgb, int *h, int *w);
+
+/* The display transform a display matrix (libavutil/display.h, 9 int32) asks for, as FFmpeg's player applies it;
+ * VIDEO_ORIENT_NONE for angles that are not a multiple of 90 degrees. */
+video_orientation video_orientation_from_matrix(const int32_t *matrix);
+/* dst = src [h, w, 3] turned by o: [h, w, 3], or [w, h, 3] for the transposing ones (o >= VIDEO_ORIENT_TRANSPOSE). */
+void video_orient_rgb(uint8_t *dst, const uint8_t *src, int h, int w, video_orientation o);
 
 void video_clip_free(video_clip *c);
 

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +51,23 @@ static int load_tensor(mobilenetv2 *m, int i, const st_file *f, const char *file
         return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], expected [%s]", file_name, t->name, got,
                            want);
     }
-    if (!stem) return st_to_f32(s, dst, t->count, file_name);
-    if (m->in_channels != 1 || s->shape[1] != 3)
+    if (s->dtype != ST_F32 && s->dtype != ST_F16 && s->dtype != ST_BF16 && s->dtype != ST_F64)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' is not floating point (F32, F16, BF16 or F64)", file_name,
+                           t->name);
+    int rc;
+    if (!stem) {
+        rc = st_to_f32(s, dst, t->count, file_name);
+    } else if (m->in_channels != 1 || s->shape[1] != 3) {
         return avemo_error(AVEMO_EFORMAT, "%s: stem has %lld input channels, model %d", file_name,
                            (long long)s->shape[1], m->in_channels);
-    return load_rgb_stem_as_gray(dst, s, file_name);
+    } else {
+        rc = load_rgb_stem_as_gray(dst, s, file_name);
+    }
+    for (long k = 0; !rc && k < t->count; k++)
+        if (!isfinite(dst[k]))
+            rc = avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' holds %g at index %ld (weights must be finite)", file_name,
+                             t->name, dst[k], k);
+    return rc;
 }
 
 /* Load from a safetensors file with torchvision (or timm) names. A 3-channel stem loads into a 1-channel model

@@ -39,6 +39,12 @@ static int import_unit(mnv2_unit *u, const tfl_model *t, const tfl_op *op, int i
     if (!filter) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
     int rc = tfl_to_f32(w, filter, w->count, path);
     if (!rc) rc = tfl_to_f32(b, u->beta, u->c_out, path);
+    for (long k = 0; !rc && k < (long)w->count + u->c_out; k++) {
+        float v = k < w->count ? filter[k] : u->beta[k - w->count];
+        if (!isfinite(v))
+            rc = avemo_error(AVEMO_EFORMAT, "%s: convolution %d ('%s') holds %g (weights must be finite)", path, idx,
+                             k < w->count ? w->name : b->name, v);
+    }
     if (rc) {
         free(filter);
         return rc;
@@ -123,6 +129,13 @@ int mobilenetv2_from_tflite(mobilenetv2 *m, const char *path, int in_channels) {
         if ((rc = tfl_to_f32(logits_w, m->p.fc_w, (int64_t)n_classes * MNV2_FEATURES, path)) ||
             (rc = tfl_to_f32(logits_b, m->p.fc_b, n_classes, path)))
             goto fail;
+        for (long k = 0; k < (long)n_classes * (MNV2_FEATURES + 1); k++) {
+            float v = k < (long)n_classes * MNV2_FEATURES ? m->p.fc_w[k] : m->p.fc_b[k - (long)n_classes * MNV2_FEATURES];
+            if (!isfinite(v)) {
+                rc = avemo_error(AVEMO_EFORMAT, "%s: the logits layer holds %g (weights must be finite)", path, v);
+                goto fail;
+            }
+        }
     }
     goto done;
 fail:

@@ -4,6 +4,7 @@
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,30 +81,83 @@ static char *dup_meta(const st_file *f, const char *key) {
     return v ? strdup(v) : NULL;
 }
 
-/* Copy a named float tensor of exactly `count` values into a fresh buffer. */
+/* "[d0,d1,...]" of a shape, for messages. */
+static void shape_text(char *buf, size_t cap, const int64_t *shape, int ndim) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int d = 0; d < ndim && n + 24 < cap; d++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? "," : "", (long long)shape[d]);
+}
+
+int model_file_check_tensor(const st_tensor *t, const char *name, int ndim, const int64_t *shape, const char *path) {
+    if (!t) return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (config and weights disagree)", path, name);
+    int same = t->ndim == ndim;
+    for (int d = 0; d < ndim && same; d++) same = t->shape[d] == shape[d];
+    char want[96], got[96];
+    shape_text(want, sizeof want, shape, ndim);
+    shape_text(got, sizeof got, t->shape, t->ndim);
+    if (!same)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' has shape [%s], the config declares [%s]", path, name, got,
+                           want);
+    if (t->dtype != ST_F32)
+        return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' [%s] is not float32 (F32)", path, name, got);
+    return AVEMO_OK;
+}
+
+int model_file_check_finite(const float *x, long n, const char *name, const char *path) {
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' holds %g at index %ld (weights must be finite)", path,
+                               name, x[i], i);
+    return AVEMO_OK;
+}
+
+/* Copy the float32 vector `name` [count] into a fresh buffer: finite, and positive when it is a std. */
 static int read_vec(const st_file *f, const char *path, const char *name, long count, float **out) {
-    const st_tensor *t = st_find(f, name);
-    if (!t) return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing", path, name);
+    int64_t shape = count;
+    int rc = model_file_check_tensor(st_find(f, name), name, 1, &shape, path);
+    if (rc) return rc;
     *out = malloc((size_t)count * sizeof(float));
     if (!*out) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
-    return st_to_f32(t, *out, count, path);
+    if ((rc = st_to_f32(st_find(f, name), *out, count, path)) || (rc = model_file_check_finite(*out, count, name, path))) return rc;
+    for (long i = 0; strstr(name, "_std") && i < count; i++)
+        if (!((*out)[i] > 0))
+            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' holds %g at index %ld (a std must be positive)", path,
+                               name, (*out)[i], i);
+    return AVEMO_OK;
+}
+
+/* A class name a terminal can show as is: 1..AVEMO_CLASS_NAME_MAX bytes, no control characters (escape sequences
+ * in a hostile model file would reach the terminal through predict). */
+static int check_class_name(const cJSON *name, int i, const char *path) {
+    const char *s = cJSON_IsString(name) ? name->valuestring : NULL;
+    size_t n = s ? strlen(s) : 0;
+    if (!s || n == 0 || n > MODEL_FILE_CLASS_NAME_MAX)
+        return avemo_error(AVEMO_EFORMAT, "%s: class %d has no name of 1..%d characters", path, i,
+                           MODEL_FILE_CLASS_NAME_MAX);
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
+            return avemo_error(AVEMO_EFORMAT, "%s: class %d's name holds a control character (0x%02x)", path, i,
+                               (unsigned char)s[k]);
+    return AVEMO_OK;
 }
 
 /* The "classes" metadata (a JSON array of n_classes strings) into mf->class_names. */
 static int read_class_names(model_file *mf, const char *classes, int n_classes, const char *path) {
     cJSON *names = cJSON_Parse(classes);
-    int n = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : -1;
+    int n = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : -1, rc = AVEMO_OK;
     if (n != n_classes || n > MODEL_FILE_MAX_CLASSES) {
         cJSON_Delete(names);
         return avemo_error(AVEMO_EFORMAT, "%s: class list does not match the config's %d classes", path, n_classes);
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !rc; i++) {
         const cJSON *name = cJSON_GetArrayItem(names, i);
-        mf->class_names[i] = strdup(cJSON_IsString(name) ? name->valuestring : "?");
-        mf->n_classes++;
+        if ((rc = check_class_name(name, i, path))) break;
+        if (!(mf->class_names[i] = strdup(name->valuestring))) rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+        else mf->n_classes++;
     }
     cJSON_Delete(names);
-    return AVEMO_OK;
+    return rc;
 }
 
 /* The config comes from the file: before allocating the model it describes, check the file holds at least that
@@ -120,14 +174,14 @@ static int check_config_fits(const st_file *f, const model_config *cfg, const ch
     return AVEMO_OK;
 }
 
-/* Every tensor of mf->m from f, by its layout name. */
+/* Every tensor of mf->m from f, by its layout name: of the config's dtype and shape, every value finite. */
 static int read_model_tensors(model_file *mf, const st_file *f, const char *path) {
     for (int i = 0; i < model_n_tensors(mf->m); i++) {
         const layout_entry *e = model_tensor(mf->m, i);
         const st_tensor *t = st_find(f, e->name);
-        if (!t)
-            return avemo_error(AVEMO_EFORMAT, "%s: tensor '%s' missing (config and weights disagree)", path, e->name);
-        int rc = st_to_f32(t, model_tensor_data(mf->m, i), e->count, path);
+        int rc = model_file_check_tensor(t, e->name, e->ndim, e->shape, path);
+        if (!rc) rc = st_to_f32(t, model_tensor_data(mf->m, i), e->count, path);
+        if (!rc) rc = model_file_check_finite(model_tensor_data(mf->m, i), e->count, e->name, path);
         if (rc) return rc;
     }
     return AVEMO_OK;

@@ -27,6 +27,8 @@ static int check_prefixed_tensors(const model *m, const st_file *f, const char *
         if (!same)
             return avemo_error(AVEMO_EINVAL, "%s: tensor %s has another shape than this model's (other feature size or "
                                              "widths?)", path, e->name);
+        int rc = model_file_check_tensor(t, e->name, e->ndim, e->shape, path); /* float32 */
+        if (rc) return rc;
         found++;
     }
     *n_found = found;
@@ -52,7 +54,9 @@ int model_init_from_file(model *m, const char *path, const char *prefix, int *n_
     if ((rc = check_prefixed_tensors(m, &f, path, prefix, &found))) goto done;
     for (int i = 0; i < model_n_tensors(m); i++) {
         const layout_entry *e = model_tensor(m, i);
-        if (has_prefix(e, prefix) && (rc = st_to_f32(st_find(&f, e->name), model_tensor_data(m, i), e->count, path)))
+        if (has_prefix(e, prefix) &&
+            ((rc = st_to_f32(st_find(&f, e->name), model_tensor_data(m, i), e->count, path)) ||
+             (rc = model_file_check_finite(model_tensor_data(m, i), e->count, e->name, path))))
             goto done;
     }
     if (n_copied) *n_copied = found;

@@ -41,7 +41,7 @@ static int save_png(cairo_surface_t *s, const char *path) {
     cairo_status_t st = cairo_surface_write_to_png_stream(s, write_cb, af.f);
     if (st != CAIRO_STATUS_SUCCESS) {
         atomic_abort(&af);
-        return avemo_error(AVEMO_EIO, "%s: writing PNG failed: %s", path, cairo_status_to_string(st));
+        return avemo_error(AVEMO_EWRITE, "%s: writing PNG failed: %s", path, cairo_status_to_string(st));
     }
     return atomic_commit(&af);
 }

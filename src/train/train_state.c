@@ -3,6 +3,7 @@
 
 #include "core/err.h"
 #include "io/safetensors.h"
+#include "model/model_file.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -82,6 +83,10 @@ int train_state_load(const char *path, model *m, float *opt_m, float *opt_v, flo
         if ((rc = st_to_f32(t, best, m->n_params + m->n_buffers, path))) goto done;
         *have_best = 1;
     }
+    if ((rc = model_file_check_finite(m->param_mem, m->n_params, "param", path)) ||
+        (rc = model_file_check_finite(m->buffer_mem, m->n_buffers, "buffer", path)) ||
+        (*have_best && (rc = model_file_check_finite(best, m->n_params + m->n_buffers, "best", path))))
+        goto done;
     j = hist ? cJSON_Parse(hist) : NULL;
     const cJSON *e = cJSON_GetObjectItem(j, "epoch");
     if (!cJSON_IsNumber(e) || e->valueint < 0 || e->valueint > epochs) {

@@ -349,6 +349,23 @@ static int fold_start(const run_ctx *run, int k, int n_folds, const char *state_
     return AVEMO_OK;
 }
 
+/* Every gradient finite (a NaN there would make every weight NaN while the loss still looks sane): else an error
+ * naming the fold, epoch, step and the first tensor with a non-finite gradient. */
+static int check_gradients(const model *m, int k, int epoch, long step) {
+    for (long g = 0; g < m->n_params; g++) {
+        if (isfinite(m->grad_mem[g])) continue;
+        const char *name = "?";
+        for (int i = 0; i < model_n_tensors(m); i++) {
+            const float *t = model_tensor_data(m, i);
+            if (t >= m->param_mem && t <= m->param_mem + g && g < (t - m->param_mem) + model_tensor(m, i)->count)
+                name = model_tensor(m, i)->name;
+        }
+        return avemo_error(AVEMO_EINVAL, "fold %d epoch %d step %ld: the gradient of '%s' is %g (the loss is %g); "
+                           "training diverged: lower --lr", k + 1, epoch + 1, step, name, m->grad_mem[g], m->loss);
+    }
+    return AVEMO_OK;
+}
+
 /* One optimizer step on the rows of s->batch (after modality dropout when the model uses it); adds the
  * batch's loss sum, correct predictions and rows. */
 static int train_step(const run_ctx *run, int k, int epoch, const model_config *cfg, float lr, int n, rng_t *drop_rng,
@@ -373,6 +390,7 @@ static int train_step(const run_ctx *run, int k, int epoch, const model_config *
         model_zero_grad(m);
         rc = model_backward_scaled(m, NULL, NULL, dp ? dp_loss_scale(dp) : 1.0f);
     }
+    if (!rc) rc = check_gradients(m, k, epoch, s->history.step + 1); /* this rank's; agreed in dp_step_end */
     if (!rc) model_predict(m, s->pred_labels);
     double step[3] = {rc ? 0.0 : (double)m->loss * bn, 0.0, bn}; /* loss x rows, correct, rows */
     for (int i = 0; !rc && i < bn; i++) step[1] += s->pred_labels[i] == bl[i];

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,18 @@ typedef struct {
     const char *what; /* for messages */
 } source;
 
+/* src->get, then every value finite (else AVEMO_EFORMAT naming the tensor). */
+static int get_finite(const source *src, const char *name, int ndim, const int *shape, float *out) {
+    int err = src->get(src->ctx, name, ndim, shape, out);
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    for (size_t k = 0; !err && k < count; k++)
+        if (!isfinite(out[k]))
+            err = avemo_error(AVEMO_EFORMAT, "%s: MTCNN tensor %s holds %g (weights must be finite)", src->what, name,
+                              out[k]);
+    return err;
+}
+
 static float *fetch(const source *src, const char *name, int ndim, const int *shape, int *err) {
     size_t count = 1;
     for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
@@ -31,7 +44,7 @@ static float *fetch(const source *src, const char *name, int ndim, const int *sh
         *err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
         return NULL;
     }
-    if ((*err = src->get(src->ctx, name, ndim, shape, buf))) {
+    if ((*err = get_finite(src, name, ndim, shape, buf))) {
         free(buf);
         return NULL;
     }
@@ -50,7 +63,7 @@ static int load_conv(mtcnn_weights *mw, const source *src, const char *net, cons
     p->weight = keep(mw, (size_t)k * k * c_in * c_out);
     p->bias = keep(mw, (size_t)c_out);
     if (!p->weight || !p->bias) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    else err = src->get(src->ctx, name, 1, (int[]){c_out}, p->bias);
+    else err = get_finite(src, name, 1, (int[]){c_out}, p->bias);
     if (!err)
         for (int y = 0; y < k; y++)
             for (int x = 0; x < k; x++)
@@ -77,7 +90,7 @@ static int load_fc(mtcnn_weights *mw, const source *src, const char *net, const 
     p->weight = keep(mw, (size_t)in * out);
     p->bias = keep(mw, (size_t)out);
     if (!p->weight || !p->bias) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    else err = src->get(src->ctx, name, 1, (int[]){out}, p->bias);
+    else err = get_finite(src, name, 1, (int[]){out}, p->bias);
     if (!err)
         for (int i = 0; i < in; i++)
             for (int o = 0; o < out; o++) p->weight[(size_t)o * in + i] = in_out[(size_t)i * out + o];
@@ -93,7 +106,7 @@ static int load_prelu(mtcnn_weights *mw, const source *src, const char *net, con
     snprintf(name, sizeof name, "%s/%s_alpha", net, layer);
     *alpha = keep(mw, (size_t)c);
     if (!*alpha) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", src->what);
-    return src->get(src->ctx, name, 1, (int[]){c}, *alpha);
+    return get_finite(src, name, 1, (int[]){c}, *alpha);
 }
 
 int mtcnn_weights_fill(mtcnn_tensor_fn get, void *ctx, const char *what, mtcnn_weights *w) {

@@ -134,3 +134,57 @@ def tflite_model():
 
 put("tflite", "conv.tflite", tflite_model())
 print("wrote corpora under", root)
+
+# ---- audio files (WAV / FLAC headers and data through FFmpeg: fuzz_audio_header)
+def wav(rate, channels, bits, frames, fmt_tag=1, data=None):
+    block = channels * bits // 8
+    if data is None:
+        data = bytes((i * 37) & 0xFF for i in range(frames * block))
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
+    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE" + b"fmt " +
+            struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)
+
+def crc8(b):
+    c = 0
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = ((c << 1) ^ 0x07) & 0xFF if c & 0x80 else (c << 1) & 0xFF
+    return c
+
+def crc16(b):
+    c = 0
+    for x in b:
+        c ^= x << 8
+        for _ in range(8):
+            c = ((c << 1) ^ 0x8005) & 0xFFFF if c & 0x8000 else (c << 1) & 0xFFFF
+    return c
+
+def flac(rate, total, block, verbatim):
+    """A 16-bit mono FLAC: STREAMINFO, then frames of CONSTANT (or VERBATIM) subframes."""
+    info = struct.pack(">HH", block, block) + bytes(6)
+    info += ((rate << 44) | (15 << 36) | total).to_bytes(8, "big") + bytes(16)
+    out, done, frame = b"fLaC" + bytes([0x80]) + len(info).to_bytes(3, "big") + info, 0, 0
+    while done < total:
+        n = min(block, total - done)
+        head = bytes([0xFF, 0xF8, 0x7A, 0x08, frame]) + struct.pack(">H", n - 1)  # 48 kHz, mono, 16 bit
+        head += bytes([crc8(head)])
+        sub = bytes([0x02]) + b"".join(struct.pack(">h", (i * 97) % 2000 - 1000) for i in range(n)) if verbatim \
+            else bytes([0x00]) + struct.pack(">h", 300)
+        body = head + sub
+        out += body + struct.pack(">H", crc16(body))
+        done += n
+        frame += 1
+    return out
+
+put("audio_header", "s16_8k_mono.wav", wav(8000, 1, 16, 300))
+put("audio_header", "s24_48k_stereo.wav", wav(48000, 2, 24, 100))
+put("audio_header", "f32_44k.wav", wav(44100, 1, 32, 200, fmt_tag=3, data=struct.pack("<200f", *[i / 200 for i in range(200)])))
+put("audio_header", "u8_16k.wav", wav(16000, 1, 8, 500))
+put("audio_header", "rate_1hz.wav", wav(1, 1, 16, 400))
+long_claim = wav(384000, 2, 16, 16)  # its data chunk claims 2 GB, the file holds 64 bytes
+put("audio_header", "long_claim.wav", long_claim[:40] + struct.pack("<I", 0x7FFFFFF0) + long_claim[44:])
+put("audio_header", "const_48k.flac", flac(48000, 3 * 4096, 4096, False))
+put("audio_header", "verbatim_48k.flac", flac(48000, 600, 200, True))
+put("audio_header", "claims_4h.flac", flac(48000, 512, 512, False)[:8 + 10] +
+    ((48000 << 44) | (15 << 36) | (4 * 3600 * 48000)).to_bytes(8, "big") + flac(48000, 512, 512, False)[26:])

@@ -1,10 +1,15 @@
 /* Video and still-image decoding (io/video.c, io/image.c): frame sampling, clips made here with the ffmpeg
- * CLI, and the errors for truncated files, files without video, garbage. */
+ * CLI, and the errors for truncated files, files without video, garbage; the bounds and orientation of issue 12
+ * (frames over the pixel limit refused, large frames shrunk, display matrix / rotate tag / EXIF orientation
+ * applied, FIFOs refused). */
 #include "test.h"
 
 #include "avemo.h"
 #include "io/image.h"
 #include "io/video.h"
+
+#include <libavutil/display.h>
+#include <sys/stat.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +88,7 @@ static void test_decode_matches_ffmpeg(void) {
     long idx = 50;
     uint8_t *rgb;
     int h, w;
-    CHECK(video_decode_indices(mp4, &idx, 1, &rgb, &h, &w) == 0, "%s", avemo_last_error());
+    CHECK(video_decode_indices(mp4, &idx, 1, 0, &rgb, &h, &w) == 0, "%s", avemo_last_error());
     FILE *f = fopen(raw, "rb");
     uint8_t *ref = malloc((size_t)h * w * 3);
     if (f && fread(ref, 1, (size_t)h * w * 3, f) == (size_t)h * w * 3) {
@@ -253,6 +258,143 @@ static void test_stills(void) {
           avemo_last_error());
 }
 
+
+static void test_orientation_transforms(void) {
+    /* a 2 x 3 image whose pixel (y, x) holds 10y + x: each transform against its definition (EXIF numbering) */
+    uint8_t src[2 * 3 * 3], dst[2 * 3 * 3];
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 3; x++) memset(src + (y * 3 + x) * 3, 10 * y + x, 3);
+    /* what the display shows at (row, col) for each orientation: the source (y, x) */
+    const int shown[8][6] = {{0, 1, 2, 10, 11, 12},  {2, 1, 0, 12, 11, 10},  {12, 11, 10, 2, 1, 0},
+                             {10, 11, 12, 0, 1, 2},  {0, 10, 1, 11, 2, 12},  {10, 0, 11, 1, 12, 2},
+                             {12, 2, 11, 1, 10, 0},  {2, 12, 1, 11, 0, 10}};
+    for (int o = VIDEO_ORIENT_NONE; o <= VIDEO_ORIENT_ROT270; o++) {
+        video_orient_rgb(dst, src, 2, 3, (video_orientation)o);
+        int bad = 0;
+        for (int k = 0; k < 6; k++) bad += dst[3 * k] != shown[o - 1][k];
+        CHECK(bad == 0, "orientation %d: %d pixels misplaced", o, bad);
+    }
+    /* display matrices as FFmpeg writes them: `ccw` is what av_display_rotation_get returns (counter-clockwise
+     * degrees, ffprobe's "rotation"); av_display_rotation_set takes the opposite sign (clockwise, FFmpeg 5.1) */
+    int32_t m[9];
+    const struct { double ccw; int hflip; video_orientation want; } cases[] = {
+        {0, 0, VIDEO_ORIENT_NONE},   {-90, 0, VIDEO_ORIENT_ROT90},   {90, 0, VIDEO_ORIENT_ROT270},
+        {180, 0, VIDEO_ORIENT_ROT180}, {0, 1, VIDEO_ORIENT_HFLIP},  {-90, 1, VIDEO_ORIENT_TRANSPOSE},
+        {90, 1, VIDEO_ORIENT_TRANSVERSE}, {45, 0, VIDEO_ORIENT_NONE}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        av_display_rotation_set(m, -cases[i].ccw);
+        if (cases[i].hflip) av_display_matrix_flip(m, 1, 0);
+        video_orientation got = video_orientation_from_matrix(m);
+        CHECK(got == cases[i].want, "matrix %g deg%s: orientation %d, expected %d", cases[i].ccw,
+              cases[i].hflip ? " + hflip" : "", got, cases[i].want);
+    }
+}
+
+/* Mean absolute difference of two RGB frames of the same size. */
+static double mean_abs(const uint8_t *a, const uint8_t *b, long n) {
+    double d = 0;
+    for (long i = 0; i < n; i++) d += abs((int)a[i] - (int)b[i]);
+    return d / n;
+}
+
+static void test_rotation_metadata(void) {
+    /* A phone-style clip: frames stored sideways (transposed counter-clockwise) with rotate=270 in the MP4 track
+     * matrix, as the ffmpeg CLI shows it upright; decoded upright, it matches the same still encoded upright. */
+    const char *rel = shared_path("data/faces/ravdess-stills/Actor_05.png");
+    if (!rel) return;
+    char up[600], side[600], rot[600], cmd[4096], out[2048];
+    snprintf(up, sizeof up, "%s/upright.mp4", test_tmpdir());
+    snprintf(side, sizeof side, "%s/sideways.mp4", test_tmpdir());
+    snprintf(rot, sizeof rot, "%s/rotated.mp4", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -v error -y -loop 1 -framerate 10 -i '%s' -vf format=yuv444p -frames:v 10 -c:v libx264 -qp 0 '%s' && "
+             "ffmpeg -v error -y -loop 1 -framerate 10 -i '%s' -vf transpose=cclock,format=yuv444p -frames:v 10 "
+             "-c:v libx264 -qp 0 '%s' && ffmpeg -v error -y -i '%s' -c copy -metadata:s:v:0 rotate=270 '%s'",
+             rel, up, rel, side, side, rot);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    video_clip a, b;
+    CHECK(video_read_clip(up, 3, FRAME_WINDOW_CENTER, &a) == 0, "%s", avemo_last_error());
+    CHECK(video_read_clip(rot, 3, FRAME_WINDOW_CENTER, &b) == 0, "%s", avemo_last_error());
+    if (test_failed_now) return;
+    int h, w;
+    long total;
+    double fps;
+    CHECK(video_probe(rot, &total, &fps, &h, &w) == 0 && w == 398 && h == 224, "probe of the rotated clip: %dx%d", w, h);
+    CHECK(a.w == 398 && a.h == 224 && b.w == a.w && b.h == a.h, "upright %dx%d, rotated clip decoded %dx%d", a.w, a.h,
+          b.w, b.h);
+    if (b.w == a.w && b.h == a.h) {
+        double d = mean_abs(a.rgb, b.rgb, (long)a.h * a.w * 3);
+        CHECK(d < 1.0, "rotated clip vs upright: mean abs difference %.2f", d);
+        printf("  rotate=270 clip decoded upright: mean |diff| %.3f to the upright encode\n", d);
+    }
+    video_clip_free(&a);
+    video_clip_free(&b);
+}
+
+static void test_exif_orientation(void) {
+    /* A JPEG stored sideways with EXIF Orientation 6 (rotate 90 degrees clockwise to view): decoded upright. The
+     * EXIF block (one IFD entry, tag 0x0112 = 6) is spliced after the SOI marker of a JPEG made by ffmpeg. */
+    const char *rel = shared_path("data/faces/ravdess-stills/Actor_05.png");
+    if (!rel) return;
+    char plain[600], side[600], exif[600], cmd[2048], out[2048];
+    snprintf(plain, sizeof plain, "%s/upright.png", test_tmpdir());
+    snprintf(side, sizeof side, "%s/side.jpg", test_tmpdir());
+    snprintf(exif, sizeof exif, "%s/exif6.jpg", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -vf transpose=cclock -q:v 1 '%s'", rel, side);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    static const uint8_t app1[] = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
+                                   'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,            /* TIFF, IFD at 8 */
+                                   0x01, 0x00,                                              /* 1 entry */
+                                   0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00,
+                                   0x00, 0x00, 0x00, 0x00};                                 /* no next IFD */
+    FILE *f = fopen(side, "rb"), *g = fopen(exif, "wb");
+    uint8_t buf[1 << 16];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    CHECK(n > 2 && n < sizeof buf && buf[0] == 0xFF && buf[1] == 0xD8, "side.jpg: %zu bytes", n);
+    if (g && n > 2) {
+        fwrite(buf, 1, 2, g);
+        fwrite(app1, 1, sizeof app1, g);
+        fwrite(buf + 2, 1, n - 2, g);
+    }
+    if (f) fclose(f);
+    if (g) fclose(g);
+    image_rgb up, turned;
+    CHECK(image_load_rgb(rel, &up) == 0 && image_load_rgb(exif, &turned) == 0, "%s", avemo_last_error());
+    if (test_failed_now) return;
+    CHECK(turned.w == up.w && turned.h == up.h, "EXIF 6 JPEG decoded %dx%d, the still is %dx%d", turned.w, turned.h,
+          up.w, up.h);
+    if (turned.w == up.w && turned.h == up.h) {
+        double d = mean_abs(up.rgb, turned.rgb, (long)up.h * up.w * 3);
+        CHECK(d < 3.0, "EXIF-rotated JPEG vs the still: mean abs difference %.2f", d);
+        printf("  EXIF orientation 6 applied: mean |diff| %.2f to the PNG still (JPEG loss)\n", d);
+    }
+    image_free(&up);
+    image_free(&turned);
+}
+
+static void test_size_bounds(void) {
+    /* 8192 x 8192 (over the limit) is refused before decoding, naming the size; 4096 x 2048 is shrunk to
+     * 2048 x 1024 while converting; a FIFO is refused instead of blocking the probe */
+    char big[600], wide[600], fifo[600], cmd[2048], out[2048];
+    snprintf(big, sizeof big, "%s/big.mkv", test_tmpdir());
+    snprintf(wide, sizeof wide, "%s/wide.png", test_tmpdir());
+    snprintf(fifo, sizeof fifo, "%s/pipe.mp4", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -f lavfi -i color=gray:s=8192x8192 -frames:v 1 -c:v png -f image2pipe - "
+             "| ffmpeg -v error -y -f png_pipe -i - -c copy '%s' && "
+             "ffmpeg -v error -y -f lavfi -i testsrc=s=4096x2048 -frames:v 1 '%s'", big, wide);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    video_clip c;
+    CHECK(video_read_clip(big, 15, FRAME_WINDOW_CENTER, &c) == AVEMO_EFORMAT && strstr(avemo_last_error(), "8192x8192") &&
+              strstr(avemo_last_error(), "big.mkv"), "8192^2: %s", avemo_last_error());
+    image_rgb img;
+    CHECK(image_load_rgb(wide, &img) == 0 && img.w == 2048 && img.h == 1024, "4096x2048 delivered as %dx%d: %s", img.w,
+          img.h, avemo_last_error());
+    if (img.rgb) image_free(&img);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    CHECK(video_read_clip(fifo, 15, FRAME_WINDOW_CENTER, &c) == AVEMO_EIO && strstr(avemo_last_error(), "not a regular"),
+          "FIFO: %s", avemo_last_error());
+}
+
 int main(void) {
     if (make_clip(mp4, sizeof mp4, "zoom.mp4", "") != 0) mp4[0] = 0;
     if (make_clip(mp4_fast, sizeof mp4_fast, "zoom_fast.mp4", "-movflags +faststart") != 0) mp4_fast[0] = 0;
@@ -264,5 +406,9 @@ int main(void) {
     RUN(test_truncated);
     RUN(test_bad_inputs);
     RUN(test_stills);
+    RUN(test_orientation_transforms);
+    RUN(test_rotation_metadata);
+    RUN(test_exif_orientation);
+    RUN(test_size_bounds);
     return test_summary();
 }

@@ -82,7 +82,7 @@ static void test_curves(void) {
     CHECK(w == 1100, "one epoch decodes");
     char bad[700];
     snprintf(bad, sizeof bad, "%s/no/such/dir/x.png", test_tmpdir());
-    CHECK(plot_learning_curves_png(bad, &lc, NULL) == AVEMO_EIO, "unwritable path");
+    CHECK(plot_learning_curves_png(bad, &lc, NULL) == AVEMO_EWRITE, "unwritable path: %s", avemo_last_error());
 }
 
 int main(void) {
