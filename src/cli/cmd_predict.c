@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
+    int timing;               /* --timing */
+    double start_ms, open_ms; /* when the command started, how long the model took to open */
     const char *model_path;
     avemo_open_options open;
     int top, json;
@@ -55,6 +58,9 @@ static const cli_option predict_options[] = {
      .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
              "--backbone)"},
     {CLI_STRING(predict_args, open.mtcnn_manifest, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
+    {CLI_FLAG(predict_args, timing, "--timing"),
+     .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
+             "features, model) and the wall time since the command started"},
     {0}};
 
 static const cli_command predict_command = {
@@ -71,6 +77,25 @@ static const cli_command predict_command = {
               "(out of memory, internal error).\n",
     .groups = {{NULL, predict_options, 0}},
 };
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* --timing: the stage breakdown of one result on stderr (stdout keeps the results, --json stays one document) */
+static void print_timing(const char *file, const avemo_result *r, const predict_args *o, int window) {
+    fprintf(stderr, "timing %s", file);
+    if (window) fprintf(stderr, " [%.2f-%.2f s]", r->start_s, r->end_s);
+    fprintf(stderr,
+            ": model open %.1f ms (once), decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms; "
+            "%.1f ms since the command started",
+            o->open_ms, r->decode_ms, r->faces_ms, r->features_ms, r->model_ms, r->total_ms, now_ms() - o->start_ms);
+    if (!window && r->end_s > r->start_s) /* the file's seconds per second since the start */
+        fprintf(stderr, "; real-time factor %.2f", (r->end_s - r->start_s) * 1e3 / (now_ms() - o->start_ms));
+    fprintf(stderr, "\n");
+}
 
 static int cmp_desc_idx(const void *a, const void *b, void *probs_v) {
     const float *p = probs_v;
@@ -191,6 +216,10 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
     } else {
         for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0, sp);
     }
+    if (!st && o->timing) {
+        fflush(stdout);
+        for (int k = 0; k < n; k++) print_timing(file, &res[k], o, o->window_s > 0);
+    }
     if (res != &one) free(res);
     return cli_exit_status(st);
 }
@@ -245,19 +274,21 @@ static int check_predict_args(const avemo_model *m, const predict_args *a) {
 }
 
 int cmd_predict(int argc, char **argv) {
-    predict_args a = {.top = 3};
+    predict_args a = {.top = 3, .start_ms = now_ms()};
     cli_inputs files;
     int status = cli_parse(&predict_command, argc, argv, &a, &files);
     if (status != CLI_RUN) return status;
     avemo_model *m = NULL;
     int st;
     file_speaker *sp = calloc((size_t)files.n + 1, sizeof *sp);
+    double t_open = now_ms();
     if (!sp) status = 1;
     else if (a.hop_s > 0 && a.window_s == 0) status = cli_usage_error("predict", "--hop needs --window");
     else if (a.speaker && !a.speaker_norm) status = cli_usage_error("predict", "--speaker needs --speaker-norm");
     else if ((st = avemo_model_open_ex(a.model_path, &a.open, &m))) status = cli_fail("predict", st);
     else if ((st = check_predict_args(m, &a))) status = st;
     else if (a.speaker_norm && (st = group_speakers(m, &a, &files, sp))) status = st;
+    a.open_ms = now_ms() - t_open;
     if (status != CLI_RUN) {
         avemo_model_close(m);
         free(sp);
