@@ -1,22 +1,25 @@
-/* MobileNetV2 benchmark: 1-channel (grayscale, the paper's input) 224 x 224 frames, width 1.0, random weights
- * (torchvision init). bench/run.sh runs this and bench/torch_mobilenetv2.py (torchvision mobilenet_v2 with a
- * 1-channel stem, channels_last) in alternating rounds and prints the ratios.
+/* MobileNetV2 benchmark: width 1.0, random weights (torchvision init). bench/run.sh runs this beside its twins
+ * on the same cases (the --specs lines), alternating, best of N: bench/torch_mobilenetv2.py (torchvision
+ * mobilenet_v2, channels_last; eager, and with TORCH_JIT=1 traced + frozen + optimize_for_inference) and
+ * bench/ort_mobilenetv2.js (ONNX Runtime, npm onnxruntime-node, graph optimisation "all", on the ONNX export
+ * of the same architecture written by bench/ort_setup.sh).
  *
  *   bench_mobilenetv2 [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]
- * Cases:
- *   infer15  batch 15 (one clip's frames), BN folded into the convs (mobilenetv2_fold + mobilenetv2_infer,
- *            chunk 15): pass "fwd"
- *   train    one training step: train-mode forward (batch statistics) + backward to every parameter gradient
- *            (gradients zeroed first, inside the timing; dfeatures = 1, the gradient of sum(features); no dx):
- *            pass "step". Batch MNV2_TRAIN_BATCH (env), default 60 = 4 clips x 15 frames, not the
- *            8 x 15 = 120 of a training batch: measured peak RSS at batch 8 is 588 MB for us (~70 MB per frame:
- *            conv output and BN/ReLU6 output of all 52 units, plus the backward scratch) and 933 MB for PyTorch
- *            (~85 MB per frame after its ~250 MB of libraries), so 120 frames would need ~8.5 GB (ours) and
- *            ~10 GB (torch) on this shared 24 GB machine, where other jobs run beside it. 60 frames: ~4.3 and
- *            ~5 GB, ~2 s and ~3-4 s per step on 2 idle cores.
- *            At most 2 repeats (a step takes seconds), whatever --reps says.
+ * Cases (--only takes a name, or a prefix of names ending in '*', e.g. "infer_g224*" or "infer*"):
+ *   infer_<g|c><size>_b<batch>   BN-folded inference (mobilenetv2_fold + mobilenetv2_infer, one chunk of the
+ *            whole batch) of gray (1-channel, the paper's input) or RGB (c) frames of size x size, batch 1 or 15
+ *            (one clip's frames); size 224 (ImageNet, the face size today) and 112 (a smaller face size):
+ *            pass "fwd". The old "infer15" is infer_g224_b15.
+ *   train    one training step on gray 224 frames: train-mode forward (batch statistics) + backward to every
+ *            parameter gradient (gradients zeroed first, inside the timing; dfeatures = 1, the gradient of
+ *            sum(features); no dx): pass "step". Batch MNV2_TRAIN_BATCH (env), default 60 = 4 clips x 15 frames,
+ *            not the 8 x 15 = 120 of a training batch: measured peak RSS at batch 8 is 588 MB for us (~70 MB per
+ *            frame: conv output and BN/ReLU6 output of all 52 units, plus the backward scratch) and 933 MB for
+ *            PyTorch (~85 MB per frame after its ~250 MB of libraries), so 120 frames would need ~8.5 GB (ours)
+ *            and ~10 GB (torch) on this shared 24 GB machine. At most 2 repeats (a step takes seconds).
+ * Spec lines: "spec <case> <batch> <in_channels> <h> <w> <MACs per image>".
  * Output lines: "result <case> <pass> <best ms> <GFLOP/s>", plus a "# <case> ... images/s" line. FLOPs are
- * nominal: forward 2 * MACs of the 52 convs (0.29 GMAC per 1-channel frame); a training step counts 3 x the
+ * nominal: forward 2 * MACs of the 52 convs (0.29 GMAC per 1-channel 224 frame); a training step counts 3 x the
  * forward (forward, dx, dw; the stem has no dx, ignored).
  */
 #include "avemo.h"
@@ -30,10 +33,21 @@
 #include <string.h>
 #include <time.h>
 
-#define SIZE 224
-#define INFER_BATCH 15
+#define TRAIN_SIZE 224
 #define TRAIN_BATCH_DEFAULT 60 /* see the header: 120 frames need > 8 GB */
 #define TRAIN_MAX_REPS 2
+
+typedef struct {
+    const char *name;
+    int channels, size, batch;
+} infer_case;
+
+static const infer_case infer_cases[] = {
+    {"infer_g224_b15", 1, 224, 15}, {"infer_g224_b1", 1, 224, 1}, {"infer_c224_b15", 3, 224, 15},
+    {"infer_c224_b1", 3, 224, 1},   {"infer_g112_b15", 1, 112, 15}, {"infer_g112_b1", 1, 112, 1},
+    {"infer_c112_b15", 3, 112, 15}, {"infer_c112_b1", 3, 112, 1},
+};
+#define N_INFER_CASES (int)(sizeof infer_cases / sizeof infer_cases[0])
 
 static int train_batch(void) {
     const char *e = getenv("MNV2_TRAIN_BATCH");
@@ -41,10 +55,17 @@ static int train_batch(void) {
     return b > 0 ? b : TRAIN_BATCH_DEFAULT;
 }
 
+/* --only: a case name, or a prefix of names ending in '*' */
+static int selected(const char *only, const char *name) {
+    size_t n = only ? strlen(only) : 0;
+    if (!only) return 1;
+    return n && only[n - 1] == '*' ? !strncmp(name, only, n - 1) : !strcmp(name, only);
+}
+
 /* MACs of one frame's forward (all 52 convs; pooling and BN not counted). */
-static double macs_per_frame(const mobilenetv2 *m) {
+static double macs_per_frame(const mobilenetv2 *m, int size) {
     double macs = 0;
-    int h = SIZE, w = SIZE;
+    int h = size, w = size;
     for (int i = 0; i < MNV2_UNITS; i++) {
         conv2d_shape s;
         mnv2_unit_shape(&s, &m->p.units[i], m->padding, 1, h, w);
@@ -64,92 +85,107 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
+static void fail(void) {
+    fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
+    exit(1);
+}
+
 static void report(const char *name, const char *pass, int batch, double best, double flops) {
     printf("result %s %s %.3f %.2f\n", name, pass, best * 1e3, flops / best * 1e-9);
-    printf("# %s %s: batch %d, %.1f ms/image, %.2f images/s\n", name, pass, batch, best * 1e3 / batch,
+    printf("# %s %s: batch %d, %.2f ms/image, %.2f images/s\n", name, pass, batch, best * 1e3 / batch,
            batch / best);
     fflush(stdout);
 }
 
-int main(int argc, char **argv) {
-    twin_args args = {2, 5, 0, NULL};
-    if (twin_parse(argc, argv, &args, "usage: bench_mobilenetv2 [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]")) return 2;
-    int threads = args.threads, reps = args.reps, specs = args.specs;
-    const char *only = args.only;
-    int tb = train_batch();
-    if (specs) { /* spec <case> <batch> <in_channels> <h> <w> */
-        printf("spec infer15 %d 1 %d %d\n", INFER_BATCH, SIZE, SIZE);
-        printf("spec train %d 1 %d %d\n", tb, SIZE, SIZE);
-        return 0;
-    }
-    if (reps < 1) reps = 1;
-    nn_set_threads(threads);
-    printf("# avemo bench_mobilenetv2: 1x%dx%d, width 1.0, %d threads, best of %d (train: of %d), %s time\n", SIZE,
-           SIZE, threads, reps, reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS,
-           twin_clock == CLOCK_MONOTONIC ? "wall" : "CPU");
-
-    mobilenetv2 m;
-    if (mobilenetv2_init(&m, 1, 0)) {
-        fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
-        return 1;
-    }
+/* One model per stem width, random weights (torchvision init, seed 1). */
+static void make_model(mobilenetv2 *m, int channels) {
+    if (mobilenetv2_init(m, channels, 0)) fail();
     rng_t rng;
     rng_seed(&rng, 1);
-    mobilenetv2_init_random(&m, &rng);
-    double fwd_flops = 2.0 * macs_per_frame(&m);
+    mobilenetv2_init_random(m, &rng);
+}
 
-    if (!only || strstr("infer15", only)) {
-        long nx = (long)INFER_BATCH * SIZE * SIZE;
-        float *x = xmalloc(sizeof(float) * nx), *feat = xmalloc(sizeof(float) * INFER_BATCH * MNV2_FEATURES);
-        for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
-        mnv2_folded f;
-        if (mobilenetv2_fold(&f, &m)) {
-            fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
-            return 1;
-        }
-        double best = 1e30;
-        for (int r = 0; r <= reps; r++) { /* r = 0 is the warm-up */
-            double t0 = twin_now_s();
-            if (mobilenetv2_infer(&f, feat, x, INFER_BATCH, SIZE, SIZE, INFER_BATCH)) {
-                fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
-                return 1;
-            }
-            double t = twin_now_s() - t0;
-            if (r > 0 && t < best) best = t;
-        }
-        report("infer15", "fwd", INFER_BATCH, best, fwd_flops * INFER_BATCH);
-        mobilenetv2_folded_free(&f);
-        free(x);
-        free(feat);
+static void run_infer(const infer_case *c, int reps) {
+    mobilenetv2 m;
+    make_model(&m, c->channels);
+    long nx = (long)c->batch * c->size * c->size * c->channels;
+    float *x = xmalloc(sizeof(float) * nx), *feat = xmalloc(sizeof(float) * c->batch * MNV2_FEATURES);
+    rng_t rng;
+    rng_seed(&rng, 2);
+    for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
+    mnv2_folded f;
+    if (mobilenetv2_fold(&f, &m)) fail();
+    double best = 1e30;
+    for (int r = 0; r <= reps; r++) { /* r = 0 is the warm-up */
+        double t0 = twin_now_s();
+        if (mobilenetv2_infer(&f, feat, x, c->batch, c->size, c->size, c->batch)) fail();
+        double t = twin_now_s() - t0;
+        if (r > 0 && t < best) best = t;
     }
-
-    if (!only || strstr("train", only)) {
-        long nx = (long)tb * SIZE * SIZE;
-        float *x = xmalloc(sizeof(float) * nx), *feat = xmalloc(sizeof(float) * tb * MNV2_FEATURES);
-        float *dfeat = xmalloc(sizeof(float) * tb * MNV2_FEATURES);
-        for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
-        for (long i = 0; i < (long)tb * MNV2_FEATURES; i++) dfeat[i] = 1.0f; /* d sum(features) */
-        if (mobilenetv2_alloc_grads(&m)) {
-            fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
-            return 1;
-        }
-        int treps = reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS;
-        double best = 1e30;
-        for (int r = 0; r <= treps; r++) { /* r = 0 is the warm-up (allocates the saved activations) */
-            double t0 = twin_now_s();
-            mobilenetv2_zero_grads(&m);
-            if (mobilenetv2_forward(&m, feat, x, tb, SIZE, SIZE, 1) || mobilenetv2_backward(&m, NULL, dfeat)) {
-                fprintf(stderr, "bench_mobilenetv2: %s\n", avemo_last_error());
-                return 1;
-            }
-            double t = twin_now_s() - t0;
-            if (r > 0 && t < best) best = t;
-        }
-        report("train", "step", tb, best, 3 * fwd_flops * tb);
-        free(x);
-        free(feat);
-        free(dfeat);
-    }
+    report(c->name, "fwd", c->batch, best, 2.0 * macs_per_frame(&m, c->size) * c->batch);
+    mobilenetv2_folded_free(&f);
     mobilenetv2_free(&m);
+    free(x);
+    free(feat);
+}
+
+static void run_train(int tb, int reps) {
+    mobilenetv2 m;
+    make_model(&m, 1);
+    long nx = (long)tb * TRAIN_SIZE * TRAIN_SIZE;
+    float *x = xmalloc(sizeof(float) * nx), *feat = xmalloc(sizeof(float) * tb * MNV2_FEATURES);
+    float *dfeat = xmalloc(sizeof(float) * tb * MNV2_FEATURES);
+    rng_t rng;
+    rng_seed(&rng, 2);
+    for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
+    for (long i = 0; i < (long)tb * MNV2_FEATURES; i++) dfeat[i] = 1.0f; /* d sum(features) */
+    if (mobilenetv2_alloc_grads(&m)) fail();
+    int treps = reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS;
+    double best = 1e30;
+    for (int r = 0; r <= treps; r++) { /* r = 0 is the warm-up (allocates the saved activations) */
+        double t0 = twin_now_s();
+        mobilenetv2_zero_grads(&m);
+        if (mobilenetv2_forward(&m, feat, x, tb, TRAIN_SIZE, TRAIN_SIZE, 1) || mobilenetv2_backward(&m, NULL, dfeat))
+            fail();
+        double t = twin_now_s() - t0;
+        if (r > 0 && t < best) best = t;
+    }
+    report("train", "step", tb, best, 3 * 2.0 * macs_per_frame(&m, TRAIN_SIZE) * tb);
+    mobilenetv2_free(&m);
+    free(x);
+    free(feat);
+    free(dfeat);
+}
+
+int main(int argc, char **argv) {
+    twin_args args = {2, 5, 0, NULL};
+    if (twin_parse(argc, argv, &args,
+                   "usage: bench_mobilenetv2 [--specs] [--threads N] [--reps R] [--only CASE] [--cpu-time]"))
+        return 2;
+    int tb = train_batch();
+    if (args.specs) { /* spec <case> <batch> <in_channels> <h> <w> <MACs per image> */
+        mobilenetv2 m;
+        make_model(&m, 1);
+        for (int i = 0; i < N_INFER_CASES; i++) {
+            const infer_case *c = &infer_cases[i];
+            mobilenetv2 mc;
+            make_model(&mc, c->channels);
+            printf("spec %s %d %d %d %d %.0f\n", c->name, c->batch, c->channels, c->size, c->size,
+                   macs_per_frame(&mc, c->size));
+            mobilenetv2_free(&mc);
+        }
+        printf("spec train %d 1 %d %d %.0f\n", tb, TRAIN_SIZE, TRAIN_SIZE, macs_per_frame(&m, TRAIN_SIZE));
+        mobilenetv2_free(&m);
+        return 0;
+    }
+    int reps = args.reps < 1 ? 1 : args.reps;
+    nn_set_threads(args.threads);
+    printf("# avemo bench_mobilenetv2: width 1.0, %d threads, best of %d (train: of %d), %s time%s%s\n",
+           args.threads, reps, reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS,
+           twin_clock == CLOCK_MONOTONIC ? "wall" : "CPU", getenv("OPENBLAS_CORETYPE") ? ", OPENBLAS_CORETYPE=" : "",
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
+    for (int i = 0; i < N_INFER_CASES; i++)
+        if (selected(args.only, infer_cases[i].name)) run_infer(&infer_cases[i], reps);
+    if (selected(args.only, "train")) run_train(tb, reps);
     return 0;
 }

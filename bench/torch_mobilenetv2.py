@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """PyTorch side of the MobileNetV2 benchmark (Debian python3-torch 1.13): torchvision mobilenet_v2 (width 1.0,
 random init, classifier removed: features -> global average pool -> [n, 1280]) with the stem replaced by a
-1-channel conv, channels_last tensors, torch.set_num_threads(N), on the cases printed by
-`bench_mobilenetv2 --specs` ("spec <case> <batch> <in_channels> <h> <w>").
+1-channel conv when the case is gray, channels_last tensors, torch.set_num_threads(N), on the cases printed by
+`bench_mobilenetv2 --specs` ("spec <case> <batch> <in_channels> <h> <w> ...").
 
 usage: /usr/bin/python3 bench/torch_mobilenetv2.py SPECS_FILE [--threads N] [--reps R] [--cpu-time]
-  infer15: eval mode under no_grad (BN not folded: PyTorch eager does not fold). With TORCH_JIT=1 in the
+  infer_*: eval mode under no_grad (BN not folded: PyTorch eager does not fold). With TORCH_JIT=1 in the
            environment the model is instead torch.jit.trace'd, torch.jit.freeze'd and
            torch.jit.optimize_for_inference'd (folds conv+BN, may use oneDNN layouts).
   train:   one training step: grads set to None, train-mode forward, loss = features.sum(), backward to all
@@ -26,9 +26,11 @@ TRAIN_MAX_REPS = 2
 
 
 def make_model(c_in):
+    """torchvision mobilenet_v2, random init, classifier removed; a 1-channel stem when c_in == 1."""
     m = torchvision.models.mobilenet_v2(weights=None)
-    m.features[0][0] = torch.nn.Conv2d(c_in, 32, 3, 2, 1, bias=False)
-    torch.nn.init.kaiming_normal_(m.features[0][0].weight, mode="fan_out")
+    if c_in != 3:
+        m.features[0][0] = torch.nn.Conv2d(c_in, 32, 3, 2, 1, bias=False)
+        torch.nn.init.kaiming_normal_(m.features[0][0].weight, mode="fan_out")
     m.classifier = torch.nn.Identity()
     return m.to(memory_format=torch.channels_last)
 
@@ -71,7 +73,7 @@ def main():
         model = make_model(c)
         x = (torch.rand(n, c, h, w) * 2 - 1).contiguous(memory_format=torch.channels_last)
         fwd_flops = 2.0 * conv_macs(model, x)
-        if name == "infer15":
+        if name.startswith("infer"):
             model.eval()
             with torch.no_grad():
                 if jit:
@@ -79,6 +81,8 @@ def main():
                     model(x)
                 t = best(lambda: model(x), reps)
             report(name, "fwd", n, t, fwd_flops * n)
+        elif name == "train" and jit:
+            print("# train: skipped under TORCH_JIT=1 (the training step is eager either way)")
         elif name == "train":
             model.train()
 

@@ -95,6 +95,13 @@ AVEMO_API int avemo_model_tolerates_missing(const avemo_model *model);
 AVEMO_API void avemo_model_video_shape(const avemo_model *model, int *frames, int *side, int *channels);
 /* Audio input: the sample rate the features are computed at and the clip length in seconds. */
 AVEMO_API void avemo_model_audio_shape(const avemo_model *model, int *sample_rate_hz, double *clip_seconds);
+/* Models in the file: 1, or the members of a seed ensemble (`avemo train --ensemble N`), whose softmax outputs
+ * every prediction averages. */
+AVEMO_API int avemo_model_members(const avemo_model *model);
+/* 1 when the model was trained on features standardised per speaker (`avemo train --speaker-norm`): give it a
+ * speaker's statistics (avemo_speaker_from_files) for the best results; without them it falls back to the
+ * training clips' global statistics. */
+AVEMO_API int avemo_model_speaker_norm(const avemo_model *model);
 
 typedef struct {
     int n_classes;
@@ -121,6 +128,39 @@ AVEMO_API int avemo_predict_file(avemo_model *model, const char *path, avemo_res
  * model's training data (MTCNN crop, BT.601 grayscale, bilinear 224 x 224) for meaningful results. */
 AVEMO_API int avemo_predict_pcm(avemo_model *model, const float *samples, long n, int sample_rate_hz,
                                 const unsigned char *frames, int T, int H, int W, avemo_result *result);
+
+/* ---- Per-speaker statistics and test-time crops ----
+ *
+ * A model trained with --speaker-norm reads each speaker's audio features standardised with that speaker's own
+ * mean and std per coefficient (over every frame of the speaker's clips, labels unused). At prediction time the
+ * statistics come from several files of the same speaker, featurised exactly as for prediction:
+ *
+ *   avemo_speaker *s;
+ *   avemo_speaker_from_files(m, paths, n, &s);          // n clips of one speaker (more clips: closer to training)
+ *   avemo_predict_options po = {.speaker = s};
+ *   avemo_predict_file_ex(m, paths[i], &po, &r);
+ *   avemo_speaker_free(s);
+ *
+ * An avemo_speaker is read-only once made: predictions on several threads may share it. */
+typedef struct avemo_speaker avemo_speaker;
+/* Files that cannot be decoded are left out (predicting them reports why); an error only when none can be. */
+AVEMO_API int avemo_speaker_from_files(avemo_model *model, const char *const *paths, int n, avemo_speaker **speaker);
+AVEMO_API int avemo_speaker_clips(const avemo_speaker *speaker); /* files its statistics come from */
+AVEMO_API void avemo_speaker_free(avemo_speaker *speaker);       /* NULL is fine */
+/* The speaker of a file by a dataset's naming (RAVDESS MM-VV-EE-II-SS-RR-AA.ext: actor AA; CREMA-D
+ * AAAA_SSS_EEE_LL.ext: actor AAAA): returns 1 with *id set, 0 when the name follows neither. */
+AVEMO_API int avemo_speaker_of_file(const char *path, int *id);
+
+typedef struct {
+    const avemo_speaker *speaker; /* standardise the audio with this speaker's statistics (the model must have
+                                     been trained with --speaker-norm); NULL: the model's training statistics */
+    int crops;                    /* test-time crops: audio longer than the model's clip gives this many clip-length
+                                     windows spread evenly from its start to its end, softmax averaged (their video,
+                                     if any, is the file's); 0 or 1: the centre crop, as training */
+} avemo_predict_options;
+/* avemo_predict_file with options (NULL: as avemo_predict_file). */
+AVEMO_API int avemo_predict_file_ex(avemo_model *model, const char *path, const avemo_predict_options *options,
+                                    avemo_result *result);
 
 /* Sliding windows over a longer file: windows of window_s seconds every hop_s seconds from the start
  * (each window's audio is then fitted to the model's clip length as in training; its frames are sampled

@@ -16,7 +16,7 @@ echo "== 1/5 synthetic emotional speech (espeak-ng) -> $out/data"
 echo "== 2/5 features: librosa-exact MFCC (10 x 156) per clip -> $out/cache"
 ./avemo prep --dataset ravdess --modality audio --features mfcc --input "$out/data" --out "$out/cache"
 echo "== 3/5 train the audio stream (paper's Table II) on actors 1-5, select on actor 6, test on 7-8"
-./avemo train --data "$out/cache" --out "$out/run" --modality audio --protocol actors:7,8/6 \
+./avemo train --data "$out/cache" --out "$out/run" --modality audio --recipe paper --protocol actors:7,8/6 \
   --epochs 25 --optimizer adam --lr 0.001 --schedule cosine --seed 1 --resume
 echo "== 4/5 evaluate on the held-out actors 7 and 8"
 ./avemo eval --model "$out/run/model.safetensors" --data "$out/cache" --actors 7,8

@@ -30,6 +30,8 @@ CASES = {
     'intermediate': ('av', 'intermediate', 'paper'), 'late': ('av', 'late', 'paper'),
     'audio': ('audio', 'attention', 'paper'), 'video': ('video', 'attention', 'paper'),
     'attention_baseline': ('av', 'attention', 'baseline'),
+    # the voice recipe's stream: baseline blocks with MaxPool1d(2, 2) (48 frames: 48 -> 23 -> 10 -> 4 -> 1)
+    'audio_baseline_stride2': ('audio', 'attention', 'baseline', 2),
 }
 
 
@@ -52,14 +54,15 @@ PAPER = dict(K=8, T=15, VD=1280, V1=64, V2=128, AC=10, ACH=64, FC=128, NBLK=4, H
 
 
 class Head:
-    def __init__(self, modality, fusion, audio_stream, dims=None):
+    def __init__(self, modality, fusion, audio_stream, dims=None, pool_stride=1):
         d = dict(SMALL if dims is None else dims)
+        self.pool_stride = pool_stride
         K, T, VD, V1, V2, AC, ACH, FC, NBLK, BASE = (d[k] for k in ('K', 'T', 'VD', 'V1', 'V2', 'AC', 'ACH', 'FC', 'NBLK', 'BASE'))
         HID = d['HID']
         self.d = d
         self.mod, self.fusion, self.astream = modality, fusion, audio_stream
         self.P, self.BUF = {}, {}
-        self.af = d['AF'] or (20 if audio_stream == 'baseline' else 40)
+        self.af = d['AF'] or (40 if audio_stream == 'paper' else 20 if pool_stride == 1 else 48)
         use_a, use_v = modality != 'video', modality != 'audio'
         if use_v:
             self.resblock('video.stage1', VD, V1)
@@ -69,7 +72,10 @@ class Head:
                 ch = [AC, BASE[0], BASE[1], BASE[2], BASE[1]]
                 for b in range(4):
                     self.conv_bn('audio.block%d.conv' % (b + 1), ch[b], ch[b + 1], 3)
-                self.a1, self.a2, self.ta1, self.ta2 = BASE[1], BASE[1], self.af - 6, self.af - 12
+                t = [self.af]
+                for b in range(4):
+                    t.append((t[-1] - 4) // pool_stride + 1)  # valid k=3 conv, MaxPool1d(2, stride)
+                self.a1, self.a2, self.ta1, self.ta2 = BASE[1], BASE[1], t[2], t[4]
             else:
                 for b in range(4):
                     self.conv_bn('audio.block%d.conv' % (b + 1), AC if b == 0 else ACH, ACH, 3)
@@ -157,8 +163,8 @@ class Head:
     def f_audio(self, a, blocks, train):
         for b in blocks:
             n = 'audio.block%d' % (b + 1)
-            if self.astream == 'baseline':  # conv1d_block_audio: valid conv, BN, ReLU, MaxPool1d(2, 1)
-                a = F.max_pool1d(F.relu(self.f_conv_bn(n + '.conv', a, 0, train)), 2, 1)
+            if self.astream == 'baseline':  # conv1d_block_audio: valid conv, BN, ReLU, MaxPool1d(2, 1 or 2)
+                a = F.max_pool1d(F.relu(self.f_conv_bn(n + '.conv', a, 0, train)), 2, self.pool_stride)
             else:
                 s = self.f_conv_bn(n + '.shortcut', a, 0, train) if n + '.shortcut.conv.weight' in self.P else a
                 a = F.max_pool1d(F.relu(self.f_conv_bn(n + '.conv', a, 1, train) + s), 2)
@@ -232,8 +238,8 @@ class Head:
 
 def main():
     outdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'fixtures', 'model')
-    for case, (mod, fusion, astream) in CASES.items():
-        h = Head(mod, fusion, astream)
+    for case, (mod, fusion, astream, *stride) in CASES.items():
+        h = Head(mod, fusion, astream, pool_stride=stride[0] if stride else 1)
         video = torch.tensor(np.sin(0.37 * np.arange(B * T * VD) + 0.2).astype(np.float32).reshape(B, T, VD),
                              requires_grad=True)
         audio = torch.tensor(np.cos(0.23 * np.arange(B * h.af * AC)).astype(np.float32).reshape(B, h.af, AC),

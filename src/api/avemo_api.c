@@ -16,7 +16,9 @@
 #include "api/predict_inputs.h"
 #include "core/err.h"
 #include "data/featurizer.h"
+#include "data/dataset.h"
 #include "data/loader.h"
+#include "data/speaker_norm.h"
 #include "data/weights.h"
 #include "io/media_probe.h"
 #include "io/video.h"
@@ -34,6 +36,11 @@
 #define MAX_WINDOWS 100000
 #define API_PATH_MAX 4096
 
+/* One instance of the head: a model per ensemble member (the loaded file's, or copies of them). */
+typedef struct {
+    model *m[MODEL_FILE_MAX_MEMBERS];
+} head_set;
+
 struct avemo_model {
     model_file mf;
     model_config cfg;
@@ -43,8 +50,15 @@ struct avemo_model {
     featurizer feat; /* opened on the model's prep settings, for the streams it needs */
     /* head instances */
     pthread_mutex_t lock;
-    model **pool;
+    head_set **pool;
     int n_pool, cap_pool;
+    head_set *loaded;  /* the set holding mf's own models (freed with mf) */
+};
+
+/* A speaker's audio statistics (include/avemo.h). */
+struct avemo_speaker {
+    int n_clips, channels;
+    float *mean, *std; /* [channels] */
 };
 
 static double now_ms(void) {
@@ -99,10 +113,16 @@ static int open_featurizer(avemo_model *M, const char *path, const avemo_open_op
     return featurizer_open(&M->feat, &s, opt ? opt->mtcnn_manifest : NULL, bb);
 }
 
+static void head_set_free(const avemo_model *M, head_set *h) {
+    if (!h) return;
+    if (h != M->loaded)
+        for (int j = 0; j < M->mf.n_members; j++) model_free(h->m[j]);
+    free(h);
+}
+
 void avemo_model_close(avemo_model *M) {
     if (!M) return;
-    for (int i = 0; i < M->n_pool; i++)
-        if (M->pool[i] != M->mf.m) model_free(M->pool[i]);
+    for (int i = 0; i < M->n_pool; i++) head_set_free(M, M->pool[i]);
     free(M->pool);
     model_file_free(&M->mf);
     featurizer_close(&M->feat);
@@ -141,11 +161,15 @@ int avemo_model_open_ex(const char *path, const avemo_open_options *opt, avemo_m
     if ((rc = open_featurizer(M, path, opt))) goto fail;
     M->cap_pool = 4;
     M->pool = malloc(M->cap_pool * sizeof *M->pool);
-    if (!M->pool) {
+    M->loaded = calloc(1, sizeof *M->loaded);
+    if (!M->pool || !M->loaded) {
+        free(M->loaded);
+        M->loaded = NULL;
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto fail;
     }
-    M->pool[M->n_pool++] = M->mf.m; /* the loaded instance is the first of the pool */
+    memcpy(M->loaded->m, M->mf.members, sizeof M->loaded->m);
+    M->pool[M->n_pool++] = M->loaded; /* the loaded instance is the first of the pool */
     *out = M;
     return AVEMO_OK;
 fail:
@@ -160,6 +184,8 @@ const char *avemo_class_name(const avemo_model *M, int k) {
 }
 
 int avemo_model_needs(const avemo_model *M) { return M ? M->needs : 0; }
+int avemo_model_members(const avemo_model *M) { return M ? M->mf.n_members : 0; }
+int avemo_model_speaker_norm(const avemo_model *M) { return M ? M->mf.speaker_norm : 0; }
 int avemo_model_tolerates_missing(const avemo_model *M) { return M ? M->tolerant : 0; }
 
 void avemo_model_video_shape(const avemo_model *M, int *frames, int *side, int *channels) {
@@ -178,13 +204,16 @@ void avemo_model_audio_shape(const avemo_model *M, int *sample_rate_hz, double *
 
 /* ---- the model's inputs ---- */
 
-/* x [n] at the featurizer's rate -> audio [F, C] standardised (the model's input for one sample). */
-static int audio_input(const avemo_model *M, const float *x, long n, float *audio) {
+/* x [n] at the featurizer's rate -> audio [F, C] standardised (the model's input for one sample): with the
+ * speaker's statistics when given, else the model file's. */
+static int audio_input(const avemo_model *M, const float *x, long n, const avemo_speaker *speaker, float *audio) {
     int C = M->cfg.audio_channels, F = M->cfg.audio_frames;
     float *feat = malloc((size_t)C * F * sizeof *feat);
     if (!feat) return avemo_error(AVEMO_ENOMEM, "out of memory");
     int rc = featurizer_audio(&M->feat, x, n, feat);
-    if (!rc) featurizer_model_audio(feat, C, F, M->mf.audio_mean, M->mf.audio_std, audio);
+    if (!rc)
+        featurizer_model_audio(feat, C, F, speaker ? speaker->mean : M->mf.audio_mean,
+                               speaker ? speaker->std : M->mf.audio_std, audio);
     free(feat);
     return rc;
 }
@@ -215,31 +244,38 @@ static float *alloc_video(const avemo_model *M) {
 
 /* ---- the head ---- */
 
-static int head_acquire(avemo_model *M, model **out) {
+static int head_acquire(avemo_model *M, head_set **out) {
     pthread_mutex_lock(&M->lock);
-    model *m = M->n_pool ? M->pool[--M->n_pool] : NULL;
+    head_set *h = M->n_pool ? M->pool[--M->n_pool] : NULL;
     pthread_mutex_unlock(&M->lock);
-    if (!m) { /* all busy: a copy of the loaded parameters and BN statistics */
-        int rc = model_create(&m, &M->cfg, 0);
-        if (rc) return rc;
-        memcpy(m->param_mem, M->mf.m->param_mem, (size_t)m->n_params * sizeof(float));
-        if (m->n_buffers) memcpy(m->buffer_mem, M->mf.m->buffer_mem, (size_t)m->n_buffers * sizeof(float));
+    if (!h) { /* all busy: copies of the loaded members' parameters and BN statistics */
+        if (!(h = calloc(1, sizeof *h))) return avemo_error(AVEMO_ENOMEM, "out of memory");
+        for (int j = 0; j < M->mf.n_members; j++) {
+            int rc = model_create(&h->m[j], &M->cfg, 0);
+            if (rc) {
+                head_set_free(M, h);
+                return rc;
+            }
+            const model *src = M->mf.members[j];
+            memcpy(h->m[j]->param_mem, src->param_mem, (size_t)src->n_params * sizeof(float));
+            if (src->n_buffers) memcpy(h->m[j]->buffer_mem, src->buffer_mem, (size_t)src->n_buffers * sizeof(float));
+        }
     }
-    *out = m;
+    *out = h;
     return AVEMO_OK;
 }
 
-static void head_release(avemo_model *M, model *m) {
+static void head_release(avemo_model *M, head_set *h) {
     pthread_mutex_lock(&M->lock);
     if (M->n_pool == M->cap_pool) {
-        model **p = realloc(M->pool, 2 * M->cap_pool * sizeof *p);
+        head_set **p = realloc(M->pool, 2 * M->cap_pool * sizeof *p);
         if (p) {
             M->pool = p;
             M->cap_pool *= 2;
         }
     }
-    if (M->n_pool < M->cap_pool) M->pool[M->n_pool++] = m;
-    else if (m != M->mf.m) model_free(m); /* cannot grow the list: drop the copy */
+    if (M->n_pool < M->cap_pool) M->pool[M->n_pool++] = h;
+    else head_set_free(M, h); /* cannot grow the list: drop the copy */
     pthread_mutex_unlock(&M->lock);
 }
 
@@ -248,8 +284,22 @@ static void result_init(const avemo_model *M, avemo_result *r) {
     r->n_classes = M->mf.n_classes;
 }
 
-/* video [views, T, D] or NULL, audio [F, C] or NULL (standardised) -> r->probs (averaged over the views). A NULL
- * stream the model reads is fed as zeros (only reached when the model tolerates it). */
+/* The members' mean softmax for one input (one view), times `scale`, added into probs (a single model: its own). */
+static int head_forward(const avemo_model *M, head_set *h, const float *video, const float *audio, float scale,
+                        float *probs) {
+    int nc = M->mf.n_classes, n = M->mf.n_members;
+    for (int j = 0; j < n; j++) {
+        int rc = model_forward(h->m[j], video, audio, NULL, 1, 0, NULL);
+        if (rc) return rc;
+        float w = n == 1 ? scale : scale / (float)n;
+        for (int k = 0; k < nc; k++) probs[k] += w * h->m[j]->acts.probs[k];
+    }
+    return AVEMO_OK;
+}
+
+/* video [views, T, D] or NULL, audio [F, C] or NULL (standardised) -> r->probs: the ensemble's mean softmax
+ * (head_forward) averaged over the test-time views. A NULL stream the model reads is fed as zeros (only reached
+ * when the model tolerates it; one view). */
 static int run_head(avemo_model *M, const float *video, const float *audio, avemo_result *r) {
     double t0 = now_ms();
     float *zv = NULL, *za = NULL;
@@ -265,25 +315,22 @@ static int run_head(avemo_model *M, const float *video, const float *audio, avem
             return avemo_error(AVEMO_ENOMEM, "out of memory");
         }
     }
-    model *m;
-    if (!(rc = head_acquire(M, &m))) {
-        int nc = M->mf.n_classes, views = zv ? 1 : M->views;
+    head_set *h = NULL;
+    if (!(rc = head_acquire(M, &h))) {
+        int nc = M->mf.n_classes, views = video && !zv ? M->views : 1;
+        long view_size = (long)M->cfg.video_frames * M->cfg.video_dim;
         memset(r->probs, 0, (size_t)nc * sizeof(float));
-        for (int v = 0; v < views && !rc; v++) {
-            rc = model_forward(m, video + (long)v * M->cfg.video_frames * M->cfg.video_dim, audio, NULL, 1, 0, NULL);
-            for (int k = 0; !rc && k < nc; k++) r->probs[k] += m->acts.probs[k] / (float)views;
-        }
-        if (!rc) {
-            r->top_class = 0;
-            for (int k = 1; k < nc; k++)
-                if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
-            for (int k = 0; k < nc && !rc; k++) /* inputs and weights are finite; huge weights can still overflow */
-                if (!isfinite(r->probs[k]))
-                    rc = avemo_error(AVEMO_EFORMAT, "the model gives a non-finite probability (%g) for '%s' (its "
-                                     "weights are out of range)", r->probs[k], M->mf.class_names[k]);
-        }
-        head_release(M, m);
+        for (int v = 0; v < views && !rc; v++)
+            rc = head_forward(M, h, video ? video + v * view_size : NULL, audio, 1.0f / (float)views, r->probs);
+        r->top_class = 0;
+        for (int k = 1; k < nc; k++)
+            if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
+        head_release(M, h);
     }
+    for (int k = 0; !rc && k < M->mf.n_classes; k++) /* inputs and weights are finite; huge weights can still overflow */
+        if (!isfinite(r->probs[k]))
+            rc = avemo_error(AVEMO_EFORMAT, "the model gives a non-finite probability (%g) for '%s' (its weights are "
+                             "out of range)", r->probs[k], M->mf.class_names[k]);
     free(zv);
     free(za);
     r->model_ms += now_ms() - t0;
@@ -333,7 +380,7 @@ int avemo_predict_pcm(avemo_model *M, const float *samples, long n, int sample_r
         r->decode_ms += now_ms() - t0;
         t0 = now_ms();
         if (!(audio = alloc_audio(M))) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-        if (rc || (rc = audio_input(M, x, nx, audio))) goto done;
+        if (rc || (rc = audio_input(M, x, nx, NULL, audio))) goto done;
         r->features_ms += now_ms() - t0;
     }
     if (use_v) {
@@ -365,7 +412,7 @@ static int file_audio_input(const avemo_model *M, const char *path, avemo_result
     if (!rc) {
         r->decode_ms += now_ms() - t0;
         t0 = now_ms();
-        if ((rc = audio_input(M, clip, N, audio))) avemo_error_prefix(rc, "%s", path);
+        if ((rc = audio_input(M, clip, N, NULL, audio))) avemo_error_prefix(rc, "%s", path);
     }
     free(clip);
     if (rc) return rc;
@@ -552,7 +599,7 @@ static int window_audio(const avemo_model *M, window_plan *p, avemo_result *r) {
     int rc = audio_source_read(p->src, from, n, p->x);
     r->decode_ms += now_ms() - t0;
     t0 = now_ms();
-    if (!rc) rc = audio_input(M, p->x, n, p->audio);
+    if (!rc) rc = audio_input(M, p->x, n, NULL, p->audio);
     if (rc) return avemo_error_prefix(rc, "%s", p->path);
     r->features_ms += now_ms() - t0;
     return AVEMO_OK;
@@ -653,5 +700,113 @@ int avemo_predict_file_windows(avemo_model *M, const char *path, double window_s
 done:
     free(uniq);
     window_plan_free(&p);
+    return rc;
+}
+
+/* ---- per-speaker statistics and test-time crops ---- */
+
+int avemo_speaker_of_file(const char *path, int *id) { return path && id ? dataset_speaker_of_name(path, id) : 0; }
+
+int avemo_speaker_clips(const avemo_speaker *s) { return s ? s->n_clips : 0; }
+
+void avemo_speaker_free(avemo_speaker *s) {
+    if (!s) return;
+    free(s->mean);
+    free(s->std);
+    free(s);
+}
+
+/* The audio features [F, C] (not standardised) of the files that decode into feats, one after the other:
+ * *n_used of them. A file that fails is skipped; an error (the last failure's) only when none decodes. */
+static int speaker_features(avemo_model *M, const char *const *paths, int n, float *feats, int *n_used) {
+    int C = M->cfg.audio_channels, F = M->cfg.audio_frames, rc = AVEMO_OK;
+    float *one = malloc((size_t)C * F * sizeof *one);
+    if (!one) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    *n_used = 0;
+    for (int i = 0; i < n; i++) {
+        if (!paths[i]) rc = avemo_error(AVEMO_EINVAL, "avemo_speaker_from_files: NULL path %d", i);
+        else if (!(rc = featurizer_audio_file(&M->feat, paths[i], one)))
+            featurizer_audio_channels_last(one, C, F, feats + (long)(*n_used)++ * F * C);
+        if (rc == AVEMO_ENOMEM) break;
+    }
+    free(one);
+    return *n_used > 0 ? AVEMO_OK : rc;
+}
+
+int avemo_speaker_from_files(avemo_model *M, const char *const *paths, int n, avemo_speaker **out) {
+    if (!out) return avemo_error(AVEMO_EINVAL, "avemo_speaker_from_files: NULL output");
+    *out = NULL;
+    if (!M || !paths || n < 1) return avemo_error(AVEMO_EINVAL, "avemo_speaker_from_files: no model or no files");
+    if (!(M->needs & AVEMO_NEEDS_AUDIO)) return avemo_error(AVEMO_EINVAL, "the model reads no audio");
+    int C = M->cfg.audio_channels, F = M->cfg.audio_frames, used = 0;
+    avemo_speaker *s = calloc(1, sizeof *s);
+    float *feats = malloc((size_t)n * F * C * sizeof *feats);
+    int *rows = malloc((size_t)n * sizeof *rows), rc = AVEMO_OK;
+    if (s) s->mean = malloc((size_t)C * sizeof(float)), s->std = malloc((size_t)C * sizeof(float));
+    if (!s || !feats || !rows || !s->mean || !s->std) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!rc) rc = speaker_features(M, paths, n, feats, &used);
+    if (!rc) {
+        for (int i = 0; i < used; i++) rows[i] = i;
+        speaker_stats(feats, rows, used, F, C, s->mean, s->std);
+        s->n_clips = used;
+        s->channels = C;
+        *out = s;
+    } else {
+        avemo_speaker_free(s);
+    }
+    free(feats);
+    free(rows);
+    return rc;
+}
+
+/* The mean softmax over `crops` clip-length windows spread evenly over x [nx] (one window, the centre fit,
+ * when x is no longer than a clip), each standardised with the speaker's statistics or the model's. */
+static int predict_crops(avemo_model *M, const float *x, long nx, const float *video, const avemo_predict_options *o,
+                         avemo_result *r) {
+    long N = M->feat.clip_samples;
+    int K = nx > N && o->crops > 1 ? o->crops : 1, nc = M->mf.n_classes, rc = AVEMO_OK;
+    float *audio = alloc_audio(M), sum[AVEMO_MAX_CLASSES] = {0};
+    if (!audio) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    for (int i = 0; i < K && !rc; i++) {
+        long start = K > 1 ? (long)((double)i * (nx - N) / (K - 1) + 0.5) : 0, len = K > 1 ? N : nx;
+        double t0 = now_ms();
+        if ((rc = audio_input(M, x + start, len, o->speaker, audio))) break;
+        r->features_ms += now_ms() - t0;
+        if ((rc = run_head(M, video, audio, r))) break;
+        for (int k = 0; k < nc; k++) sum[k] += r->probs[k] / K;
+    }
+    free(audio);
+    if (rc) return rc;
+    memcpy(r->probs, sum, (size_t)nc * sizeof *sum);
+    r->top_class = 0;
+    for (int k = 1; k < nc; k++)
+        if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
+    return AVEMO_OK;
+}
+
+int avemo_predict_file_ex(avemo_model *M, const char *path, const avemo_predict_options *o, avemo_result *r) {
+    if (!o || (!o->speaker && o->crops <= 1)) return avemo_predict_file(M, path, r);
+    if (!M || !path || !r) return avemo_error(AVEMO_EINVAL, "avemo_predict_file_ex: NULL argument");
+    if (o->speaker && !M->mf.speaker_norm)
+        return avemo_error(AVEMO_EINVAL, "the model was trained without --speaker-norm: speaker statistics do not apply");
+    if (o->speaker && o->speaker->channels != M->cfg.audio_channels)
+        return avemo_error(AVEMO_EINVAL, "speaker statistics of %d channels for a model of %d", o->speaker->channels,
+                           M->cfg.audio_channels);
+    double t_start = now_ms();
+    float *audio = NULL, *video = NULL, *x = NULL;
+    long nx = 0;
+    /* the file's inputs as avemo_predict_file makes them; the audio is then redone per crop (decoded twice: simple,
+     * and small beside the features of several crops) */
+    int rc = predict_file_inputs(M, path, r, &audio, &video);
+    if (!rc && r->used_audio) {
+        double t0 = now_ms();
+        if (!(rc = featurizer_load_audio(&M->feat, path, &x, &nx))) r->decode_ms += now_ms() - t0;
+    }
+    if (!rc && (rc = r->used_audio ? predict_crops(M, x, nx, video, o, r) : run_head(M, video, NULL, r)))
+        avemo_error_prefix(rc, "%s", path);
+    free(x);
+    free(audio);
+    free(video);
+    r->total_ms = now_ms() - t_start;
     return rc;
 }

@@ -36,6 +36,12 @@ static const cli_option features_options[] = {
      .help = "FRFT order for frft-mfcc (default " CLI_STR(AVEMO_FRFT_ORDER_DEFAULT) ")"},
     {CLI_DOUBLES(features_args, orders, n_orders, AVEMO_FRFT_MFCC_MAX_ORDERS, "--frft-orders", "A,B,..", CLI_ANY),
      .help = "several orders, stacked as channels in the order given"},
+    {CLI_INT(features_args, settings.deltas, "--deltas", "N", CLI_IN(0, 2)),
+     .help = "mfcc, frft-mfcc: append librosa deltas (1) and delta-deltas (2);\n"
+             "channels x (1 + N) (default 0)"},
+    {CLI_FLAG(features_args, settings.pitch, "--pitch"),
+     .help = "mfcc, frft-mfcc: append 2 pitch channels (YIN log2(f0 / 100 Hz) where\n"
+             "voiced, periodicity)"},
     {CLI_INT(features_args, settings.mfcc.sample_rate_hz, "--sample-rate", "HZ", CLI_IN(1000, 384000)),
      .help = "resampling target (default " CLI_STR(AVEMO_AUDIO_SAMPLE_RATE_HZ) ")"},
     {CLI_DOUBLE(features_args, settings.clip_seconds, "--clip-seconds", "S", CLI_IN_ABOVE(0, 3600)),

@@ -9,13 +9,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
+    int timing;               /* --timing */
+    double start_ms, open_ms; /* when the command started, how long the model took to open */
     const char *model_path;
     avemo_open_options open;
     int top, json;
     double window_s, hop_s;
+    int speaker_norm, crops;
+    const char *speaker;
 } predict_args;
+
+/* Fewer clips of a speaker than this: the training statistics instead (one clip's own statistics would remove
+ * what the clip says, not the speaker's voice). */
+#define SPEAKER_MIN_CLIPS 2
+
+/* The statistics one file is predicted with (--speaker-norm). */
+typedef struct {
+    char key[64];               /* the speaker: --speaker's ID or the actor of the name; "" = unknown */
+    avemo_speaker *stats;       /* shared by the files of the speaker (owned by the first); NULL: fallback */
+    int owner;
+    int n_files;                /* files of the speaker in the call */
+} file_speaker;
 
 static const cli_option predict_options[] = {
     {CLI_STRING(predict_args, model_path, "--model", "M.safetensors"), .required = 1,
@@ -26,6 +43,16 @@ static const cli_option predict_options[] = {
      .help = "sliding windows of S seconds: one result each"},
     {CLI_DOUBLE(predict_args, hop_s, "--hop", "H", CLI_IN_OPEN(0, 1e6)),
      .help = "with --window: a window every H seconds (default H = S)"},
+    {CLI_FLAG(predict_args, speaker_norm, "--speaker-norm"),
+     .help = "standardise each file's audio with its speaker's statistics, from the\n"
+             "files of this call that share the speaker (at least " CLI_STR(SPEAKER_MIN_CLIPS) "; a model trained\n"
+             "with --speaker-norm); other files get the training statistics"},
+    {CLI_STRING(predict_args, speaker, "--speaker", "ID"),
+     .help = "with --speaker-norm: every file is speaker ID (default: the speaker of\n"
+             "the dataset's naming, RAVDESS ..-AA.ext or CREMA-D AAAA_...)"},
+    {CLI_INT(predict_args, crops, "--crops", "K", CLI_IN(0, 1000)),
+     .help = "test-time crops: audio longer than the model's clip is predicted on K\n"
+             "clip-length windows from its start to its end, softmax averaged"},
     {CLI_FLAG(predict_args, json, "--json"), .help = "one JSON document on stdout instead of text lines"},
     {CLI_STRING(predict_args, open.backbone, "--backbone", "W"),
      .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
@@ -34,6 +61,9 @@ static const cli_option predict_options[] = {
     {CLI_INT(predict_args, open.tta, "--tta", "1|2|10", CLI_IN(1, 10)),
      .help = "test-time views of the video frames, probabilities averaged: 1 none (default),\n"
              "2 + mirror, 10 + four 90% crops and their mirrors"},
+    {CLI_FLAG(predict_args, timing, "--timing"),
+     .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
+             "features, model) and the wall time since the command started"},
     {0}};
 
 static const cli_command predict_command = {
@@ -51,6 +81,25 @@ static const cli_command predict_command = {
     .groups = {{NULL, predict_options, 0}},
 };
 
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* --timing: the stage breakdown of one result on stderr (stdout keeps the results, --json stays one document) */
+static void print_timing(const char *file, const avemo_result *r, const predict_args *o, int window) {
+    fprintf(stderr, "timing %s", file);
+    if (window) fprintf(stderr, " [%.2f-%.2f s]", r->start_s, r->end_s);
+    fprintf(stderr,
+            ": model open %.1f ms (once), decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms; "
+            "%.1f ms since the command started",
+            o->open_ms, r->decode_ms, r->faces_ms, r->features_ms, r->model_ms, r->total_ms, now_ms() - o->start_ms);
+    if (!window && r->end_s > r->start_s) /* the file's seconds per second since the start */
+        fprintf(stderr, "; real-time factor %.2f", (r->end_s - r->start_s) * 1e3 / (now_ms() - o->start_ms));
+    fprintf(stderr, "\n");
+}
+
 static int cmp_desc_idx(const void *a, const void *b, void *probs_v) {
     const float *p = probs_v;
     float x = p[*(const int *)a], y = p[*(const int *)b];
@@ -63,7 +112,15 @@ static void ranking(const avemo_result *r, int *order) {
     qsort_r(order, r->n_classes, sizeof *order, cmp_desc_idx, (void *)r->probs);
 }
 
-static void print_text(const avemo_model *m, const char *file, const avemo_result *r, const predict_args *o, int window) {
+/* "speaker 12 (60 clips)" or why the training statistics were used, into buf */
+static void speaker_text(const file_speaker *sp, char *buf, size_t cap) {
+    if (sp->stats) snprintf(buf, cap, "speaker %s: %d clips", sp->key, avemo_speaker_clips(sp->stats));
+    else if (!sp->key[0]) snprintf(buf, cap, "training statistics: no speaker in the name");
+    else snprintf(buf, cap, "training statistics: %d clip of speaker %s", sp->n_files, sp->key);
+}
+
+static void print_text(const avemo_model *m, const char *file, const avemo_result *r, const predict_args *o, int window,
+                       const file_speaker *sp) {
     int order[AVEMO_MAX_CLASSES], K = o->top > 0 && o->top < r->n_classes ? o->top : r->n_classes;
     ranking(r, order);
     if (window) printf("%s [%.2f-%.2f s]: ", file, r->start_s, r->end_s);
@@ -74,12 +131,18 @@ static void print_text(const avemo_model *m, const char *file, const avemo_resul
     if (!r->used_audio && (avemo_model_needs(m) & AVEMO_NEEDS_AUDIO)) printf("no audio: zeros; ");
     if (!r->used_video && (avemo_model_needs(m) & AVEMO_NEEDS_VIDEO)) printf("no video: zeros; ");
     if (r->frames_without_face) printf("%d/%d frames without a face; ", r->frames_without_face, r->video_frames);
+    if (sp) {
+        char who[160];
+        speaker_text(sp, who, sizeof who);
+        printf("%s; ", who);
+    }
     printf("decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms]\n", r->decode_ms, r->faces_ms,
            r->features_ms, r->model_ms, r->total_ms);
 }
 
 /* Adds one result's fields to the object j; returns j. */
-static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r, const predict_args *o, int window) {
+static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r, const predict_args *o, int window,
+                          const file_speaker *sp) {
     int order[AVEMO_MAX_CLASSES], K = o->top > 0 && o->top < r->n_classes ? o->top : r->n_classes;
     ranking(r, order);
     if (window) {
@@ -103,6 +166,11 @@ static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r,
         cJSON_AddNumberToObject(j, "video_frames", r->video_frames);
         cJSON_AddNumberToObject(j, "frames_without_face", r->frames_without_face);
     }
+    if (sp) { /* which statistics standardised the audio */
+        cJSON_AddStringToObject(j, "speaker", sp->key);
+        cJSON_AddStringToObject(j, "speaker_stats", sp->stats ? "speaker" : "training");
+        cJSON_AddNumberToObject(j, "speaker_clips", sp->stats ? avemo_speaker_clips(sp->stats) : 0);
+    }
     cJSON *t = cJSON_AddObjectToObject(j, "timing_ms");
     cJSON_AddNumberToObject(t, "decode", r->decode_ms);
     cJSON_AddNumberToObject(t, "faces", r->faces_ms);
@@ -114,16 +182,17 @@ static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r,
 
 /* One file (or its windows), printed as text or added to the JSON array arr; returns its exit status
  * (cli_exit_status). */
-static int predict_one(avemo_model *m, const char *file, const predict_args *o, cJSON *arr) {
+static int predict_one(avemo_model *m, const char *file, const predict_args *o, const file_speaker *sp, cJSON *arr) {
     avemo_result one, *res = &one;
     int n = 1, st;
+    avemo_predict_options po = {sp ? sp->stats : NULL, o->crops};
     if (o->window_s > 0) {
         st = avemo_predict_file_windows(m, file, o->window_s, o->hop_s, NULL, 0, &n);
         res = st ? NULL : malloc((size_t)(n ? n : 1) * sizeof *res);
         if (!st && !res) st = AVEMO_ENOMEM;
         if (!st) st = avemo_predict_file_windows(m, file, o->window_s, o->hop_s, res, n, &n);
     } else {
-        st = avemo_predict_file(m, file, &one);
+        st = avemo_predict_file_ex(m, file, &po, &one);
     }
     if (st) {
         const char *msg = avemo_last_error();
@@ -142,13 +211,17 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
         cJSON_AddStringToObject(e, "file", file);
         if (o->window_s > 0) {
             cJSON *w = cJSON_AddArrayToObject(e, "windows");
-            for (int k = 0; k < n; k++) cJSON_AddItemToArray(w, result_json(cJSON_CreateObject(), m, &res[k], o, 1));
+            for (int k = 0; k < n; k++) cJSON_AddItemToArray(w, result_json(cJSON_CreateObject(), m, &res[k], o, 1, sp));
         } else {
-            result_json(e, m, res, o, 0);
+            result_json(e, m, res, o, 0, sp);
         }
         cJSON_AddItemToArray(arr, e);
     } else {
-        for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0);
+        for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0, sp);
+    }
+    if (!st && o->timing) {
+        fflush(stdout);
+        for (int k = 0; k < n; k++) print_timing(file, &res[k], o, o->window_s > 0);
     }
     if (res != &one) free(res);
     return cli_exit_status(st);
@@ -168,16 +241,60 @@ static cJSON *json_document(const avemo_model *m, const predict_args *a, cJSON *
     return doc;
 }
 
+/* --speaker-norm: each file's speaker, and the statistics of every speaker with enough files (from those files).
+ * Returns the exit status of a failure (statistics failing for a speaker only log and fall back). */
+static int group_speakers(avemo_model *m, const predict_args *a, const cli_inputs *files, file_speaker *sp) {
+    const char **group = malloc((size_t)files->n * sizeof *group);
+    if (!group) return 1;
+    for (int f = 0; f < files->n; f++) {
+        int id;
+        if (a->speaker) snprintf(sp[f].key, sizeof sp[f].key, "%s", a->speaker);
+        else if (avemo_speaker_of_file(files->items[f], &id)) snprintf(sp[f].key, sizeof sp[f].key, "%d", id);
+    }
+    for (int f = 0; f < files->n; f++) {
+        if (!sp[f].key[0] || sp[f].n_files) continue; /* no speaker, or grouped with an earlier file */
+        int n = 0;
+        for (int g = f; g < files->n; g++)
+            if (!strcmp(sp[g].key, sp[f].key)) group[n++] = files->items[g];
+        avemo_speaker *stats = NULL;
+        if (n >= SPEAKER_MIN_CLIPS && avemo_speaker_from_files(m, group, n, &stats))
+            fprintf(stderr, "avemo predict: speaker %s: %s (training statistics used)\n", sp[f].key, avemo_last_error());
+        for (int g = f; g < files->n; g++)
+            if (!strcmp(sp[g].key, sp[f].key)) sp[g].stats = stats, sp[g].n_files = n;
+        sp[f].owner = 1;
+    }
+    free(group);
+    return 0;
+}
+
+/* The usage errors predict finds once the model is open; 0 when none. */
+static int check_predict_args(const avemo_model *m, const predict_args *a) {
+    if (a->speaker_norm && !avemo_model_speaker_norm(m))
+        return cli_usage_error("predict", "--speaker-norm: %s was trained without --speaker-norm", a->model_path);
+    if (a->window_s > 0 && (a->speaker_norm || a->crops > 1))
+        return cli_usage_error("predict", "--window does not combine with --speaker-norm or --crops");
+    return 0;
+}
+
 int cmd_predict(int argc, char **argv) {
-    predict_args a = {.top = 3};
+    predict_args a = {.top = 3, .start_ms = now_ms()};
     cli_inputs files;
     int status = cli_parse(&predict_command, argc, argv, &a, &files);
     if (status != CLI_RUN) return status;
     avemo_model *m = NULL;
     int st;
-    if (a.hop_s > 0 && a.window_s == 0) status = cli_usage_error("predict", "--hop needs --window");
+    file_speaker *sp = calloc((size_t)files.n + 1, sizeof *sp);
+    double t_open = now_ms();
+    if (!sp) status = 1;
+    else if (a.hop_s > 0 && a.window_s == 0) status = cli_usage_error("predict", "--hop needs --window");
+    else if (a.speaker && !a.speaker_norm) status = cli_usage_error("predict", "--speaker needs --speaker-norm");
     else if ((st = avemo_model_open_ex(a.model_path, &a.open, &m))) status = cli_fail("predict", st);
+    else if ((st = check_predict_args(m, &a))) status = st;
+    else if (a.speaker_norm && (st = group_speakers(m, &a, &files, sp))) status = st;
+    a.open_ms = now_ms() - t_open;
     if (status != CLI_RUN) {
+        avemo_model_close(m);
+        free(sp);
         cli_inputs_free(&files);
         return status;
     }
@@ -185,7 +302,7 @@ int cmd_predict(int argc, char **argv) {
     cJSON *files_json = NULL, *doc = a.json ? json_document(m, &a, &files_json) : NULL;
     status = 0;
     for (int f = 0; f < files.n; f++) {
-        int c = predict_one(m, files.items[f], &a, files_json);
+        int c = predict_one(m, files.items[f], &a, a.speaker_norm ? &sp[f] : NULL, files_json);
         if (c > status) status = c; /* a bad file (2) outranks a runtime failure (1), as it always has */
     }
     if (a.json) {
@@ -196,6 +313,9 @@ int cmd_predict(int argc, char **argv) {
         cJSON_Delete(doc);
     }
     fflush(stdout);
+    for (int f = 0; f < files.n; f++)
+        if (sp[f].owner) avemo_speaker_free(sp[f].stats);
+    free(sp);
     avemo_model_close(m);
     cli_inputs_free(&files);
     return status;

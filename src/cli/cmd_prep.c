@@ -58,6 +58,12 @@ static const cli_option prep_audio_table[] = {
      .help = "FRFT order for frft-mfcc (default " CLI_STR(AVEMO_FRFT_ORDER_DEFAULT) ")"},
     {CLI_DOUBLES(prep_args, orders, n_orders, AVEMO_FRFT_MFCC_MAX_ORDERS, "--frft-orders", "A,B,...", CLI_ANY),
      .help = "several orders stacked as channels"},
+    {CLI_INT(prep_args, prep.features.deltas, "--deltas", "N", CLI_IN(0, 2)),
+     .help = "append the coefficients' librosa deltas (1) and delta-deltas (2) as\n"
+             "more channels (default 0)"},
+    {CLI_FLAG(prep_args, prep.features.pitch, "--pitch"),
+     .help = "append 2 pitch channels: YIN log2(f0 / 100 Hz) where voiced, and the\n"
+             "periodicity"},
     {0}};
 
 static const cli_option prep_video_table[] = {

@@ -4,6 +4,7 @@
 #include "cli/train_args.h"
 #include "core/err.h"
 #include "train/finetune.h"
+#include "train/recipe.h"
 #include "train/trainer.h"
 
 #include <stdio.h>
@@ -22,6 +23,11 @@ static const cli_option train_run_options[] = {
      .help = "(default attention, the paper's)"},
     {CLI_CUSTOM(train_options, model.audio_stream, "--audio-stream", "paper|baseline", parse_audio_stream),
      .help = "audio stream variant (default paper: Table II)"},
+    {CLI_STRING(train_options, recipe, "--recipe", "paper|voice"),
+     .help = "training preset that the other options then override: paper (the\n"
+             "paper's and the baseline's exact settings) or voice (the best measured\n"
+             "for the audio stream; bench/RESULTS.md). Default: voice for --modality\n"
+             "audio, paper otherwise"},
     {CLI_FLAG(train_options, resume, "--resume"), .help = "continue RUN after an interruption (same options)"},
     {CLI_FLAG(train_options, quiet, "--quiet"), .help = "no per-epoch lines"},
     {0}};
@@ -88,12 +94,25 @@ static const cli_command train_command = {
                {"fine-tuning the backbone (--finetune):", finetune_table, 0}},
 };
 
+/* The options: the recipe's (--recipe, else the modality's default) under those given. A first, quiet parse
+ * finds the recipe and modality; the second starts from the recipe and reports any usage error. */
+static int parse_train_options(int argc, char **argv, train_options *o) {
+    train_options seen;
+    train_options_default(&seen);
+    seen.model.modality = MODALITY_AUDIO;
+    char err[512];
+    int first = cli_parse_quiet(&train_command, argc, argv, &seen, NULL, err, sizeof err);
+    train_options_default(o);
+    o->model.modality = first == CLI_RUN ? seen.model.modality : MODALITY_AUDIO;
+    o->log = cli_log_stderr;
+    const char *recipe = first == CLI_RUN && seen.recipe ? seen.recipe : train_recipe_default(o->model.modality);
+    if (first == CLI_RUN && train_recipe_apply(o, recipe)) return cli_usage_error("train", "%s", avemo_last_error());
+    return cli_parse(&train_command, argc, argv, o, NULL);
+}
+
 int cmd_train(int argc, char **argv) {
     train_options o;
-    train_options_default(&o);
-    o.model.modality = MODALITY_AUDIO;
-    o.log = cli_log_stderr;
-    int status = cli_parse(&train_command, argc, argv, &o, NULL);
+    int status = parse_train_options(argc, argv, &o);
     if (status != CLI_RUN) return status;
     if (!o.finetune.enabled && o.finetune.backbone_path)
         return cli_usage_error("train", "--backbone is for --finetune (the frozen path reads the cache's features)");
@@ -116,6 +135,10 @@ static const cli_option eval_options_table[] = {
     {CLI_STRING(eval_args, eval.cache_dir, "--data", "CACHE"), .required = 1, .help = "a prepared cache"},
     {CLI_INTS(eval_args, actors, n_actors, EVAL_MAX_ACTORS, "--actors", "1,2,3", CLI_ANY),
      .help = "only these actors' samples (default: all)"},
+    {CLI_FLAG(eval_args, eval.speaker_norm, "--speaker-norm"),
+     .help = "standardise each actor's audio with its own evaluated clips (a model\n"
+             "trained with --speaker-norm; without the flag such a model gets its\n"
+             "training statistics, the fallback)"},
     {CLI_FLAG(eval_args, json, "--json"), .help = "one line of JSON (n, top1..3, macro_f1, confusion)"},
     {CLI_STRING(eval_args, eval.protocol, "--protocol", "P"),
      .help = "only the test samples of this protocol's first fold\n"
@@ -159,6 +182,7 @@ int cmd_eval(int argc, char **argv) {
         a.eval.actors = a.actors;
         a.eval.n_actors = a.n_actors;
     }
+    a.eval.log = cli_log_stderr;
     eval_metrics m;
     int st = eval_run(&a.eval, &m);
     if (st) return cli_fail("eval", st);

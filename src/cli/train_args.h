@@ -7,7 +7,8 @@
 
 /* --protocol, --folds, --epochs, --batch, --seed, --optimizer, --lr, --momentum, --dampening, --weight-decay,
  * --nesterov, --schedule, --milestones, --gamma, --dropout, --label-smoothing, --modality-dropout,
- * --init-visual. Ranges: folds, epochs, batch >= 1; lr > 0; milestones up to TRAIN_MAX_MILESTONES ints >= 0;
+ * --audio-pool-stride, --speaker-norm, --ensemble, --refit, the augmentations (--time-shift, --time-mask,
+ * --freq-mask, --noise, --speed, --mixup), --init-visual. Ranges: folds, epochs, batch >= 1; lr > 0; milestones up to TRAIN_MAX_MILESTONES ints >= 0;
  * dropout and label smoothing in [0, 1) (what the model config accepts). */
 extern const cli_option train_cli_options[];
 

@@ -244,3 +244,19 @@ int dataset_scan(const char *root, const dataset_options *opt, dataset *ds) {
     if (opt->kind != DATASET_IMAGEFOLDER && ds->n) qsort(ds->samples, ds->n, sizeof *ds->samples, cmp_sample);
     return AVEMO_OK;
 }
+
+int dataset_speaker_of_name(const char *path, int *actor) {
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    int fields[7], level, emotion;
+    char why[160], stem[64];
+    if (ravdess_parse_name(name, fields, why, sizeof why) == AVEMO_OK) {
+        *actor = fields[6];
+        return 1;
+    }
+    const char *dot = strrchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : strlen(name);
+    if (len >= sizeof stem) return 0;
+    memcpy(stem, name, len);
+    stem[len] = 0;
+    return cremad_parse_name(stem, actor, &emotion, &level, why, sizeof why) == AVEMO_OK;
+}

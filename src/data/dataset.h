@@ -77,5 +77,8 @@ int dataset_actors(const dataset *ds, int *actors, int cap);
 int ravdess_parse_name(const char *name, int fields[7], char *why, int why_cap);
 /* Parse a CREMA-D stem "1001_DFA_ANG_XX": actor, emotion index (ANG DIS FEA HAP NEU SAD), level 0..3. */
 int cremad_parse_name(const char *stem, int *actor, int *emotion, int *level, char *why, int why_cap);
+/* The speaker of a file by its dataset's naming: the actor of a RAVDESS name (any folder) or of a CREMA-D stem;
+ * returns 1 and *actor, or 0 when the name follows neither. */
+int dataset_speaker_of_name(const char *path, int *actor);
 
 #endif

@@ -3,6 +3,8 @@
 #include "core/err.h"
 #include "data/loader.h"
 #include "data/weights.h"
+#include "dsp/deltas.h"
+#include "dsp/pitch.h"
 #include "io/audio.h"
 #include "io/image.h"
 #include "model/model_file.h"
@@ -50,6 +52,8 @@ static void audio_settings_to_json(cJSON *a, const featurizer_settings *s) {
     cJSON_AddNumberToObject(a, "fmax_hz", m->fmax_hz);
     cJSON_AddNumberToObject(a, "top_db", m->top_db);
     cJSON_AddStringToObject(a, "pad_mode", m->pad_mode == MFCC_PAD_REFLECT ? "reflect" : "constant");
+    if (s->deltas) cJSON_AddNumberToObject(a, "deltas", s->deltas); /* absent: 0 (older caches unchanged) */
+    if (s->pitch) cJSON_AddBoolToObject(a, "pitch", 1);               /* absent: none */
 }
 
 static void video_settings_to_json(cJSON *v, const featurizer_settings *s) {
@@ -133,6 +137,10 @@ static int audio_settings_from_json(const cJSON *a, featurizer_settings *s, cons
     m->fmax_hz = jnum(a, "fmax_hz", m->fmax_hz);
     m->top_db = jnum(a, "top_db", m->top_db);
     m->pad_mode = !strcmp(jstr(a, "pad_mode", "constant"), "reflect") ? MFCC_PAD_REFLECT : MFCC_PAD_CONSTANT;
+    s->deltas = (int)jnum(a, "deltas", 0);
+    s->pitch = jbool(a, "pitch", 0);
+    if (s->deltas < 0 || s->deltas > 2)
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: deltas %d (0, 1 or 2)", origin, s->deltas);
     if (m->sample_rate_hz < 1000 || m->sample_rate_hz > 384000 || !(s->clip_seconds > 0 && s->clip_seconds < 3600))
         return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad sample rate or clip length", origin);
     if ((rc = mfcc_config_check(m))) return avemo_error_prefix(rc, "%s: prep settings", origin);
@@ -187,11 +195,20 @@ int featurizer_settings_from_json(const char *json, const char *origin, featuriz
 
 void featurizer_audio_shape(const featurizer_settings *s, int *channels, int *frames) {
     int orders = s->audio_features == AUDIO_FEATURES_FRFT_MFCC ? s->n_orders : 1;
-    *channels = s->mfcc.n_mfcc * orders;
+    *channels = s->mfcc.n_mfcc * orders * (1 + s->deltas) + (s->pitch ? 2 : 0);
     *frames = (int)mfcc_frames(&s->mfcc, audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz));
 }
 
 long featurizer_frame_bytes(const featurizer_settings *s) { return faces_frame_bytes(&s->faces); }
+
+/* The YIN settings of the pitch rows: the defaults on the MFCC's rate and frames. */
+static const yin_config *featurizer_yin_config(const featurizer_settings *s, yin_config *c) {
+    yin_config_default(c);
+    c->sample_rate_hz = s->mfcc.sample_rate_hz;
+    c->frame = s->mfcc.n_fft;
+    c->hop = s->mfcc.hop_samples;
+    return c;
+}
 
 /* ---- opening ---- */
 
@@ -202,6 +219,13 @@ static int open_audio(featurizer *f) {
     f->clip_samples = audio_clip_samples(s->clip_seconds, s->mfcc.sample_rate_hz);
     if (f->clip_samples < 1)
         return avemo_error(AVEMO_EINVAL, "a clip of %g s is shorter than one sample", s->clip_seconds);
+    int C, F;
+    featurizer_audio_shape(s, &C, &F);
+    if (s->deltas < 0 || s->deltas > 2) return avemo_error(AVEMO_EINVAL, "deltas %d (0, 1 or 2)", s->deltas);
+    if (s->deltas && F < DELTA_WIDTH)
+        return avemo_error(AVEMO_EINVAL, "deltas need clips of %d frames or more (%d)", DELTA_WIDTH, F);
+    yin_config yc;
+    if (s->pitch && (rc = yin_config_check(featurizer_yin_config(s, &yc)))) return rc;
     if (s->audio_features == AUDIO_FEATURES_FRFT_MFCC) return frft_mfcc_create(&f->frft, &s->mfcc, s->orders, s->n_orders);
     return AVEMO_OK;
 }
@@ -302,6 +326,15 @@ int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, lo
     return rc;
 }
 
+int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n) {
+    audio_clip clip;
+    int rc = audio_load(path, f->settings.mfcc.sample_rate_hz, &clip);
+    if (rc) return rc;
+    *x = clip.samples; /* ownership passes to the caller */
+    *n = clip.n;
+    return AVEMO_OK;
+}
+
 int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny) {
     return audio_resample(x, n, rate_hz, f->settings.mfcc.sample_rate_hz, y, ny);
 }
@@ -317,6 +350,18 @@ static long first_non_finite(const float *x, long n) {
     return -1;
 }
 
+/* The 2 pitch rows [2, F] of clip [N]. */
+static int pitch_features(const featurizer_settings *s, const float *clip, long N, int F, float *out) {
+    yin_config c;
+    featurizer_yin_config(s, &c);
+    float *track = malloc(2 * (size_t)F * sizeof *track);
+    if (!track) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    int rc = yin_track(&c, clip, N, track, track + F);
+    if (!rc) yin_pitch_rows(&c, track, track + F, F, out);
+    free(track);
+    return rc;
+}
+
 int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
     long N = f->clip_samples;
     if (N < 1) return avemo_error(AVEMO_EINVAL, "featurizer: opened without audio");
@@ -324,9 +369,14 @@ int featurizer_audio(const featurizer *f, const float *x, long n, float *out) {
     if (!clip) return avemo_error(AVEMO_ENOMEM, "out of memory");
     featurizer_fit_clip(f, x, n, clip);
     int rc = f->frft ? frft_mfcc_forward(f->frft, clip, N, out) : mfcc_forward(&f->settings.mfcc, clip, N, out);
-    free(clip);
+    /* deltas: rows [base, 2 base) the first-order deltas of rows [0, base), rows [2 base, 3 base) the second-order */
     int C, F;
     featurizer_audio_shape(&f->settings, &C, &F);
+    int pitch_rows = f->settings.pitch ? 2 : 0, base = (C - pitch_rows) / (1 + f->settings.deltas);
+    for (int d = 1; !rc && d <= f->settings.deltas; d++)
+        rc = feature_deltas(out, base, F, d, out + (long)d * base * F);
+    if (!rc && pitch_rows) rc = pitch_features(&f->settings, clip, N, F, out + (long)(C - pitch_rows) * F);
+    free(clip);
     long bad = rc ? -1 : first_non_finite(out, (long)C * F);
     if (bad >= 0)
         rc = avemo_error(AVEMO_EFORMAT, "non-finite audio features (%g at coefficient %ld, frame %ld): the audio holds "

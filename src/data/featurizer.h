@@ -10,6 +10,8 @@
  *                   PCM at any rate -> the same resampler                                   featurizer_resample
  *                   -> centre crop / zero pad to clip_seconds (3.6 s)                        featurizer_fit_clip
  *                   -> MFCC [n_mfcc, F] or FRFT-MFCC [orders x n_mfcc, F] (F = 156)         featurizer_audio
+ *                      (+ deltas: their librosa deltas of order 1 (and 2) as more rows, dsp/deltas.h)
+ *                      (+ pitch: YIN's log2(f0 / 100 Hz) where voiced and its periodicity, 2 rows, dsp/pitch.h)
  *   video (SPEC 2)  file -> `frames` sampled frames (a still image: one)                    featurizer_read_frames
  *                   -> MTCNN face crops or whole frames resized: uint8 [T, S, S(, 3)]       featurizer_frames
  *   embeddings      frames -> the backbone's normalisation -> folded MobileNetV2 [T, 1280]  featurizer_embed
@@ -50,6 +52,10 @@ typedef struct {
     int n_orders;                 /* FRFT-MFCC: orders stacked as channels */
     double orders[AVEMO_FRFT_MFCC_MAX_ORDERS];
     mfcc_config mfcc;             /* mfcc.sample_rate_hz: the rate all audio is resampled to */
+    int deltas;                   /* 0, 1 or 2 (ours, issue 13): the coefficient rows followed by their delta rows
+                                     (1) and delta-delta rows (2) */
+    int pitch;                    /* 1 (ours, issue 13): then 2 rows of pitch (dsp/pitch.h's yin_pitch_rows, YIN
+                                     60-500 Hz on the STFT's frames) */
     double clip_seconds;          /* audio fitted to this length (3.6 s) */
     faces_config faces;           /* frames per clip, side, colour, frame window, MTCNN settings */
     video_frames_kind frames_kind;
@@ -72,7 +78,7 @@ int featurizer_settings_to_json(const featurizer_settings *s, const dataset_opti
 int featurizer_settings_from_json(const char *json, const char *origin, featurizer_settings *s, char *backbone,
                                   size_t cap);
 
-/* Shape of featurizer_audio's output: channels C (n_mfcc x orders) and frames F. */
+/* Shape of featurizer_audio's output: channels C (n_mfcc x orders x (1 + deltas) + 2 pitch) and frames F. */
 void featurizer_audio_shape(const featurizer_settings *s, int *channels, int *frames);
 /* Bytes of one video frame: size x size (x 3 in colour). */
 long featurizer_frame_bytes(const featurizer_settings *s);
@@ -112,6 +118,9 @@ int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, lo
 /* `path` opened for reads at the settings' rate (io/audio.h's audio_source: windows of a long file are decoded one
  * at a time); close with audio_source_close. */
 int featurizer_open_audio(const featurizer *f, const char *path, audio_source **src);
+/* Decode the whole of `path` to mono at the settings' rate: *x [*n] malloc'd (audio_load's limits on rate,
+ * channels and duration apply; memory grows with the file's length: only predict's --crops and --speaker use it). */
+int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n);
 /* PCM x [n] at rate_hz -> *y [*ny] at the settings' rate (malloc'd; the resampler of featurizer_audio_clip). */
 int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny);
 /* x [n] at the settings' rate -> clip [f->clip_samples], centre-cropped or zero-padded. */

@@ -65,7 +65,9 @@ static int parse_actor_list(const char *s, const char *end, int *out, int *n, in
 
 int protocol_parse(const char *text, protocol_spec *p) {
     memset(p, 0, sizeof *p);
-    if (!text || !*text) return avemo_error(AVEMO_EINVAL, "empty protocol (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split, holdout:SEED)");
+    if (!text || !*text)
+        return avemo_error(AVEMO_EINVAL,
+                           "empty protocol (kfold[:K[:V]], kch5, lnso:N, all, actors:T/V, random:SEED, split, holdout:SEED)");
     if (strlen(text) >= sizeof p->text) return avemo_error(AVEMO_EINVAL, "protocol text too long");
     snprintf(p->text, sizeof p->text, "%s", text);
     const char *end = text + strlen(text);
@@ -86,6 +88,18 @@ int protocol_parse(const char *text, protocol_spec *p) {
     }
     if (!strcmp(text, "kch5")) {
         p->kind = PROTOCOL_KCH5;
+        return AVEMO_OK;
+    }
+    if (!strcmp(text, "all")) {
+        p->kind = PROTOCOL_ALL;
+        return AVEMO_OK;
+    }
+    if (!strncmp(text, "lnso:", 5)) {
+        long n;
+        int rc = parse_int(text + 5, end, 1, 10000, &n, "actors per block N", text);
+        if (rc) return rc;
+        p->kind = PROTOCOL_LNSO;
+        p->block = (int)n;
         return AVEMO_OK;
     }
     if (!strcmp(text, "split")) {
@@ -121,7 +135,9 @@ int protocol_parse(const char *text, protocol_spec *p) {
         p->seed = (uint64_t)seed;
         return AVEMO_OK;
     }
-    return avemo_error(AVEMO_EINVAL, "unknown protocol '%s' (kfold[:K[:V]], kch5, actors:T/V, random:SEED, split, holdout:SEED)", text);
+    return avemo_error(AVEMO_EINVAL,
+                       "unknown protocol '%s' (kfold[:K[:V]], kch5, lnso:N, all, actors:T/V, random:SEED, split, holdout:SEED)",
+                       text);
 }
 
 const char *protocol_default(dataset_kind kind) {
@@ -272,6 +288,45 @@ static int make_kch5(const protocol_spec *p, const dataset *ds, fold_set *fs) {
     snprintf(fs->desc, sizeof fs->desc,
              "the baseline's 5 folds (kch5): test 1-4/val 5-8, test 5-8/val 9-12, ..., test 17-20/val 21-24; "
              "other actors train; actors 21-24 are never tested");
+    return AVEMO_OK;
+}
+
+static int make_lnso(const protocol_spec *p, const dataset *ds, fold_set *fs) {
+    int rc = require_actors(ds, p->text);
+    if (rc) return rc;
+    int actors[PROTOCOL_MAX_ACTORS];
+    int n_actors = dataset_actors(ds, actors, PROTOCOL_MAX_ACTORS), N = p->block;
+    if (n_actors > PROTOCOL_MAX_ACTORS) return avemo_error(AVEMO_EINVAL, "more than %d actors", PROTOCOL_MAX_ACTORS);
+    if (n_actors % N || n_actors / N < 3)
+        return avemo_error(AVEMO_EINVAL, "protocol '%s': %d actors do not make 3 or more blocks of %d", p->text,
+                           n_actors, N);
+    int n_folds = n_actors / N;
+    fs->folds = calloc(n_folds, sizeof *fs->folds);
+    if (!fs->folds) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    fs->n_folds = n_folds;
+    for (int k = 0; k < n_folds; k++) {
+        fold *f = &fs->folds[k];
+        memcpy(f->test_actors, actors + k * N, N * sizeof *actors);
+        memcpy(f->val_actors, actors + (k + 1) % n_folds * N, N * sizeof *actors);
+        f->n_test_actors = f->n_val_actors = N;
+        if ((rc = fold_by_actors(f, ds))) return rc;
+    }
+    snprintf(fs->desc, sizeof fs->desc,
+             "leave-%d-actors-out over %d actors (the baseline's fold layout: fold k tests the k-th block of %d sorted "
+             "actors and validates on the next block, the last on the first); %d folds, the other actors train",
+             N, n_actors, N, n_folds);
+    return AVEMO_OK;
+}
+
+static int make_all(const dataset *ds, fold_set *fs) {
+    fs->folds = calloc(1, sizeof *fs->folds);
+    if (!fs->folds) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    fs->n_folds = 1;
+    fold *f = &fs->folds[0];
+    int rc = alloc_fold(f, ds->n);
+    if (rc) return rc;
+    for (int i = 0; i < ds->n; i++) f->train[f->n_train++] = i;
+    snprintf(fs->desc, sizeof fs->desc, "every sample trains (no validation, no test: the last epoch is kept)");
     return AVEMO_OK;
 }
 
@@ -474,9 +529,12 @@ int protocol_make_folds(const protocol_spec *p, const dataset *ds, uint64_t seed
     case PROTOCOL_RANDOM: rc = make_random(p, ds, out); break;
     case PROTOCOL_SPLIT: rc = make_split(ds, seed, out); break;
     case PROTOCOL_HOLDOUT: rc = make_holdout(p, ds, out); break;
+    case PROTOCOL_LNSO: rc = make_lnso(p, ds, out); break;
+    case PROTOCOL_ALL: rc = make_all(ds, out); break;
     default: rc = avemo_error(AVEMO_EINVAL, "unknown protocol kind %d", (int)p->kind);
     }
-    if (!rc && (p->kind == PROTOCOL_KFOLD || p->kind == PROTOCOL_KCH5 || p->kind == PROTOCOL_ACTORS)) {
+    if (!rc && (p->kind == PROTOCOL_KFOLD || p->kind == PROTOCOL_KCH5 || p->kind == PROTOCOL_ACTORS ||
+                p->kind == PROTOCOL_LNSO)) {
         rc = fold_set_check_disjoint(out, ds);
         out->speaker_independent = rc == AVEMO_OK;
     }

@@ -8,6 +8,12 @@
  *                   the rest train. Deterministic from the seed.
  *   kch5            the baseline's 5 RAVDESS folds: test 1-4/val 5-8, test 5-8/val 9-12, ...,
  *                   test 17-20/val 21-24 (actors 21-24 never tested); the other actors train.
+ *   lnso:N          leave-N-actors-out with the baseline's fold layout: the sorted actors cut into blocks of N,
+ *                   fold k tests block k and validates on the next block (the last fold on the first), the
+ *                   other actors train; every actor is tested once (12 actors, lnso:2: 6 folds, test 1,2 /
+ *                   val 3,4, ..., test 11,12 / val 1,2). Nothing is drawn.
+ *   all             one fold: every actor trains, none validates or tests (a final model for deployment; the
+ *                   last epoch is kept)
  *   actors:T/V      one split: test actors T, validation actors V (comma lists, ranges a-b allowed),
  *                   e.g. actors:1,2,3,4/5,6 ; the other actors train.
  *   random:SEED     one utterance-level split (20 % test, 10 % validation), leaks speakers: comparison only.
@@ -24,7 +30,16 @@
 
 #include <stdint.h>
 
-typedef enum { PROTOCOL_KFOLD, PROTOCOL_KCH5, PROTOCOL_ACTORS, PROTOCOL_RANDOM, PROTOCOL_SPLIT, PROTOCOL_HOLDOUT } protocol_kind;
+typedef enum {
+    PROTOCOL_KFOLD,
+    PROTOCOL_KCH5,
+    PROTOCOL_ACTORS,
+    PROTOCOL_RANDOM,
+    PROTOCOL_SPLIT,
+    PROTOCOL_LNSO,
+    PROTOCOL_ALL,
+    PROTOCOL_HOLDOUT
+} protocol_kind;
 
 #define PROTOCOL_MAX_ACTORS 128
 
@@ -32,6 +47,7 @@ typedef struct {
     protocol_kind kind;
     int n_folds;    /* kfold: folds K (0 = dataset default) */
     int n_val;      /* kfold: validation actors per fold (0 = default, -1 = given as 0: no validation) */
+    int block;      /* lnso:N: actors per test (and validation) block */
     uint64_t seed;  /* random:SEED, holdout:SEED */
     int n_test_actors, n_val_actors;                    /* actors:T/V */
     int test_actors[PROTOCOL_MAX_ACTORS], val_actors[PROTOCOL_MAX_ACTORS];
@@ -52,7 +68,8 @@ typedef struct {
     char desc[512];          /* one line: what the protocol did (for logs and reports) */
 } fold_set;
 
-/* Parse "kfold", "kfold:6", "kfold:6:4", "kch5", "actors:1,2,3,4/5,6", "random:7", "split", "holdout:1".
+/* Parse "kfold", "kfold:6", "kfold:6:4", "kch5", "lnso:2", "all", "actors:1,2,3,4/5,6", "random:7", "split",
+ * "holdout:1".
  * AVEMO_EINVAL with a message naming the problem on bad text. */
 int protocol_parse(const char *text, protocol_spec *out);
 /* The dataset's default protocol text: RAVDESS "kfold:6", CREMA-D "kfold:5", image folders "split". */

@@ -6,12 +6,12 @@
 void audio_stream_setup(audio_stream_dims *d, const model_config *c) {
     int t = c->audio_frames;
     if (c->audio_stream == AUDIO_STREAM_BASELINE) {
-        /* conv1d_block_audio: Conv1d(k=3, valid) + BN + ReLU + MaxPool1d(2, 1); 10->64->128 | 128->256->128 */
+        /* conv1d_block_audio: Conv1d(k=3, valid) + BN + ReLU + MaxPool1d(2, 1 or 2); 10->64->128 | 128->256->128 */
         const int ch[5] = {c->audio_channels, c->baseline_ch1, c->baseline_ch2, c->baseline_ch3, c->baseline_ch2};
         d->n_blocks = 4;
         d->split = 2;
         for (int i = 0; i < 4; i++) {
-            d->block[i] = (audio_block_dims){t, ch[i], ch[i + 1], 0, 0, 1};
+            d->block[i] = (audio_block_dims){t, ch[i], ch[i + 1], 0, 0, c->baseline_pool_stride};
             t = audio_block_out_t(&d->block[i]);
         }
     } else {

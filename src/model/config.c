@@ -24,6 +24,7 @@ void model_config_default(model_config *c, int n_classes) {
     c->baseline_ch1 = 64;
     c->baseline_ch2 = 128;
     c->baseline_ch3 = 256;
+    c->baseline_pool_stride = 1;
     c->fusion_ch = 128;
     c->fusion_blocks = 4;
     c->mlp_hidden = 128;
@@ -84,7 +85,8 @@ int model_config_validate(const model_config *c) {
         return avemo_error(AVEMO_EINVAL, "bad audio stream variant");
     const int sizes[] = {c->n_classes, c->audio_channels, c->audio_frames, c->video_frames, c->video_dim,
                          c->video_ch1, c->video_ch2, c->audio_ch, c->audio_blocks, c->baseline_ch1,
-                         c->baseline_ch2, c->baseline_ch3, c->fusion_ch, c->fusion_blocks, c->mlp_hidden};
+                         c->baseline_ch2, c->baseline_ch3, c->fusion_ch, c->fusion_blocks, c->mlp_hidden,
+                         c->baseline_pool_stride};
     for (int i = 0; i < N_OF(sizes); i++)
         if (sizes[i] <= 0 || sizes[i] > (1 << 20))
             return avemo_error(AVEMO_EINVAL, "model config: size %d out of range (item %d)", sizes[i], i);
@@ -101,8 +103,10 @@ int model_config_validate(const model_config *c) {
             for (int i = 0; i < c->audio_blocks; i++) t /= 2;       /* MaxPool1d(2) per block */
             if (c->audio_blocks < 2 || c->audio_blocks > MODEL_MAX_AUDIO_BLOCKS)
                 return avemo_error(AVEMO_EINVAL, "model config: audio_blocks must be in 2..%d", MODEL_MAX_AUDIO_BLOCKS);
+        } else if (c->baseline_pool_stride > 2) {
+            return avemo_error(AVEMO_EINVAL, "model config: baseline_pool_stride must be 1 or 2");
         } else {
-            t -= 4 * 3;                                              /* k=3 valid conv + MaxPool1d(2, 1) */
+            for (int i = 0; i < 4; i++) t = t < 4 ? 0 : (t - 4) / c->baseline_pool_stride + 1; /* k=3 valid, pool 2 */
         }
         if (t < 1)
             return avemo_error(AVEMO_EINVAL, "model config: %d audio frames are too few for the %s audio stream",
@@ -117,7 +121,7 @@ static const struct { const char *key; size_t offset; } int_fields[] = {
     FIELD(n_classes),    FIELD(audio_channels), FIELD(audio_frames), FIELD(video_frames), FIELD(video_dim),
     FIELD(video_ch1),    FIELD(video_ch2),      FIELD(audio_ch),     FIELD(audio_blocks), FIELD(baseline_ch1),
     FIELD(baseline_ch2), FIELD(baseline_ch3),   FIELD(fusion_ch),    FIELD(fusion_blocks), FIELD(mlp_hidden),
-    FIELD(modality_dropout)};
+    FIELD(modality_dropout), FIELD(baseline_pool_stride)};
 static const struct { const char *key; size_t offset; } float_fields[] = {FIELD(dropout), FIELD(label_smoothing)};
 #undef FIELD
 static int int_field(const model_config *c, int i) { return *(const int *)((const char *)c + int_fields[i].offset); }

@@ -41,6 +41,8 @@ typedef struct {
     int audio_ch;                       /* Table II: 64 */
     int audio_blocks;                   /* Table II: 4 (paper variant only), at most MODEL_MAX_AUDIO_BLOCKS */
     int baseline_ch1, baseline_ch2, baseline_ch3; /* baseline audio: 10->64->128, 128->256->128 */
+    int baseline_pool_stride;           /* baseline audio: MaxPool1d(2, stride): 1 the baseline's, 2 (ours) a
+                                           quarter of the work at the same parameters */
     int fusion_ch;                      /* 128: audio projection and fusion residual blocks */
     int fusion_blocks;                  /* 4, at most MODEL_MAX_FUSION_BLOCKS */
     int mlp_hidden;                     /* `intermediate` fusion's hidden layer: 128 (ours) */

@@ -1,5 +1,6 @@
 /* MobileNetV2 (see mobilenetv2.h): the architecture and its tensors, forward / backward, folded inference.
- * Files: mobilenetv2_file.c (safetensors), mobilenetv2_tflite.c (TFLite import). */
+ * Files: mobilenetv2_file.c (safetensors), mobilenetv2_tflite.c (TFLite import), mobilenetv2_infer.c (folded
+ * inference: mobilenetv2_fold / mobilenetv2_infer). */
 #include "model/mobilenetv2.h"
 
 #include "core/err.h"
@@ -421,113 +422,6 @@ int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures) {
 int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n) {
     if (!m->n_classes) return avemo_error(AVEMO_EINVAL, "MobileNetV2: this backbone has no classifier");
     return linear_forward(logits, features, m->p.fc_w, m->p.fc_b, n, MNV2_FEATURES, m->n_classes);
-}
-
-/* ---- folded inference ---- */
-
-int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
-    memset(f, 0, sizeof *f);
-    long total = 0;
-    for (int i = 0; i < MNV2_UNITS; i++) {
-        const mnv2_unit *u = &m->p.units[i];
-        total += (long)u->c_out * (u->c_in / u->groups) * u->k * u->k + u->c_out;
-    }
-    f->mem = malloc((size_t)total * sizeof(float));
-    if (!f->mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate folded weights");
-    f->in_channels = m->in_channels;
-    f->padding = m->padding;
-    float *p = f->mem;
-    for (int i = 0; i < MNV2_UNITS; i++) {
-        const mnv2_unit *u = &m->p.units[i];
-        long per_out = (long)(u->c_in / u->groups) * u->k * u->k;
-        f->unit[i] = *u;
-        f->w[i] = p;
-        memcpy(p, u->w, (size_t)(u->c_out * per_out) * sizeof(float));
-        p += u->c_out * per_out;
-        f->b[i] = p;
-        memset(p, 0, (size_t)u->c_out * sizeof(float));
-        p += u->c_out;
-        batchnorm_fold(f->w[i], f->b[i], u->c_out, per_out, u->gamma, u->beta, u->running_mean, u->running_var,
-                       m->bn_eps);
-    }
-    for (int b = 0; b < MNV2_BLOCKS; b++) {
-        f->block_first[b] = (int)(m->p.blocks[b].u[0] - m->p.units);
-        f->block_units[b] = m->p.blocks[b].n_units;
-        f->block_residual[b] = m->p.blocks[b].residual;
-    }
-    return AVEMO_OK;
-}
-
-void mobilenetv2_folded_free(mnv2_folded *f) {
-    if (!f) return;
-    free(f->mem);
-    memset(f, 0, sizeof *f);
-}
-
-/* Folded unit i on `in` [n, *h, *w, c_in] into `out`; *h, *w become the output's. */
-static int run_folded_unit(const mnv2_folded *f, int i, float *out, const float *in, int n, int *h, int *w) {
-    conv2d_shape s;
-    mnv2_unit_shape(&s, &f->unit[i], f->padding, n, *h, *w);
-    int rc = conv2d_forward(out, in, f->w[i], f->b[i], &s);
-    if (rc) return rc;
-    *h = conv2d_out_h(&s);
-    *w = conv2d_out_w(&s);
-    if (f->unit[i].relu6) relu6_forward(out, out, (long)n * *h * *w * f->unit[i].c_out);
-    return AVEMO_OK;
-}
-
-/* x [n, h, w, in_channels] -> features [n, 1280], the activations rotating through buf[0..3] */
-static int infer_batch(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, float *buf[4]) {
-    int cur = 0, rc; /* buf[cur] = the current block's input */
-    if ((rc = run_folded_unit(f, 0, buf[cur], x, n, &h, &w))) return rc;
-    for (int b = 0; b < MNV2_BLOCKS; b++) {
-        int unit_in = cur;
-        for (int k = 0; k < f->block_units[b]; k++) {
-            int unit_out = (unit_in + 1) % 4;
-            if (unit_out == cur) unit_out = (unit_out + 1) % 4;
-            if ((rc = run_folded_unit(f, f->block_first[b] + k, buf[unit_out], buf[unit_in], n, &h, &w))) return rc;
-            unit_in = unit_out;
-        }
-        if (f->block_residual[b]) {
-            long count = (long)n * h * w * f->unit[f->block_first[b] + f->block_units[b] - 1].c_out;
-            for (long j = 0; j < count; j++) buf[unit_in][j] += buf[cur][j];
-        }
-        cur = unit_in;
-    }
-    int head_out = (cur + 1) % 4;
-    if ((rc = run_folded_unit(f, MNV2_UNITS - 1, buf[head_out], buf[cur], n, &h, &w))) return rc;
-    avgpool_global_forward(features, buf[head_out], n, (long)h * w, MNV2_FEATURES);
-    return AVEMO_OK;
-}
-
-int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk) {
-    if (n < 1 || h < 1 || w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: bad input size");
-    if (chunk <= 0) chunk = 8;
-    if (chunk > n) chunk = n;
-    /* largest activation per image */
-    long max_act = 0;
-    int out_h = h, out_w = w;
-    for (int i = 0; i < MNV2_UNITS; i++) {
-        conv2d_shape s;
-        mnv2_unit_shape(&s, &f->unit[i], f->padding, 1, out_h, out_w);
-        out_h = conv2d_out_h(&s);
-        out_w = conv2d_out_w(&s);
-        if (out_h < 1 || out_w < 1) return avemo_error(AVEMO_EINVAL, "MobileNetV2: input %d x %d too small", h, w);
-        long size = (long)out_h * out_w * f->unit[i].c_out;
-        if (size > max_act) max_act = size;
-    }
-    float *mem = malloc((size_t)max_act * chunk * 4 * sizeof(float));
-    if (!mem) return avemo_error(AVEMO_ENOMEM, "MobileNetV2: cannot allocate inference buffers");
-    float *buf[4];
-    for (int k = 0; k < 4; k++) buf[k] = mem + (long)k * max_act * chunk;
-    int rc = AVEMO_OK;
-    for (int first = 0; first < n && !rc; first += chunk) {
-        int batch = n - first < chunk ? n - first : chunk;
-        rc = infer_batch(f, features + (long)first * MNV2_FEATURES, x + (long)first * h * w * f->in_channels, batch,
-                         h, w, buf);
-    }
-    free(mem);
-    return rc;
 }
 
 /* ---- normalisation ---- */

@@ -23,6 +23,7 @@
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "model/layout.h"
+#include "nn/blocked.h"
 #include "nn/shapes.h"
 
 #define MNV2_BLOCKS 17
@@ -120,19 +121,32 @@ int mobilenetv2_backward(mobilenetv2 *m, float *dx, const float *dfeatures);
 /* classifier: features [n, 1280] -> logits [n, n_classes] */
 int mobilenetv2_classify(const mobilenetv2 *m, float *logits, const float *features, int n);
 
-/* Inference with BN folded into the convs (eval mode; fast, small memory): */
+/* Inference with BN folded into the convs (eval mode; mobilenetv2_infer.c). The folded weights are packed for
+ * the blocked kernels of nn/blocked.h; each inverted residual block runs fused (expand 1x1 -> depthwise 3x3 ->
+ * project 1x1 over tiles of rows, so the expanded tensor lives only in a ring of rows in cache), one image
+ * at a time per thread, out of workspaces that are kept across calls (no allocation in steady state). */
+typedef struct mnv2_workspaces mnv2_workspaces; /* opaque: the pool of workspaces */
+
 typedef struct {
     int in_channels;
     mnv2_padding padding;
-    float *w[MNV2_UNITS], *b[MNV2_UNITS];
-    float *mem;
     mnv2_unit unit[MNV2_UNITS];        /* shapes (pointer fields unused) */
     int block_first[MNV2_BLOCKS], block_units[MNV2_BLOCKS], block_residual[MNV2_BLOCKS];
+    const float *stem_w;               /* units[0], packed for blk_stem_row */
+    const float *dw_w[MNV2_BLOCKS];    /* each block's depthwise unit, packed for blk_dw3x3_row */
+    blk_pw expand[MNV2_BLOCKS];        /* expand 1x1 (k = 0 where the block has none: features.1) */
+    blk_pw project[MNV2_BLOCKS];       /* project 1x1 */
+    blk_pw head;                       /* features.18 */
+    float *mem;                        /* every packed tensor */
+    mnv2_workspaces *workspaces;
 } mnv2_folded;
 
 int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m);
 void mobilenetv2_folded_free(mnv2_folded *f);
-/* x [n, h, w, in_channels] -> features [n, 1280], processing `chunk` images at a time (0 = 8). */
+/* x [n, h, w, in_channels] -> features [n, 1280]. Threads: nn_get_threads() (1 inside a parallel region): whole
+ * images per thread, the images left over (fewer than the threads) split by rows. May be called from several
+ * threads at once on one folded model. `chunk` is kept for the callers and ignored: memory no longer grows
+ * with the batch. */
 int mobilenetv2_infer(const mnv2_folded *f, float *features, const float *x, int n, int h, int w, int chunk);
 
 /* Normalise uint8 pixels [pixels, channels] to floats as the weights expect. */

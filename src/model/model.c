@@ -206,10 +206,11 @@ int model_forward(model *m, const float *video, const float *audio, const int *l
     TRY(m->fusion->forward(m, &stage2, train, rng));
     /* softmax (cross-entropy with the labels) */
     if (labels && m->mix_labels) {
-        float la = softmax_xent_forward(m->acts.probs, m->acts.logits, labels, B, c->n_classes, c->label_smoothing);
-        float lb = softmax_xent_forward(m->acts.probs, m->acts.logits, m->mix_labels, B, c->n_classes,
-                                        c->label_smoothing);
-        m->loss = m->mix_lambda * la + (1 - m->mix_lambda) * lb;
+        float lam = m->mix_lambda;
+        float mixed = softmax_xent_forward(m->acts.probs, m->acts.logits, m->mix_labels, B, c->n_classes,
+                                           c->label_smoothing);
+        m->loss = lam * softmax_xent_forward(m->acts.probs, m->acts.logits, labels, B, c->n_classes, c->label_smoothing) +
+                  (1 - lam) * mixed;
     } else if (labels)
         m->loss = softmax_xent_forward(m->acts.probs, m->acts.logits, labels, B, c->n_classes, c->label_smoothing);
     else
@@ -231,15 +232,14 @@ int model_backward_scaled(model *m, float *dvideo, float *daudio, float loss_sca
     if (daudio && uses_audio(m)) memset(daudio, 0, (size_t)B * c->audio_frames * c->audio_channels * sizeof(float));
     stream_pair stage1 = stage_outputs(m, 0), stage2 = stage_outputs(m, 1);
     stream_pair inputs = {.audio = m->audio, .video = m->video, .daudio = daudio, .dvideo = dvideo};
-    if (m->mix_labels) {
-        softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing,
-                              m->mix_lambda * loss_scale);
+    /* mixup: lambda dCE(labels) + (1 - lambda) dCE(mix_labels) (CE is linear in the target; both accumulate),
+     * each times loss_scale */
+    float lam = m->mix_labels ? m->mix_lambda : 1.0f;
+    softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing,
+                          lam * loss_scale);
+    if (m->mix_labels)
         softmax_xent_backward(m->dacts.logits, m->acts.probs, m->mix_labels, B, c->n_classes, c->label_smoothing,
-                              (1 - m->mix_lambda) * loss_scale);
-    } else {
-        softmax_xent_backward(m->dacts.logits, m->acts.probs, m->labels, B, c->n_classes, c->label_smoothing,
-                              loss_scale);
-    }
+                              (1.0f - lam) * loss_scale);
     TRY(m->fusion->backward(m, &stage2));
     TRY(streams_backward(m, 1, &m->stage2_in));
     if (m->fusion->exchange_backward) TRY(m->fusion->exchange_backward(m, &stage1));

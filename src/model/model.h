@@ -79,11 +79,12 @@ struct model {
     int B, train;
     const float *video, *audio;
     const int *labels;
-    stream_pair stage2_in;               /* the streams' stage-2 inputs (after ia / it's exchange) */
-    float loss;
-    /* mixed targets (mixup / cutmix, model_set_mix): lambda onehot(labels) + (1 - lambda) onehot(mix_labels) */
+    /* mixup / cutmix (set by the caller before a train-mode forward, or model_set_mix; NULL = off): the loss is
+     * mix_lambda * CE(labels) + (1 - mix_lambda) * CE(mix_labels), its gradient the same mix */
     const int *mix_labels;
     float mix_lambda;
+    stream_pair stage2_in;               /* the streams' stage-2 inputs (after ia / it's exchange) */
+    float loss;
 };
 
 /* Build the head for `cfg` with PyTorch-default initialisation (Kaiming-uniform weights, U(+-1/sqrt(fan_in))

@@ -18,14 +18,21 @@ static char *classes_json(const model_file *mf) {
     return json;
 }
 
-/* metadata: format, config, classes, fold and the optional strings */
+static int n_members_of(const model_file *mf) { return mf->n_members > 1 ? mf->n_members : 1; }
+
+/* metadata: format, version, config, classes, fold, the version-2 keys and the optional strings */
 static int write_metadata(st_writer *w, const model_file *mf, const char *config_json, const char *classes) {
-    char fold[16];
+    char fold[16], version[16], members[16];
     snprintf(fold, sizeof fold, "%d", mf->fold);
+    snprintf(version, sizeof version, "%d", MODEL_FILE_VERSION);
+    snprintf(members, sizeof members, "%d", n_members_of(mf));
     int rc;
-    if ((rc = st_writer_meta(w, "format", MODEL_FILE_FORMAT)) || (rc = st_writer_meta(w, "config", config_json)) ||
-        (rc = st_writer_meta(w, "classes", classes)) || (rc = st_writer_meta(w, "fold", fold)))
+    if ((rc = st_writer_meta(w, "format", MODEL_FILE_FORMAT)) || (rc = st_writer_meta(w, "format_version", version)) ||
+        (rc = st_writer_meta(w, "config", config_json)) || (rc = st_writer_meta(w, "classes", classes)) ||
+        (rc = st_writer_meta(w, "fold", fold)))
         return rc;
+    if (n_members_of(mf) > 1 && (rc = st_writer_meta(w, "members", members))) return rc;
+    if (mf->speaker_norm && (rc = st_writer_meta(w, "speaker_norm", "1"))) return rc;
     if (mf->prep_json && (rc = st_writer_meta(w, "prep", mf->prep_json))) return rc;
     if (mf->dataset && (rc = st_writer_meta(w, "dataset", mf->dataset))) return rc;
     if (mf->protocol && (rc = st_writer_meta(w, "protocol", mf->protocol))) return rc;
@@ -68,6 +75,33 @@ static int write_backbone(st_writer *w, const model_file *mf, char (*names)[LAYO
     return rc;
 }
 
+/* The name of member j's tensor `name`: the name itself for member 0, "member<j>.<name>" after. */
+static const char *member_tensor_name(char *buf, size_t cap, int j, const char *name) {
+    if (j == 0) return name;
+    snprintf(buf, cap, "member%d.%s", j, name);
+    return buf;
+}
+
+/* Every tensor of every member. */
+static int write_members(st_writer *w, const model_file *mf, const char *path) {
+    int n = n_members_of(mf);
+    if (n > MODEL_FILE_MAX_MEMBERS) return avemo_error(AVEMO_EINVAL, "%s: %d ensemble members (at most %d)", path, n,
+                                                       MODEL_FILE_MAX_MEMBERS);
+    for (int j = 0; j < n; j++) {
+        const model *m = j == 0 ? mf->m : mf->members[j];
+        if (!m || memcmp(&m->cfg, &mf->m->cfg, sizeof m->cfg))
+            return avemo_error(AVEMO_EINVAL, "%s: ensemble member %d is missing or has another config", path, j);
+        for (int i = 0; i < model_n_tensors(m); i++) {
+            const layout_entry *e = model_tensor(m, i);
+            char name[LAYOUT_NAME_MAX + 32];
+            int rc = st_writer_add(w, member_tensor_name(name, sizeof name, j, e->name), ST_F32, e->ndim, e->shape,
+                                   model_tensor_data(m, i));
+            if (rc) return rc;
+        }
+    }
+    return AVEMO_OK;
+}
+
 int model_file_save(const char *path, const model_file *mf) {
     const model *m = mf->m;
     int rc = AVEMO_ENOMEM;
@@ -79,10 +113,12 @@ int model_file_save(const char *path, const model_file *mf) {
         avemo_error(rc, "%s: out of memory", path);
         goto done;
     }
-    for (int i = 0; i < model_n_tensors(m); i++) {
-        const layout_entry *e = model_tensor(m, i);
-        if ((rc = st_writer_add(w, e->name, ST_F32, e->ndim, e->shape, model_tensor_data(m, i)))) goto done;
+    if (mf->backbone && n_members_of(mf) > 1) {
+        rc = avemo_error(AVEMO_EINVAL, "%s: a fine-tuned backbone cannot be saved with %d ensemble members", path,
+                         n_members_of(mf));
+        goto done;
     }
+    if ((rc = write_members(w, mf, path))) goto done;
     int64_t n_audio = m->cfg.audio_channels, n_video = m->cfg.video_dim;
     if (mf->audio_mean && ((rc = st_writer_add(w, "audio_mean", ST_F32, 1, &n_audio, mf->audio_mean)) ||
                            (rc = st_writer_add(w, "audio_std", ST_F32, 1, &n_audio, mf->audio_std))))
@@ -103,6 +139,8 @@ done:
 }
 
 void model_file_free(model_file *mf) {
+    for (int j = 1; j < mf->n_members && j < MODEL_FILE_MAX_MEMBERS; j++)
+        if (mf->members[j] && mf->members[j] != mf->m) model_free(mf->members[j]);
     if (mf->m) model_free(mf->m);
     if (mf->backbone) {
         mobilenetv2_free(mf->backbone);
@@ -207,10 +245,11 @@ static int read_class_names(model_file *mf, const char *classes, int n_classes, 
 /* The config comes from the file: before allocating the model it describes, check the file holds at least that
  * many values (every parameter and buffer must be in it), so a hostile config cannot make us allocate (and
  * initialise) terabytes. */
-static int check_config_fits(const st_file *f, const model_config *cfg, const char *path) {
+static int check_config_fits(const st_file *f, const model_config *cfg, int n_members, const char *path) {
     int64_t need, have = 0;
     int rc = model_config_n_values(cfg, &need);
     if (rc) return rc;
+    need *= n_members;
     for (int i = 0; i < f->n_tensors; i++) have += f->tensors[i].count;
     if (need > have)
         return avemo_error(AVEMO_EFORMAT, "%s: config needs %lld weight values but the file holds %lld", path,
@@ -218,15 +257,48 @@ static int check_config_fits(const st_file *f, const model_config *cfg, const ch
     return AVEMO_OK;
 }
 
-/* Every tensor of mf->m from f, by its layout name: of the config's dtype and shape, every value finite. */
-static int read_model_tensors(model_file *mf, const st_file *f, const char *path) {
-    for (int i = 0; i < model_n_tensors(mf->m); i++) {
-        const layout_entry *e = model_tensor(mf->m, i);
-        const st_tensor *t = st_find(f, e->name);
-        int rc = model_file_check_tensor(t, e->name, e->ndim, e->shape, path);
-        if (!rc) rc = st_to_f32(t, model_tensor_data(mf->m, i), e->count, path);
-        if (!rc) rc = model_file_check_finite(model_tensor_data(mf->m, i), e->count, e->name, path);
+/* Every tensor of member j (model m) from f, by its layout name (member_tensor_name): of the config's dtype and
+ * shape, every value finite. */
+static int read_model_tensors(model *m, int j, const st_file *f, const char *path) {
+    for (int i = 0; i < model_n_tensors(m); i++) {
+        const layout_entry *e = model_tensor(m, i);
+        char buf[LAYOUT_NAME_MAX + 32];
+        const char *name = member_tensor_name(buf, sizeof buf, j, e->name);
+        int rc = model_file_check_tensor(st_find(f, name), name, e->ndim, e->shape, path);
+        if (!rc) rc = st_to_f32(st_find(f, name), model_tensor_data(m, i), e->count, path);
+        if (!rc) rc = model_file_check_finite(model_tensor_data(m, i), e->count, name, path);
         if (rc) return rc;
+    }
+    return AVEMO_OK;
+}
+
+/* "format_version" (absent: 1), "members" (absent: 1) and "speaker_norm" into mf. */
+static int read_version_keys(model_file *mf, const st_file *f, const char *path) {
+    const char *version = st_meta(f, "format_version"), *members = st_meta(f, "members");
+    const char *speaker = st_meta(f, "speaker_norm");
+    char *end;
+    long v = version ? strtol(version, &end, 10) : 1;
+    if (version && (*end || v < 1)) return avemo_error(AVEMO_EFORMAT, "%s: bad format_version '%s'", path, version);
+    if (v > MODEL_FILE_VERSION)
+        return avemo_error(AVEMO_EFORMAT, "%s: model file format version %ld, this avemo reads up to %d (a newer avemo "
+                                          "wrote it)", path, v, MODEL_FILE_VERSION);
+    long n = members ? strtol(members, &end, 10) : 1;
+    if (members && (*end || n < 1 || n > MODEL_FILE_MAX_MEMBERS))
+        return avemo_error(AVEMO_EFORMAT, "%s: members '%s' (1..%d)", path, members, MODEL_FILE_MAX_MEMBERS);
+    if (speaker && strcmp(speaker, "0") && strcmp(speaker, "1"))
+        return avemo_error(AVEMO_EFORMAT, "%s: speaker_norm '%s' (0 or 1)", path, speaker);
+    mf->n_members = (int)n;
+    mf->speaker_norm = speaker && !strcmp(speaker, "1");
+    return AVEMO_OK;
+}
+
+/* Create and read every member (mf->n_members set). */
+static int read_members(model_file *mf, const st_file *f, const model_config *cfg, const char *path) {
+    for (int j = 0; j < mf->n_members; j++) {
+        int rc = model_create(&mf->members[j], cfg, 0);
+        if (rc) return rc;
+        if (j == 0) mf->m = mf->members[0];
+        if ((rc = read_model_tensors(mf->members[j], j, f, path))) return rc;
     }
     return AVEMO_OK;
 }
@@ -248,6 +320,9 @@ static int read_feature_stats(model_file *mf, const st_file *f, const model_conf
 static int read_backbone(model_file *mf, const st_file *f, const char *path) {
     const char *meta = st_meta(f, "backbone");
     if (!meta) return AVEMO_OK;
+    if (mf->n_members > 1)
+        return avemo_error(AVEMO_EFORMAT, "%s: a fine-tuned backbone with %d ensemble members (a fine-tuned model is "
+                                          "a single model)", path, mf->n_members);
     cJSON *j = cJSON_Parse(meta);
     const cJSON *size = cJSON_GetObjectItem(j, "input_size"), *ch = cJSON_GetObjectItem(j, "in_channels");
     const cJSON *pad = cJSON_GetObjectItem(j, "padding"), *norm = cJSON_GetObjectItem(j, "input_norm");
@@ -333,8 +408,8 @@ int model_file_load(const char *path, model_file *mf) {
         avemo_error_prefix(rc, "%s: config", path);
         goto fail;
     }
-    if ((rc = read_class_names(mf, classes, cfg.n_classes, path)) || (rc = check_config_fits(&f, &cfg, path)) ||
-        (rc = model_create(&mf->m, &cfg, 0)) || (rc = read_model_tensors(mf, &f, path)) ||
+    if ((rc = read_version_keys(mf, &f, path)) || (rc = read_class_names(mf, classes, cfg.n_classes, path)) ||
+        (rc = check_config_fits(&f, &cfg, mf->n_members, path)) || (rc = read_members(mf, &f, &cfg, path)) ||
         (rc = read_feature_stats(mf, &f, &cfg, path)) || (rc = read_backbone(mf, &f, path)))
         goto fail;
     mf->prep_json = dup_meta(&f, "prep");

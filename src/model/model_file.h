@@ -4,11 +4,21 @@
  * "classes" (JSON array of class names), "prep" (the feature-cache settings the features were made with,
  * so predict recomputes them identically), "dataset", "protocol", "fold", "selected" (how it was chosen).
  *
+ * Version 2 (metadata "format_version" = "2"; a file without it is version 1, read as before), additive:
+ *   "members" = "N"      a seed ensemble of N models of the same config (softmax averaged): member 0's tensors
+ *                        under the plain layout names (what a version-1 reader loads), member j >= 1's under
+ *                        "member<j>.<name>"
+ *   "speaker_norm" = "1" trained on features standardised per speaker (each actor with its own clips' mean and
+ *                        std); audio_mean/audio_std are then the training clips' global statistics, the fallback
+ *                        for an input whose speaker has no statistics
+ * A file of a later version than MODEL_FILE_VERSION is refused.
+ *
  * A model whose MobileNetV2 was fine-tuned with the head (train --finetune) also holds the backbone: every
  * tensor of its state_dict as "backbone.<torchvision name>" (BN not folded: weight, bias, running statistics),
  * and metadata "backbone" = {"input_size": S, "in_channels", "padding", "input_norm", "bn_eps",
  * "num_batches_tracked"}: the video features are then that backbone's, on frames resized to S x S
- * (data/featurizer.h), not those of a frozen backbone named in the prep settings. */
+ * (data/featurizer.h), not those of a frozen backbone named in the prep settings. A fine-tuned model is a
+ * single model (members = 1). */
 #ifndef AVEMO_MODEL_MODEL_FILE_H
 #define AVEMO_MODEL_MODEL_FILE_H
 #include "io/safetensors.h"
@@ -18,9 +28,14 @@
 #define MODEL_FILE_FORMAT "avemo-model" /* metadata "format" */
 #define MODEL_FILE_MAX_CLASSES 64
 #define MODEL_FILE_CLASS_NAME_MAX 64 /* bytes of a class name */
+#define MODEL_FILE_VERSION 2
+#define MODEL_FILE_MAX_MEMBERS 32 /* ensemble members */
 
 typedef struct {
-    model *m;
+    model *m;                                  /* member 0: the model, or the first of an ensemble */
+    int n_members;                             /* load: 1 or more; save: 0 is read as 1 (m alone) */
+    model *members[MODEL_FILE_MAX_MEMBERS];    /* members[0] == m; save reads members[1..n_members) */
+    int speaker_norm;                          /* 1: trained with per-speaker standardisation (see above) */
     int n_classes;
     char *class_names[MODEL_FILE_MAX_CLASSES];
     float *audio_mean, *audio_std; /* [cfg.audio_channels] or NULL (video-only) */
@@ -31,11 +46,13 @@ typedef struct {
     int input_size;                /* with a backbone: its input side S */
 } model_file;
 
-/* Write atomically. `mf->m` and the statistics must be set; strings may be NULL. */
+/* Write atomically. `mf->m` (and members[1..n_members) for an ensemble, each of m's config) and the statistics
+ * must be set; strings may be NULL. */
 int model_file_save(const char *path, const model_file *mf);
-/* Read and validate: every tensor the config declares present, float32, of exactly the declared shape, every value
- * finite (the feature statistics too, stds positive), class names 1..MODEL_FILE_CLASS_NAME_MAX bytes without
- * control characters; one line naming the tensor (or class) otherwise (AVEMO_EFORMAT). Creates mf->m. */
+/* Read and validate: every tensor the config declares present (for every ensemble member), float32, of exactly
+ * the declared shape, every value finite (the feature statistics too, stds positive), class names
+ * 1..MODEL_FILE_CLASS_NAME_MAX bytes without control characters; one line naming the tensor (or class) otherwise
+ * (AVEMO_EFORMAT). Creates mf->m and every member. */
 int model_file_load(const char *path, model_file *mf);
 void model_file_free(model_file *mf);
 

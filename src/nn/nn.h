@@ -138,5 +138,11 @@ void adam_step(float *p, const float *grad, float *m, float *v, long n, const ad
 float lr_multistep(float base, int epoch, const int *milestones, int n_milestones, float gamma);
 /* CosineAnnealingLR: min + (base - min) * (1 + cos(pi * epoch / total)) / 2 */
 float lr_cosine(float base, int epoch, int total, float min_lr);
+/* OneCycleLR (torch defaults: anneal 'cos', three_phase False), per optimizer step counted from 0: up from
+ * max_lr / div_factor to max_lr over the first pct_start of total_steps, then down to
+ * max_lr / (div_factor * final_div_factor) at step total_steps - 1. */
+float lr_onecycle(float max_lr, long step, long total_steps, float pct_start, float div_factor, float final_div_factor);
+/* OneCycleLR's cycle_momentum: Adam's beta1 from max_m down to base_m at the peak of the rate and back to max_m. */
+float momentum_onecycle(float base_m, float max_m, long step, long total_steps, float pct_start);
 
 #endif

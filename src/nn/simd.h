@@ -37,4 +37,33 @@ static inline vf vfma(vf a, vf b, vf c) {
 #endif
 }
 
+/* elementwise max / min (x86: one instruction each; elsewhere through the comparison masks) */
+static inline vf vmax(vf a, vf b) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_max_ps((__m512)a, (__m512)b);
+#elif defined(__AVX__) && VL == 8
+    return (vf)_mm256_max_ps((__m256)a, (__m256)b);
+#elif defined(__SSE__) && VL == 4
+    return (vf)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    typedef int vi __attribute__((vector_size(VL * sizeof(int))));
+    vi gt = a > b;
+    return (vf)(((vi)a & gt) | ((vi)b & ~gt));
+#endif
+}
+
+static inline vf vmin(vf a, vf b) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_min_ps((__m512)a, (__m512)b);
+#elif defined(__AVX__) && VL == 8
+    return (vf)_mm256_min_ps((__m256)a, (__m256)b);
+#elif defined(__SSE__) && VL == 4
+    return (vf)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    typedef int vi __attribute__((vector_size(VL * sizeof(int))));
+    vi lt = a < b;
+    return (vf)(((vi)a & lt) | ((vi)b & ~lt));
+#endif
+}
+
 #endif

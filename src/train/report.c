@@ -71,6 +71,29 @@ void report_summarize(const run_report *r, run_summary *s) {
         s->recall[c].mean = s->recall[c].std = NAN;
         if (n) metrics_mean_std(x, n, &s->recall[c].mean, &s->recall[c].std);
     }
+    double t[2][4096];
+    int nm = 0;
+    for (int k = 0; k < r->n_folds && k < 4096; k++) {
+        const fold_report *f = &r->folds[k];
+        if (f->n_members < 2) continue;
+        t[0][nm] = t[1][nm] = 0;
+        for (int j = 0; j < f->n_members; j++) {
+            t[0][nm] += f->member_top1[j] / f->n_members;
+            t[1][nm] += f->member_macro_f1[j] / f->n_members;
+        }
+        nm++;
+    }
+    s->member_top1.mean = s->member_top1.std = s->member_macro_f1.mean = s->member_macro_f1.std = NAN;
+    double v[4096];
+    int nv = 0;
+    for (int k = 0; k < r->n_folds && k < 4096; k++)
+        if (isfinite(r->folds[k].val_top1)) v[nv++] = r->folds[k].val_top1;
+    s->val_top1.mean = s->val_top1.std = NAN;
+    if (nv) metrics_mean_std(v, nv, &s->val_top1.mean, &s->val_top1.std);
+    if (nm) {
+        metrics_mean_std(t[0], nm, &s->member_top1.mean, &s->member_top1.std);
+        metrics_mean_std(t[1], nm, &s->member_macro_f1.mean, &s->member_macro_f1.std);
+    }
     s->pooled.n_classes = n_classes;
     for (int k = 0; k < r->n_folds; k++)
         for (int i = 0; i < n_classes * n_classes; i++) s->pooled.confusion[i] += r->folds[k].test.confusion[i];
@@ -167,6 +190,11 @@ static int report_write_json(const run_report *r, const char *path) {
     cJSON *rec = cJSON_AddArrayToObject(summary, "per_class_recall");
     for (int c = 0; c < n_classes; c++) cJSON_AddItemToArray(rec, mean_std_json(s.recall[c], r->n_folds));
     cJSON_AddItemToObject(summary, "pooled", metrics_json(&s.pooled, n_classes));
+    if (isfinite(s.val_top1.mean)) cJSON_AddItemToObject(summary, "val_top1", mean_std_json(s.val_top1, r->n_folds));
+    if (isfinite(s.member_top1.mean)) { /* a seed ensemble's members, each alone */
+        cJSON_AddItemToObject(summary, "member_top1", mean_std_json(s.member_top1, r->n_folds));
+        cJSON_AddItemToObject(summary, "member_macro_f1", mean_std_json(s.member_macro_f1, r->n_folds));
+    }
     cJSON *folds = cJSON_AddArrayToObject(root, "folds");
     for (int k = 0; k < r->n_folds; k++) {
         const fold_report *f = &r->folds[k];
@@ -178,7 +206,23 @@ static int report_write_json(const run_report *r, const char *path) {
         cJSON_AddNumberToObject(o, "n_val", f->n_val);
         cJSON_AddNumberToObject(o, "best_epoch", f->best_epoch);
         cJSON_AddItemToObject(o, "best_val_top1", num_or_null(f->best_val_top1));
+        cJSON_AddItemToObject(o, "val_top1", num_or_null(f->val_top1));
         cJSON_AddItemToObject(o, "test", metrics_json(&f->test, n_classes));
+        if (f->n_members > 1) {
+            cJSON *mt = cJSON_AddArrayToObject(o, "member_top1"), *mf = cJSON_AddArrayToObject(o, "member_macro_f1");
+            for (int j = 0; j < f->n_members; j++) {
+                cJSON_AddItemToArray(mt, num_or_null(f->member_top1[j]));
+                cJSON_AddItemToArray(mf, num_or_null(f->member_macro_f1[j]));
+            }
+        }
+        if (f->n_speakers) { /* {"actor": clips that fed its statistics} */
+            cJSON *sp = cJSON_AddObjectToObject(o, "speaker_stats_clips");
+            for (int i = 0; i < f->n_speakers; i++) {
+                char key[16];
+                snprintf(key, sizeof key, "%d", f->speaker_ids[i]);
+                cJSON_AddNumberToObject(sp, key, f->speaker_clips[i]);
+            }
+        }
         cJSON_AddItemToArray(folds, o);
     }
     char *text = cJSON_Print(root);
@@ -257,6 +301,18 @@ static void md_results(FILE *f, const run_report *r, const run_summary *s) {
     fprintf(f, " |\n| pooled (%d samples) | | | |", s->pooled.n);
     md_scores(f, s->pooled.top1, s->pooled.top2, s->pooled.top3, s->pooled.macro_f1);
     fprintf(f, " |\n");
+    if (isfinite(s->val_top1.mean)) {
+        fprintf(f, "\nValidation top-1 of the folds' models (the validation actors; what recipes are compared by): ");
+        pct_ms(f, s->val_top1, r->n_folds);
+        fprintf(f, ".\n");
+    }
+    if (isfinite(s->member_top1.mean)) {
+        fprintf(f, "\nEach fold's model is a seed ensemble (mean softmax); its members alone, averaged per fold: top-1 ");
+        pct_ms(f, s->member_top1, r->n_folds);
+        fprintf(f, ", macro-F1 ");
+        pct_ms(f, s->member_macro_f1, r->n_folds);
+        fprintf(f, ".\n");
+    }
 }
 
 /* "## Per-class recall": one column per fold, the mean (± std) and the pooled recall. */

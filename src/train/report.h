@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define REPORT_MAX_ACTORS 128
+#define REPORT_MAX_MEMBERS 32 /* seed-ensemble members reported one by one */
 
 typedef struct {
     eval_metrics test;   /* metrics on the fold's test samples */
@@ -20,6 +21,12 @@ typedef struct {
     int test_actors[REPORT_MAX_ACTORS], val_actors[REPORT_MAX_ACTORS];
     int best_epoch;       /* epoch of the selected checkpoint (1-based), 0 = unknown */
     double best_val_top1; /* validation top-1 of that checkpoint, NaN = none */
+    double val_top1;      /* validation top-1 of the fold's model (an ensemble: its mean softmax), NaN = none: what
+                             recipes are compared by (never the test actors) */
+    int n_members;        /* > 1: a seed ensemble (test = the mean softmax); each member's own test scores: */
+    double member_top1[REPORT_MAX_MEMBERS], member_macro_f1[REPORT_MAX_MEMBERS];
+    int n_speakers;       /* per-speaker standardisation: how many clips fed each actor's statistics */
+    int speaker_ids[REPORT_MAX_ACTORS], speaker_clips[REPORT_MAX_ACTORS];
 } fold_report;
 
 typedef struct {
@@ -43,6 +50,8 @@ typedef struct {
 
 typedef struct {
     mean_std top1, top2, top3, macro_f1;
+    mean_std member_top1, member_macro_f1; /* ensembles: the members' mean per fold, over folds (else NaN) */
+    mean_std val_top1;                     /* the folds' val_top1 (NaN without validation actors) */
     mean_std recall[METRICS_MAX_CLASSES]; /* over the folds where the class occurs */
     eval_metrics pooled;                  /* all folds' test predictions together (confusion summed) */
 } run_summary;

@@ -1,8 +1,12 @@
 /* Training and evaluation on a prepared feature cache (spec 5): speaker-independent folds, SGD/Adam with
  * the baseline's schedule, model selection on validation actors, resumable per-epoch state, reports.
+ * Issue 13 (the voice stream) adds: the one-cycle schedule, audio augmentations (train/augment.h), per-speaker
+ * standardisation, seed ensembles and a refit on all non-test actors; train/recipe.h names the presets.
  *
  *   RUN/fold_K/state.safetensors    resume state after each epoch (atomic): weights, BN statistics,
  *                                   optimizer state, the best-validation weights, history
+ *   RUN/fold_K/state_m<J>.safetensors, state_refit*.safetensors: the same for ensemble member J >= 2 and for
+ *                                   the refits
  *   RUN/fold_K/model.safetensors    the fold's selected model (best validation top-1; the final epoch's
  *                                   when the protocol has no validation actors)
  *   RUN/fold_K/{confusion,learning_curves}.png
@@ -15,17 +19,21 @@
 #ifndef AVEMO_TRAIN_TRAINER_H
 #define AVEMO_TRAIN_TRAINER_H
 #include "model/config.h"
+#include "train/augment.h"
 #include "train/metrics.h"
 #include "vision/augment.h"
 
 #include <stdint.h>
 
 typedef enum { OPT_SGD = 0, OPT_ADAM, OPT_ADAMW } optimizer_kind;
-typedef enum { SCHED_MULTISTEP = 0, SCHED_COSINE, SCHED_CONSTANT } schedule_kind;
+/* onecycle: OneCycleLR per optimizer step (nn.h's lr_onecycle: pct_start 0.3, div 25, final div 1e4), with
+ * torch's cycle_momentum (SGD momentum / Adam beta1 between 0.85 and 0.95) */
+typedef enum { SCHED_MULTISTEP = 0, SCHED_COSINE, SCHED_CONSTANT, SCHED_ONECYCLE } schedule_kind;
 /* How a run uses the ranks of an MPI job (train/train_dist.h); alone it changes nothing. */
 typedef enum { TRAIN_DIST_AUTO = 0, TRAIN_DIST_FOLDS, TRAIN_DIST_BATCH, TRAIN_DIST_NONE } train_distribution;
 
 #define TRAIN_MAX_MILESTONES 16
+#define TRAIN_MAX_ENSEMBLE 16
 
 /* End-to-end fine-tuning of MobileNetV2 with the head (train/finetune.h): BN of the backbone in train mode
  * (batch statistics, running statistics updated), frozen (eval mode: running statistics; weight and bias
@@ -78,12 +86,21 @@ typedef struct {
                                       that epoch's state write (tests of --resume); 0 = run to the end */
     finetune_options finetune;     /* finetune.enabled: train/finetune.c trains each fold instead */
     int max_train_samples;         /* > 0: only the first N training samples of each fold (quick runs, tests) */
+    const char *recipe;            /* the preset the options started from (train/recipe.h), for the reports */
+    audio_augment augment;         /* audio feature augmentations (all off by default) */
+    int speaker_norm;              /* 1: audio standardised per actor with the actor's own clips (data/speaker_norm.h) */
+    int ensemble;                  /* seed-ensemble members per fold (softmax averaged; 0 or 1: one model); member 1
+                                      uses --seed, member J a seed derived from it */
+    int refit;                     /* 1: each member, once selected on the validation actors at epoch E, is trained
+                                      again from scratch on the training + validation actors for E epochs, and that
+                                      final model is the one tested and saved */
     train_distribution distribute; /* under mpirun / srun: folds over the ranks, or each batch (data-parallel) */
     int local_bn;                  /* data-parallel: BN statistics of each rank's rows (default: the batch's) */
 } train_options;
 
-/* Defaults of spec 5 (the baseline): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3, batch 8, 100 epochs,
- * lr x0.1 at epochs 40, 55, 65, 70. Fine-tuning off (its own defaults set: finetune_options_default). */
+/* Defaults of spec 5 (the baseline, train/recipe.h's "paper"): SGD momentum 0.9 dampening 0.9, lr 0.04, wd 1e-3,
+ * batch 8, 100 epochs, lr x0.1 at epochs 40, 55, 65, 70; no augmentation, one model, global statistics.
+ * Fine-tuning off (its own defaults set: finetune_options_default). */
 void train_options_default(train_options *o);
 
 /* Train every fold, test the selected model of each, write the run's reports. */
@@ -100,6 +117,10 @@ typedef struct {
     const char *protocol;          /* NULL, or only the test samples of this protocol's first fold (e.g.
                                       "holdout:1": the held-out part a fine-tuning run was scored on) */
     uint64_t seed;                 /* the protocol's seed where it draws (kfold's validation actors): 1 */
+    int speaker_norm;              /* 1: audio standardised per actor from the evaluated clips (the model must have
+                                      been trained with speaker_norm); 0: the model file's statistics */
+    void (*log)(const char *line, void *ctx); /* the per-speaker clip counts (speaker_norm); NULL = nowhere */
+    void *log_ctx;
 } eval_options;
 int eval_run(const eval_options *o, eval_metrics *out);
 

@@ -90,10 +90,88 @@ static void taps_free(taps *t) {
     free(t->weight);
 }
 
-/* Separable resample: src [h,w,c] -> dst [oh,ow,c] */
-static int resample_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
+/* Source of a separable resample: a float image [h, w, c], or the window (x0, y0, w, h) of a uint8 image
+ * [img_h, img_w, c] read in place (pixels outside the image are 0, as crop_u8 gives them). */
+typedef struct {
+    const float *f32;
+    const uint8_t *u8;
+    int img_h, img_w, x0, y0;
+    int h, w, c;
+} resample_src;
+
+/* One output pixel's C channels (C = 1 or 3 fixed: the channel loop unrolled, or c) from the ntx taps at p
+ * (pixel stride c) weighted by wt, each channel summed in k order; pixels whose column (sx0 + k) lies outside
+ * [0, img_w) read 0 when clip is set. */
+static inline __attribute__((always_inline)) void tap_sum_u8(float *d, const uint8_t *row, int sx0, int img_w,
+                                                            const float *wt, int ntx, int c, int clip, const int C) {
+    int nc = C ? C : c;
+    float acc[3] = {0, 0, 0};
+    if (C) {
+        for (int k = 0; k < ntx; k++) {
+            int sx = sx0 + k;
+            if (clip && (sx < 0 || sx >= img_w)) {
+                for (int ch = 0; ch < C; ch++) acc[ch] += wt[k] * 0.0f;
+                continue;
+            }
+            const uint8_t *p = row + (long)sx * C;
+            for (int ch = 0; ch < C; ch++) acc[ch] += wt[k] * (float)p[ch];
+        }
+        for (int ch = 0; ch < C; ch++) d[ch] = acc[ch];
+        return;
+    }
+    for (int ch = 0; ch < nc; ch++) {
+        float a = 0;
+        for (int k = 0; k < ntx; k++) {
+            int sx = sx0 + k;
+            a += wt[k] * (clip && (sx < 0 || sx >= img_w) ? 0.0f : (float)row[(long)sx * c + ch]);
+        }
+        d[ch] = a;
+    }
+}
+
+static inline __attribute__((always_inline)) void row_u8(float *d, const uint8_t *s, const taps *tx, int ow,
+                                                        int ntx, int x0, int img_w, int c, const int C) {
+    for (int x = 0; x < ow; x++) {
+        const float *wt = tx->weight + (long)x * tx->ntaps;
+        int sx0 = x0 + tx->first[x];
+        if (sx0 >= 0 && sx0 + ntx <= img_w) tap_sum_u8(d + (long)x * c, s, sx0, img_w, wt, ntx, c, 0, C);
+        else tap_sum_u8(d + (long)x * c, s, sx0, img_w, wt, ntx, c, 1, C);
+    }
+}
+
+/* Horizontal pass of row y of the source into d [ow, c]: d[x][ch] = sum_k wt[k] * src[first[x] + k][ch], the
+ * sum in k order (the same float operations for both source kinds: a uint8 is converted exactly, a pixel
+ * outside the image adds wt * 0 as the zero-filled copy did). */
+static void resample_row(float *d, const resample_src *S, int y, const taps *tx, int ow) {
+    int c = S->c, ntx = tx->ntaps < S->w ? tx->ntaps : S->w;
+    if (S->f32) {
+        const float *s = S->f32 + (long)y * S->w * c;
+        for (int x = 0; x < ow; x++) {
+            const float *wt = tx->weight + (long)x * tx->ntaps;
+            for (int ch = 0; ch < c; ch++) {
+                float acc = 0;
+                for (int k = 0; k < ntx; k++) acc += wt[k] * s[(long)(tx->first[x] + k) * c + ch];
+                d[(long)x * c + ch] = acc;
+            }
+        }
+        return;
+    }
+    int sy = S->y0 + y;
+    if (sy < 0 || sy >= S->img_h) { /* a row of zeros: every sum is 0 */
+        memset(d, 0, sizeof(float) * (size_t)ow * c);
+        return;
+    }
+    const uint8_t *s = S->u8 + (long)sy * S->img_w * c;
+    if (c == 3) row_u8(d, s, tx, ow, ntx, S->x0, S->img_w, 3, 3);
+    else if (c == 1) row_u8(d, s, tx, ow, ntx, S->x0, S->img_w, 1, 1);
+    else row_u8(d, s, tx, ow, ntx, S->x0, S->img_w, c, 0);
+}
+
+/* Separable resample: source [h, w, c] -> dst [oh, ow, c] (horizontal pass into [h, ow, c], then vertical) */
+static int resample(float *dst, int oh, int ow, const resample_src *S) {
+    int h = S->h, c = S->c;
     taps tx, ty;
-    int err = taps_build(&tx, w, ow);
+    int err = taps_build(&tx, S->w, ow);
     if (err) return err;
     err = taps_build(&ty, h, oh);
     if (err) {
@@ -106,19 +184,8 @@ static int resample_f32(float *dst, int oh, int ow, const float *src, int h, int
         taps_free(&ty);
         return avemo_error(AVEMO_ENOMEM, "resize: out of memory");
     }
-    int ntx = tx.ntaps < w ? tx.ntaps : w, nty = ty.ntaps < h ? ty.ntaps : h;
-    for (int y = 0; y < h; y++) {
-        const float *s = src + (long)y * w * c;
-        float *d = tmp + (long)y * ow * c;
-        for (int x = 0; x < ow; x++) {
-            const float *wt = tx.weight + (long)x * tx.ntaps;
-            for (int ch = 0; ch < c; ch++) {
-                float acc = 0;
-                for (int k = 0; k < ntx; k++) acc += wt[k] * s[(long)(tx.first[x] + k) * c + ch];
-                d[(long)x * c + ch] = acc;
-            }
-        }
-    }
+    int nty = ty.ntaps < h ? ty.ntaps : h;
+    for (int y = 0; y < h; y++) resample_row(tmp + (long)y * ow * c, S, y, &tx, ow);
     long row = (long)ow * c;
     for (int y = 0; y < oh; y++) {
         const float *wt = ty.weight + (long)y * ty.ntaps;
@@ -138,7 +205,8 @@ static int resample_f32(float *dst, int oh, int ow, const float *src, int h, int
 }
 
 int resize_area_f32(float *dst, int oh, int ow, const float *src, int h, int w, int c) {
-    return resample_f32(dst, oh, ow, src, h, w, c);
+    resample_src S = {.f32 = src, .h = h, .w = w, .c = c};
+    return resample(dst, oh, ow, &S);
 }
 
 /* Source neighbours of output index i when n inputs are resized to n_out (half-pixel centres, clamped to the
@@ -199,19 +267,9 @@ void resize_bilinear_u8(uint8_t *dst, int oh, int ow, const uint8_t *src, int h,
 int crop_resize_f32(float *dst, int oh, int ow, const uint8_t *src, int h, int w, int c, int x0, int y0,
                     int cw, int ch) {
     if (cw <= 0 || ch <= 0) return avemo_error(AVEMO_EINVAL, "crop_resize: empty crop %dx%d", cw, ch);
-    uint8_t *crop = malloc((size_t)cw * ch * c);
-    float *cropf = malloc(sizeof(float) * (size_t)cw * ch * c);
-    if (!crop || !cropf) {
-        free(crop);
-        free(cropf);
-        return avemo_error(AVEMO_ENOMEM, "crop_resize: out of memory (%dx%d)", cw, ch);
-    }
-    crop_u8(crop, src, h, w, c, x0, y0, cw, ch);
-    for (long i = 0; i < (long)cw * ch * c; i++) cropf[i] = crop[i];
-    int err = resample_f32(dst, oh, ow, cropf, ch, cw, c);
-    free(crop);
-    free(cropf);
-    return err;
+    /* read in place: the same sums as resampling crop_u8's copy converted to float, without the two copies */
+    resample_src S = {.u8 = src, .img_h = h, .img_w = w, .x0 = x0, .y0 = y0, .h = ch, .w = cw, .c = c};
+    return resample(dst, oh, ow, &S);
 }
 
 void mtcnn_normalize_transpose_f32(float *dst, const float *rgb, int h, int w) {

@@ -113,9 +113,9 @@ static void train_argv(char **argv, const char *cache, const char *run, int resu
     argv[n++] = (char *)cache;
     argv[n++] = "--out";
     argv[n++] = (char *)run;
-    const char *opts[] = {"--modality", "audio", "--protocol", "actors:1/2", "--epochs", TRAIN_EPOCHS, "--batch", "8",
-                          "--optimizer", "adam", "--lr", "0.003", "--schedule", "constant", "--seed", "5",
-                          "--dropout", "0.3", "--quiet"};
+    const char *opts[] = {"--modality", "audio", "--recipe", "paper", "--protocol", "actors:1/2", "--epochs",
+                          TRAIN_EPOCHS, "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--schedule",
+                          "constant", "--seed", "5", "--dropout", "0.3", "--quiet"};
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) argv[n++] = (char *)opts[i];
     if (resume) argv[n++] = "--resume";
     argv[n] = NULL;

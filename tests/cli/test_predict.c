@@ -65,6 +65,17 @@ static void test_text(void) {
     CHECK(strstr(out, "top-3:") && strstr(out, "decode") && strstr(out, "features") && strstr(out, "model"), "text: %s", out);
 }
 
+/* --timing: one stage line per file on stderr; stdout unchanged (the same two result lines) */
+static void test_timing(void) {
+    char args[4096], err[4096];
+    snprintf(args, sizeof args, "--model '%s' --timing '%s' '%s'", model_path, wav_a, wav_b);
+    CHECK(predict(args, err, sizeof err) == 0, "exit: %s", err);
+    CHECK(count_lines(out) == 2 && strstr(out, ": sad "), "stdout: %s", out);
+    CHECK(count_lines(err) == 2 && !strncmp(err, "timing ", 7) && strstr(err, wav_b) && strstr(err, "model open") &&
+              strstr(err, "faces") && strstr(err, "since the command started") && strstr(err, "real-time factor"),
+          "stderr: %s", err);
+}
+
 /* ---- JSON and the API from two threads ---- */
 
 typedef struct {
@@ -151,6 +162,7 @@ int main(void) {
     setup();
     RUN(test_help_and_usage_errors);
     RUN(test_text);
+    RUN(test_timing);
     RUN(test_json_bad_file_and_threads);
     RUN(test_windows);
     plot_cleanup(); /* fontconfig state of the in-process training's plots (LeakSanitizer) */

@@ -6,8 +6,11 @@
 #include "avemo.h"
 #include "data/featurizer.h"
 #include "data/weights.h"
+#include "dsp/deltas.h"
+#include "dsp/pitch.h"
 #include "io/audio.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 static int settings_equal(const featurizer_settings *a, const featurizer_settings *b) {
     const faces_config *fa = &a->faces, *fb = &b->faces;
     return a->modality == b->modality && a->audio_features == b->audio_features && a->n_orders == b->n_orders &&
+           a->deltas == b->deltas && a->pitch == b->pitch &&
            !memcmp(a->orders, b->orders, sizeof a->orders) && !memcmp(&a->mfcc, &b->mfcc, sizeof a->mfcc) &&
            a->clip_seconds == b->clip_seconds && a->frames_kind == b->frames_kind && fa->frames == fb->frames &&
            fa->size == fb->size && fa->color_rgb == fb->color_rgb && fa->reuse_box == fb->reuse_box &&
@@ -42,6 +46,8 @@ static void test_settings_json_round_trip(void) {
     s[1].faces.refine = 0;
     s[1].faces.detect_max_side = 0;
     s[1].backbone_path = "/some/where/mnv2.safetensors";
+    s[1].deltas = 2;
+    s[1].pitch = 1;
     /* 2: video alone, whole frames */
     s[2].modality = DATASET_NEED_VIDEO;
     s[2].frames_kind = VIDEO_FRAMES_WHOLE;
@@ -59,6 +65,45 @@ static void test_settings_json_round_trip(void) {
         free(json);
         free(again);
     }
+}
+
+/* deltas: rows [10, 20) of the features are feature_deltas of rows [0, 10) (dsp/deltas.h); the shape says 20 */
+static void test_delta_rows(void) {
+    featurizer_settings s;
+    featurizer_settings_default(&s);
+    s.modality = DATASET_NEED_AUDIO;
+    s.deltas = 1;
+    featurizer f;
+    CHECK(featurizer_open(&f, &s, NULL, NULL) == 0, "%s", avemo_last_error());
+    int C, F;
+    featurizer_audio_shape(&s, &C, &F);
+    CHECK(C == 20 && F == 156, "shape [%d, %d]", C, F);
+    long n = f.clip_samples;
+    float *x = malloc((size_t)n * sizeof *x), *out = malloc((size_t)C * F * sizeof *out), *d = malloc(10 * F * sizeof *d);
+    for (long i = 0; i < n; i++) x[i] = (float)(0.3 * sin(0.01 * i + 1e-7 * i * i));
+    CHECK(featurizer_audio(&f, x, n, out) == 0, "%s", avemo_last_error());
+    CHECK(feature_deltas(out, 10, F, 1, d) == 0 && !memcmp(d, out + 10 * F, 10 * F * sizeof *d), "delta rows differ");
+    free(x), free(out), free(d);
+    featurizer_close(&f);
+    /* pitch: 2 more rows after the deltas, yin_pitch_rows of the clip */
+    s.pitch = 1;
+    CHECK(featurizer_open(&f, &s, NULL, NULL) == 0, "%s", avemo_last_error());
+    featurizer_audio_shape(&s, &C, &F);
+    CHECK(C == 22, "%d channels with pitch", C);
+    x = malloc((size_t)n * sizeof *x), out = malloc((size_t)C * F * sizeof *out);
+    float *track = malloc(4 * (size_t)F * sizeof *track);
+    for (long i = 0; i < n; i++) x[i] = (float)(0.3 * sin(2 * M_PI * 150.0 * i / 22050));
+    yin_config yc;
+    yin_config_default(&yc);
+    CHECK(featurizer_audio(&f, x, n, out) == 0 && yin_track(&yc, x, n, track, track + F) == 0, "%s",
+          avemo_last_error());
+    yin_pitch_rows(&yc, track, track + F, F, track + 2 * F);
+    CHECK(!memcmp(out + 20 * F, track + 2 * F, 2 * (size_t)F * sizeof *out), "pitch rows differ");
+    CHECK(fabsf(out[20 * F + 80] - (float)log2(1.5)) < 0.01f, "150 Hz read as 2^%g x 100 Hz", out[20 * F + 80]);
+    free(x), free(out), free(track);
+    featurizer_close(&f);
+    s.deltas = 3;
+    CHECK(featurizer_open(&f, &s, NULL, NULL) == AVEMO_EINVAL, "deltas 3 accepted");
 }
 
 static void test_settings_json_errors(void) {
@@ -200,6 +245,7 @@ static void test_weights_search(void) {
 int main(void) {
     RUN(test_settings_json_round_trip);
     RUN(test_settings_json_errors);
+    RUN(test_delta_rows);
     RUN(test_audio_pcm_equals_file);
     RUN(test_short_clip_frames);
     RUN(test_weights_search);

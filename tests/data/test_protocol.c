@@ -151,6 +151,35 @@ static void test_kch5(void) {
     dataset_free(&ds);
 }
 
+/* lnso:2 on the 12 shared actors: 6 folds, test block k, validation the next block (the last fold wraps),
+ * deterministic (no seed); all: one fold where every sample trains. */
+static void test_lnso_and_all(void) {
+    dataset ds;
+    make_ds(&ds, DATASET_RAVDESS, 1, 12, 5);
+    protocol_spec p;
+    fold_set fs;
+    CHECK(protocol_parse("lnso:2", &p) == 0 && p.kind == PROTOCOL_LNSO && p.block == 2, "parse lnso:2");
+    CHECK(protocol_make_folds(&p, &ds, 7, &fs) == 0, "%s", avemo_last_error());
+    CHECK(fs.n_folds == 6 && fs.speaker_independent, "%d folds", fs.n_folds);
+    for (int k = 0; k < fs.n_folds; k++) {
+        fold *f = &fs.folds[k];
+        int v = (2 * k + 2) % 12 + 1;
+        CHECK(f->n_test_actors == 2 && f->test_actors[0] == 2 * k + 1 && f->test_actors[1] == 2 * k + 2, "fold %d test", k);
+        CHECK(f->n_val_actors == 2 && f->val_actors[0] == v && f->val_actors[1] == v + 1, "fold %d val %d,%d", k,
+              f->val_actors[0], f->val_actors[1]);
+        CHECK(f->n_test == 10 && f->n_val == 10 && f->n_train == 40, "fold %d sizes", k);
+    }
+    fold_set_free(&fs);
+    CHECK(protocol_parse("lnso:5", &p) == 0 && protocol_make_folds(&p, &ds, 0, &fs) == AVEMO_EINVAL,
+          "12 actors in blocks of 5 accepted");
+    CHECK(protocol_parse("lnso:0", &p) == AVEMO_EINVAL && protocol_parse("lnso:", &p) == AVEMO_EINVAL, "lnso:0");
+    CHECK(protocol_parse("all", &p) == 0 && p.kind == PROTOCOL_ALL && protocol_make_folds(&p, &ds, 0, &fs) == 0,
+          "all: %s", avemo_last_error());
+    CHECK(fs.n_folds == 1 && fs.folds[0].n_train == 60 && fs.folds[0].n_val == 0 && fs.folds[0].n_test == 0, "all");
+    fold_set_free(&fs);
+    dataset_free(&ds);
+}
+
 static void test_actors_and_random(void) {
     dataset ds;
     make_ds(&ds, DATASET_RAVDESS, 1, 24, 10);
@@ -234,6 +263,7 @@ int main(void) {
     RUN(test_kfold_ravdess);
     RUN(test_kfold_cremad);
     RUN(test_kch5);
+    RUN(test_lnso_and_all);
     RUN(test_actors_and_random);
     RUN(test_split_imagefolder);
     RUN(test_shared_ravdess);

@@ -52,7 +52,8 @@ static void compare(const st_file *f, const char *name, const char *label, const
     free(want);
 }
 
-static void check_case(const char *case_name, model_modality mod, model_fusion fusion, audio_stream_variant astream) {
+static void check_case_stride(const char *case_name, model_modality mod, model_fusion fusion,
+                              audio_stream_variant astream, int pool_stride) {
     char rel[128];
     snprintf(rel, sizeof rel, "model/head_%s.safetensors", case_name);
     const char *path = fixture_path(rel);
@@ -64,7 +65,8 @@ static void check_case(const char *case_name, model_modality mod, model_fusion f
     model_config_default(&cfg, 4);
     cfg.modality = mod, cfg.fusion = fusion, cfg.audio_stream = astream;
     cfg.video_dim = 12, cfg.video_frames = 5, cfg.video_ch1 = 4, cfg.video_ch2 = 6;
-    cfg.audio_channels = 3, cfg.audio_frames = astream == AUDIO_STREAM_BASELINE ? 20 : 40, cfg.audio_ch = 5;
+    cfg.audio_channels = 3, cfg.audio_ch = 5, cfg.baseline_pool_stride = pool_stride;
+    cfg.audio_frames = astream == AUDIO_STREAM_PAPER ? 40 : pool_stride == 1 ? 20 : 48;
     cfg.baseline_ch1 = 4, cfg.baseline_ch2 = 6, cfg.baseline_ch3 = 7;
     cfg.fusion_ch = 6, cfg.fusion_blocks = 2, cfg.mlp_hidden = 7;
     cfg.dropout = 0.0f, cfg.label_smoothing = 0.1f;
@@ -85,7 +87,7 @@ static void check_case(const char *case_name, model_modality mod, model_fusion f
           case_name, n_grads, n_trainable);
     enum { B = 3, T = 5, VD = 12, AC = 3 };
     int af = cfg.audio_frames;
-    float video[B * T * VD], audio[B * 40 * AC], dvideo[B * T * VD], daudio[B * 40 * AC];
+    float video[B * T * VD], audio[B * 48 * AC], dvideo[B * T * VD], daudio[B * 48 * AC];
     for (int i = 0; i < B * T * VD; i++) video[i] = (float)sin(0.37 * i + 0.2);
     for (int i = 0; i < B * af * AC; i++) audio[i] = (float)cos(0.23 * i);
     int labels[B] = {0, 3, 1};
@@ -116,6 +118,10 @@ static void check_case(const char *case_name, model_modality mod, model_fusion f
     st_free(&f);
 }
 
+static void check_case(const char *case_name, model_modality mod, model_fusion fusion, audio_stream_variant astream) {
+    check_case_stride(case_name, mod, fusion, astream, 1);
+}
+
 static void test_attention(void) { check_case("attention", MODALITY_AV, FUSION_ATTENTION, AUDIO_STREAM_PAPER); }
 static void test_concat(void) { check_case("concat", MODALITY_AV, FUSION_CONCAT, AUDIO_STREAM_PAPER); }
 static void test_ia(void) { check_case("ia", MODALITY_AV, FUSION_IA, AUDIO_STREAM_BASELINE); }
@@ -125,6 +131,11 @@ static void test_intermediate(void) { check_case("intermediate", MODALITY_AV, FU
 static void test_late(void) { check_case("late", MODALITY_AV, FUSION_LATE, AUDIO_STREAM_PAPER); }
 static void test_audio_only(void) { check_case("audio", MODALITY_AUDIO, FUSION_ATTENTION, AUDIO_STREAM_PAPER); }
 static void test_video_only(void) { check_case("video", MODALITY_VIDEO, FUSION_ATTENTION, AUDIO_STREAM_PAPER); }
+/* the voice recipe's stream (issue 13): the baseline's blocks with MaxPool1d(2, 2) */
+static void test_audio_baseline_stride2(void) {
+    check_case_stride("audio_baseline_stride2", MODALITY_AUDIO, FUSION_ATTENTION, AUDIO_STREAM_BASELINE, 2);
+}
+
 static void test_attention_baseline_audio(void) {
     check_case("attention_baseline", MODALITY_AV, FUSION_ATTENTION, AUDIO_STREAM_BASELINE);
 }
@@ -141,5 +152,6 @@ int main(void) {
     RUN(test_audio_only);
     RUN(test_video_only);
     RUN(test_attention_baseline_audio);
+    RUN(test_audio_baseline_stride2);
     return test_summary();
 }

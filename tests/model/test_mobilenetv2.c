@@ -11,6 +11,9 @@
 #include "io/safetensors.h"
 #include "model/mobilenetv2.h"
 #include "avemo.h"
+#include "nn/nn.h"
+
+#include <omp.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -206,6 +209,56 @@ static void test_fold(void) {
     }
 }
 
+/* The fused blocked inference against the unfolded eval forward, one image at a time (1e-5 as test_fold), on
+ * odd sizes (tile and ring remainders, 1-row tails), both paddings, gray and RGB, 1-3 threads with 3 images
+ * (whole images per thread and the leftover images split by rows, more threads than rows at the last
+ * stages), the workspace reused across sizes, and two callers at once on one folded model. */
+static void infer_vs_forward(mobilenetv2 *m, mnv2_folded *f, int h, int w, const char *what) {
+    int n = 3, c = m->in_channels;
+    long px = (long)h * w * c;
+    float *x = malloc(sizeof(float) * n * px), *a = malloc(sizeof(float) * n * MNV2_FEATURES);
+    float *b = malloc(sizeof(float) * n * MNV2_FEATURES);
+    for (long i = 0; i < n * px; i++) x[i] = (float)hash_uniform((uint64_t)i, 2000 + h);
+    for (int i = 0; i < n; i++)
+        CHECK(mobilenetv2_forward(m, a + (long)i * MNV2_FEATURES, x + i * px, 1, h, w, 0) == 0, "forward");
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_set_threads(threads);
+        CHECK(mobilenetv2_infer(f, b, x, n, h, w, 0) == 0, "%s: infer: %s", what, avemo_last_error());
+        double e = rel_err_f(b, a, n * MNV2_FEATURES);
+        CHECK(e < 1e-5, "%s %dx%d, %d threads: folded rel err %g", what, h, w, threads, e);
+    }
+    nn_set_threads(2);
+    free(x), free(a), free(b);
+}
+
+static void test_infer_sizes_threads(void) {
+    static const int sizes[][2] = {{50, 37}, {33, 33}, {96, 64}, {7, 9}};
+    for (int pad = 0; pad < 2; pad++)
+        for (int c = 1; c <= 3; c += 2) {
+            mobilenetv2 m;
+            CHECK(mobilenetv2_init(&m, c, 0) == 0, "init");
+            formula_weights(&m);
+            m.padding = (mnv2_padding)pad;
+            mnv2_folded f;
+            CHECK(mobilenetv2_fold(&f, &m) == 0, "fold");
+            for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+                infer_vs_forward(&m, &f, sizes[i][0], sizes[i][1], pad ? "tf_same" : "torch");
+            /* two callers at once: each takes its own workspace from the pool */
+            float *x = malloc(sizeof(float) * 2 * 40 * 40 * c), feat[2][2 * MNV2_FEATURES];
+            for (long i = 0; i < 2L * 40 * 40 * c; i++) x[i] = (float)hash_uniform((uint64_t)i, 77);
+            int rc[2] = {-1, -1};
+#pragma omp parallel num_threads(2)
+            {
+                int me = omp_get_thread_num();
+                rc[me] = mobilenetv2_infer(&f, feat[me], x, 2, 40, 40, 0);
+            }
+            CHECK(rc[0] == 0 && rc[1] == 0 && !memcmp(feat[0], feat[1], sizeof feat[0]), "concurrent calls differ");
+            free(x);
+            mobilenetv2_folded_free(&f);
+            mobilenetv2_free(&m);
+        }
+}
+
 /* save -> load roundtrip; a 3-channel checkpoint in a 1-channel model (stem filters summed) on a gray image
  * equals the 3-channel model on that image replicated to RGB; timm names load like torchvision's */
 static void test_io_gray_timm(void) {
@@ -271,6 +324,7 @@ int main(void) {
     RUN(test_eval_vs_torch);
     RUN(test_tf_same_padding);
     RUN(test_fold);
+    RUN(test_infer_sizes_threads);
     RUN(test_io_gray_timm);
     return test_summary();
 }

@@ -153,9 +153,63 @@ static void test_damaged_files_fail(void) {
     model_free(m);
 }
 
+/* Version 2: a seed ensemble of 3 members (different weights) and the speaker_norm flag survive a round trip,
+ * member by member; member 0 sits under the plain names (what a version-1 reader loads); a later version and a
+ * members count the tensors do not back are refused. */
+static void test_ensemble_roundtrip(void) {
+    model_config cfg = small_cfg(FUSION_LATE);
+    model *members[3] = {NULL, NULL, NULL};
+    for (int j = 0; j < 3; j++) CHECK(model_create(&members[j], &cfg, 11 + j) == 0, "create: %s", avemo_last_error());
+    if (!members[0] || !members[1] || !members[2]) return;
+    static char n0[] = "angry", n1[] = "calm", n2[] = "neutral";
+    float am[3] = {0.5f, -1.25f, 3e-8f}, as[3] = {1, 2, 0.1f}, vm[12], vs[12];
+    fill_uniform_f(vm, 12, 7, -1, 1);
+    fill_uniform_f(vs, 12, 8, 0.5f, 2);
+    model_file mf = {.m = members[0], .n_members = 3, .members = {members[0], members[1], members[2]},
+                     .speaker_norm = 1, .n_classes = 3, .class_names = {n0, n1, n2}, .audio_mean = am,
+                     .audio_std = as, .video_mean = vm, .video_std = vs};
+    char path[512];
+    snprintf(path, sizeof path, "%s/ensemble.safetensors", test_tmpdir());
+    CHECK(model_file_save(path, &mf) == 0, "save: %s", avemo_last_error());
+    model_file back;
+    CHECK(model_file_load(path, &back) == 0, "load: %s", avemo_last_error());
+    CHECK(back.n_members == 3 && back.speaker_norm == 1 && back.m == back.members[0], "members %d, speaker_norm %d",
+          back.n_members, back.speaker_norm);
+    for (int j = 0; j < 3 && back.n_members == 3; j++)
+        CHECK(!memcmp(back.members[j]->param_mem, members[j]->param_mem, (size_t)members[j]->n_params * sizeof(float)),
+              "member %d's parameters differ", j);
+    CHECK(back.n_members != 3 || memcmp(back.members[1]->param_mem, back.members[2]->param_mem,
+                                        (size_t)members[1]->n_params * sizeof(float)),
+          "members 2 and 3 are the same model");
+    model_file_free(&back);
+    /* a plain file has one member and no speaker_norm */
+    model_file one = mf;
+    one.n_members = 1, one.speaker_norm = 0;
+    CHECK(model_file_save(path, &one) == 0 && model_file_load(path, &back) == 0, "single: %s", avemo_last_error());
+    CHECK(back.n_members == 1 && !back.speaker_norm, "single model read as %d members", back.n_members);
+    model_file_free(&back);
+    /* a newer format version, and more members than the tensors hold */
+    size_t size = 0;
+    CHECK(model_file_save(path, &mf) == 0, "save: %s", avemo_last_error());
+    unsigned char *good = slurp(path, &size), *buf = malloc(size);
+    if (good && buf) {
+        memcpy(buf, good, size);
+        CHECK(patch(buf, size, "\"format_version\":\"2\"", "\"format_version\":\"9\""), "version not found");
+        CHECK(load_bytes(test_tmpdir(), "v9.safetensors", buf, size) == AVEMO_EFORMAT &&
+                  strstr(avemo_last_error(), "version 9"),
+              "a version-9 file: %s", avemo_last_error());
+        memcpy(buf, good, size);
+        CHECK(patch(buf, size, "\"members\":\"3\"", "\"members\":\"4\""), "members not found");
+        CHECK(load_bytes(test_tmpdir(), "m4.safetensors", buf, size) == AVEMO_EFORMAT, "4 members of 3 accepted");
+    }
+    free(good), free(buf);
+    for (int j = 0; j < 3; j++) model_free(members[j]);
+}
+
 int main(void) {
     nn_set_threads(1); /* tiny layers */
     RUN(test_roundtrip_bit_exact);
     RUN(test_damaged_files_fail);
+    RUN(test_ensemble_roundtrip);
     return test_summary();
 }

@@ -92,10 +92,28 @@ static void test_lr(void) {
     CHECK(fabsf(lr_cosine(0.1f, 100, 100, 0.001f) - 0.001f) < 1e-9f, "cos end");
 }
 
+/* torch.optim.lr_scheduler.OneCycleLR(AdamW, max_lr=3e-3, total_steps=900) (defaults: pct_start 0.3,
+ * div_factor 25, final_div_factor 1e4, cycle_momentum with betas[0] from 0.95 to 0.85), read from
+ * param_groups[0] before step i with torch 1.13. Relative tolerance 1e-6: float results of a double formula. */
+static void test_onecycle(void) {
+    static const struct { long step; double lr, beta1; } ref[] = {
+        {0, 0.00011999999999999988, 0.95},          {1, 0.00012009820254556833, 0.94999659018939},
+        {100, 0.0009953697329221065, 0.9196052176068712}, {269, 0.003, 0.85},
+        {270, 0.0029999813500671377, 0.8500006216669154}, {500, 0.0021101085241938423, 0.8796631678462099},
+        {899, 1.2e-08, 0.95}};
+    for (size_t i = 0; i < sizeof ref / sizeof *ref; i++) {
+        double lr = lr_onecycle(3e-3f, ref[i].step, 900, 0.3f, 25.0f, 1e4f);
+        double b1 = momentum_onecycle(0.85f, 0.95f, ref[i].step, 900, 0.3f);
+        CHECK(fabs(lr - ref[i].lr) <= 1e-6 * ref[i].lr, "lr at step %ld: %.10g, torch %.10g", ref[i].step, lr, ref[i].lr);
+        CHECK(fabs(b1 - ref[i].beta1) <= 1e-6, "beta1 at step %ld: %.10g, torch %.10g", ref[i].step, b1, ref[i].beta1);
+    }
+}
+
 int main(void) {
     RUN(test_sgd);
     RUN(test_sgd_first_step);
     RUN(test_adam);
     RUN(test_lr);
+    RUN(test_onecycle);
     return test_summary();
 }

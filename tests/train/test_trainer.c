@@ -9,6 +9,7 @@
 #include "train/trainer.h"
 #include "synth_cache.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,6 +98,64 @@ static void test_resume_identical(void) {
     CHECK(train_run(&o) == AVEMO_EINVAL, "resume with another lr accepted");
 }
 
+/* Issue 13's options together on the synthetic cache: a 2-member ensemble, refit on train + validation, per-speaker
+ * statistics, augmentations, mixup, one-cycle AdamW. The model file holds both members and the speaker_norm flag;
+ * the report counts the clips behind each actor's statistics; eval reads the file both ways. */
+static void test_ensemble_refit_speaker_norm(void) {
+    char run[600], path[700];
+    snprintf(run, sizeof run, "%s/run_voice", test_tmpdir());
+    train_options o;
+    options(&o, cache_dir, run);
+    o.optimizer = OPT_ADAMW, o.schedule = SCHED_ONECYCLE, o.weight_decay = 1e-2f, o.epochs = 3;
+    o.ensemble = 2, o.refit = 1, o.speaker_norm = 1;
+    o.augment = (audio_augment){.time_shift = 2, .time_mask = 4, .freq_mask = 2, .noise = 0.05f, .speed = 0.1f,
+                                .mixup = 0.4f};
+    CHECK(train_run(&o) == 0, "train: %s", avemo_last_error());
+    const char *files[] = {"fold_1/state_m2.safetensors", "fold_1/state_refit.safetensors",
+                           "fold_1/state_refit_m2.safetensors", "fold_1/learning_curves_m2.png"};
+    struct stat st;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", run, files[i]);
+        CHECK(stat(path, &st) == 0, "missing %s", path);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", run);
+    model_file mf;
+    CHECK(model_file_load(path, &mf) == 0, "load: %s", avemo_last_error());
+    CHECK(mf.n_members == 2 && mf.speaker_norm == 1, "members %d speaker_norm %d", mf.n_members, mf.speaker_norm);
+    CHECK(mf.selected && strstr(mf.selected, "refit"), "selected: %s", mf.selected ? mf.selected : "(none)");
+    model_file_free(&mf);
+    unsigned char *report;
+    size_t n;
+    snprintf(path, sizeof path, "%s/report.json", run);
+    CHECK(file_read_all(path, 1 << 24, &report, &n) == 0, "report");
+    cJSON *j = cJSON_ParseWithLength((const char *)report, n);
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+    const cJSON *fold = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "folds"), 0);
+    const cJSON *clips = cJSON_GetObjectItemCaseSensitive(fold, "speaker_stats_clips");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cfg, "ensemble")) == 2 &&
+              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "refit")) &&
+              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "speaker_norm")),
+          "report's config lacks the options");
+    CHECK(cJSON_GetArraySize(clips) == SYNTH_ACTORS &&
+              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(clips, "2")) == PER_ACTOR,
+          "speaker statistics' clips per actor");
+    cJSON_Delete(j);
+    free(report);
+    eval_options eo = {0};
+    snprintf(path, sizeof path, "%s/model.safetensors", run);
+    eo.model_path = path, eo.cache_dir = cache_dir;
+    eval_metrics with, without;
+    eo.speaker_norm = 1;
+    CHECK(eval_run(&eo, &with) == 0 && with.n == SYNTH_ACTORS * PER_ACTOR, "eval per speaker: %s", avemo_last_error());
+    eo.speaker_norm = 0;
+    CHECK(eval_run(&eo, &without) == 0, "eval with the fallback: %s", avemo_last_error());
+    /* refit without validation actors is refused */
+    options(&o, cache_dir, run);
+    o.protocol = "actors:1", o.refit = 1;
+    CHECK(train_run(&o) == AVEMO_EINVAL && strstr(avemo_last_error(), "validation"), "refit without validation: %s",
+          avemo_last_error());
+}
+
 static void test_bad_inputs(void) {
     train_options o;
     char run[600];
@@ -118,6 +177,7 @@ int main(void) {
     CHECK(synth_audio_cache(cache_dir, PER_ACTOR, 2.0f) == 0, "cache: %s", avemo_last_error());
     RUN(test_learns_and_reports);
     RUN(test_resume_identical);
+    RUN(test_ensemble_refit_speaker_norm);
     RUN(test_bad_inputs);
     return test_summary();
 }

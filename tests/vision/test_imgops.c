@@ -72,6 +72,39 @@ static void test_area(void) {
     free(img);
 }
 
+/* crop_resize_f32 reads the image in place: bit-identical to crop_u8's zero-filled copy converted to float and
+ * resampled (resize_area_f32), for crops inside, across every border and fully outside, shrinking and
+ * enlarging, 1 and 3 channels */
+static void test_crop_resize_in_place(void) {
+    const int h = 37, w = 53;
+    uint8_t *img = malloc((size_t)h * w * 3);
+    for (int i = 0; i < h * w * 3; i++) img[i] = (uint8_t)((i * 7919u + (unsigned)(i / 3) * 31u) % 251u);
+    static const int cases[][6] = {/* x0, y0, cw, ch, ow, oh */
+                                   {0, 0, 53, 37, 24, 17},  {5, 3, 20, 20, 12, 12},  {-7, -4, 30, 25, 13, 11},
+                                   {40, 30, 21, 19, 9, 8},   {-10, 20, 80, 30, 48, 48}, {60, 50, 8, 8, 4, 4},
+                                   {3, 2, 9, 11, 31, 29},   {-2, -3, 58, 44, 53, 37}, {10, 10, 1, 1, 3, 2}};
+    for (int c = 1; c <= 3; c += 2)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            int x0 = cases[i][0], y0 = cases[i][1], cw = cases[i][2], ch = cases[i][3], ow = cases[i][4],
+                oh = cases[i][5];
+            const uint8_t *src = img;
+            uint8_t *crop = malloc((size_t)cw * ch * c);
+            float *cropf = malloc(sizeof(float) * cw * ch * c), *want = malloc(sizeof(float) * ow * oh * c),
+                  *got = malloc(sizeof(float) * ow * oh * c);
+            crop_u8(crop, src, h, w, c, x0, y0, cw, ch);
+            for (int k = 0; k < cw * ch * c; k++) cropf[k] = crop[k];
+            CHECK(resize_area_f32(want, oh, ow, cropf, ch, cw, c) == 0, "reference resample");
+            CHECK(crop_resize_f32(got, oh, ow, src, h, w, c, x0, y0, cw, ch) == 0, "crop_resize_f32");
+            CHECK(memcmp(want, got, sizeof(float) * ow * oh * c) == 0, "case %zu, %d channels: not bit-identical",
+                  i, c);
+            free(crop);
+            free(cropf);
+            free(want);
+            free(got);
+        }
+    free(img);
+}
+
 static void test_normalize_transpose(void) {
     float rgb[2 * 3 * 3], net[2 * 3 * 3]; /* h 2, w 3 */
     for (int i = 0; i < 18; i++) rgb[i] = (float)(i * 10);
@@ -89,6 +122,7 @@ int main(void) {
     RUN(test_crop);
     RUN(test_bilinear);
     RUN(test_area);
+    RUN(test_crop_resize_in_place);
     RUN(test_normalize_transpose);
     return test_summary();
 }

@@ -1,0 +1,117 @@
+/* avemo eval (train/trainer.h): a saved model, one model, a seed ensemble or a fine-tuned face model (its own
+ * backbone on the cache's frames, test-time views), on a cache's samples. */
+#include "train/trainer.h"
+
+#include "core/err.h"
+#include "data/speaker_norm.h"
+#include "data/protocol.h"
+#include "model/model_file.h"
+#include "train/finetune.h"
+#include "train/train_data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int actor_chosen(const eval_options *o, int actor) {
+    int keep = o->n_actors == 0;
+    for (int a = 0; a < o->n_actors; a++) keep |= actor == o->actors[a];
+    return keep;
+}
+
+/* Indices of the cache's samples of the chosen actors (all when none is chosen), or of those among the test samples
+ * of o->protocol's first fold; *n of them. */
+static int chosen_samples(const feature_cache *c, const eval_options *o, int **idx, int *n) {
+    *n = 0;
+    *idx = malloc(((size_t)c->ds.n + 1) * sizeof **idx);
+    if (!*idx) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!o->protocol) {
+        for (int i = 0; i < c->ds.n; i++)
+            if (actor_chosen(o, c->ds.samples[i].actor)) (*idx)[(*n)++] = i;
+        return AVEMO_OK;
+    }
+    protocol_spec ps;
+    fold_set fs;
+    int rc = protocol_parse(o->protocol, &ps);
+    if (rc || (rc = protocol_make_folds(&ps, &c->ds, o->seed ? o->seed : 1, &fs))) return rc;
+    const fold *f = &fs.folds[0];
+    for (int i = 0; i < f->n_test; i++)
+        if (actor_chosen(o, c->ds.samples[f->test[i]].actor)) (*idx)[(*n)++] = f->test[i];
+    fold_set_free(&fs);
+    return AVEMO_OK;
+}
+
+/* The set's features standardised as the model was trained: per actor (speaker_norm), else with the file's. */
+static int standardize_for(const eval_options *o, const model_file *mf, cache_set *s) {
+    if (!o->speaker_norm) {
+        train_standardize_set(s, mf->audio_mean, mf->audio_std, mf->video_mean, mf->video_std);
+        return AVEMO_OK;
+    }
+    if (!mf->speaker_norm)
+        return avemo_error(AVEMO_EINVAL, "%s was trained without --speaker-norm: its inputs are standardised with the "
+                                         "training statistics (drop --speaker-norm)", o->model_path);
+    speaker_count counts[TRAIN_MAX_SPEAKERS];
+    int n_speakers, rc = train_speaker_standardize_set(s, counts, TRAIN_MAX_SPEAKERS, &n_speakers);
+    if (rc) return rc;
+    train_standardize_set(s, NULL, NULL, mf->video_mean, mf->video_std);
+    if (o->log) {
+        char line[1200], list[1024];
+        speaker_counts_format(counts, n_speakers < TRAIN_MAX_SPEAKERS ? n_speakers : TRAIN_MAX_SPEAKERS, "actor", list,
+                              sizeof list);
+        snprintf(line, sizeof line, "eval: per-speaker statistics from %s", list);
+        o->log(line, o->log_ctx);
+    }
+    return AVEMO_OK;
+}
+
+int eval_run(const eval_options *o, eval_metrics *out) {
+    model_file mf;
+    int rc = model_file_load(o->model_path, &mf);
+    if (rc) return rc;
+    feature_cache cache;
+    if ((rc = cache_open(&cache, o->cache_dir))) {
+        model_file_free(&mf);
+        return rc;
+    }
+    int *idx = NULL, n = 0;
+    float *probs = NULL;
+    cache_set s = {0};
+    const model_config *cfg = &mf.m->cfg;
+    if ((rc = chosen_samples(&cache, o, &idx, &n))) goto done;
+    if (cache.ds.n_classes != mf.n_classes) {
+        rc = avemo_error(AVEMO_EINVAL, "%s has %d classes but the cache %s has %d", o->model_path, mf.n_classes,
+                         o->cache_dir, cache.ds.n_classes);
+        goto done;
+    }
+    if (mf.backbone) { /* fine-tuned: the cache's frames through the model's own backbone */
+        rc = o->speaker_norm ? avemo_error(AVEMO_EINVAL, "--speaker-norm is for audio models; %s is a fine-tuned "
+                                                         "face model", o->model_path)
+                             : finetune_eval(&mf, &cache, idx, n, o->tta, out);
+        goto done;
+    }
+    if ((rc = train_load_subset(&cache, idx, n, train_kinds_for(cfg->modality), &s))) goto done;
+    if (s.n == 0) {
+        rc = avemo_error(AVEMO_EINVAL, "%s: no sample with the model's modalities for these actors", o->cache_dir);
+        goto done;
+    }
+    if ((s.audio && (s.audio_coeffs != cfg->audio_channels || s.audio_frames != cfg->audio_frames)) ||
+        (s.video && (s.video_dim != cfg->video_dim || s.video_frames != cfg->video_frames))) {
+        rc = avemo_error(AVEMO_EINVAL, "%s: the cache's feature shapes differ from what %s was trained on",
+                         o->cache_dir, o->model_path);
+        goto done;
+    }
+    if ((rc = standardize_for(o, &mf, &s))) goto done;
+    if (!(probs = malloc((size_t)s.n * mf.n_classes * 2 * sizeof(float)))) {
+        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = evaluate_members(mf.members, mf.n_members, &s, probs, probs + (size_t)s.n * mf.n_classes))) goto done;
+    rc = metrics_compute(probs, s.labels, s.n, mf.n_classes, out);
+done:
+    free(probs);
+    free(idx);
+    cache_set_free(&s);
+    cache_free(&cache);
+    model_file_free(&mf);
+    return rc;
+}
