@@ -183,13 +183,14 @@ static inline int mt_same_file(const char *a, const char *b) {
 }
 
 /* Every file under a is under b with the same bytes, and b has no other file: returns the files compared, or
- * -1 with the first difference in why[]. */
+ * -1 with the first difference in why[]. A cache's ".lock" (data/cache.h: it records its last holder's pid and
+ * start, so it differs between any two runs by design) is left out on both sides. */
 static inline long mt_same_tree(const char *a, const char *b, char *why, size_t cap) {
     DIR *da = opendir(a), *db = opendir(b);
     long n = 0, n_a = 0, n_b = 0; /* files compared in all; plain files here in a, in b */
     struct dirent *e;
     while (da && db && n >= 0 && (e = readdir(da))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".lock")) continue;
         char pa[2048], pb[2048];
         snprintf(pa, sizeof pa, "%.1500s/%.255s", a, e->d_name);
         snprintf(pb, sizeof pb, "%.1500s/%.255s", b, e->d_name);
@@ -209,7 +210,7 @@ static inline long mt_same_tree(const char *a, const char *b, char *why, size_t 
         char pb[2048];
         snprintf(pb, sizeof pb, "%.1500s/%.255s", b, e->d_name);
         struct stat st;
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && stat(pb, &st) == 0 && !S_ISDIR(st.st_mode)) n_b++;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".lock") && stat(pb, &st) == 0 && !S_ISDIR(st.st_mode)) n_b++;
     }
     if (n >= 0 && n_b != n_a) {
         snprintf(why, cap, "%s has %ld files, %s has %ld", a, n_a, b, n_b);
