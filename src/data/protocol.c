@@ -119,18 +119,11 @@ int protocol_parse(const char *text, protocol_spec *p) {
                                        text, p->test_actors[i]);
         return AVEMO_OK;
     }
-    if (!strncmp(text, "holdout:", 8)) {
-        p->kind = PROTOCOL_HOLDOUT;
+    int holdout = !strncmp(text, "holdout:", 8);
+    if (holdout || !strncmp(text, "random:", 7)) { /* holdout:SEED, random:SEED */
+        p->kind = holdout ? PROTOCOL_HOLDOUT : PROTOCOL_RANDOM;
         long seed;
-        int rc = parse_int(text + 8, end, 0, 2147483647L, &seed, "seed", text);
-        if (rc) return rc;
-        p->seed = (uint64_t)seed;
-        return AVEMO_OK;
-    }
-    if (!strncmp(text, "random:", 7)) {
-        p->kind = PROTOCOL_RANDOM;
-        long seed;
-        int rc = parse_int(text + 7, end, 0, 2147483647L, &seed, "seed", text);
+        int rc = parse_int(strchr(text, ':') + 1, end, 0, 2147483647L, &seed, "seed", text);
         if (rc) return rc;
         p->seed = (uint64_t)seed;
         return AVEMO_OK;
