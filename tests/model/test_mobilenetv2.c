@@ -6,6 +6,7 @@
  * rounding: measured 1.2e-4 worst tensor; torch float32 differs from float64 by 5e-5 here, and by 1e-3 with only
  * 2 images, where a few channels are near-constant). */
 #include "test.h"
+#include "mobilenetv2_formula.h"
 
 #include "io/npy.h"
 #include "io/safetensors.h"
@@ -23,34 +24,6 @@
 #define H 64
 #define W 64
 #define SAMPLES 256
-
-static double hash_uniform(uint64_t i, uint64_t stream) {
-    uint64_t h = (i * 2654435761ULL + stream * 40503ULL + 12345ULL) & 0xffffffffULL;
-    h ^= h >> 15;
-    h = (h * 2246822519ULL) & 0xffffffffULL;
-    h ^= h >> 13;
-    h = (h * 3266489917ULL) & 0xffffffffULL;
-    h ^= h >> 16;
-    return (double)h / 4294967296.0 * 2.0 - 1.0;
-}
-
-/* the formula weights of fixtures_backbone.formula_state_dict */
-static void formula_weights(mobilenetv2 *m) {
-    for (int j = 0; j < m->param_layout.n; j++) {
-        const layout_entry *t = &m->param_layout.e[j];
-        float *d = (layout_has_grad(t) ? m->params : m->buffers) + t->offset;
-        size_t L = strlen(t->name);
-        for (long i = 0; i < t->count; i++) {
-            double u = hash_uniform((uint64_t)i, (uint64_t)j), v;
-            if (L > 13 && !strcmp(t->name + L - 13, ".running_mean")) v = 0.1 * u;
-            else if (L > 12 && !strcmp(t->name + L - 12, ".running_var")) v = 1.5 + 0.5 * u;
-            else if (t->ndim == 4) v = u * sqrt(6.0 / (double)(t->shape[1] * t->shape[2] * t->shape[3]));
-            else if (L > 7 && !strcmp(t->name + L - 7, ".weight")) v = 1.0 + 0.25 * u;
-            else v = 0.1 * u;
-            d[i] = (float)v;
-        }
-    }
-}
 
 static float *input_image(int c) {
     float *x = malloc(sizeof(float) * N * H * W * c);

@@ -10,6 +10,7 @@
  *  - --init-visual from that fine-tuned face model starts the next run from its backbone and head;
  *  - a run stopped after an epoch and resumed ends with the same model file as an uninterrupted one. */
 #include "test.h"
+#include "mobilenetv2_formula.h"
 
 #include "avemo.h"
 #include "core/fileio.h"
@@ -52,34 +53,6 @@
 #define TOL_GRAD 5e-3
 #endif
 #define TOL_LOSS 1e-5
-
-static double hash_uniform(uint64_t i, uint64_t stream) { /* tools/fixtures_backbone.py */
-    uint64_t h = (i * 2654435761ULL + stream * 40503ULL + 12345ULL) & 0xffffffffULL;
-    h ^= h >> 15;
-    h = (h * 2246822519ULL) & 0xffffffffULL;
-    h ^= h >> 13;
-    h = (h * 3266489917ULL) & 0xffffffffULL;
-    h ^= h >> 16;
-    return (double)h / 4294967296.0 * 2.0 - 1.0;
-}
-
-/* fixtures_backbone.formula_state_dict */
-static void backbone_formula(mobilenetv2 *m) {
-    for (int j = 0; j < m->param_layout.n; j++) {
-        const layout_entry *t = &m->param_layout.e[j];
-        float *d = (layout_has_grad(t) ? m->params : m->buffers) + t->offset;
-        size_t L = strlen(t->name);
-        for (long i = 0; i < t->count; i++) {
-            double u = hash_uniform((uint64_t)i, (uint64_t)j), v;
-            if (L > 13 && !strcmp(t->name + L - 13, ".running_mean")) v = 0.1 * u;
-            else if (L > 12 && !strcmp(t->name + L - 12, ".running_var")) v = 1.5 + 0.5 * u;
-            else if (t->ndim == 4) v = u * sqrt(6.0 / (double)(t->shape[1] * t->shape[2] * t->shape[3]));
-            else if (L > 7 && !strcmp(t->name + L - 7, ".weight")) v = 1.0 + 0.25 * u;
-            else v = 0.1 * u;
-            d[i] = (float)v;
-        }
-    }
-}
 
 /* fixtures_head.formula */
 static void head_formula(float *v, long n, const char *name) {
@@ -212,7 +185,7 @@ static void step_case(const char *case_name, int mix) {
     CHECK(st_read(path, &f) == 0, "%s", avemo_last_error());
     mobilenetv2 bb;
     CHECK(mobilenetv2_init(&bb, C, 0) == 0 && mobilenetv2_alloc_grads(&bb) == 0, "%s", avemo_last_error());
-    backbone_formula(&bb);
+    formula_weights(&bb);
     model_config cfg;
     model_config_default(&cfg, K);
     cfg.modality = MODALITY_VIDEO, cfg.video_frames = 1, cfg.video_dim = MNV2_FEATURES;
