@@ -305,7 +305,7 @@ static int ensure_sws(decode_state *s, const AVFrame *fr, int sw, int sh) {
     sws_freeContext(s->sws);
     int shrink = sw != fr->width || sh != fr->height;
     s->sws = sws_getContext(fr->width, fr->height, fr->format, sw, sh, AV_PIX_FMT_RGB24,
-                            (shrink ? SWS_AREA : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+                            shrink ? SWS_AREA | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT : SWS_BILINEAR, NULL, NULL, NULL);
     s->sws_fmt = fr->format, s->sws_w = sw, s->sws_h = sh;
     if (!s->sws)
         return avemo_error(AVEMO_EDECODE, "%s: cannot convert pixel format %s to RGB", s->path,
