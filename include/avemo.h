@@ -114,7 +114,9 @@ typedef struct {
     double faces_ms;                /* MTCNN face crops */
     double features_ms;             /* MFCC / FRFT-MFCC, MobileNetV2 embeddings, standardisation */
     double model_ms;                /* the trained head */
-    double total_ms;                /* wall time of the call (per window: its share) */
+    double total_ms;                /* wall time of the call (per window: its share); the stage times above are
+                                       each thread's own: a whole file on 2+ OpenMP threads decodes and featurises
+                                       its audio beside its video, so they may add up to more than total_ms */
 } avemo_result;
 
 /* Predict one file: a video with sound, a silent video, an audio file, or a still image, as the model

@@ -63,7 +63,8 @@ static const cli_option predict_options[] = {
              "2 + mirror, 10 + four 90% crops and their mirrors"},
     {CLI_FLAG(predict_args, timing, "--timing"),
      .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
-             "features, model) and the wall time since the command started"},
+             "features, model; on 2+ threads audio and video overlap, so the stages\n"
+             "may add up to more) and the wall time since the command started"},
     {0}};
 
 static const cli_command predict_command = {

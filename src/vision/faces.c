@@ -144,14 +144,16 @@ static int full_search(const mtcnn *m, const uint8_t *rgb, int h, int w, const f
     return e;
 }
 
-/* Following: the second pass alone around the previous frame's box; *kept = 0 when the track is lost (no face
- * there, a low score, or a jump in size). */
-static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, const float *prev, face_frame *fi, int *kept) {
+/* Following: the second pass alone around the anchor (the box the search crop is centred on); *kept = 0 when the
+ * track is lost (no face there, a low score, or a jump in size). The anchor stays while the face found keeps
+ * within FACES_TRACK_RECENTER of it (centre and side, relative to its side), so that a still face gives the same
+ * crop, hence the same box, on every frame, as the full search does; else it moves to the face found. */
+static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, float *anchor, face_frame *fi, int *kept) {
     mtcnn_face best;
-    int n, found, e = search_around(m, rgb, h, w, prev, &best, &n, &found);
+    int n, found, e = search_around(m, rgb, h, w, anchor, &best, &n, &found);
     *kept = 0;
     if (e || !found || !(best.score >= FACES_TRACK_MIN_SCORE)) return e;
-    float side = fmaxf(best.x1 - best.x0, best.y1 - best.y0), prev_side = prev[2] - prev[0];
+    float side = fmaxf(best.x1 - best.x0, best.y1 - best.y0), prev_side = anchor[2] - anchor[0];
     if (!(side <= FACES_TRACK_MAX_CHANGE * prev_side && prev_side <= FACES_TRACK_MAX_CHANGE * side)) return AVEMO_OK;
     fi->status = FACE_FOUND;
     fi->n_detected = n;
@@ -159,6 +161,10 @@ static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, const float 
     fi->box[0] = best.x0, fi->box[1] = best.y0, fi->box[2] = best.x1, fi->box[3] = best.y1;
     square_box(fi->box);
     fi->refined = fi->tracked = *kept = 1;
+    float lim = FACES_TRACK_RECENTER * prev_side, side_now = fi->box[2] - fi->box[0];
+    if (fabsf(0.5f * (fi->box[0] + fi->box[2] - anchor[0] - anchor[2])) > lim ||
+        fabsf(0.5f * (fi->box[1] + fi->box[3] - anchor[1] - anchor[3])) > lim || fabsf(side_now - prev_side) > lim)
+        memcpy(anchor, fi->box, sizeof fi->box);
     return AVEMO_OK;
 }
 
@@ -192,8 +198,8 @@ static int search_every_frame(const mtcnn *m, const video_clip *clip, const face
 /* Pass 1 when following the face: frames in order; a frame the track does not reach gets the full search. */
 static int track_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, face_frame *info) {
     size_t frame_px = (size_t)clip->h * clip->w * 3;
-    float prev[4];
-    int have_prev = 0;
+    float anchor[4];
+    int have_anchor = 0;
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
         memset(fi, 0, sizeof *fi);
@@ -203,15 +209,18 @@ static int track_clip(const mtcnn *m, const video_clip *clip, const faces_config
             continue;
         }
         const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
-        int kept = 0, e = have_prev ? follow(m, rgb, clip->h, clip->w, prev, fi, &kept) : AVEMO_OK;
+        int kept = 0, e = have_anchor ? follow(m, rgb, clip->h, clip->w, anchor, fi, &kept) : AVEMO_OK;
         if (!e && !kept) {
             memset(fi, 0, sizeof *fi);
             fi->frame_index = clip->index[k];
             e = full_search(m, rgb, clip->h, clip->w, cfg, fi);
+            if (!e && fi->status == FACE_FOUND) { /* the crop of its second pass: the first pass's box, squared */
+                anchor[0] = fi->face.x0, anchor[1] = fi->face.y0, anchor[2] = fi->face.x1, anchor[3] = fi->face.y1;
+                square_box(anchor);
+            }
         }
         if (e) return e;
-        have_prev = fi->status == FACE_FOUND;
-        if (have_prev) memcpy(prev, fi->box, sizeof prev);
+        have_anchor = fi->status == FACE_FOUND;
     }
     return AVEMO_OK;
 }

@@ -17,8 +17,10 @@
  *
  * Following the face (ours, issue 15; `track`): the full search above runs on the first frame with a face and
  * whenever the track is lost; on the next frames only the second pass runs, on the enlarged crop around the
- * previous frame's final box (the face is ~96 px there, MTCNN at min face 40: a few small pyramid levels, R-Net
- * and O-Net on a handful of candidates, instead of the pyramid of the whole frame). Its most confident face is
+ * box the previous frame's crop was centred on (the face is ~96 px there, MTCNN at min face 40: a few small
+ * pyramid levels, R-Net and O-Net on a handful of candidates, instead of the pyramid of the whole frame); that
+ * centre moves to the face found only when the face has moved or grown by more than FACES_TRACK_RECENTER of its
+ * side, so that a still face gets the full search's box on every frame. Its most confident face is
  * kept when O-Net scores it at least FACES_TRACK_MIN_SCORE and its side is within FACES_TRACK_MAX_CHANGE times
  * the previous one's (either way); otherwise the frame gets the full search (and refinement). Frames are then
  * processed in order (the full search runs frames in parallel). With a still or slowly moving face the boxes
@@ -46,6 +48,7 @@
 #define FACES_DETECT_MAX_SIDE 640
 #define FACES_TRACK_MIN_SCORE 0.9f
 #define FACES_TRACK_MAX_CHANGE 1.5f
+#define FACES_TRACK_RECENTER 0.1f
 /* a talking head fills a good part of the frame: at 640 x 360 the full search then looks for faces of 36 px and
  * more (RAVDESS faces are ~150 px there, CREMA-D's ~100 px at 480 x 360) */
 #define FACES_MIN_FACE_FRAC 0.1f
