@@ -251,7 +251,7 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
     size_t frame_px = (size_t)clip->h * clip->w * 3;
     /* pass 1: detection and refinement, following the face in order or searching every frame. Following runs on
      * the caller's thread inside a parallel region, so that the layers run serially there: split over threads,
-     * MTCNN's small layers on a 144 px crop cost more in waiting than they gain (measured: 3x the CPU time on 2
+     * MTCNN's small layers on a 144 px crop cost more in waiting than they gain (measured: 4x the CPU time on 2
      * threads) */
     int err = AVEMO_OK;
     if (cfg->track) {
