@@ -96,6 +96,16 @@ $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 $(BUILD)/src/core/dist_mpi.o: CFLAGS += $(LIB_CFLAGS) $(MPI_CFLAGS)
 $(BUILD)/src/core/dist_mpi.o: $(LIB_CFLAGS_STAMP)
 $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
+# $(PREFIX)/share/avemo, where `make install` puts the bundled models and the MTCNN weights, compiled into
+# src/data/weights.c (rebuilt when PREFIX changes: its own stamp). `make install DESTDIR=D` keeps it as is.
+PREFIX ?= /usr/local
+DATADIR := $(PREFIX)/share/avemo
+DATADIR_STAMP := $(BUILD)/datadir.txt
+$(BUILD)/src/data/weights.o: CFLAGS += -DAVEMO_DATADIR='"$(DATADIR)"'
+$(BUILD)/src/data/weights.o: $(DATADIR_STAMP)
+$(DATADIR_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
 $(LIB_CFLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(LIB_CFLAGS)' | cmp -s - $@ || echo '$(LIB_CFLAGS)' >$@
@@ -213,11 +223,18 @@ $(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo_internal.a
 fuzz: $(FUZZ_BIN)
 	@./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-PREFIX ?= /usr/local
+# The program, the libraries, the header, and the data folder $(PREFIX)/share/avemo: the bundled models of
+# models/ and the MTCNN weights, copied from $(SHARED)/weights/mtcnn at install time (src/data/weights.h).
+SHARED ?= $(or $(AVEMO_SHARED),../shared)
 LIBDIR := $(DESTDIR)$(PREFIX)/lib
 install: $(BIN) $(LIB) $(SO)
+	@test -r $(SHARED)/weights/mtcnn/mtcnn_model-weights_manifest.json || \
+	  { echo "make install: $(SHARED)/weights/mtcnn/ is missing (set SHARED= or AVEMO_SHARED)" >&2; exit 2; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(LIBDIR) $(DESTDIR)$(PREFIX)/include $(LIBDIR)/pkgconfig
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/avemo
+	install -d $(DESTDIR)$(DATADIR)/mtcnn
+	install -m 755 $(BUILD)/avemo $(DESTDIR)$(PREFIX)/bin/avemo
+	install -m 644 models/face.safetensors models/voice.safetensors models/README.md $(DESTDIR)$(DATADIR)/
+	install -m 644 $(SHARED)/weights/mtcnn/* $(DESTDIR)$(DATADIR)/mtcnn/
 	install -m 644 $(LIB) $(LIBDIR)/libavemo.a
 	install -m 755 $(SO) $(LIBDIR)/libavemo.so.$(VERSION)
 	ln -sf libavemo.so.$(VERSION) $(LIBDIR)/$(SONAME)
