@@ -100,6 +100,7 @@ $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
 # src/data/weights.c (rebuilt when PREFIX changes: its own stamp). `make install DESTDIR=D` keeps it as is.
 PREFIX ?= /usr/local
 DATADIR := $(PREFIX)/share/avemo
+SHARED ?= $(or $(AVEMO_SHARED),../shared)
 DATADIR_STAMP := $(BUILD)/datadir.txt
 $(BUILD)/src/data/weights.o: CFLAGS += -DAVEMO_DATADIR='"$(DATADIR)"'
 $(BUILD)/src/data/weights.o: $(DATADIR_STAMP)
@@ -111,7 +112,7 @@ $(LIB_CFLAGS_STAMP): FORCE
 	@echo '$(LIB_CFLAGS)' | cmp -s - $@ || echo '$(LIB_CFLAGS)' >$@
 FORCE:
 
-.PHONY: all test bench clean fixtures install fuzz style deadcode FORCE
+.PHONY: all test bench clean fixtures install fuzz style deadcode models FORCE
 .SECONDARY: $(F64_OBJ)
 all: $(BIN) $(LIB) $(SO)
 
@@ -174,7 +175,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB_INTERNAL)
 
 # The style check runs last, as one more entry in the "N passed, N failed" count.
 test: $(BIN) $(TEST_BIN) $(LIB) $(SO)
-	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo ./tests/run.sh $(TEST_BIN) tools/style_check.py
+	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo AVEMO_MAKE_ARGS='SAN=$(SAN) MPI=$(MPI) BUILD=$(BUILD)' \
+	  ./tests/run.sh $(TEST_BIN) tools/style_check.py
+
+# Retrains the bundled models of models/ from $(SHARED) (scripts/make_models.sh: seeds, settings, time taken;
+# about 100 min of 2 cores for the face, a few minutes for the voice).
+models: $(BIN)
+	SHARED=$(SHARED) scripts/make_models.sh
 
 style: $(LIB) $(SO)
 	@BUILD=$(BUILD) tools/style_check.py
@@ -225,7 +232,6 @@ fuzz: $(FUZZ_BIN)
 
 # The program, the libraries, the header, and the data folder $(PREFIX)/share/avemo: the bundled models of
 # models/ and the MTCNN weights, copied from $(SHARED)/weights/mtcnn at install time (src/data/weights.h).
-SHARED ?= $(or $(AVEMO_SHARED),../shared)
 LIBDIR := $(DESTDIR)$(PREFIX)/lib
 install: $(BIN) $(LIB) $(SO)
 	@test -r $(SHARED)/weights/mtcnn/mtcnn_model-weights_manifest.json || \

@@ -69,6 +69,15 @@ static int lib_dir(char *dir, size_t cap) {
     return !exe_dir(exe, sizeof exe) || strcmp(exe, dir) != 0;
 }
 
+/* dir/../share/avemo/rel, the folder resolved (no "..") when it exists. */
+static void add_share_place(weights_places *l, const char *dir, const char *rel, const char *probe_rel) {
+    char share[WEIGHTS_PATH_MAX + 32];
+    if (snprintf(share, sizeof share, "%s/../share/avemo", dir) >= (int)sizeof share) return;
+    char *resolved = realpath(share, NULL);
+    add_place(l, resolved ? resolved : share, rel, probe_rel);
+    free(resolved);
+}
+
 /* The installed data folders with `rel` (probed as add_place does): $AVEMO_DATA, $(PREFIX)/share/avemo (compiled
  * in), then share/avemo beside the program's and the library's folder (bin/../share/avemo, lib/../share/avemo:
  * an installed tree moved to another prefix, or `make install DESTDIR=`). */
@@ -76,11 +85,9 @@ static void data_places(weights_places *l, const char *rel, const char *probe_re
     const char *data = getenv("AVEMO_DATA");
     if (data && *data) add_place(l, data, rel, probe_rel);
     add_place(l, AVEMO_DATADIR, rel, probe_rel);
-    char dir[WEIGHTS_PATH_MAX], share[WEIGHTS_PATH_MAX + 32];
-    if (exe_dir(dir, sizeof dir) && snprintf(share, sizeof share, "%s/../share/avemo", dir) < (int)sizeof share)
-        add_place(l, share, rel, probe_rel);
-    if (lib_dir(dir, sizeof dir) && snprintf(share, sizeof share, "%s/../share/avemo", dir) < (int)sizeof share)
-        add_place(l, share, rel, probe_rel);
+    char dir[WEIGHTS_PATH_MAX];
+    if (exe_dir(dir, sizeof dir)) add_share_place(l, dir, rel, probe_rel);
+    if (lib_dir(dir, sizeof dir)) add_share_place(l, dir, rel, probe_rel);
 }
 
 static void mtcnn_places(weights_places *l, const char *given) {
