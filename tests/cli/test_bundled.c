@@ -137,7 +137,8 @@ static void test_installed(void) {
     char cmd[16384], dest[4096], bin[4200], data[4200], elsewhere[4200];
     FMT(dest, "%s/dest", d);
     const char *make_args = getenv("AVEMO_MAKE_ARGS");
-    FMT(cmd, "cd '%s' && make -s install DESTDIR='%s' %s", repo, dest, make_args ? make_args : "");
+    FMT(cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory install DESTDIR='%s' %s",
+        repo, dest, make_args ? make_args : "");
     int rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0, "%s: rc %d: %s", cmd, rc, out);
     FMT(bin, "%s/usr/local/bin/avemo", dest);
