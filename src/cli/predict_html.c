@@ -2,8 +2,10 @@
  * per-person emotion curves under it (inline SVG drawn by the inline script from the inline JSON), a cursor that
  * follows playback, and the face boxes of the current time drawn on a canvas over the video.
  *
- * When the script has drawn the chart it sets <body data-ready="N"> (N: curves drawn), which the browser test
- * (tests/cli/test_predict_html.c, headless chromium) reads back. */
+ * When the script has drawn the chart it sets <body data-ready="N"> (N: curves drawn); each update of the
+ * cursor and boxes sets data-time (the video's time) and data-boxes (boxes drawn). A page opened as
+ * report.html#t=2.5 seeks there once the video's metadata is in. The browser test (tests/cli/test_predict_html.c,
+ * headless chromium) reads these back. */
 #include "cli/predict_people.h"
 
 #include "core/err.h"
@@ -132,6 +134,9 @@ static const char PAGE_SCRIPT[] =
     "    d+=(pen?'L':'M')+px+' '+py+' ';pen=true;});\n"
     "   if(d){el('path',{d:d,fill:'none',stroke:PAL[k%10],'stroke-width':2,'class':'curve'},svg);curves++;}});\n"
     "  cursors.push(el('line',{x1:L,x2:L,y1:y0,y2:y0+PH,stroke:'#000','stroke-width':1.5,'class':'cursor'},svg));});\n"
+    " const yb=panels.length*(PH+24)+6,raw=DATA.duration/8,p10=Math.pow(10,Math.floor(Math.log10(Math.max(raw,1e-9)))),\n"
+    "  m=raw/p10,step=(m<1.5?1:m<3.5?2:m<7.5?5:10)*p10;\n"
+    " for(let v=0;v<=DATA.duration+1e-9;v+=step)el('text',{x:x(v),y:yb,'font-size':10,'text-anchor':'middle'},svg).textContent=+v.toFixed(3)+' s';\n"
     " const lg=document.getElementById('legend');\n"
     " DATA.classes.forEach((c,k)=>{const s=document.createElement('span');const b=document.createElement('i');\n"
     "  b.style.background=PAL[k%10];s.appendChild(b);s.appendChild(document.createTextNode(c));lg.appendChild(s);});\n"
@@ -145,9 +150,11 @@ static const char PAGE_SCRIPT[] =
     " const w=video.clientWidth||DATA.width,h=video.clientHeight||DATA.height;cv.width=w;cv.height=h;\n"
     " const g=cv.getContext('2d');g.clearRect(0,0,w,h);const sx=w/DATA.width,sy=h/DATA.height,tol=0.6/DATA.sample_fps;\n"
     " g.lineWidth=2;g.font='14px sans-serif';\n"
-    " DATA.faces.forEach(f=>{if(Math.abs(f[0]-t)>tol)return;const c=PAL[(f[1]-1)%10];g.strokeStyle=c;g.fillStyle=c;\n"
-    "  g.strokeRect(f[2]*sx,f[3]*sy,(f[4]-f[2])*sx,(f[5]-f[3])*sy);g.fillText('person '+f[1]+': '+emotionAt(f[1],t),f[2]*sx,Math.max(12,f[3]*sy-4));});}\n"
-    "['timeupdate','seeked','loadedmetadata'].forEach(e=>video.addEventListener(e,update));window.addEventListener('resize',update);\n"
+    " let boxes=0;DATA.faces.forEach(f=>{if(Math.abs(f[0]-t)>tol)return;const c=PAL[(f[1]-1)%10];g.strokeStyle=c;g.fillStyle=c;boxes++;\n"
+    "  g.strokeRect(f[2]*sx,f[3]*sy,(f[4]-f[2])*sx,(f[5]-f[3])*sy);g.fillText('person '+f[1]+': '+emotionAt(f[1],t),f[2]*sx,Math.max(12,f[3]*sy-4));});\n"
+    " document.body.setAttribute('data-time',t.toFixed(2));document.body.setAttribute('data-boxes',String(boxes));}\n"
+    "['timeupdate','seeked'].forEach(e=>video.addEventListener(e,update));window.addEventListener('resize',update);\n"
+    "video.addEventListener('loadedmetadata',()=>{const m=/t=([0-9.]+)/.exec(location.hash);if(m)video.currentTime=parseFloat(m[1]);update();});\n"
     "update();document.body.setAttribute('data-ready',String(view.curves));\n"
     "</script>\n</body></html>\n";
 
