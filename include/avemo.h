@@ -211,7 +211,7 @@ typedef struct {
     int n_windows, n_tracks;
     avemo_person_window *people;  /* [n_people]: by window, then track id; a face absent from a window has none */
     int n_people;
-    avemo_face_sighting *faces;   /* [n_faces]: by time, then track id */
+    avemo_face_sighting *faces;   /* [n_faces]: by time (a frame's faces most confident first) */
     int n_faces;
     double decode_ms, faces_ms, model_ms, total_ms;
 } avemo_timeline;

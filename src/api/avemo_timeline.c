@@ -21,6 +21,7 @@
 #define TIMELINE_DECODE_FRAMES 48  /* frames decoded per pass */
 #define TIMELINE_MAX_SAMPLES 200000 /* sampled frames per file (11 hours at 5 fps) */
 #define TIMELINE_PATH_MAX 4096
+#define TIMELINE_MAX_CROP_BYTES (1L << 30) /* T > 1 models keep every face crop until the windows are scored */
 
 static double tl_now_ms(void) {
     struct timespec ts;
@@ -126,6 +127,9 @@ static int grow_faces(timeline_job *j) {
     avemo_timeline *tl = j->tl;
     if (tl->n_faces < j->cap_faces) return AVEMO_OK;
     int cap = j->cap_faces ? 2 * j->cap_faces : 64, K = avemo_class_count(j->M);
+    if (j->T > 1 && (double)cap * j->S * j->S * j->C > TIMELINE_MAX_CROP_BYTES)
+        return avemo_error(AVEMO_ENOMEM, "%s: more than %d face crops to keep for a %d-frame model (%ld MB at most): "
+                           "sample fewer frames per second", j->path, tl->n_faces, j->T, TIMELINE_MAX_CROP_BYTES >> 20);
     avemo_face_sighting *f = realloc(tl->faces, (size_t)cap * sizeof *f);
     if (f) tl->faces = f;
     void *extra = j->T == 1 ? realloc(j->face_probs, (size_t)cap * K * sizeof(float))
@@ -265,35 +269,47 @@ static int person_result(timeline_job *j, const int *sel, int n, avemo_person_wi
     return AVEMO_OK;
 }
 
-/* Per window, per track seen in it: its result. */
+/* Room for one more person-window result. */
+static int grow_people(avemo_timeline *tl, int *cap) {
+    if (tl->n_people < *cap) return AVEMO_OK;
+    int c = *cap ? 2 * *cap : 16;
+    avemo_person_window *p = realloc(tl->people, (size_t)c * sizeof *p);
+    if (!p) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    tl->people = p;
+    *cap = c;
+    return AVEMO_OK;
+}
+
+/* Per window, per track seen in it: its result. Sightings are in time order, so each window is a range of them
+ * (found by two pointers as windows advance); within it, each track's sightings in order. */
 static int people_results(timeline_job *j) {
     avemo_timeline *tl = j->tl;
-    int n_tracks = j->tracker.next_id - 1, cap = 0, rc = AVEMO_OK;
+    int cap = 0, rc = AVEMO_OK, lo = 0, hi = 0;
     int *sel = malloc(((size_t)tl->n_faces + 1) * sizeof *sel);
-    if (!sel) return avemo_error(AVEMO_ENOMEM, "out of memory");
-    tl->n_tracks = n_tracks;
+    char *done = calloc((size_t)tl->n_faces + 1, 1);
+    if (!sel || !done) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+    tl->n_tracks = j->tracker.next_id - 1;
     for (int w = 0; w < tl->n_windows && !rc; w++) {
         double s = w * tl->hop_s, e = s + tl->window_s;
-        for (int id = 1; id <= n_tracks && !rc; id++) {
-            int n = 0;
-            for (int i = 0; i < tl->n_faces; i++)
-                if (tl->faces[i].track_id == id && tl->faces[i].time_s >= s && tl->faces[i].time_s < e) sel[n++] = i;
-            if (!n) continue;
-            if (tl->n_people == cap) {
-                cap = cap ? 2 * cap : 16;
-                avemo_person_window *p = realloc(tl->people, (size_t)cap * sizeof *p);
-                if (!p) {
-                    rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-                    break;
-                }
-                tl->people = p;
-            }
+        while (lo < tl->n_faces && tl->faces[lo].time_s < s) lo++;
+        if (hi < lo) hi = lo;
+        while (hi < tl->n_faces && tl->faces[hi].time_s < e) hi++;
+        memset(done + lo, 0, (size_t)(hi - lo));
+        for (int id = 1; id <= tl->n_tracks && !rc; id++) { /* ids ascending; only those in the range cost a scan */
+            int first = -1, n = 0;
+            for (int i = lo; i < hi && first < 0; i++)
+                if (!done[i] && tl->faces[i].track_id == id) first = i;
+            if (first < 0) continue;
+            for (int i = first; i < hi; i++)
+                if (tl->faces[i].track_id == id) sel[n++] = i, done[i] = 1;
+            if ((rc = grow_people(tl, &cap))) break;
             avemo_person_window *p = &tl->people[tl->n_people];
             p->window = w, p->start_s = s, p->end_s = e, p->track_id = id;
             if (!(rc = person_result(j, sel, n, p))) tl->n_people++;
         }
     }
     free(sel);
+    free(done);
     return rc;
 }
 

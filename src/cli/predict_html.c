@@ -73,17 +73,22 @@ static char *page_json(const char *video_path, const avemo_model *m, const avemo
     for (int k = 0; k < K; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
     for (int w = 0; w < W; w++) cJSON_AddItemToArray(t, cJSON_CreateNumber(w * tl->hop_s + tl->window_s / 2));
     cJSON *people = cJSON_AddArrayToObject(d, "people");
+    const avemo_person_window **at = calloc((size_t)tl->n_tracks * W + 1, sizeof *at); /* [track, window] */
+    if (!at) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    for (int i = 0; i < tl->n_people; i++) at[(size_t)(tl->people[i].track_id - 1) * W + tl->people[i].window] = &tl->people[i];
     for (int id = 1; id <= tl->n_tracks; id++) {
         cJSON *p = cJSON_CreateObject(), *pr = cJSON_AddArrayToObject(p, "probs");
         cJSON_AddNumberToObject(p, "id", id);
         for (int w = 0; w < W; w++) {
-            const avemo_person_window *hit = NULL;
-            for (int i = 0; i < tl->n_people && !hit; i++)
-                if (tl->people[i].window == w && tl->people[i].track_id == id) hit = &tl->people[i];
+            const avemo_person_window *hit = at[(size_t)(id - 1) * W + w];
             cJSON_AddItemToArray(pr, hit ? cJSON_CreateFloatArray(hit->probs, K) : cJSON_CreateNull());
         }
         cJSON_AddItemToArray(people, p);
     }
+    free(at);
     cJSON *faces = cJSON_AddArrayToObject(d, "faces");
     for (int i = 0; i < tl->n_faces; i++) {
         const avemo_face_sighting *f = &tl->faces[i];
