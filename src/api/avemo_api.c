@@ -196,6 +196,7 @@ int avemo_model_needs(const avemo_model *M) { return M ? M->needs : 0; }
 int avemo_model_members(const avemo_model *M) { return M ? M->mf.n_members : 0; }
 int avemo_model_speaker_norm(const avemo_model *M) { return M ? M->mf.speaker_norm : 0; }
 int avemo_model_tolerates_missing(const avemo_model *M) { return M ? M->tolerant : 0; }
+const featurizer *predict_featurizer(const avemo_model *M) { return &M->feat; }
 
 void avemo_model_video_shape(const avemo_model *M, int *frames, int *side, int *channels) {
     int v = M && (M->needs & AVEMO_NEEDS_VIDEO);
