@@ -6,6 +6,7 @@
 #include "cli/featurizer_args.h"
 #include "cli/predict_bundled.h"
 #include "cli/predict_people.h"
+#include "data/weights.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -79,7 +80,8 @@ static const cli_option predict_options[] = {
              "at --sample-fps, IoU tracking) gets its own face emotion per window (the\n"
              "model's video stream on that face alone; a one-frame model: averaged over\n"
              "the face's frames); a model with audio adds the recording's window result.\n"
-             "Windows: --window/--hop (default 2 s every 1 s)"},
+             "Windows: --window/--hop (default 2 s every 1 s). Without --model: the\n"
+             "bundled face model (models/face.safetensors) per person"},
     {CLI_DOUBLE(predict_args, sample_fps, "--sample-fps", "F", CLI_IN_OPEN(0, 1000)),
      .help = "with --people: frames sampled per second for tracking (default 5)"},
     {CLI_STRING(predict_args, plot_path, "--plot", "FILE.png"),
@@ -342,10 +344,8 @@ static int predict_without_model(const predict_args *a, const cli_inputs *files)
         a->open.backbone || a->timing)
         return cli_usage_error("predict", "--window, --hop, --speaker-norm, --speaker, --crops, --tta, --backbone and "
                                "--timing need --model (the bundled models take none of them)");
-    if (a->people || a->plot_path || a->html_path || a->sample_fps > 0 ||
-        (a->format && strcmp(a->format, "text") && strcmp(a->format, "json")))
-        return cli_usage_error("predict", "--people, --plot, --html, --sample-fps and --format csv need --model (a model "
-                               "that reads video)");
+    if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json"))
+        return cli_usage_error("predict", "--format csv needs --model (or --people: the bundled face model per person)");
     predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest};
     return predict_bundled(&b, files->items, files->n);
 }
@@ -361,11 +361,27 @@ static int check_predict_args(const avemo_model *m, const predict_args *a) {
     return 0;
 }
 
+/* --people (or --plot, --html) without --model: the bundled face model (models/face.safetensors, found as
+ * src/data/weights.h says) scores each person's face; 0, or the exit status of not finding it. */
+static int bundled_face_for_people(predict_args *a, char *path, size_t cap) {
+    if (a->model_path || a->cropped || !(a->people || a->plot_path || a->html_path)) return 0;
+    int rc = weights_find(WEIGHTS_FACE_MODEL, NULL, NULL, path, cap);
+    if (rc) return cli_fail("predict", rc);
+    a->model_path = path;
+    return 0;
+}
+
 int cmd_predict(int argc, char **argv) {
     predict_args a = {.top = 3, .start_ms = now_ms()};
     cli_inputs files;
+    char face_path[4096];
     int status = cli_parse(&predict_command, argc, argv, &a, &files);
     if (status != CLI_RUN) return status;
+    if ((status = bundled_face_for_people(&a, face_path, sizeof face_path))) {
+        cli_inputs_free(&files);
+        return status;
+    }
+    status = CLI_RUN;
     if (!a.model_path || a.cropped) {
         status = a.model_path ? cli_usage_error("predict", "--cropped is for the bundled models (no --model)")
                               : predict_without_model(&a, &files);

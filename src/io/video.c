@@ -302,6 +302,12 @@ typedef struct {
  * rounding: what the ffmpeg CLI's -pix_fmt rgb24 gives, test_video.c; issue 15: swscale's share of a 720p clip's
  * CPU fell from 23 % to 9 % against bicubic with accurate rounding and full chroma interpolation); an accurate
  * area filter when shrinking. */
+/* Bytes allocated past the end of every buffer sws_scale writes RGB24 into: swscale's SIMD YUV -> RGB fast path
+ * (ensure_sws, same size) stores whole blocks of 8-16 pixels, so on a row whose width is not a multiple of 16
+ * it writes up to 15 pixels (45 bytes) past the row's end; rows and frames are filled in order, so only the
+ * last row of the buffer needs the room (a 796-pixel-wide clip corrupted the heap without it). */
+#define SWS_TAIL_BYTES 256
+
 static int ensure_sws(decode_state *s, const AVFrame *fr, int sw, int sh) {
     if (s->sws && s->sws_fmt == fr->format && s->sws_w == sw && s->sws_h == sh) return AVEMO_OK;
     sws_freeContext(s->sws);
@@ -334,8 +340,8 @@ static int frame_geometry(decode_state *s, const AVFrame *fr, video_orientation 
         return AVEMO_OK;
     }
     s->w = w, s->h = h;
-    s->rgb = calloc((size_t)s->n * h * w * 3, 1);
-    s->turn = o != VIDEO_ORIENT_NONE ? malloc((size_t)h * w * 3) : NULL;
+    s->rgb = calloc((size_t)s->n * h * w * 3 + SWS_TAIL_BYTES, 1);
+    s->turn = o != VIDEO_ORIENT_NONE ? malloc((size_t)h * w * 3 + SWS_TAIL_BYTES) : NULL;
     if (!s->rgb || (o != VIDEO_ORIENT_NONE && !s->turn))
         return avemo_error(AVEMO_ENOMEM, "%s: out of memory for %d frames of %dx%d", s->path, s->n, w, h);
     return AVEMO_OK;

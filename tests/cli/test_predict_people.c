@@ -124,6 +124,20 @@ static void test_plot(void) {
     CHECK(f && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8) && size > 10000, "PNG written (%ld bytes)", size);
 }
 
+/* --people without --model: the bundled face model (models/face.safetensors, 7 FER2013 classes) per person,
+ * the same two tracks. */
+static void test_bundled_face(void) {
+    char args[4096];
+    snprintf(args, sizeof args, "--people --window 2 --hop 1 --format json '%s'", clip);
+    CHECK(predict(args) == 0, "predict --people without --model: %s", out);
+    cJSON *doc = cJSON_Parse(out);
+    const cJSON *file = doc ? cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "files"), 0) : NULL;
+    const cJSON *tracks = cJSON_GetObjectItem(file, "tracks");
+    CHECK(tracks && tracks->valueint == 2, "2 tracks with the bundled face model: %.1000s", out);
+    CHECK(strstr(out, "surprise") && strstr(out, "disgust"), "the FER2013 classes: %.500s", out);
+    cJSON_Delete(doc);
+}
+
 static void test_usage_errors(void) {
     char args[4096];
     snprintf(args, sizeof args, "--model '%s' --format xml '%s'", face_model, clip);
@@ -142,6 +156,7 @@ int main(void) {
     RUN(test_text_and_csv);
     RUN(test_av_recording);
     RUN(test_plot);
+    RUN(test_bundled_face);
     RUN(test_usage_errors);
     return test_summary();
 }
