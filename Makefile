@@ -96,12 +96,23 @@ $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 $(BUILD)/src/core/dist_mpi.o: CFLAGS += $(LIB_CFLAGS) $(MPI_CFLAGS)
 $(BUILD)/src/core/dist_mpi.o: $(LIB_CFLAGS_STAMP)
 $(LIB_OBJ): $(LIB_CFLAGS_STAMP)
+# $(PREFIX)/share/avemo, where `make install` puts the bundled models and the MTCNN weights, compiled into
+# src/data/weights.c (rebuilt when PREFIX changes: its own stamp). `make install DESTDIR=D` keeps it as is.
+PREFIX ?= /usr/local
+DATADIR := $(PREFIX)/share/avemo
+SHARED ?= $(or $(AVEMO_SHARED),../shared)
+DATADIR_STAMP := $(BUILD)/datadir.txt
+$(BUILD)/src/data/weights.o: CFLAGS += -DAVEMO_DATADIR='"$(DATADIR)"'
+$(BUILD)/src/data/weights.o: $(DATADIR_STAMP)
+$(DATADIR_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
 $(LIB_CFLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(LIB_CFLAGS)' | cmp -s - $@ || echo '$(LIB_CFLAGS)' >$@
 FORCE:
 
-.PHONY: all test bench clean fixtures install fuzz style deadcode FORCE
+.PHONY: all test bench clean fixtures install fuzz style deadcode models FORCE
 .SECONDARY: $(F64_OBJ)
 all: $(BIN) $(LIB) $(SO)
 
@@ -164,7 +175,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB_INTERNAL)
 
 # The style check runs last, as one more entry in the "N passed, N failed" count.
 test: $(BIN) $(TEST_BIN) $(LIB) $(SO)
-	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo ./tests/run.sh $(TEST_BIN) tools/style_check.py
+	@BUILD=$(BUILD) AVEMO_BIN=$(CURDIR)/$(BUILD)/avemo AVEMO_MAKE_ARGS='SAN=$(SAN) MPI=$(MPI) BUILD=$(BUILD)' \
+	  ./tests/run.sh $(TEST_BIN) tools/style_check.py
+
+# Retrains the bundled models of models/ from $(SHARED) (scripts/make_models.sh: seeds, settings, time taken;
+# about 100 min of 2 cores for the face, a few minutes for the voice).
+models: $(BIN)
+	SHARED=$(SHARED) scripts/make_models.sh
 
 style: $(LIB) $(SO)
 	@BUILD=$(BUILD) tools/style_check.py
@@ -213,11 +230,17 @@ $(FUZZ_BUILD)/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_BUILD)/libavemo_internal.a
 fuzz: $(FUZZ_BIN)
 	@./tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-PREFIX ?= /usr/local
+# The program, the libraries, the header, and the data folder $(PREFIX)/share/avemo: the bundled models of
+# models/ and the MTCNN weights, copied from $(SHARED)/weights/mtcnn at install time (src/data/weights.h).
 LIBDIR := $(DESTDIR)$(PREFIX)/lib
 install: $(BIN) $(LIB) $(SO)
+	@test -r $(SHARED)/weights/mtcnn/mtcnn_model-weights_manifest.json || \
+	  { echo "make install: $(SHARED)/weights/mtcnn/ is missing (set SHARED= or AVEMO_SHARED)" >&2; exit 2; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(LIBDIR) $(DESTDIR)$(PREFIX)/include $(LIBDIR)/pkgconfig
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/avemo
+	install -d $(DESTDIR)$(DATADIR)/mtcnn
+	install -m 755 $(BUILD)/avemo $(DESTDIR)$(PREFIX)/bin/avemo
+	install -m 644 models/face.safetensors models/voice.safetensors models/README.md $(DESTDIR)$(DATADIR)/
+	install -m 644 $(SHARED)/weights/mtcnn/* $(DESTDIR)$(DATADIR)/mtcnn/
 	install -m 644 $(LIB) $(LIBDIR)/libavemo.a
 	install -m 755 $(SO) $(LIBDIR)/libavemo.so.$(VERSION)
 	ln -sf libavemo.so.$(VERSION) $(LIBDIR)/$(SONAME)

@@ -170,6 +170,77 @@ AVEMO_API int avemo_predict_file_ex(avemo_model *model, const char *path, const 
 AVEMO_API int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,
                                          avemo_result *results, int max_results, int *n_results);
 
+
+/* ---- The bundled models: predict without training (models/ of the repository) ----
+ *
+ * avemo ships two models trained by this project (models/README.md: data, accuracy, licences): a face model
+ * (FER2013, 7 classes) and a voice model (RAVDESS speech, 8 classes). They are found as the weights are
+ * (src/data/weights.h): the paths given, $AVEMO_DATA, $(PREFIX)/share/avemo (`make install`), then models/
+ * of the source tree beside the program.
+ *
+ *   avemo_bundle *b;
+ *   avemo_bundle_open(NULL, &b);
+ *   avemo_bundle_result r;
+ *   if (avemo_bundle_predict_file(b, "clip.mp4", NULL, &r) == AVEMO_OK)
+ *       printf("%s %.2f\n", avemo_bundle_class_name(r.top_class), r.probs[r.top_class]);
+ *   avemo_bundle_close(b);
+ *
+ * Each stream that the file has speaks: the face model for a photo, a face crop or a video's frame (MTCNN face
+ * crop of the central frame; a crop is classified as it is), the voice model for the audio. Their
+ * probabilities are mapped to one class set (AVEMO_BUNDLE_CLASSES, named as RAVDESS's: the voice's "calm" is
+ * added to "neutral"; FER2013's fear and surprise are "fearful" and "surprised") and fused late: the weighted
+ * mean of the two (AVEMO_BUNDLE_FACE_WEIGHT; models/README.md says how the weight was chosen). This is not
+ * the paper's jointly trained audio-visual fusion (`avemo train --modality av` trains that on RAVDESS videos). */
+
+#define AVEMO_BUNDLE_CLASSES 7
+#define AVEMO_BUNDLE_FACE_WEIGHT 0.5f /* the face's weight in the fused mean; the voice's is 1 - it */
+
+typedef struct avemo_bundle avemo_bundle;
+
+typedef struct {
+    const char *face_model;     /* NULL: the search above for face.safetensors */
+    const char *voice_model;    /* NULL: the search above for voice.safetensors */
+    const char *mtcnn_manifest; /* NULL: the search of avemo_open_options */
+} avemo_bundle_options;
+
+/* Opens both models (options may be NULL). MTCNN is loaded on the first input that needs face detection. */
+AVEMO_API int avemo_bundle_open(const avemo_bundle_options *options, avemo_bundle **bundle);
+AVEMO_API void avemo_bundle_close(avemo_bundle *bundle); /* NULL is fine */
+/* The common class k (0..AVEMO_BUNDLE_CLASSES): neutral, happy, sad, angry, fearful, disgust, surprised. */
+AVEMO_API const char *avemo_bundle_class_name(int k);
+/* The face (stream 0) or voice (stream 1) model, for its own class names; NULL otherwise. */
+AVEMO_API const avemo_model *avemo_bundle_model(const avemo_bundle *bundle, int stream);
+/* The path each model was opened from (stream 0 face, 1 voice). */
+AVEMO_API const char *avemo_bundle_model_path(const avemo_bundle *bundle, int stream);
+
+/* How an image reaches the face model. */
+enum {
+    AVEMO_CROP_AUTO = 0, /* an image with no side over 64 px, or a gray square one up to 256 px, is a face crop
+                            (FER2013's 48 x 48 gray faces); other images and videos get MTCNN */
+    AVEMO_CROP_YES = 1,  /* the image is a face crop: classified as it is */
+    AVEMO_CROP_NO = 2    /* always MTCNN */
+};
+
+typedef struct {
+    int crop;   /* AVEMO_CROP_*: 0 = auto */
+} avemo_bundle_predict_options;
+
+typedef struct {
+    float probs[AVEMO_BUNDLE_CLASSES]; /* the fused probabilities over the common classes */
+    int top_class;
+    int used_face, used_voice;         /* the streams that spoke */
+    int face_cropped;                  /* the image was taken as a face crop (no MTCNN) */
+    float face_probs[AVEMO_BUNDLE_CLASSES], voice_probs[AVEMO_BUNDLE_CLASSES]; /* each stream, mapped */
+    avemo_result face, voice;          /* each stream's own result, in its model's classes (when used) */
+    double total_ms;
+} avemo_bundle_result;
+
+/* Predicts a file with the streams it has (options may be NULL). A file with neither a face nor a voice stream
+ * is an error naming it. A video whose sampled frame shows no face still has its face stream fed (zero crop):
+ * see face.frames_without_face. */
+AVEMO_API int avemo_bundle_predict_file(avemo_bundle *bundle, const char *path,
+                                        const avemo_bundle_predict_options *options, avemo_bundle_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
  */
 #include "avemo.h"
 
+#include "api/api_internal.h"
 #include "api/predict_inputs.h"
 #include "core/err.h"
 #include "data/featurizer.h"
@@ -53,6 +54,7 @@ struct avemo_model {
     head_set **pool;
     int n_pool, cap_pool;
     head_set *loaded;  /* the set holding mf's own models (freed with mf) */
+    int detect_faces;  /* 1: MTCNN face crops even when the model was trained on whole images (api_internal.h) */
 };
 
 /* A speaker's audio statistics (include/avemo.h). */
@@ -93,6 +95,7 @@ static int open_featurizer(avemo_model *M, const char *path, const avemo_open_op
     /* a model trained on an image set (whole frames, e.g. FER2013) reads one frame: what a still image gives */
     if ((M->needs & AVEMO_NEEDS_VIDEO) && s.frames_kind == VIDEO_FRAMES_WHOLE && M->cfg.video_frames == 1)
         s.faces.frames = 1;
+    if (M->detect_faces) s.frames_kind = VIDEO_FRAMES_FACES;
     if ((M->needs & AVEMO_NEEDS_AUDIO) && !(s.modality & DATASET_NEED_AUDIO))
         return avemo_error(AVEMO_EFORMAT, "%s: the model reads audio but its prep settings have none", path);
     if ((M->needs & AVEMO_NEEDS_VIDEO) && !(s.modality & DATASET_NEED_VIDEO))
@@ -133,11 +136,16 @@ void avemo_model_close(avemo_model *M) {
 int avemo_model_open(const char *path, avemo_model **out) { return avemo_model_open_ex(path, NULL, out); }
 
 int avemo_model_open_ex(const char *path, const avemo_open_options *opt, avemo_model **out) {
+    return api_model_open(path, opt, 0, out);
+}
+
+int api_model_open(const char *path, const avemo_open_options *opt, int detect_faces, avemo_model **out) {
     if (!out) return avemo_error(AVEMO_EINVAL, "avemo_model_open: NULL output");
     *out = NULL;
     if (!path) return avemo_error(AVEMO_EINVAL, "avemo_model_open: NULL path");
     avemo_model *M = calloc(1, sizeof *M);
     if (!M) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    M->detect_faces = detect_faces;
     pthread_mutex_init(&M->lock, NULL);
     int rc = model_file_load(path, &M->mf);
     if (rc) {

@@ -4,6 +4,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/featurizer_args.h"
+#include "cli/predict_bundled.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ typedef struct {
     double window_s, hop_s;
     int speaker_norm, crops;
     const char *speaker;
+    int cropped;              /* --cropped (bundled models) */
 } predict_args;
 
 /* Fewer clips of a speaker than this: the training statistics instead (one clip's own statistics would remove
@@ -35,8 +37,13 @@ typedef struct {
 } file_speaker;
 
 static const cli_option predict_options[] = {
-    {CLI_STRING(predict_args, model_path, "--model", "M.safetensors"), .required = 1,
-     .help = "the trained model"},
+    {CLI_STRING(predict_args, model_path, "--model", "M.safetensors"),
+     .help = "the trained model (default: the bundled face and voice models,\n"
+             "models/README.md: each stream the file has, fused late)"},
+    {CLI_FLAG(predict_args, cropped, "--cropped"),
+     .help = "without --model: every image is already a face crop (classified as it\n"
+             "is, no face detection; default: images of at most 64 px, or gray and\n"
+             "square up to 256 px)"},
     {CLI_INT(predict_args, top, "--top", "K", CLI_IN(0, AVEMO_MAX_CLASSES)),
      .help = "show the K most probable classes (default 3; 0 = all)"},
     {CLI_DOUBLE(predict_args, window_s, "--window", "S", CLI_IN_OPEN(0, 1e6)),
@@ -72,7 +79,12 @@ static const cli_command predict_command = {
     .min_inputs = 1,
     .about = "  Predicts the emotion of each FILE (a video with sound, a silent video, an audio file or a still image,\n"
              "  as the model needs) with a model written by `avemo train`. The features are computed as `avemo prep`\n"
-             "  made the training features (settings stored in the model file).\n",
+             "  made the training features (settings stored in the model file).\n"
+             "  Without --model: the bundled models (models/, or installed in share/avemo, or $AVEMO_DATA): the face\n"
+             "  model (FER2013, 7 classes) on a photo, a face crop or a video's central frame, the voice model\n"
+             "  (RAVDESS, 8 classes) on the audio; both for a video with sound, mapped to 7 classes (calm -> neutral)\n"
+             "  and averaged with equal weights: late fusion of two separately trained models, not the paper's\n"
+             "  jointly trained audio-visual model.\n",
     .footer = "Per file: the emotion, the top-K probabilities and the time spent (decode, faces, features, model).\n"
               "A file that cannot be used gives one line on stderr naming it (and an \"error\" entry with --json); the\n"
               "other files are still processed.\n"
@@ -267,6 +279,16 @@ static int group_speakers(avemo_model *m, const predict_args *a, const cli_input
     return 0;
 }
 
+/* Without --model: the options that need one are usage errors; else the bundled models' predictions. */
+static int predict_without_model(const predict_args *a, const cli_inputs *files) {
+    if (a->window_s > 0 || a->hop_s > 0 || a->speaker_norm || a->speaker || a->crops || a->open.tta > 1 ||
+        a->open.backbone || a->timing)
+        return cli_usage_error("predict", "--window, --hop, --speaker-norm, --speaker, --crops, --tta, --backbone and "
+                               "--timing need --model (the bundled models take none of them)");
+    predict_bundled_args b = {a->json, a->cropped, a->open.mtcnn_manifest};
+    return predict_bundled(&b, files->items, files->n);
+}
+
 /* The usage errors predict finds once the model is open; 0 when none. */
 static int check_predict_args(const avemo_model *m, const predict_args *a) {
     if (a->speaker_norm && !avemo_model_speaker_norm(m))
@@ -281,6 +303,12 @@ int cmd_predict(int argc, char **argv) {
     cli_inputs files;
     int status = cli_parse(&predict_command, argc, argv, &a, &files);
     if (status != CLI_RUN) return status;
+    if (!a.model_path || a.cropped) {
+        status = a.model_path ? cli_usage_error("predict", "--cropped is for the bundled models (no --model)")
+                              : predict_without_model(&a, &files);
+        cli_inputs_free(&files);
+        return status;
+    }
     avemo_model *m = NULL;
     int st;
     file_speaker *sp = calloc((size_t)files.n + 1, sizeof *sp);

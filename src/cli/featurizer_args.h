@@ -18,7 +18,8 @@ extern const cli_choice frame_window_choices[];
 /* The help of --mtcnn PATH (data/weights.h's search). */
 #define MTCNN_PATH_HELP                                                                                          \
     "MTCNN weights: TF.js manifest or folder with pnet/rnet/onet.tflite (default:\n"                           \
-    "$AVEMO_MTCNN, $AVEMO_SHARED/weights/mtcnn (../shared when unset), then\n"                                  \
+    "$AVEMO_MTCNN, $AVEMO_SHARED/weights/mtcnn, $AVEMO_DATA/mtcnn, the installed\n"                            \
+    "share/avemo/mtcnn, ../shared/weights/mtcnn, then\n"                                                          \
     "weights/mtcnn-tflite here or next to avemo)"
 
 #endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Retrains the bundled models of models/ from ../shared with the recorded seeds and settings (models/README.md),
+# and says how long each took. `make models` runs it; the bundled files are what it wrote.
+#
+#   scripts/make_models.sh [voice] [face]       (default: both)
+#
+# Environment:
+#   AVEMO   the avemo program (default ./avemo)
+#   SHARED  the shared folder (default $AVEMO_SHARED, else ../shared)
+#   WORK    caches and runs (default build/models-work; a rerun resumes an interrupted face training)
+#   DEST    where face.safetensors and voice.safetensors go (default models)
+#   TINY=1  a seconds-long smoke version (tests/cli/test_make_models): the same commands with 1-2 epochs and few
+#           statistics images; its files differ from the bundled ones only in the weights and the epoch count
+#
+# Time on the 2-core machine of 2026-12-07 (shared with other jobs): voice about 1 min of CPU (prep + 60 epochs,
+# 43 CPU-s for the training alone); face: prep 25 s, stage 1 (20 epochs) 41 min, stage 2 (30 epochs) about
+# 60 min of wall time with ~2 cores.
+set -euo pipefail
+AVEMO=${AVEMO:-./avemo}
+SHARED=${SHARED:-${AVEMO_SHARED:-../shared}}
+WORK=${WORK:-build/models-work}
+DEST=${DEST:-models}
+TINY=${TINY:-0}
+which=("$@")
+[ ${#which[@]} -gt 0 ] || which=(voice face)
+
+if [ "$TINY" = 1 ]; then
+  VOICE_EPOCHS=(--epochs 2); FACE1=(--epochs 1 --stats-images 16); FACE2=(--epochs 1 --stats-images 16)
+else
+  VOICE_EPOCHS=(); FACE1=(--epochs 20 --stats-images 1024); FACE2=(--epochs 30 --stats-images 1024)
+fi
+need() { [ -e "$1" ] || { echo "make_models: $1 is missing (SHARED=$SHARED)" >&2; exit 2; }; }
+mkdir -p "$WORK" "$DEST"
+secs() { date +%s; }
+
+voice() {
+  need "$SHARED/data/ravdess-speech"
+  local t0; t0=$(secs)
+  # the audio stream of RAVDESS speech, all 12 shared actors: 10 MFCC, the default --recipe voice (stride-2
+  # baseline stream, AdamW 3e-3, one-cycle, 60 epochs, batch 32), every clip trains, the last epoch is kept
+  "$AVEMO" prep --dataset ravdess --modality audio --features mfcc --input "$SHARED/data/ravdess-speech" \
+    --out "$WORK/c-voice"
+  rm -rf "$WORK/r-voice"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice" --modality audio \
+    --protocol all --seed 1 "${VOICE_EPOCHS[@]}"
+  cp "$WORK/r-voice/model.safetensors" "$DEST/voice.safetensors"
+  echo "make_models: voice: $DEST/voice.safetensors in $(( $(secs) - t0 )) s"
+}
+
+# stage RUN TRAIN-ARGS...: `avemo train` into RUN unless RUN holds its model; --resume when RUN was interrupted
+stage() {
+  local run=$1; shift
+  [ -e "$run/model.safetensors" ] && { echo "make_models: $run is done (remove it to retrain)"; return; }
+  local resume=(); [ -d "$run" ] && resume=(--resume)
+  "$AVEMO" "$@" "${resume[@]}"
+}
+
+face() {
+  need "$SHARED/data/fer2013/train"
+  need "$SHARED/weights/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"
+  local t0; t0=$(secs)
+  "$AVEMO" import --from tflite --channels 1 --out "$WORK/mnv2_gray.safetensors" \
+    "$SHARED/weights/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"
+  "$AVEMO" prep --dataset imagefolder --input "$SHARED/data/fer2013/train" --out "$WORK/fer48" --size 48
+  # stage 1: MobileNetV2 (ImageNet, gray stem) fine-tuned end to end at 64 x 64, 90 % of FER2013's train split
+  # (holdout:1 keeps 10 % per class out, scored once with the final epoch)
+  stage "$WORK/fer64_s1" train --data "$WORK/fer48" --out "$WORK/fer64_s1" --modality video --finetune \
+    --backbone "$WORK/mnv2_gray.safetensors" --input-size 64 --protocol holdout:1 --batch 64 --optimizer adamw \
+    --lr 1e-3 --weight-decay 0.05 --schedule cosine --warmup 1 --label-smoothing 0.1 --dropout 0.2 --seed 1 \
+    "${FACE1[@]}"
+  local t1; t1=$(secs)
+  echo "make_models: face stage 1 in $(( t1 - t0 )) s"
+  # stage 2: a second cosine cycle at half the peak rate from stage 1, the same hold-out
+  stage "$WORK/fer64_s2" train --data "$WORK/fer48" --out "$WORK/fer64_s2" --modality video --finetune \
+    --backbone "$WORK/mnv2_gray.safetensors" --input-size 64 --init-visual "$WORK/fer64_s1/model.safetensors" \
+    --protocol holdout:1 --batch 64 --optimizer adamw --lr 5e-4 --weight-decay 0.05 --schedule cosine --warmup 1 \
+    --label-smoothing 0.1 --dropout 0.2 --seed 2 "${FACE2[@]}"
+  cp "$WORK/fer64_s2/model.safetensors" "$DEST/face.safetensors"
+  echo "make_models: face stage 2 in $(( $(secs) - t1 )) s; $DEST/face.safetensors in $(( $(secs) - t0 )) s"
+}
+
+for w in "${which[@]}"; do
+  case "$w" in
+    voice) voice ;;
+    face) face ;;
+    *) echo "make_models: unknown model '$w' (voice, face)" >&2; exit 2 ;;
+  esac
+done

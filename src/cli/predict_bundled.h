@@ -1,0 +1,15 @@
+/* avemo predict without --model: the bundled face and voice models (include/avemo.h, avemo_bundle_*), each
+ * stream of a file that has one, fused late. Called by cmd_predict.c. */
+#ifndef AVEMO_CLI_PREDICT_BUNDLED_H
+#define AVEMO_CLI_PREDICT_BUNDLED_H
+
+typedef struct {
+    int json;            /* one JSON document on stdout */
+    int cropped;         /* --cropped: every image is a face crop */
+    const char *mtcnn;   /* --mtcnn or NULL */
+} predict_bundled_args;
+
+/* Predicts files[0..n) and prints them; returns the exit status (0, 1 runtime, 2 a bad file or model). */
+int predict_bundled(const predict_bundled_args *a, char *const *files, int n);
+
+#endif

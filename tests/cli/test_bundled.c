@@ -1,0 +1,173 @@
+/* avemo predict without --model (the bundled models of models/, src/api/bundled.c): a photo (face only, MTCNN),
+ * a silent clip (face only), a RAVDESS flac (voice only), a clip with sound (both, fused), a FER2013 48x48
+ * crop (classified as it is, auto-detected) and --cropped; the C API gives the CLI's numbers; after `make install
+ * DESTDIR=D`, the installed avemo run from another working directory finds the models and MTCNN in
+ * D/usr/local/share/avemo (bin/../share/avemo) with no ../shared, and so does the C API with $AVEMO_DATA.
+ * Media are made at test time from ../shared with ffmpeg. */
+#include "test.h"
+
+#include "avemo.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char photo[4096], flac[4096], crop[4096], silent[4096], sound[4096], out[1 << 16];
+static char repo[4096];
+static int ready; /* the media were made */
+
+/* snprintf that fails the test on truncation */
+#define FMT(buf, ...) CHECK(snprintf(buf, sizeof buf, __VA_ARGS__) < (int)sizeof buf, "command too long")
+
+static int ffmpeg(const char *args, const char *out_path) {
+    char cmd[8192], log[4096];
+    FMT(cmd, "ffmpeg -v error -y %s '%s'", args, out_path);
+    int rc = run_cmd(cmd, log, sizeof log);
+    CHECK(rc == 0, "ffmpeg failed (%s): %s", cmd, log);
+    return rc;
+}
+
+static void setup(void) {
+    const char *p = shared_path("data/faces/photos/paul_rudd.jpg");
+    const char *f = shared_path("data/ravdess-speech/Actor_01/03-01-03-02-01-01-01.flac"); /* happy, strong */
+    const char *c = shared_path("data/fer2013/train/happy/Training_10019449.jpg");
+    const char *still = shared_path("data/faces/ravdess-stills/Actor_01.png");
+    CHECK(p && f && c && still && getcwd(repo, sizeof repo), "shared media");
+    if (!p || !f || !c || !still) return;
+    CHECK(realpath(p, photo) && realpath(f, flac) && realpath(c, crop), "realpath");
+    const char *d = test_tmpdir();
+    char args[8192];
+    FMT(silent, "%s/silent.mp4", d);
+    FMT(sound, "%s/with_sound.mp4", d);
+    FMT(args, "-loop 1 -framerate 10 -t 2 -i '%s' -vf scale=398:224 -c:v mpeg4 -pix_fmt yuv420p", still);
+    ffmpeg(args, silent);
+    FMT(args, "-loop 1 -framerate 10 -i '%s' -i '%s' -shortest -vf scale=398:224 -c:v mpeg4 "
+             "-pix_fmt yuv420p -c:a aac", still, flac);
+    ready = ffmpeg(args, sound) == 0 && access(silent, R_OK) == 0;
+}
+
+/* `avemo predict ARGS` (the binary given, from the working directory `cwd`, or here when NULL) into out. */
+static int predict(const char *bin, const char *cwd, const char *env, const char *args) {
+    char cmd[16384];
+    FMT(cmd, "%s%s%s env %s OMP_NUM_THREADS=1 '%s' predict %s", cwd ? "cd '" : "", cwd ? cwd : "",
+             cwd ? "' &&" : "", env ? env : "", bin, args);
+    return run_cmd(cmd, out, sizeof out);
+}
+
+static void test_streams(void) {
+    char args[16384];
+    FMT(args, "'%s' '%s' '%s' '%s' '%s'", photo, silent, flac, sound, crop);
+    int rc = predict(avemo_bin(), NULL, NULL, args);
+    CHECK(rc == 0, "predict without --model: rc %d: %s", rc, out);
+    char *line[5] = {0};
+    char *s = out;
+    for (int i = 0; i < 5 && s; i++) {
+        line[i] = s;
+        s = strchr(s, '\n');
+        if (s) *s++ = 0;
+    }
+    if (!line[4]) return;
+    CHECK(strstr(line[0], "face: ") && !strstr(line[0], "voice:") && strstr(line[0], "MTCNN face") &&
+              strstr(line[0], " -> "), "photo: %s", line[0]);
+    CHECK(strstr(line[1], "face: ") && !strstr(line[1], "voice:") && strstr(line[1], " -> "), "silent clip: %s", line[1]);
+    CHECK(!strstr(line[2], "face:") && strstr(line[2], "voice: ") && strstr(line[2], " -> "), "audio: %s", line[2]);
+    CHECK(strstr(line[3], "face: ") && strstr(line[3], ", voice: ") && strstr(line[3], " -> "), "clip with sound: %s",
+          line[3]);
+    CHECK(strstr(line[4], "face: happy") && strstr(line[4], "face crop as is") && strstr(line[4], "-> happy"),
+          "FER2013 crop (a happy face of the training split): %s", line[4]);
+    /* --cropped forces the photo through as a crop; --cropped with --model and --window without are usage errors */
+    FMT(args, "--cropped '%s'", photo);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "face crop as is"), "--cropped: %s", out);
+    FMT(args, "--window 2 '%s'", flac);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 2 && strstr(out, "--model"), "--window without --model: %s", out);
+}
+
+static double num(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* --json: both streams' detail; the fused probabilities are the weighted mean of the mapped ones; the C API's
+ * avemo_bundle_predict_file gives the same numbers. */
+static void test_json_and_api(void) {
+    char args[8192];
+    FMT(args, "--json '%s' 2>/dev/null", sound);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 0, "--json: %s", out);
+    cJSON *doc = cJSON_Parse(out);
+    CHECK(doc != NULL, "JSON: %s", out);
+    if (!doc) return;
+    const cJSON *file = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "files"), 0);
+    const cJSON *streams = cJSON_GetObjectItem(file, "streams");
+    const cJSON *face = cJSON_GetObjectItem(streams, "face"), *voice = cJSON_GetObjectItem(streams, "voice");
+    CHECK(face && voice && cJSON_GetObjectItem(face, "probs") && cJSON_GetObjectItem(voice, "mapped_probs"),
+          "streams: %s", out);
+    avemo_bundle *b = NULL;
+    CHECK(avemo_bundle_open(NULL, &b) == 0, "avemo_bundle_open: %s", avemo_last_error());
+    avemo_bundle_result r;
+    if (b && face && voice) {
+        CHECK(avemo_bundle_predict_file(b, sound, NULL, &r) == 0, "API: %s", avemo_last_error());
+        CHECK(r.used_face && r.used_voice, "API streams %d %d", r.used_face, r.used_voice);
+        const cJSON *probs = cJSON_GetObjectItem(file, "probs");
+        const cJSON *fm = cJSON_GetObjectItem(face, "mapped_probs"), *vm = cJSON_GetObjectItem(voice, "mapped_probs");
+        double sum = 0;
+        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
+            const char *name = avemo_bundle_class_name(k);
+            double p = num(probs, name), want = AVEMO_BUNDLE_FACE_WEIGHT * num(fm, name) +
+                                                (1 - AVEMO_BUNDLE_FACE_WEIGHT) * num(vm, name);
+            CHECK(fabs(p - want) < 1e-5, "%s: fused %g, weighted mean %g", name, p, want);
+            CHECK(fabs(p - r.probs[k]) < 1e-5, "%s: CLI %g, API %g", name, p, r.probs[k]);
+            sum += p;
+        }
+        CHECK(fabs(sum - 1) < 1e-4, "fused probabilities sum to %g", sum);
+        CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(file, "emotion")), avemo_bundle_class_name(r.top_class)),
+              "top class");
+    }
+    avemo_bundle_close(b);
+    cJSON_Delete(doc);
+}
+
+/* make install DESTDIR=D, then the installed program from another folder, with no ../shared to fall back on */
+static void test_installed(void) {
+    const char *d = test_tmpdir();
+    char cmd[16384], dest[4096], bin[4200], data[4200], elsewhere[4200];
+    FMT(dest, "%s/dest", d);
+    const char *make_args = getenv("AVEMO_MAKE_ARGS");
+    FMT(cmd, "cd '%s' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory install DESTDIR='%s' %s",
+        repo, dest, make_args ? make_args : "");
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "%s: rc %d: %s", cmd, rc, out);
+    FMT(bin, "%s/usr/local/bin/avemo", dest);
+    FMT(data, "%s/usr/local/share/avemo", dest);
+    FMT(elsewhere, "%s/elsewhere", d);
+    CHECK(mkdir(elsewhere, 0755) == 0, "mkdir %s", elsewhere);
+    const char *env = "-u AVEMO_SHARED -u AVEMO_DATA -u AVEMO_MTCNN";
+    FMT(cmd, "--json '%s' '%s' 2>&1", photo, sound);
+    rc = predict(bin, elsewhere, env, cmd);
+    CHECK(rc == 0 && strstr(out, data) && strstr(out, "\"face\"") && strstr(out, "\"voice\""),
+          "installed predict from %s: rc %d: %s", elsewhere, rc, out);
+    FMT(cmd, "cd '%s' && env %s OMP_NUM_THREADS=1 '%s' faces --out crops '%s'", elsewhere, env, bin, photo);
+    rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "installed faces from %s: rc %d: %s", elsewhere, rc, out);
+    /* the C API from $AVEMO_DATA */
+    setenv("AVEMO_DATA", data, 1);
+    avemo_bundle *b = NULL;
+    CHECK(avemo_bundle_open(NULL, &b) == 0 && !strncmp(avemo_bundle_model_path(b, 0), data, strlen(data)) &&
+              !strncmp(avemo_bundle_model_path(b, 1), data, strlen(data)),
+          "API with $AVEMO_DATA: %s", b ? avemo_bundle_model_path(b, 0) : avemo_last_error());
+    avemo_bundle_close(b);
+    unsetenv("AVEMO_DATA");
+}
+
+int main(void) {
+    test_run(setup, "setup");
+    if (!ready) return test_summary();
+    test_run(test_streams, "predict without --model: photo, silent clip, audio, clip with sound, crop");
+    test_run(test_json_and_api, "--json streams and fusion = C API");
+    test_run(test_installed, "make install DESTDIR, predict and faces from another folder");
+    return test_summary();
+}
