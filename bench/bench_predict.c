@@ -14,7 +14,8 @@
  *
  * No reference implementation to race: the baseline's Python pipeline (facenet-pytorch MTCNN + torchvision)
  * is not installed here. Environment: THREADS (2), REPS (3; best and median reported), AVEMO_SHARED, AVEMO_BIN
- * (the CLI, default build/avemo). */
+ * (the CLI, default build/avemo), BENCH_KEEP (a folder: the clip and the two model files are made there and kept,
+ * for side-by-side runs of two builds: bench/RESULTS.md). */
 #include "api/predict_fixture.h"
 
 #include <omp.h>
@@ -90,8 +91,10 @@ int main(void) {
     int reps = env && atoi(env) > 0 ? atoi(env) : 3;
     const char *shared = getenv("AVEMO_SHARED");
     if (!shared || !*shared) shared = "../shared";
-    char dir[] = "/tmp/avemo-bench-predict-XXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    char dir[600] = "/tmp/avemo-bench-predict-XXXXXX";
+    const char *keep = getenv("BENCH_KEEP");
+    if (keep && *keep) snprintf(dir, sizeof dir, "%s", keep);
+    else if (!mkdtemp(dir)) return 1;
     char still[600], speech[600], clip[600], bb[600], model_path[600], manifest[600], cmd[4096];
     snprintf(still, sizeof still, "%s/data/faces/ravdess-stills/Actor_01.png", shared);
     snprintf(speech, sizeof speech, "%s/data/ravdess-speech/Actor_01/03-01-05-02-01-01-01.flac", shared);
@@ -201,6 +204,6 @@ int main(void) {
     free(w);
     free(th);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "bench_predict: could not remove %s\n", dir);
+    if (!(keep && *keep) && system(cmd) != 0) fprintf(stderr, "bench_predict: could not remove %s\n", dir);
     return 0;
 }

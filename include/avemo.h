@@ -114,7 +114,9 @@ typedef struct {
     double faces_ms;                /* MTCNN face crops */
     double features_ms;             /* MFCC / FRFT-MFCC, MobileNetV2 embeddings, standardisation */
     double model_ms;                /* the trained head */
-    double total_ms;                /* wall time of the call (per window: its share) */
+    double total_ms;                /* wall time of the call (per window: its share); the stage times above are
+                                       each thread's own: a whole file on 2+ OpenMP threads decodes and featurises
+                                       its audio beside its video, so they may add up to more than total_ms */
 } avemo_result;
 
 /* Predict one file: a video with sound, a silent video, an audio file, or a still image, as the model
@@ -170,6 +172,57 @@ AVEMO_API int avemo_predict_file_ex(avemo_model *model, const char *path, const 
 AVEMO_API int avemo_predict_file_windows(avemo_model *model, const char *path, double window_s, double hop_s,
                                          avemo_result *results, int max_results, int *n_results);
 
+/* ---- A timeline per person (ours, issue 16) ----
+ *
+ * Every face in a video, tracked across frames sampled at sample_fps (MTCNN on each sampled frame, shrunk to
+ * at most 640 px on its longer side; detections associated frame to frame by IoU with constant-velocity
+ * prediction, vision/face_tracks.h), each with its own face emotion per window of avemo_predict_file_windows'
+ * windows (same count and start times): the model's video stream on that face's crops alone (a model that
+ * reads one frame: its probabilities averaged over the face's sampled frames in the window; T frames: T of
+ * them spread over the window). The crop follows the model's training frames: the squared MTCNN box, grayscale
+ * unless the model reads colour, resized to the model's side (no second MTCNN pass). The model must read video
+ * and, when it also reads audio, tolerate a missing stream (modality dropout): the audio is left out, the
+ * voice's per-window result is avemo_predict_file_windows'. */
+typedef struct {
+    const char *mtcnn_manifest; /* NULL: the model's detector, or the weights search of avemo_open_options */
+    double sample_fps;          /* frames sampled per second for tracking (0: 5; at most the video's rate) */
+    int max_missed;             /* sampled frames a track survives unseen (0: 3; < 0: none) */
+} avemo_timeline_options;
+
+typedef struct {
+    double time_s;   /* the sampled frame's time */
+    int track_id;    /* 1, 2, ... in order of first appearance */
+    float box[4];    /* x0, y0, x1, y1 in pixels of the video's frame (avemo_timeline.width x height) */
+    float score;     /* MTCNN's face probability */
+} avemo_face_sighting;
+
+typedef struct {
+    int window;      /* 0-based, as avemo_predict_file_windows */
+    double start_s, end_s;
+    int track_id;
+    float box[4];    /* the face's mean box over its sightings in the window */
+    int frames;      /* its sightings in the window */
+    int n_classes;
+    float probs[AVEMO_MAX_CLASSES];
+    int top_class;
+} avemo_person_window;
+
+typedef struct {
+    int width, height;            /* frame size (upright) */
+    double duration_s, sample_fps, window_s, hop_s;
+    int n_windows, n_tracks;
+    avemo_person_window *people;  /* [n_people]: by window, then track id; a face absent from a window has none */
+    int n_people;
+    avemo_face_sighting *faces;   /* [n_faces]: by time (a frame's faces most confident first) */
+    int n_faces;
+    double decode_ms, faces_ms, model_ms, total_ms;
+} avemo_timeline;
+
+/* The timeline of `path` (options may be NULL): *out malloc'd, free with avemo_timeline_free. Errors name the
+ * file: no video stream, a still image, a model without a video stream (AVEMO_EINVAL). */
+AVEMO_API int avemo_timeline_file(avemo_model *model, const char *path, double window_s, double hop_s,
+                                  const avemo_timeline_options *options, avemo_timeline **out);
+AVEMO_API void avemo_timeline_free(avemo_timeline *timeline); /* NULL is fine */
 
 /* ---- The bundled models: predict without training (models/ of the repository) ----
  *

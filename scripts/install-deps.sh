@@ -11,6 +11,7 @@ PKGS=(
   clang libomp-dev                                                                # libFuzzer harnesses
   openmpi-bin libopenmpi-dev                                                      # make MPI=1 (mpirun, tests/mpi)
   python3 binutils                                                                # style check (make test)
+  chromium                                                                        # predict --html page test (headless)
 )
 missing=()
 for p in "${PKGS[@]}"; do

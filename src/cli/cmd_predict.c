@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/featurizer_args.h"
 #include "cli/predict_bundled.h"
+#include "cli/predict_people.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -21,6 +22,11 @@ typedef struct {
     double window_s, hop_s;
     int speaker_norm, crops;
     const char *speaker;
+    const char *format;       /* --format text|json|csv (--json: json) */
+    int csv;
+    int people;               /* --people (implied by --plot and --html): a timeline per person */
+    const char *plot_path, *html_path;
+    double sample_fps;
     int cropped;              /* --cropped (bundled models) */
 } predict_args;
 
@@ -60,7 +66,29 @@ static const cli_option predict_options[] = {
     {CLI_INT(predict_args, crops, "--crops", "K", CLI_IN(0, 1000)),
      .help = "test-time crops: audio longer than the model's clip is predicted on K\n"
              "clip-length windows from its start to its end, softmax averaged"},
-    {CLI_FLAG(predict_args, json, "--json"), .help = "one JSON document on stdout instead of text lines"},
+    {CLI_FLAG(predict_args, json, "--json"), .help = "one JSON document on stdout instead of text lines (--format json)"},
+    {CLI_STRING(predict_args, format, "--format", "text|json|csv"),
+     .help = "output: text lines (default), one JSON document, or CSV with a header:\n"
+             "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_<class>...\n"
+             "(person: the track id with --people, \"recording\" for the whole recording's\n"
+             "window result, empty for a file's result; box in frame pixels, empty when\n"
+             "none; frames: the face's sampled frames (person) or the video frames read;\n"
+             "top: the top-K as class:p;class:p; p_<class>: every class's probability)"},
+    {CLI_FLAG(predict_args, people, "--people"),
+     .help = "a timeline per person: every face tracked over the video (frames sampled\n"
+             "at --sample-fps, IoU tracking) gets its own face emotion per window (the\n"
+             "model's video stream on that face alone; a one-frame model: averaged over\n"
+             "the face's frames); a model with audio adds the recording's window result.\n"
+             "Windows: --window/--hop (default 2 s every 1 s)"},
+    {CLI_DOUBLE(predict_args, sample_fps, "--sample-fps", "F", CLI_IN_OPEN(0, 1000)),
+     .help = "with --people: frames sampled per second for tracking (default 5)"},
+    {CLI_STRING(predict_args, plot_path, "--plot", "FILE.png"),
+     .help = "with one FILE: a PNG of each person's emotion over time (implies --people)"},
+    {CLI_STRING(predict_args, html_path, "--html", "FILE.html"),
+     .help = "with one FILE: a self-contained page with the video, each person's emotion\n"
+             "curves, a cursor following playback and the face boxes over the video\n"
+             "(video embedded when under 8 MB, else linked by its absolute path;\n"
+             "implies --people)"},
     {CLI_STRING(predict_args, open.backbone, "--backbone", "W"),
      .help = "MobileNetV2 weights (default: the path recorded by avemo prep\n"
              "--backbone)"},
@@ -70,7 +98,8 @@ static const cli_option predict_options[] = {
              "2 + mirror, 10 + four 90% crops and their mirrors"},
     {CLI_FLAG(predict_args, timing, "--timing"),
      .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
-             "features, model) and the wall time since the command started"},
+             "features, model; on 2+ threads audio and video overlap, so the stages\n"
+             "may add up to more) and the wall time since the command started"},
     {0}};
 
 static const cli_command predict_command = {
@@ -228,6 +257,10 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
             result_json(e, m, res, o, 0, sp);
         }
         cJSON_AddItemToArray(arr, e);
+    } else if (o->csv) {
+        for (int k = 0; k < n; k++)
+            predict_csv_row(m, file, res[k].start_s, res[k].end_s, "", NULL,
+                            res[k].video_frames, res[k].probs, res[k].top_class, o->top);
     } else {
         for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0, sp);
     }
@@ -279,13 +312,41 @@ static int group_speakers(avemo_model *m, const predict_args *a, const cli_input
     return 0;
 }
 
+/* --format, --json, --people and what implies it, before the model is opened; 0 or the usage error's status. */
+static int resolve_output(predict_args *a, const cli_inputs *files) {
+    if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json") && strcmp(a->format, "csv"))
+        return cli_usage_error("predict", "--format: '%s' is not text, json or csv", a->format);
+    if (a->format && a->json && strcmp(a->format, "json"))
+        return cli_usage_error("predict", "--json contradicts --format %s", a->format);
+    if (a->format) a->json = !strcmp(a->format, "json"), a->csv = !strcmp(a->format, "csv");
+    if ((a->plot_path || a->html_path) && files->n != 1)
+        return cli_usage_error("predict", "--plot and --html take one FILE (got %d)", files->n);
+    if (a->plot_path || a->html_path) a->people = 1;
+    if (a->sample_fps > 0 && !a->people) return cli_usage_error("predict", "--sample-fps needs --people");
+    if (a->people && a->window_s == 0) a->window_s = 2, a->hop_s = a->hop_s > 0 ? a->hop_s : 1;
+    return 0;
+}
+
+/* The per-person options of predict_people_file. */
+static people_args people_of(const predict_args *a) {
+    people_args p = {.format = a->json ? OUT_JSON : a->csv ? OUT_CSV : OUT_TEXT, .top = a->top, .window_s = a->window_s,
+                     .hop_s = a->hop_s, .plot_path = a->plot_path, .html_path = a->html_path};
+    p.timeline.mtcnn_manifest = a->open.mtcnn_manifest;
+    p.timeline.sample_fps = a->sample_fps;
+    return p;
+}
+
 /* Without --model: the options that need one are usage errors; else the bundled models' predictions. */
 static int predict_without_model(const predict_args *a, const cli_inputs *files) {
     if (a->window_s > 0 || a->hop_s > 0 || a->speaker_norm || a->speaker || a->crops || a->open.tta > 1 ||
         a->open.backbone || a->timing)
         return cli_usage_error("predict", "--window, --hop, --speaker-norm, --speaker, --crops, --tta, --backbone and "
                                "--timing need --model (the bundled models take none of them)");
-    predict_bundled_args b = {a->json, a->cropped, a->open.mtcnn_manifest};
+    if (a->people || a->plot_path || a->html_path || a->sample_fps > 0 ||
+        (a->format && strcmp(a->format, "text") && strcmp(a->format, "json")))
+        return cli_usage_error("predict", "--people, --plot, --html, --sample-fps and --format csv need --model (a model "
+                               "that reads video)");
+    predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest};
     return predict_bundled(&b, files->items, files->n);
 }
 
@@ -295,6 +356,8 @@ static int check_predict_args(const avemo_model *m, const predict_args *a) {
         return cli_usage_error("predict", "--speaker-norm: %s was trained without --speaker-norm", a->model_path);
     if (a->window_s > 0 && (a->speaker_norm || a->crops > 1))
         return cli_usage_error("predict", "--window does not combine with --speaker-norm or --crops");
+    if (a->people && (a->speaker_norm || a->crops > 1))
+        return cli_usage_error("predict", "--people does not combine with --speaker-norm or --crops");
     return 0;
 }
 
@@ -316,6 +379,7 @@ int cmd_predict(int argc, char **argv) {
     if (!sp) status = 1;
     else if (a.hop_s > 0 && a.window_s == 0) status = cli_usage_error("predict", "--hop needs --window");
     else if (a.speaker && !a.speaker_norm) status = cli_usage_error("predict", "--speaker needs --speaker-norm");
+    else if ((st = resolve_output(&a, &files))) status = st;
     else if ((st = avemo_model_open_ex(a.model_path, &a.open, &m))) status = cli_fail("predict", st);
     else if ((st = check_predict_args(m, &a))) status = st;
     else if (a.speaker_norm && (st = group_speakers(m, &a, &files, sp))) status = st;
@@ -329,8 +393,11 @@ int cmd_predict(int argc, char **argv) {
     if (a.window_s > 0 && a.hop_s == 0) a.hop_s = a.window_s;
     cJSON *files_json = NULL, *doc = a.json ? json_document(m, &a, &files_json) : NULL;
     status = 0;
+    people_args pa = people_of(&a);
+    if (a.csv) predict_csv_header(m);
     for (int f = 0; f < files.n; f++) {
-        int c = predict_one(m, files.items[f], &a, a.speaker_norm ? &sp[f] : NULL, files_json);
+        int c = a.people ? predict_people_file(m, files.items[f], &pa, files_json)
+                         : predict_one(m, files.items[f], &a, a.speaker_norm ? &sp[f] : NULL, files_json);
         if (c > status) status = c; /* a bad file (2) outranks a runtime failure (1), as it always has */
     }
     if (a.json) {

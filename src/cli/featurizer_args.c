@@ -21,4 +21,12 @@ const cli_option face_crop_cli_options[] = {
     {CLI_FLAG(faces_config, reuse_box, "--reuse-box"),
      .help = "a frame without a face reuses the previous box (the baseline)"},
     {CLI_FLAG_VALUE(faces_config, refine, "--no-refine", 0), .help = "skip the second MTCNN pass on the enlarged crop"},
+    {CLI_FLAG(faces_config, track, "--track"),
+     .help = "follow the face: the full search on the first frame (and when the track\n"
+             "is lost), then only the second pass around the previous box (default of prep)"},
+    {CLI_FLAG_VALUE(faces_config, track, "--full-search", 0),
+     .help = "the full MTCNN search on every frame (default of faces)"},
+    {CLI_FLOAT(faces_config, min_face_frac, "--min-face-frac", "F", CLI_IN(0, 0.9)),
+     .help = "the full search skips faces smaller than F x the frame's shorter side\n"
+             "(prep default 0.1; faces default 0: down to 20 px)"},
     {0}};

@@ -31,6 +31,8 @@ void featurizer_settings_default(featurizer_settings *s) {
     s->mfcc.sample_rate_hz = AVEMO_AUDIO_SAMPLE_RATE_HZ;
     s->clip_seconds = AVEMO_AUDIO_CLIP_SECONDS;
     faces_default_config(&s->faces);
+    s->faces.track = 1; /* ours (issue 15): follow the face, full search for faces of 10 % of the frame and more */
+    s->faces.min_face_frac = FACES_MIN_FACE_FRAC;
     s->frames_kind = VIDEO_FRAMES_FACES;
 }
 
@@ -68,6 +70,9 @@ static void video_settings_to_json(cJSON *v, const featurizer_settings *s) {
         cJSON_AddBoolToObject(v, "reuse_box", fc->reuse_box);
         cJSON_AddNumberToObject(v, "detect_max_side", fc->detect_max_side);
         cJSON_AddNumberToObject(v, "min_face_px", fc->mtcnn.min_face_px);
+        if (fc->track) cJSON_AddBoolToObject(v, "track", 1); /* absent: off (older caches and models unchanged) */
+        if (fc->min_face_frac > 0) /* absent: 0; rounded so that 0.1f reads 0.1 */
+            cJSON_AddNumberToObject(v, "min_face_frac", round(fc->min_face_frac * 1e6) / 1e6);
     }
     if (s->backbone_path) cJSON_AddStringToObject(v, "backbone", s->backbone_path);
 }
@@ -159,6 +164,10 @@ static int video_settings_from_json(const cJSON *v, featurizer_settings *s, cons
     fc->reuse_box = jbool(v, "reuse_box", fc->reuse_box);
     fc->detect_max_side = (int)jnum(v, "detect_max_side", fc->detect_max_side);
     fc->mtcnn.min_face_px = (float)jnum(v, "min_face_px", fc->mtcnn.min_face_px);
+    fc->track = jbool(v, "track", 0); /* absent: prepared before issue 15, with the full search on every frame */
+    fc->min_face_frac = (float)jnum(v, "min_face_frac", 0);
+    if (!(fc->min_face_frac >= 0 && fc->min_face_frac < 1))
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: min_face_frac %g (0 to 1)", origin, fc->min_face_frac);
     if (fc->frames < 1 || fc->frames > 1000 || fc->size < 8 || fc->size > 4096)
         return avemo_error(AVEMO_EFORMAT, "%s: prep settings: bad video frames %d or size %d", origin, fc->frames,
                            fc->size);

@@ -65,7 +65,9 @@ typedef struct {
 } featurizer_settings;
 
 /* The spec's defaults: audio + video, MFCC (n_mfcc 10), FRFT order 0.95 when FRFT-MFCC is chosen, 22,050 Hz,
- * 3.6 s, 15 frames, MTCNN crops 224 px grayscale, no backbone. */
+ * 3.6 s, 15 frames, MTCNN crops 224 px grayscale, no backbone; ours (issue 15): the face followed from frame to
+ * frame (faces.track) and the full search for faces of FACES_MIN_FACE_FRAC of the frame and more (vision/faces.h).
+ * Settings read from JSON without these keys (prepared before) keep the full search on every frame. */
 void featurizer_settings_default(featurizer_settings *s);
 
 /* The settings and the dataset options as one JSON object (malloc'd string): everything that changes the

@@ -250,6 +250,7 @@ static cJSON *face_frame_json(const face_frame *f) {
             cJSON_AddItemToArray(lm, cJSON_CreateFloatArray(xy, 2));
         }
         cJSON_AddBoolToObject(e, "refined", f->refined);
+        if (f->tracked) cJSON_AddBoolToObject(e, "tracked", 1); /* found by following the previous box */
     }
     return e;
 }

@@ -298,14 +298,16 @@ typedef struct {
     int sws_fmt, sws_w, sws_h;
 } decode_state;
 
-/* The scaler for fr -> RGB24 at sw x sh: the same conversion as before when the size is kept (bicubic, accurate
- * rounding, full chroma); an area filter when shrinking. */
+/* The scaler for fr -> RGB24 at sw x sh: when the size is kept, swscale's fast path (bilinear chroma, no accurate
+ * rounding: what the ffmpeg CLI's -pix_fmt rgb24 gives, test_video.c; issue 15: swscale's share of a 720p clip's
+ * CPU fell from 23 % to 9 % against bicubic with accurate rounding and full chroma interpolation); an accurate
+ * area filter when shrinking. */
 static int ensure_sws(decode_state *s, const AVFrame *fr, int sw, int sh) {
     if (s->sws && s->sws_fmt == fr->format && s->sws_w == sw && s->sws_h == sh) return AVEMO_OK;
     sws_freeContext(s->sws);
     int shrink = sw != fr->width || sh != fr->height;
     s->sws = sws_getContext(fr->width, fr->height, fr->format, sw, sh, AV_PIX_FMT_RGB24,
-                            (shrink ? SWS_AREA : SWS_BICUBIC) | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+                            shrink ? SWS_AREA | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT : SWS_BILINEAR, NULL, NULL, NULL);
     s->sws_fmt = fr->format, s->sws_w = sw, s->sws_h = sh;
     if (!s->sws)
         return avemo_error(AVEMO_EDECODE, "%s: cannot convert pixel format %s to RGB", s->path,

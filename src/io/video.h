@@ -11,7 +11,7 @@
  * any frame is decoded (and the decoder itself is told the limit, so a bitstream that lies about its size is
  * refused before it allocates). Frames are delivered at most AVEMO_DECODE_MAX_SIDE pixels on their longer side:
  * swscale shrinks larger ones (area filter) while converting them to RGB, so no full-size RGB copy exists;
- * smaller ones are converted exactly as before (same size, same filter). Every frame is then turned upright as
+ * smaller ones keep their size (swscale's fast same-size conversion, bit-identical to the ffmpeg CLI's rgb24). Every frame is then turned upright as
  * its display matrix (phone videos: the MP4 track matrix; JPEG: EXIF orientation, which FFmpeg exports per
  * frame) or the stream's "rotate" tag says, so faces are detected in the picture as it is shown.
  *

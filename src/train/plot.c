@@ -347,6 +347,123 @@ int plot_learning_curves_png(const char *path, const learning_curves *lc, const 
     return rc;
 }
 
+/* ---------------------------------------------------------------- emotion timeline per person */
+
+#define TIMELINE_PANEL_H 150
+#define TIMELINE_MAX_PANELS 64
+
+/* Class colours: a qualitative palette (Tableau 10), cycled past 10 classes. */
+static void class_colour(int k, double *rgb) {
+    static const unsigned char pal[10][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40},
+                                             {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
+                                             {188, 189, 34}, {23, 190, 207}};
+    for (int c = 0; c < 3; c++) rgb[c] = pal[k % 10][c] / 255.0;
+}
+
+/* One panel: axes with time ticks, probability 0..1, and a curve per class (NaN: gaps). */
+static void timeline_panel(cairo_t *cr, const axes *a, const timeline_plot *tp, int panel, int last) {
+    char buf[32];
+    set_font(cr, 10, 0);
+    for (int v = 0; v <= 4; v++) { /* probability grid 0, .25, .5, .75, 1 */
+        double y = ax_y(a, v / 4.0);
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_move_to(cr, a->x0, y);
+        cairo_line_to(cr, a->x0 + a->w, y);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        if (v % 2 == 0) snprintf(buf, sizeof buf, "%.1f", v / 4.0), text_at(cr, a->x0 - 5, y, 1, 0.5, buf);
+    }
+    double xs = nice_step(a->xmax - a->xmin, 10);
+    for (double v = ceil(a->xmin / xs) * xs; v <= a->xmax + 1e-9; v += xs) {
+        double x = ax_x(a, v);
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_move_to(cr, x, a->y0);
+        cairo_line_to(cr, x, a->y0 + a->h);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        snprintf(buf, sizeof buf, "%g", v);
+        if (last) text_at(cr, x, a->y0 + a->h + 5, 0.5, 0, buf);
+    }
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_stroke(cr);
+    set_font(cr, 12, 1);
+    text_at(cr, a->x0 + 4, a->y0 - 4, 0, 1, tp->panel_names[panel]);
+    cairo_save(cr);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_clip(cr);
+    cairo_set_line_width(cr, 2);
+    for (int k = 0; k < tp->n_classes; k++) {
+        double rgb[3];
+        class_colour(k, rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        int pen = 0;
+        for (int w = 0; w < tp->n_windows; w++) {
+            float p = tp->probs[((size_t)panel * tp->n_windows + w) * tp->n_classes + k];
+            if (!isfinite(p)) {
+                pen = 0;
+                continue;
+            }
+            double px = ax_x(a, tp->time_s[w]), py = ax_y(a, p);
+            if (pen) cairo_line_to(cr, px, py);
+            else cairo_move_to(cr, px, py);
+            int alone = (w == 0 || !isfinite(tp->probs[((size_t)panel * tp->n_windows + w - 1) * tp->n_classes + k])) &&
+                        (w + 1 == tp->n_windows ||
+                         !isfinite(tp->probs[((size_t)panel * tp->n_windows + w + 1) * tp->n_classes + k]));
+            if (alone) cairo_arc(cr, px, py, 2.5, 0, 2 * M_PI), cairo_move_to(cr, px, py);
+            pen = 1;
+        }
+        cairo_stroke(cr);
+    }
+    cairo_restore(cr);
+    cairo_set_line_width(cr, 1);
+}
+
+static int timeline_png(const char *path, const timeline_plot *tp, const char *title) {
+    if (tp->n_panels < 1 || tp->n_panels > TIMELINE_MAX_PANELS || tp->n_windows < 1 || tp->n_classes < 1 ||
+        tp->n_classes > MAX_PLOT_CLASSES || !(tp->duration_s > 0))
+        return avemo_error(AVEMO_EINVAL, "%s: nothing to plot (%d people, %d windows)", path, tp->n_panels, tp->n_windows);
+    const int W = 1100, top = 70, H = top + tp->n_panels * (TIMELINE_PANEL_H + 30) + 40;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_line_width(cr, 1);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    set_font(cr, 15, 1);
+    text_at(cr, W / 2.0, 10, 0.5, 0, title ? title : "Emotion over time");
+    set_font(cr, 11, 0);
+    double lx = 70;
+    for (int k = 0; k < tp->n_classes; k++) { /* legend: one line of classes */
+        double rgb[3];
+        class_colour(k, rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        cairo_rectangle(cr, lx, 38, 14, 10);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_at(cr, lx + 18, 43, 0, 0.5, tp->class_names[k]);
+        lx += 30 + text_width(cr, tp->class_names[k]);
+    }
+    for (int p = 0; p < tp->n_panels; p++) {
+        axes a = {70, top + 20 + p * (TIMELINE_PANEL_H + 30), W - 100, TIMELINE_PANEL_H, 0, tp->duration_s, 0, 1};
+        timeline_panel(cr, &a, tp, p, p + 1 == tp->n_panels);
+    }
+    set_font(cr, 11, 0);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, 70 + (W - 100) / 2.0, H - 6, 0.5, 1, "time (s): window centres; probability of each class");
+    cairo_destroy(cr);
+    int rc = save_png(s, path);
+    cairo_surface_destroy(s);
+    return rc;
+}
+
+int plot_timeline_png(const char *path, const timeline_plot *tp, const char *title) {
+    pthread_mutex_lock(&plot_lock);
+    int rc = timeline_png(path, tp, title);
+    release_font_caches();
+    pthread_mutex_unlock(&plot_lock);
+    return rc;
+}
+
 void plot_cleanup(void) {
     pthread_mutex_lock(&plot_lock);
     release_font_caches();

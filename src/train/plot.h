@@ -19,6 +19,20 @@ typedef struct {
 /* Two panels side by side: loss and accuracy against epoch. */
 int plot_learning_curves_png(const char *path, const learning_curves *lc, const char *title);
 
+/* Emotion over time, one panel per person (or stream): probs [n_panels, n_windows, n_classes], NaN where the
+ * panel's person is not in the window (a gap); each class a coloured curve against time_s [n_windows] (the
+ * windows' centres), x from 0 to duration_s. */
+typedef struct {
+    int n_panels, n_windows, n_classes;
+    const char *const *panel_names; /* [n_panels] "person 1", ... */
+    const char *const *class_names; /* [n_classes] */
+    const double *time_s;           /* [n_windows] */
+    const float *probs;             /* [n_panels, n_windows, n_classes] */
+    double duration_s;
+} timeline_plot;
+
+int plot_timeline_png(const char *path, const timeline_plot *tp, const char *title);
+
 /* Each plot releases cairo's and fontconfig's process-wide font caches when done (LeakSanitizer-clean with no
  * cleanup call; plots are serialised by a lock). plot_cleanup() does the same explicitly; it is not needed
  * after these functions, only if the program used cairo text itself. */

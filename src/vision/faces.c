@@ -28,9 +28,12 @@ static void square_box(float *b) {
     b[3] = cy + 0.5f * l;
 }
 
-/* Second MTCNN pass on the enlarged crop around box (square); replaces box when a face is found. */
-static int refine_box(const mtcnn *m, const uint8_t *rgb, int h, int w, float *box, int *refined) {
-    *refined = 0;
+/* MTCNN on the crop of side FACES_REFINE_ENLARGE x the square box's, resampled to FACES_REFINE_PX, min face
+ * FACES_REFINE_MIN_FACE_PX: *found = 1 and *best = its most confident face in frame pixels (*n faces found),
+ * or *found = 0. */
+static int search_around(const mtcnn *m, const uint8_t *rgb, int h, int w, const float *box, mtcnn_face *best, int *n,
+                         int *found) {
+    *found = *n = 0;
     float side = (box[2] - box[0]) * FACES_REFINE_ENLARGE;
     if (!(side >= 1)) return AVEMO_OK;
     float cx = 0.5f * (box[0] + box[2]), cy = 0.5f * (box[1] + box[3]);
@@ -39,7 +42,7 @@ static int refine_box(const mtcnn *m, const uint8_t *rgb, int h, int w, float *b
     float *cropf = malloc(sizeof(float) * r * r * 3);
     uint8_t *crop = malloc((size_t)r * r * 3);
     mtcnn_face *faces = NULL;
-    int n = 0, err = AVEMO_OK;
+    int err = AVEMO_OK;
     if (!cropf || !crop) {
         err = avemo_error(AVEMO_ENOMEM, "faces: out of memory");
         goto done;
@@ -52,15 +55,19 @@ static int refine_box(const mtcnn *m, const uint8_t *rgb, int h, int w, float *b
     mtcnn_config cfg;
     mtcnn_default_config(&cfg);
     cfg.min_face_px = FACES_REFINE_MIN_FACE_PX;
-    if ((err = mtcnn_detect(m, crop, r, r, &cfg, &faces, &n))) goto done;
-    if (n > 0) {
+    if ((err = mtcnn_detect(m, crop, r, r, &cfg, &faces, n))) goto done;
+    if (*n > 0) {
         float k = (float)s / r; /* crop pixels -> frame pixels */
-        box[0] = x0 + faces[0].x0 * k;
-        box[1] = y0 + faces[0].y0 * k;
-        box[2] = x0 + faces[0].x1 * k;
-        box[3] = y0 + faces[0].y1 * k;
-        square_box(box);
-        *refined = 1;
+        *best = faces[0];
+        best->x0 = x0 + faces[0].x0 * k;
+        best->y0 = y0 + faces[0].y0 * k;
+        best->x1 = x0 + faces[0].x1 * k;
+        best->y1 = y0 + faces[0].y1 * k;
+        for (int p = 0; p < 5; p++) {
+            best->lm_x[p] = x0 + faces[0].lm_x[p] * k;
+            best->lm_y[p] = y0 + faces[0].lm_y[p] * k;
+        }
+        *found = 1;
     }
 done:
     free(faces);
@@ -69,16 +76,33 @@ done:
     return err;
 }
 
-/* MTCNN on rgb [h, w, 3], shrunk first so that the longer side is at most max_side (0: never); faces are
- * returned in full-resolution coordinates. */
-static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int max_side, const mtcnn_config *cfg,
-                         mtcnn_face **faces, int *n) {
+/* Second MTCNN pass on the enlarged crop around box (square); replaces box when a face is found. */
+static int refine_box(const mtcnn *m, const uint8_t *rgb, int h, int w, float *box, int *refined) {
+    mtcnn_face best;
+    int n, err = search_around(m, rgb, h, w, box, &best, &n, refined);
+    if (!err && *refined) {
+        box[0] = best.x0, box[1] = best.y0, box[2] = best.x1, box[3] = best.y1;
+        square_box(box);
+    }
+    return err;
+}
+
+/* MTCNN on rgb [h, w, 3], shrunk first so that the longer side is at most max_side (0: never), without the
+ * pyramid levels for faces under min_face_frac of the shorter side searched; faces are returned in
+ * full-resolution coordinates. */
+static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int max_side, float min_face_frac,
+                         const mtcnn_config *cfg_in, mtcnn_face **faces, int *n) {
     int side = h > w ? h : w;
-    if (max_side <= 0 || side <= max_side) return mtcnn_detect(m, rgb, h, w, cfg, faces, n);
+    mtcnn_config cfg = *cfg_in;
+    if (max_side <= 0 || side <= max_side) {
+        if (min_face_frac > 0) cfg.skip_below_px = min_face_frac * (h < w ? h : w);
+        return mtcnn_detect(m, rgb, h, w, &cfg, faces, n);
+    }
     double s = (double)max_side / side;
     int sh = (int)lround(h * s), sw = (int)lround(w * s);
     if (sh < 1) sh = 1;
     if (sw < 1) sw = 1;
+    if (min_face_frac > 0) cfg.skip_below_px = min_face_frac * (sh < sw ? sh : sw);
     float *f = malloc(sizeof(float) * (size_t)sh * sw * 3);
     uint8_t *small = malloc((size_t)sh * sw * 3);
     int err = AVEMO_OK;
@@ -86,7 +110,7 @@ static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int m
     if (!err) err = crop_resize_f32(f, sh, sw, rgb, h, w, 3, 0, 0, w, h);
     if (!err) {
         for (long i = 0; i < (long)sh * sw * 3; i++) small[i] = (uint8_t)(f[i] + 0.5f);
-        err = mtcnn_detect(m, small, sh, sw, cfg, faces, n);
+        err = mtcnn_detect(m, small, sh, sw, &cfg, faces, n);
     }
     free(f);
     free(small);
@@ -96,6 +120,107 @@ static int detect_scaled(const mtcnn *m, const uint8_t *rgb, int h, int w, int m
         mtcnn_face *fc = &(*faces)[i];
         fc->x0 *= kx, fc->x1 *= kx, fc->y0 *= ky, fc->y1 *= ky;
         for (int p = 0; p < 5; p++) fc->lm_x[p] *= kx, fc->lm_y[p] *= ky;
+    }
+    return AVEMO_OK;
+}
+
+/* The full search on one frame: first pass, the most confident face, its squared box, refinement. */
+static int full_search(const mtcnn *m, const uint8_t *rgb, int h, int w, const faces_config *cfg, face_frame *fi) {
+    mtcnn_face *faces = NULL;
+    int n = 0;
+    int e = detect_scaled(m, rgb, h, w, cfg->detect_max_side, cfg->min_face_frac, &cfg->mtcnn, &faces, &n);
+    if (!e && n > 0) {
+        fi->status = FACE_FOUND;
+        fi->n_detected = n;
+        fi->face = faces[0];
+        fi->box[0] = faces[0].x0;
+        fi->box[1] = faces[0].y0;
+        fi->box[2] = faces[0].x1;
+        fi->box[3] = faces[0].y1;
+        square_box(fi->box);
+        if (cfg->refine) e = refine_box(m, rgb, h, w, fi->box, &fi->refined);
+    }
+    free(faces);
+    return e;
+}
+
+/* Following: the second pass alone around the anchor (the box the search crop is centred on); *kept = 0 when the
+ * track is lost (no face there, a low score, or a jump in size). The anchor stays while the face found keeps
+ * within FACES_TRACK_RECENTER of it (centre and side, relative to its side), so that a still face gives the same
+ * crop, hence the same box, on every frame, as the full search does; else it moves to the face found. */
+static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, float *anchor, face_frame *fi, int *kept) {
+    mtcnn_face best;
+    int n, found, e = search_around(m, rgb, h, w, anchor, &best, &n, &found);
+    *kept = 0;
+    if (e || !found || !(best.score >= FACES_TRACK_MIN_SCORE)) return e;
+    float side = fmaxf(best.x1 - best.x0, best.y1 - best.y0), prev_side = anchor[2] - anchor[0];
+    if (!(side <= FACES_TRACK_MAX_CHANGE * prev_side && prev_side <= FACES_TRACK_MAX_CHANGE * side)) return AVEMO_OK;
+    fi->status = FACE_FOUND;
+    fi->n_detected = n;
+    fi->face = best;
+    fi->box[0] = best.x0, fi->box[1] = best.y0, fi->box[2] = best.x1, fi->box[3] = best.y1;
+    square_box(fi->box);
+    fi->refined = fi->tracked = *kept = 1;
+    float lim = FACES_TRACK_RECENTER * prev_side, side_now = fi->box[2] - fi->box[0];
+    if (fabsf(0.5f * (fi->box[0] + fi->box[2] - anchor[0] - anchor[2])) > lim ||
+        fabsf(0.5f * (fi->box[1] + fi->box[3] - anchor[1] - anchor[3])) > lim || fabsf(side_now - prev_side) > lim)
+        memcpy(anchor, fi->box, sizeof fi->box);
+    return AVEMO_OK;
+}
+
+/* Pass 1 without following: the full search on every frame, frames in parallel (the layers run serially
+ * inside). */
+static int search_every_frame(const mtcnn *m, const video_clip *clip, const faces_config *cfg, face_frame *info) {
+    size_t frame_px = (size_t)clip->h * clip->w * 3;
+    int err = AVEMO_OK;
+    char msg[512] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        memset(fi, 0, sizeof *fi);
+        fi->frame_index = clip->index[k];
+        if (clip->index[k] < 0) {
+            fi->status = FACE_PADDED;
+            continue;
+        }
+        int e = full_search(m, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, cfg, fi);
+        if (e) {
+#pragma omp critical(faces_error)
+            if (!err) { /* messages are per thread: keep the first one for the caller's thread */
+                err = e;
+                snprintf(msg, sizeof msg, "%s", avemo_last_error());
+            }
+        }
+    }
+    return err ? avemo_error(err, "%s", msg) : AVEMO_OK;
+}
+
+/* Pass 1 when following the face: frames in order; a frame the track does not reach gets the full search. */
+static int track_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, face_frame *info) {
+    size_t frame_px = (size_t)clip->h * clip->w * 3;
+    float anchor[4];
+    int have_anchor = 0;
+    for (int k = 0; k < clip->n; k++) {
+        face_frame *fi = &info[k];
+        memset(fi, 0, sizeof *fi);
+        fi->frame_index = clip->index[k];
+        if (clip->index[k] < 0) {
+            fi->status = FACE_PADDED;
+            continue;
+        }
+        const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
+        int kept = 0, e = have_anchor ? follow(m, rgb, clip->h, clip->w, anchor, fi, &kept) : AVEMO_OK;
+        if (!e && !kept) {
+            memset(fi, 0, sizeof *fi);
+            fi->frame_index = clip->index[k];
+            e = full_search(m, rgb, clip->h, clip->w, cfg, fi);
+            if (!e && fi->status == FACE_FOUND) { /* the crop of its second pass: the first pass's box, squared */
+                anchor[0] = fi->face.x0, anchor[1] = fi->face.y0, anchor[2] = fi->face.x1, anchor[3] = fi->face.y1;
+                square_box(anchor);
+            }
+        }
+        if (e) return e;
+        have_anchor = fi->status == FACE_FOUND;
     }
     return AVEMO_OK;
 }
@@ -124,43 +249,19 @@ int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *
     *n_noface = 0;
     long fb = faces_frame_bytes(cfg);
     size_t frame_px = (size_t)clip->h * clip->w * 3;
+    /* pass 1: detection and refinement, following the face in order or searching every frame. Following runs on
+     * the caller's thread inside a parallel region, so that the layers run serially there: split over threads,
+     * MTCNN's small layers on a 144 px crop cost more in waiting than they gain (measured: 4x the CPU time on 2
+     * threads) */
     int err = AVEMO_OK;
-    char msg[512] = "";
-    /* pass 1, frames in parallel (the layers run serially inside): detection and refinement */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int k = 0; k < clip->n; k++) {
-        face_frame *fi = &info[k];
-        memset(fi, 0, sizeof *fi);
-        fi->frame_index = clip->index[k];
-        if (clip->index[k] < 0) {
-            fi->status = FACE_PADDED;
-            continue;
-        }
-        const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
-        mtcnn_face *faces = NULL;
-        int n = 0;
-        int e = detect_scaled(m, rgb, clip->h, clip->w, cfg->detect_max_side, &cfg->mtcnn, &faces, &n);
-        if (!e && n > 0) {
-            fi->status = FACE_FOUND;
-            fi->n_detected = n;
-            fi->face = faces[0];
-            fi->box[0] = faces[0].x0;
-            fi->box[1] = faces[0].y0;
-            fi->box[2] = faces[0].x1;
-            fi->box[3] = faces[0].y1;
-            square_box(fi->box);
-            if (cfg->refine) e = refine_box(m, rgb, clip->h, clip->w, fi->box, &fi->refined);
-        }
-        free(faces);
-        if (e) {
-#pragma omp critical(faces_error)
-            if (!err) { /* messages are per thread: keep the first one for the caller's thread */
-                err = e;
-                snprintf(msg, sizeof msg, "%s", avemo_last_error());
-            }
-        }
+    if (cfg->track) {
+#pragma omp parallel
+#pragma omp master
+        err = track_clip(m, clip, cfg, info);
+    } else {
+        err = search_every_frame(m, clip, cfg, info);
     }
-    if (err) return avemo_error(err, "%s", msg);
+    if (err) return err;
     /* pass 2, in order: reused boxes, crops */
     float prev[4] = {0, 0, 0, 0};
     int have_prev = 0;

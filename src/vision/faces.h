@@ -14,6 +14,25 @@
  * detect_max_side pixels (default FACES_DETECT_MAX_SIDE; 0 = full resolution, the paper's setting). The
  * second pass works on the full-resolution crop, so the final box keeps full precision. At 640, a 720p
  * RAVDESS face (~300 px) is still ~150 px, far above MTCNN's 20 px minimum, and P-Net costs ~4x less.
+ *
+ * Following the face (ours, issue 15; `track`): the full search above runs on the first frame with a face and
+ * whenever the track is lost; on the next frames only the second pass runs, on the enlarged crop around the
+ * box the previous frame's crop was centred on (the face is ~96 px there, MTCNN at min face 40: a few small
+ * pyramid levels, R-Net and O-Net on a handful of candidates, instead of the pyramid of the whole frame); that
+ * centre moves to the face found only when the face has moved or grown by more than FACES_TRACK_RECENTER of its
+ * side, so that a still face gets the full search's box on every frame. Its most confident face is
+ * kept when O-Net scores it at least FACES_TRACK_MIN_SCORE and its side is within FACES_TRACK_MAX_CHANGE times
+ * the previous one's (either way); otherwise the frame gets the full search (and refinement). Frames are then
+ * processed in order (the full search runs frames in parallel). With a still or slowly moving face the boxes
+ * are those of the full search within a few pixels (bench/RESULTS.md).
+ *
+ * Smallest face relative to the frame (ours, issue 15; `min_face_frac`): the full search skips the pyramid
+ * levels that look for faces smaller than min_face_frac x the shorter side of the frame it runs on (mtcnn.h's
+ * skip_below_px; the other levels are unchanged). 0 = all levels (faces down to MTCNN's 20 px).
+ *
+ * faces_default_config keeps the paper's search (track 0, min_face_frac 0: the commands faces and detect); the
+ * featurizer's defaults (prep, and predict for models prepared with them) follow the face and use
+ * FACES_MIN_FACE_FRAC (data/featurizer.h).
  */
 #ifndef AVEMO_VISION_FACES_H
 #define AVEMO_VISION_FACES_H
@@ -27,6 +46,12 @@
 #define FACES_REFINE_PX 144
 #define FACES_REFINE_MIN_FACE_PX 40.0f
 #define FACES_DETECT_MAX_SIDE 640
+#define FACES_TRACK_MIN_SCORE 0.9f
+#define FACES_TRACK_MAX_CHANGE 1.5f
+#define FACES_TRACK_RECENTER 0.1f
+/* a talking head fills a good part of the frame: at 640 x 360 the full search then looks for faces of 36 px and
+ * more (RAVDESS faces are ~150 px there, CREMA-D's ~100 px at 480 x 360) */
+#define FACES_MIN_FACE_FRAC 0.1f
 
 typedef struct {
     int frames;          /* frames sampled per clip (AVEMO_FRAMES_PER_CLIP) */
@@ -36,6 +61,8 @@ typedef struct {
     int refine;          /* second MTCNN pass (default 1) */
     int detect_max_side; /* first pass on the frame shrunk to this longer side; 0 = full resolution */
     frame_window window; /* which frames are sampled */
+    int track;           /* follow the face from frame to frame (see above; 0: full search on every frame) */
+    float min_face_frac; /* full search: no faces smaller than this fraction of the shorter side (0: any) */
     mtcnn_config mtcnn;
 } faces_config;
 
@@ -54,6 +81,7 @@ typedef struct {
     int n_detected;    /* faces MTCNN found in the frame */
     mtcnn_face face;   /* the first-pass detection kept (valid for FACE_FOUND) */
     int refined;       /* the second pass found the face */
+    int tracked;       /* found by following the previous frame's box (track), without the full search */
     float box[4];      /* the square crop box x0, y0, x1, y1 in frame pixels (FOUND / REUSED) */
 } face_frame;
 

@@ -43,6 +43,7 @@ void mtcnn_default_config(mtcnn_config *cfg) {
     cfg->thresholds[0] = 0.6f;
     cfg->thresholds[1] = 0.7f;
     cfg->thresholds[2] = 0.7f;
+    cfg->skip_below_px = 0.0f;
 }
 
 /* ---------------------------------------------------------------- layers */
@@ -322,6 +323,7 @@ static int stage1(const mtcnn *m, const uint8_t *rgb, int h, int w, const mtcnn_
     float *img = NULL, *net = NULL, *prob = NULL, *reg = NULL;
     for (int k = 0; minl >= 12; k++, minl *= cfg->scale_factor) {
         double scale = mscale * pow(cfg->scale_factor, k);
+        if (cfg->skip_below_px > 0 && 12.0 / scale < cfg->skip_below_px) continue; /* level finds faces of 12 / scale px */
         int hs = (int)ceil(h * scale), ws = (int)ceil(w * scale);
         if (hs < 12 || ws < 12) break;
         int oh = mtcnn_pnet_out(ws), ow = mtcnn_pnet_out(hs); /* net layout is transposed: [ws, hs] */

@@ -40,6 +40,10 @@ typedef struct {
     float min_face_px;   /* smallest face searched for (20) */
     float scale_factor;  /* pyramid step (0.709) */
     float thresholds[3]; /* P-Net, R-Net, O-Net score thresholds (0.6, 0.7, 0.7) */
+    float skip_below_px; /* ours (issue 15): pyramid levels that look for faces smaller than this many pixels are
+                            skipped (0 = none, the default). The levels kept have the scales they have without
+                            it (min_face_px * factor^-k), so a face above the bound is found as before; only the
+                            finest levels, the costly ones (P-Net's work falls as the square of the scale), go. */
 } mtcnn_config;
 
 #define MTCNN_MIN_FACE_PX 20.0f

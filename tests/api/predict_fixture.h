@@ -210,7 +210,7 @@ static inline int fix_av_model_prep(const char *path, const char *backbone, int 
              "\"n_fft\":2048,\"hop_samples\":512,\"n_mels\":128,\"fmin_hz\":0,\"fmax_hz\":0,\"top_db\":80,"
              "\"pad_mode\":\"constant\"},\"video\":{\"frames\":%d,\"size\":224,\"color\":\"gray\","
              "\"frame_window\":\"center\",\"faces\":\"detect\",\"refine\":true,\"reuse_box\":false,"
-             "\"detect_max_side\":640,\"min_face_px\":20,\"backbone\":\"%s\"}}",
+             "\"detect_max_side\":640,\"min_face_px\":20,\"track\":true,\"min_face_frac\":0.1,\"backbone\":\"%s\"}}",
              frames, backbone);
     mf.prep_json = strdup(prep_json ? prep_json : prep);
     int rc = model_file_save(path, &mf);
