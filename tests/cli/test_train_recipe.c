@@ -18,7 +18,7 @@ static void test_presets(void) {
     o.cache_dir = "c", o.run_dir = "r", o.model.modality = MODALITY_AUDIO, o.epochs = 3, o.ensemble = 5;
     CHECK(train_recipe_apply(&o, "voice") == 0, "%s", avemo_last_error());
     CHECK(o.optimizer == OPT_ADAMW && o.schedule == SCHED_ONECYCLE && o.model.audio_stream == AUDIO_STREAM_BASELINE &&
-              o.model.baseline_pool_stride == 2 && o.batch == 32 && !strcmp(o.recipe, "voice"),
+              o.model.baseline_pool_stride == 2 && o.batch == 32 && o.ensemble == 3 && !strcmp(o.recipe, "voice"),
           "voice preset");
     CHECK(!strcmp(o.cache_dir, "c") && !strcmp(o.run_dir, "r") && o.model.modality == MODALITY_AUDIO,
           "the run's own fields kept");
@@ -63,7 +63,8 @@ static void test_cli(void) {
      * the baseline stream) */
     cJSON *c = train_config(cache, "r1", "--modality audio --audio-stream paper");
     CHECK(c && !strcmp(str(c, "recipe"), "voice") && !strcmp(str(c, "optimizer"), "adamw") &&
-              !strcmp(str(c, "schedule"), "onecycle") && !strcmp(model_str(c, "audio_stream"), "paper"),
+              !strcmp(str(c, "schedule"), "onecycle") && !strcmp(model_str(c, "audio_stream"), "paper") &&
+              cJSON_GetNumberValue(cJSON_GetObjectItem(c, "ensemble")) == 3,
           "default audio recipe");
     cJSON_Delete(c);
     /* --recipe paper; an option given explicitly wins over the preset whatever its place */
