@@ -168,6 +168,16 @@ static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, float *ancho
     return AVEMO_OK;
 }
 
+/* Frame k's record before pass 1 fills it: cleared, its index set, FACE_PADDED for a padded slot. Returns
+ * whether the frame is a real one to search. */
+static int frame_reset(face_frame *fi, const video_clip *clip, int k) {
+    memset(fi, 0, sizeof *fi);
+    fi->frame_index = clip->index[k];
+    if (clip->index[k] >= 0) return 1;
+    fi->status = FACE_PADDED;
+    return 0;
+}
+
 /* Pass 1 without following: the full search on every frame, frames in parallel (the layers run serially
  * inside). */
 static int search_every_frame(const mtcnn *m, const video_clip *clip, const faces_config *cfg, face_frame *info) {
@@ -177,12 +187,7 @@ static int search_every_frame(const mtcnn *m, const video_clip *clip, const face
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
-        memset(fi, 0, sizeof *fi);
-        fi->frame_index = clip->index[k];
-        if (clip->index[k] < 0) {
-            fi->status = FACE_PADDED;
-            continue;
-        }
+        if (!frame_reset(fi, clip, k)) continue;
         int e = full_search(m, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, cfg, fi);
         if (e) {
 #pragma omp critical(faces_error)
@@ -202,17 +207,11 @@ static int track_clip(const mtcnn *m, const video_clip *clip, const faces_config
     int have_anchor = 0;
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
-        memset(fi, 0, sizeof *fi);
-        fi->frame_index = clip->index[k];
-        if (clip->index[k] < 0) {
-            fi->status = FACE_PADDED;
-            continue;
-        }
+        if (!frame_reset(fi, clip, k)) continue;
         const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
         int kept = 0, e = have_anchor ? follow(m, rgb, clip->h, clip->w, anchor, fi, &kept) : AVEMO_OK;
         if (!e && !kept) {
-            memset(fi, 0, sizeof *fi);
-            fi->frame_index = clip->index[k];
+            frame_reset(fi, clip, k); /* what follow() wrote is dropped */
             e = full_search(m, rgb, clip->h, clip->w, cfg, fi);
             if (!e && fi->status == FACE_FOUND) { /* the crop of its second pass: the first pass's box, squared */
                 anchor[0] = fi->face.x0, anchor[1] = fi->face.y0, anchor[2] = fi->face.x1, anchor[3] = fi->face.y1;
