@@ -55,18 +55,6 @@ void train_options_default(train_options *o) {
     finetune_options_default(&o->finetune);
 }
 
-/* One progress line to the caller's log function (none when quiet or when there is no function). */
-static void tlog(const train_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tlog(const train_options *o, const char *fmt, ...) {
-    if (o->quiet || !o->log) return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    o->log(line, o->log_ctx);
-}
-
 /* Independent seeds for (fold, epoch, purpose): splitmix64 of a mix, so no two streams share draws. */
 static uint64_t derive_seed(uint64_t seed, int fold, int epoch, int purpose) {
     uint64_t z = seed ^ ((uint64_t)fold << 40) ^ ((uint64_t)epoch << 16) ^ (uint64_t)purpose;
@@ -265,7 +253,7 @@ static int fold_start(const member_ctx *mc, const model_config *cfg, fold_state 
         int rc = train_state_load(mc->state_path, s->model, s->opt_m, s->opt_v, s->best, &s->have_best, &s->history,
                                   mc->fingerprint, o->epochs);
         if (rc) return rc;
-        tlog(o, "%s: resuming after epoch %d", mc->label, s->history.epoch);
+        train_log(o, "%s: resuming after epoch %d", mc->label, s->history.epoch);
     } else if (!o->resume && have_state) {
         return avemo_error(AVEMO_EINVAL, "%s exists: pass --resume to continue that run, or use a new RUN folder",
                            mc->state_path);
@@ -276,7 +264,7 @@ static int fold_start(const member_ctx *mc, const model_config *cfg, fold_state 
                                "--init-visual needs a model with the visual stream (--modality av or video)");
         int rc = model_init_from_file(s->model, o->init_visual, MODEL_VISUAL_PREFIX, &n_copied);
         if (rc) return rc;
-        tlog(o, "%s: visual stream initialised from %s (%d tensors)", mc->label, o->init_visual, n_copied);
+        train_log(o, "%s: visual stream initialised from %s (%d tensors)", mc->label, o->init_visual, n_copied);
     }
     return AVEMO_OK;
 }
@@ -513,7 +501,7 @@ static int train_member(const member_ctx *mc, const model_config *cfg, const fol
         if ((rc = dp_agree(mc->dp, rc))) goto done;
         float lr, momentum;
         step_hyper(o, epoch, s.history.step - 1, s.total_steps, &lr, &momentum);
-        tlog(o, "%s epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", mc->label, epoch + 1,
+        train_log(o, "%s epoch %3d/%d  lr %.4g  train loss %.4f acc %.3f  val loss %.4f acc %.3f%s", mc->label, epoch + 1,
              epochs, lr, s.history.train_loss[epoch], s.history.train_acc[epoch], vloss, vacc,
              improved && d->val.n ? "  (best)" : "");
     }
@@ -577,7 +565,7 @@ static int train_members(const run_ctx *run, int k, int n_folds, const model_con
             fm->best_epoch[j] = best_epoch;
             fm->best_val[j] = best_val;
             if (fm->n > 1 && d->val.n)
-                tlog(run->options, "%s: selected epoch %d (validation top-1 %.4f)", mc.label, best_epoch, best_val);
+                train_log(run->options, "%s: selected epoch %d (validation top-1 %.4f)", mc.label, best_epoch, best_val);
         }
     }
     return AVEMO_OK;
@@ -724,7 +712,7 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
     if (d.n_speakers) {
         char counts[1024];
         speaker_counts_format(d.speakers, d.n_speakers, "actor", counts, sizeof counts);
-        tlog(o, "fold %d/%d: per-speaker statistics from %s", k + 1, n_folds, counts);
+        train_log(o, "fold %d/%d: per-speaker statistics from %s", k + 1, n_folds, counts);
     }
     double val_top1 = NAN;
     if ((rc = train_members(run, k, n_folds, &cfg, &d, 0, &fm)) || (rc = validate_members(&d, &fm, &val_top1)))
@@ -776,10 +764,10 @@ static int train_fold_job(void *ctx, int k) {
     else rc = train_fold(j->run, k, j->n_folds, &j->fs->folds[k], &j->frs[k], &j->val_best[k]);
     if (rc) return rc;
     if (j->frs[k].test.n == 0) {
-        tlog(o, "fold %d/%d: no test samples (kept epoch %d)", k + 1, j->n_folds, j->frs[k].best_epoch);
+        train_log(o, "fold %d/%d: no test samples (kept epoch %d)", k + 1, j->n_folds, j->frs[k].best_epoch);
         return AVEMO_OK;
     }
-    tlog(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
+    train_log(o, "fold %d/%d: test top-1 %.2f%% top-2 %.2f%% macro-F1 %.2f%% (%d test samples, selected epoch %d)",
          k + 1, j->n_folds, 100 * j->frs[k].test.top1, 100 * j->frs[k].test.top2, 100 * j->frs[k].test.macro_f1,
          j->frs[k].test.n, j->frs[k].best_epoch);
     return AVEMO_OK;
@@ -835,14 +823,14 @@ static int write_run_report(const run_ctx *run, const fold_set *fs, const fold_r
     char spread[64] = ""; /* the std over a single fold is undefined */
     if (nf > 1) snprintf(spread, sizeof spread, " +- %.2f (sample std)", 100 * s.top1.std);
     if (s.pooled.n == 0) {
-        tlog(o, "train: no test samples (%s); model: %s/model.safetensors; report: %s/report.md", run->protocol,
+        train_log(o, "train: no test samples (%s); model: %s/model.safetensors; report: %s/report.md", run->protocol,
              o->run_dir, o->run_dir);
         return AVEMO_OK;
     }
     char members[96] = "";
     if (isfinite(s.member_top1.mean))
         snprintf(members, sizeof members, " (the ensemble's members alone: %.2f%%)", 100 * s.member_top1.mean);
-    tlog(o, "train: top-1 %.2f%%%s%s over %d fold%s (%s); model: %s/model.safetensors (fold %d); report: %s/report.md",
+    train_log(o, "train: top-1 %.2f%%%s%s over %d fold%s (%s); model: %s/model.safetensors (fold %d); report: %s/report.md",
          100 * s.top1.mean, spread, members, nf, nf > 1 ? "s" : "", run->protocol, o->run_dir, best_fold + 1,
          o->run_dir);
     return AVEMO_OK;
@@ -871,7 +859,7 @@ int train_run(const train_options *options) {
     train_dist_plan(&dist, o, nf); /* under MPI: folds over the ranks, or data-parallel */
     run.dp = train_dist_dp(&dist);
     opts.quiet |= !train_dist_logs(&dist);
-    tlog(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
+    train_log(o, "train: %s; %d of %d folds", fs.desc, nf, fs.n_folds);
     fold_jobs jobs = {&run, &fs, nf, frs, val_best};
     if ((rc = train_dist_folds(&dist, nf, train_fold_job, &jobs, frs, val_best, &run.fingerprint))) goto done;
     int best_fold = 0;
@@ -899,6 +887,7 @@ uint64_t train_derive_seed(uint64_t seed, int fold, int epoch, int purpose) {
     return derive_seed(seed, fold, epoch, purpose);
 }
 
+/* One progress line to the caller's log function (none when quiet or when there is no function). */
 void train_log(const train_options *o, const char *fmt, ...) {
     if (o->quiet || !o->log) return;
     char line[1024];
