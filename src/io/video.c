@@ -1,6 +1,7 @@
 #include "io/video.h"
 
 #include "core/err.h"
+#include "io/pts_order.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -296,7 +297,17 @@ typedef struct {
     uint8_t *turn;    /* [h * w * 3] scratch when frames are turned */
     struct SwsContext *sws;
     int sws_fmt, sws_w, sws_h;
+    int by_pts;       /* frames numbered by timestamp (pts_order.h), unwanted non-reference frames skipped */
+    pts_order order;  /* timestamps of the packets read so far (by_pts) */
 } decode_state;
+
+/* decode_wanted's answer when numbering by timestamp turned out wrong for this file after frames were numbered
+ * (a packet without a timestamp, a repeated one, one the decoder is told to drop, reordering deeper than the
+ * lookahead): the file is decoded again from the start, every frame, numbered by count as before issue 15 */
+#define DECODE_AGAIN_BY_COUNT 1000
+/* packets read ahead of the decoder, so that a packet's rank among the timestamps read is its frame number:
+ * more than any codec reorders (H.264 and HEVC: at most 16 frames) */
+#define PTS_LOOKAHEAD 48
 
 /* The scaler for fr -> RGB24 at sw x sh: when the size is kept, swscale's fast path (bilinear chroma, no accurate
  * rounding: what the ffmpeg CLI's -pix_fmt rgb24 gives, test_video.c; issue 15: swscale's share of a 720p clip's
@@ -347,12 +358,27 @@ static int frame_geometry(decode_state *s, const AVFrame *fr, video_orientation 
     return AVEMO_OK;
 }
 
+/* The frame's number: its rank by timestamp, or the count of frames output before it. */
+static int frame_number(decode_state *s, const AVFrame *fr, long *no) {
+    if (!s->by_pts) {
+        *no = s->frame_no++;
+        return AVEMO_OK;
+    }
+    *no = fr->pts == AV_NOPTS_VALUE ? -1 : pts_order_rank(&s->order, fr->pts);
+    int missed = s->next < s->n && *no > s->idx[s->next]; /* a wanted frame did not come out */
+    if (*no < 0 || missed) return DECODE_AGAIN_BY_COUNT;
+    s->frame_no = *no + 1;
+    return AVEMO_OK;
+}
+
 static int take_frame(decode_state *s, AVFrame *fr) {
     while (s->next < s->n && s->idx[s->next] < 0) s->next++;
-    long no = s->frame_no++;
-    if (s->next >= s->n || s->idx[s->next] != no) return AVEMO_OK;
+    long no;
+    int err = frame_number(s, fr, &no);
+    if (err || s->next >= s->n || s->idx[s->next] != no) return err;
     video_orientation o = frame_orientation(fr, s->v->orient);
-    int sw = 0, sh = 0, err = frame_geometry(s, fr, o, &sw, &sh);
+    int sw = 0, sh = 0;
+    err = frame_geometry(s, fr, o, &sw, &sh);
     if (err || (err = ensure_sws(s, fr, sw, sh))) return err;
     size_t frame_bytes = (size_t)s->h * s->w * 3;
     uint8_t *slot = s->rgb + (size_t)s->next * frame_bytes;
@@ -387,26 +413,84 @@ static int all_done(const decode_state *s) {
     return k >= s->n;
 }
 
+/* Video packets read ahead of the decoder (PTS_LOOKAHEAD), in decode order. */
+typedef struct {
+    AVPacket *ring[PTS_LOOKAHEAD];
+    int head, count;
+    int read_status; /* av_read_frame's answer that ended the file (0 while reading) */
+} packet_queue;
+
+/* A packet read into the lookahead: its timestamp joins the order. Before any frame is numbered, a file whose
+ * timestamps cannot number its frames goes on numbered by count; after, it is decoded again. */
+static int note_timestamp(decode_state *s, const AVPacket *pkt) {
+    int r = pkt->pts == AV_NOPTS_VALUE || (pkt->flags & AV_PKT_FLAG_DISCARD) ? PTS_ORDER_DUPLICATE
+                                                                             : pts_order_add(&s->order, pkt->pts);
+    if (r == PTS_ORDER_NOMEM) return avemo_error(AVEMO_ENOMEM, "%s: out of memory", s->path);
+    if (r == PTS_ORDER_OK) return AVEMO_OK;
+    if (s->order.ranked) return DECODE_AGAIN_BY_COUNT;
+    s->by_pts = 0;
+    return AVEMO_OK;
+}
+
+static int fill_lookahead(decode_state *s, const vstream *v, packet_queue *q) {
+    while (!q->read_status && q->count < PTS_LOOKAHEAD) {
+        AVPacket *pkt = q->ring[(q->head + q->count) % PTS_LOOKAHEAD];
+        int r = av_read_frame(v->fmt, pkt);
+        if (r < 0) {
+            q->read_status = r;
+            break;
+        }
+        if (pkt->stream_index != v->stream) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        q->count++;
+        int err = s->by_pts ? note_timestamp(s, pkt) : AVEMO_OK;
+        if (err) return err;
+    }
+    return AVEMO_OK;
+}
+
+/* Whether frame `no` fills a slot still to come. */
+static int frame_wanted(const decode_state *s, long no) {
+    for (int k = s->next; k < s->n; k++)
+        if (s->idx[k] == no) return 1;
+    return 0;
+}
+
+/* One packet to the decoder: when frames are numbered by timestamp, one whose frame fills no slot is decoded
+ * only if other frames refer to it (AVDISCARD_NONREF: H.264's non-reference B-frames are skipped; the frames
+ * that are decoded are bit-identical, test_video.c). */
+static int send_packet(decode_state *s, const vstream *v, AVPacket *pkt, AVFrame *fr) {
+    if (s->by_pts)
+        v->dec->skip_frame = frame_wanted(s, pts_order_rank(&s->order, pkt->pts)) ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+    int r = avcodec_send_packet(v->dec, pkt);
+    if (r < 0 && r != AVERROR(EAGAIN)) return decode_error(v, s->path, "decode error", r);
+    return drain(s, v->dec, fr);
+}
+
 /* Packets of the video stream through the decoder until every wanted frame is taken (or the file ends). */
 static int decode_wanted(decode_state *s, const vstream *v) {
-    AVPacket *pkt = av_packet_alloc();
+    packet_queue q = {0};
     AVFrame *fr = av_frame_alloc();
-    int err = pkt && fr ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "%s: out of memory", s->path), r = 0;
-    while (!err && !all_done(s) && (r = av_read_frame(v->fmt, pkt)) >= 0) {
-        if (pkt->stream_index == v->stream) {
-            r = avcodec_send_packet(v->dec, pkt);
-            if (r < 0 && r != AVERROR(EAGAIN)) err = decode_error(v, s->path, "decode error", r);
-            else err = drain(s, v->dec, fr);
-        }
+    int err = fr ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "%s: out of memory", s->path);
+    for (int k = 0; k < PTS_LOOKAHEAD && !err; k++)
+        if (!(q.ring[k] = av_packet_alloc())) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", s->path);
+    while (!err && !all_done(s) && !(err = fill_lookahead(s, v, &q)) && q.count > 0) {
+        AVPacket *pkt = q.ring[q.head];
+        q.head = (q.head + 1) % PTS_LOOKAHEAD, q.count--;
+        err = send_packet(s, v, pkt, fr);
         av_packet_unref(pkt);
     }
-    if (!err && r < 0 && r != AVERROR_EOF) err = av_err(AVEMO_EDECODE, s->path, "read error (truncated file?)", r);
+    int r = q.read_status;
+    if (!err && !all_done(s) && r < 0 && r != AVERROR_EOF)
+        err = av_err(AVEMO_EDECODE, s->path, "read error (truncated file?)", r);
     if (!err && !all_done(s)) { /* flush the decoder's delayed frames */
         avcodec_send_packet(v->dec, NULL);
         err = drain(s, v->dec, fr);
     }
+    for (int k = 0; k < PTS_LOOKAHEAD; k++) av_packet_free(&q.ring[k]);
     av_frame_free(&fr);
-    av_packet_free(&pkt);
     return err;
 }
 
@@ -418,8 +502,21 @@ int video_decode_indices(const char *path, const long *idx, int n, int max_side,
     vstream v;
     int err = vstream_open(&v, path, 1);
     if (err) return err;
-    decode_state s = {.path = path, .idx = idx, .n = n, .v = &v, .max_side = max_side > 0 ? max_side : AVEMO_DECODE_MAX_SIDE};
-    if (!(err = decode_wanted(&s, &v)) && s.frame_no == 0)
+    decode_state s = {.path = path, .idx = idx, .n = n, .v = &v, .max_side = max_side > 0 ? max_side : AVEMO_DECODE_MAX_SIDE,
+                      .by_pts = 1};
+    if ((err = decode_wanted(&s, &v)) == DECODE_AGAIN_BY_COUNT) {
+        vstream_close(&v);
+        pts_order_free(&s.order);
+        s.by_pts = 0, s.next = 0, s.frame_no = 0;
+        if ((err = vstream_open(&v, path, 1))) {
+            free(s.rgb);
+            free(s.turn);
+            sws_freeContext(s.sws);
+            return err;
+        }
+        err = decode_wanted(&s, &v);
+    }
+    if (!err && s.frame_no == 0)
         err = avemo_error(AVEMO_EDECODE, "%s: no frame could be decoded", path);
     if (!err && !all_done(&s)) {
         int k = s.next;
@@ -441,6 +538,7 @@ int video_decode_indices(const char *path, const long *idx, int n, int max_side,
     free(s.rgb);
     free(s.turn);
     sws_freeContext(s.sws);
+    pts_order_free(&s.order);
     vstream_close(&v);
     return err;
 }

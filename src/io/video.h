@@ -5,7 +5,11 @@
  * the codecs used here; exact frame count even where the container's nb_frames is missing), pass 2 decodes
  * sequentially from the start and converts to RGB only the wanted frames (decode-and-skip: a 3-4 s clip
  * decodes in well under a second, and no seek accuracy issues). If pass 2 yields fewer frames than counted
- * (a truncated stream), the file is reported as truncated.
+ * (a truncated stream), the file is reported as truncated. Pass 2 numbers frames by presentation timestamp
+ * (io/pts_order.h) and has the decoder skip the frames that fill no slot and that no other frame refers to
+ * (AVDISCARD_NONREF: H.264's non-reference B-frames); the frames it delivers are bit-identical to the full
+ * decode's. Streams whose timestamps cannot number frames (missing, repeated, dropped packets) are decoded in
+ * full and numbered by count, as before.
  *
  * Bounds (hostile input): a stream whose frames are over AVEMO_MAX_PIXELS is refused when it is opened, before
  * any frame is decoded (and the decoder itself is told the limit, so a bitstream that lies about its size is

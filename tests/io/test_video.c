@@ -6,6 +6,7 @@
 
 #include "avemo.h"
 #include "io/image.h"
+#include "io/pts_order.h"
 #include "io/video.h"
 
 #include <libavutil/display.h>
@@ -396,12 +397,76 @@ static void test_size_bounds(void) {
           "FIFO: %s", avemo_last_error());
 }
 
+/* Frame numbers by timestamp (io/pts_order.c): ranks of decode-order timestamps, and the two refusals. */
+static void test_pts_order(void) {
+    pts_order o = {0};
+    const int64_t decode_order[] = {0, 4, 2, 1, 3, 8, 6, 5, 7}; /* I P B B B with a B-pyramid */
+    for (int i = 0; i < 9; i++) CHECK(pts_order_add(&o, decode_order[i]) == PTS_ORDER_OK, "add %d", i);
+    CHECK(pts_order_add(&o, 6) == PTS_ORDER_DUPLICATE, "duplicate accepted");
+    for (int i = 0; i < 9; i++) CHECK(pts_order_rank(&o, i) == i, "rank of %d: %ld", i, pts_order_rank(&o, i));
+    CHECK(pts_order_rank(&o, 100) == -1, "an absent timestamp has a rank");
+    CHECK(pts_order_add(&o, -1) == PTS_ORDER_BELOW_RANKED, "a timestamp below ranked ones accepted");
+    CHECK(pts_order_add(&o, 9) == PTS_ORDER_OK && o.n == 10, "add after the refusals");
+    pts_order_free(&o);
+}
+
+/* The frames of the full decode, as the ffmpeg CLI gives them (all n frames, rgb24). */
+static uint8_t *ffmpeg_frames(const char *path, long frame_bytes, long n) {
+    char raw[600], cmd[2048], out[1024];
+    snprintf(raw, sizeof raw, "%s/all.rgb", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -f rawvideo -pix_fmt rgb24 '%s'", path, raw);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    uint8_t *all = malloc((size_t)frame_bytes * n);
+    FILE *f = fopen(raw, "rb");
+    size_t got = f && all ? fread(all, 1, (size_t)frame_bytes * n, f) : 0;
+    if (f) fclose(f);
+    CHECK(got == (size_t)frame_bytes * n, "%s: %zu of %ld bytes", raw, got, frame_bytes * n);
+    if (got != (size_t)frame_bytes * n) {
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
+/* Issue 15: frames that fill no slot and that no frame refers to are skipped (numbered by timestamp, not by
+ * count). The sampled frames keep their indices and pixels: against every frame of the full decode (the ffmpeg
+ * CLI's, which the same-size conversion matches bit for bit), on x264 clips with B-frames (a B-pyramid, and
+ * plain non-reference B-frames), and on a raw H.264 stream (no timestamps: numbered by count). */
+static void test_skip_matches_full_decode(void) {
+    if (!mp4[0]) return;
+    char plain_b[600], raw264[600], cmd[2048], out[2048];
+    snprintf(plain_b, sizeof plain_b, "%s/bplain.mp4", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -c:v libx264 -x264-params bframes=3:b-pyramid=none '%s'", mp4,
+             plain_b);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    snprintf(raw264, sizeof raw264, "%s/raw.h264", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -c:v copy -bsf:v h264_mp4toannexb -f h264 '%s'", mp4, raw264);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "ffmpeg: %s", out);
+    const char *clips[3] = {mp4, plain_b, raw264};
+    for (int i = 0; i < 3 && !test_failed_now; i++) {
+        video_clip c;
+        CHECK(video_read_clip(clips[i], 15, FRAME_WINDOW_CENTER, &c) == 0, "%s", avemo_last_error());
+        if (test_failed_now) return;
+        long frame_bytes = (long)c.h * c.w * 3;
+        CHECK(c.total_frames == 120 && (i == 2 || (c.index[0] == 9 && c.index[14] == 110)), "%s: %ld frames, %ld..%ld",
+              clips[i], c.total_frames, c.index[0], c.index[14]);
+        uint8_t *all = ffmpeg_frames(clips[i], frame_bytes, c.total_frames);
+        for (int k = 0; all && k < c.n; k++)
+            CHECK(c.index[k] >= 0 && memcmp(c.rgb + k * frame_bytes, all + c.index[k] * frame_bytes, frame_bytes) == 0,
+                  "%s: slot %d is not frame %ld of the full decode", clips[i], k, c.index[k]);
+        free(all);
+        video_clip_free(&c);
+    }
+}
+
 int main(void) {
     if (make_clip(mp4, sizeof mp4, "zoom.mp4", "") != 0) mp4[0] = 0;
     if (make_clip(mp4_fast, sizeof mp4_fast, "zoom_fast.mp4", "-movflags +faststart") != 0) mp4_fast[0] = 0;
     RUN(test_sample_indices);
     RUN(test_decode_clip);
     RUN(test_decode_matches_ffmpeg);
+    RUN(test_pts_order);
+    RUN(test_skip_matches_full_decode);
     RUN(test_containers);
     RUN(test_short_clip);
     RUN(test_truncated);
