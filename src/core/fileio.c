@@ -1,5 +1,7 @@
 #include "core/fileio.h"
 
+#include "core/bigmem.h"
+
 #include "core/err.h"
 
 #include <ctype.h>
@@ -30,7 +32,7 @@ int file_read_all(const char *path, size_t max_bytes, unsigned char **data, size
                            (long long)st.st_size, max_bytes);
     }
     size_t n = (size_t)st.st_size;
-    unsigned char *buf = malloc(n + 1);
+    unsigned char *buf = big_alloc(n + 1); /* model files: huge pages, fewer faults (core/bigmem.h) */
     if (!buf) {
         fclose(f);
         return avemo_error(AVEMO_ENOMEM, "%s: cannot allocate %zu bytes", path, n + 1);

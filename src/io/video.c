@@ -1,5 +1,6 @@
 #include "io/video.h"
 
+#include "core/bigmem.h"
 #include "core/err.h"
 #include "io/pts_order.h"
 
@@ -351,7 +352,11 @@ static int frame_geometry(decode_state *s, const AVFrame *fr, video_orientation 
         return AVEMO_OK;
     }
     s->w = w, s->h = h;
-    s->rgb = calloc((size_t)s->n * h * w * 3 + SWS_TAIL_BYTES, 1);
+    size_t frame_bytes = (size_t)h * w * 3; /* slots that take a frame are written whole; the others stay zero */
+    s->rgb = big_alloc((size_t)s->n * frame_bytes + SWS_TAIL_BYTES);
+    for (int k = 0; s->rgb && k < s->n; k++)
+        if (s->idx[k] < 0) memset(s->rgb + k * frame_bytes, 0, frame_bytes);
+    if (s->rgb) memset(s->rgb + s->n * frame_bytes, 0, SWS_TAIL_BYTES);
     s->turn = o != VIDEO_ORIENT_NONE ? malloc((size_t)h * w * 3 + SWS_TAIL_BYTES) : NULL;
     if (!s->rgb || (o != VIDEO_ORIENT_NONE && !s->turn))
         return avemo_error(AVEMO_ENOMEM, "%s: out of memory for %d frames of %dx%d", s->path, s->n, w, h);
