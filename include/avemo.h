@@ -266,6 +266,14 @@ AVEMO_API const avemo_model *avemo_bundle_model(const avemo_bundle *bundle, int 
 /* The path each model was opened from (stream 0 face, 1 voice). */
 AVEMO_API const char *avemo_bundle_model_path(const avemo_bundle *bundle, int stream);
 
+/* The common class of a model's class name (FER2013's or RAVDESS's names, as the bundled models map them: calm
+ * -> neutral, fear -> fearful, surprise -> surprised); -1 when it has none. */
+AVEMO_API int avemo_bundle_class_of(const char *model_class);
+/* The fused probabilities over the common classes (AVEMO_BUNDLE_CLASSES) of a face's and a voice's mapped
+ * probabilities, as avemo_bundle_predict_file fuses them (the weighted mean; either may be NULL: the other as
+ * it is; not both); returns the top class. */
+AVEMO_API int avemo_bundle_fuse(const float *face, const float *voice, float *fused);
+
 /* How an image reaches the face model. */
 enum {
     AVEMO_CROP_AUTO = 0, /* an image with no side over 64 px, or a gray square one up to 256 px, is a face crop
