@@ -73,7 +73,8 @@ static const cli_option predict_options[] = {
      .help = "output: text lines (default), one JSON document, or CSV with a header:\n"
              "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_<class>...\n"
              "(person: the track id with --people, \"recording\" for the whole recording's\n"
-             "window result, empty for a file's result; box in frame pixels, empty when\n"
+             "window result (\"voice\" for the bundled voice model's, \"N+voice\" for person N\n"
+             "fused with it), empty for a file's result; box in frame pixels, empty when\n"
              "none; frames: the face's sampled frames (person) or the video frames read;\n"
              "top: the top-K as class:p;class:p; p_<class>: every class's probability)"},
     {CLI_FLAG(predict_args, people, "--people"),
@@ -82,7 +83,10 @@ static const cli_option predict_options[] = {
              "model's video stream on that face alone; a one-frame model: averaged over\n"
              "the face's frames); a model with audio adds the recording's window result.\n"
              "Windows: --window/--hop (default 2 s every 1 s). Without --model: the\n"
-             "bundled face model (models/face.safetensors) per person"},
+             "bundled face model (models/face.safetensors) per person and, for a video\n"
+             "with sound, the bundled voice model per window (a \"voice\" row: the\n"
+             "recording's, not a person's) and each person's face fused with it (CSV\n"
+             "person \"N+voice\", JSON \"fused\"), all in the 7 common classes"},
     {CLI_DOUBLE(predict_args, sample_fps, "--sample-fps", "F", CLI_IN_OPEN(0, 1000)),
      .help = "with --people: frames sampled per second for tracking (default 5)"},
     {CLI_STRING(predict_args, plot_path, "--plot", "FILE.png"),
