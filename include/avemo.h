@@ -98,6 +98,9 @@ AVEMO_API void avemo_model_audio_shape(const avemo_model *model, int *sample_rat
 /* Models in the file: 1, or the members of a seed ensemble (`avemo train --ensemble N`), whose softmax outputs
  * every prediction averages. */
 AVEMO_API int avemo_model_members(const avemo_model *model);
+/* The model's calibration temperature (`avemo calibrate`; 1 when it has none): every probability avemo_predict_*
+ * returns is the ensemble's mean softmax p tempered as p^(1/T), renormalised (one model: softmax(logits / T)). */
+AVEMO_API float avemo_model_temperature(const avemo_model *model);
 /* 1 when the model was trained on features standardised per speaker (`avemo train --speaker-norm`): give it a
  * speaker's statistics (avemo_speaker_from_files) for the best results; without them it falls back to the
  * training clips' global statistics. */
