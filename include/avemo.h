@@ -244,7 +244,8 @@ AVEMO_API void avemo_timeline_free(avemo_timeline *timeline); /* NULL is fine */
  * Each stream that the file has speaks: the face model for a photo, a face crop or a video's frame (MTCNN face
  * crop of the central frame; a crop is classified as it is), the voice model for the audio. Their
  * probabilities are mapped to one class set (AVEMO_BUNDLE_CLASSES, named as RAVDESS's: the voice's "calm" is
- * added to "neutral"; FER2013's fear and surprise are "fearful" and "surprised") and fused late: the weighted
+ * added to "neutral"; FER2013's fear and surprise are "fearful" and "surprised"), each calibrated by its model's
+ * temperature (avemo_model_temperature; models/README.md says how it was fitted), and fused late: the weighted
  * mean of the two (AVEMO_BUNDLE_FACE_WEIGHT; models/README.md says how the weight was chosen). This is not
  * the paper's jointly trained audio-visual fusion (`avemo train --modality av` trains that on RAVDESS videos). */
 
