@@ -98,6 +98,9 @@ AVEMO_API void avemo_model_audio_shape(const avemo_model *model, int *sample_rat
 /* Models in the file: 1, or the members of a seed ensemble (`avemo train --ensemble N`), whose softmax outputs
  * every prediction averages. */
 AVEMO_API int avemo_model_members(const avemo_model *model);
+/* The model's calibration temperature (`avemo calibrate`; 1 when it has none): every probability avemo_predict_*
+ * returns is the ensemble's mean softmax p tempered as p^(1/T), renormalised (one model: softmax(logits / T)). */
+AVEMO_API float avemo_model_temperature(const avemo_model *model);
 /* 1 when the model was trained on features standardised per speaker (`avemo train --speaker-norm`): give it a
  * speaker's statistics (avemo_speaker_from_files) for the best results; without them it falls back to the
  * training clips' global statistics. */
@@ -241,7 +244,8 @@ AVEMO_API void avemo_timeline_free(avemo_timeline *timeline); /* NULL is fine */
  * Each stream that the file has speaks: the face model for a photo, a face crop or a video's frame (MTCNN face
  * crop of the central frame; a crop is classified as it is), the voice model for the audio. Their
  * probabilities are mapped to one class set (AVEMO_BUNDLE_CLASSES, named as RAVDESS's: the voice's "calm" is
- * added to "neutral"; FER2013's fear and surprise are "fearful" and "surprised") and fused late: the weighted
+ * added to "neutral"; FER2013's fear and surprise are "fearful" and "surprised"), each calibrated by its model's
+ * temperature (avemo_model_temperature; models/README.md says how it was fitted), and fused late: the weighted
  * mean of the two (AVEMO_BUNDLE_FACE_WEIGHT; models/README.md says how the weight was chosen). This is not
  * the paper's jointly trained audio-visual fusion (`avemo train --modality av` trains that on RAVDESS videos). */
 
@@ -265,6 +269,14 @@ AVEMO_API const char *avemo_bundle_class_name(int k);
 AVEMO_API const avemo_model *avemo_bundle_model(const avemo_bundle *bundle, int stream);
 /* The path each model was opened from (stream 0 face, 1 voice). */
 AVEMO_API const char *avemo_bundle_model_path(const avemo_bundle *bundle, int stream);
+
+/* The common class of a model's class name (FER2013's or RAVDESS's names, as the bundled models map them: calm
+ * -> neutral, fear -> fearful, surprise -> surprised); -1 when it has none. */
+AVEMO_API int avemo_bundle_class_of(const char *model_class);
+/* The fused probabilities over the common classes (AVEMO_BUNDLE_CLASSES) of a face's and a voice's mapped
+ * probabilities, as avemo_bundle_predict_file fuses them (the weighted mean; either may be NULL: the other as
+ * it is; not both); returns the top class. */
+AVEMO_API int avemo_bundle_fuse(const float *face, const float *voice, float *fused);
 
 /* How an image reaches the face model. */
 enum {

@@ -2,7 +2,13 @@
 # Retrains the bundled models of models/ from ../shared with the recorded seeds and settings (models/README.md),
 # and says how long each took. `make models` runs it; the bundled files are what it wrote.
 #
-#   scripts/make_models.sh [voice] [face]       (default: both)
+#   scripts/make_models.sh [voice] [face] [face-calibration]       (default: voice face)
+#
+# Each model is then calibrated (avemo calibrate, models/README.md "Calibration"): the voice's temperature fitted on
+# the validation actors of VOICE_CAL_FOLDS folds of a kfold:6 run of the same recipe (the bundled voice model trains
+# on every actor, so its own predictions on them are no validation data), the face's on FER2013's holdout:1 images.
+# `face-calibration` alone refits the face's temperature of DEST/face.safetensors (a replaced face model) on the
+# cache FER48 (default WORK/fer48), without training.
 #
 # Environment:
 #   AVEMO   the avemo program (default ./avemo)
@@ -20,6 +26,8 @@ SHARED=${SHARED:-${AVEMO_SHARED:-../shared}}
 WORK=${WORK:-build/models-work}
 DEST=${DEST:-models}
 TINY=${TINY:-0}
+VOICE_CAL_FOLDS=${VOICE_CAL_FOLDS:-1}
+FER48=${FER48:-$WORK/fer48}
 which=("$@")
 [ ${#which[@]} -gt 0 ] || which=(voice face)
 
@@ -45,6 +53,23 @@ voice() {
     --protocol all --seed 1 "${VOICE_EPOCHS[@]}"
   cp "$WORK/r-voice/model.safetensors" "$DEST/voice.safetensors"
   echo "make_models: voice: $DEST/voice.safetensors in $(( $(secs) - t0 )) s"
+  if [ "$TINY" = 1 ]; then echo "make_models: voice calibration skipped (TINY: 2 actors make no kfold:6)"; return; fi
+  # calibration: fold models of the same recipe (kfold:6, first VOICE_CAL_FOLDS folds), their validation actors
+  local t1 folds=(); t1=$(secs)
+  rm -rf "$WORK/r-voice-cal"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice-cal" --modality audio \
+    --protocol kfold:6 --folds "$VOICE_CAL_FOLDS" --seed 1
+  for ((k = 1; k <= VOICE_CAL_FOLDS; k++)); do folds+=("$WORK/r-voice-cal/fold_$k/model.safetensors"); done
+  "$AVEMO" calibrate --data "$WORK/c-voice" --protocol kfold:6 --seed 1 --split val --write "$DEST/voice.safetensors" \
+    "${folds[@]}"
+  echo "make_models: voice calibration in $(( $(secs) - t1 )) s"
+}
+
+# the face's temperature on FER2013's holdout:1 images (the 10 % stage 1 and 2 never trained on)
+face_calibration() {
+  need "$FER48"
+  "$AVEMO" calibrate --data "$FER48" --protocol holdout:1 --split test --write "$DEST/face.safetensors" \
+    "$DEST/face.safetensors"
 }
 
 # stage RUN TRAIN-ARGS...: `avemo train` into RUN unless RUN holds its model; --resume when RUN was interrupted
@@ -77,12 +102,14 @@ face() {
     --label-smoothing 0.1 --dropout 0.2 --seed 2 "${FACE2[@]}"
   cp "$WORK/fer64_s2/model.safetensors" "$DEST/face.safetensors"
   echo "make_models: face stage 2 in $(( $(secs) - t1 )) s; $DEST/face.safetensors in $(( $(secs) - t0 )) s"
+  face_calibration
 }
 
 for w in "${which[@]}"; do
   case "$w" in
     voice) voice ;;
     face) face ;;
-    *) echo "make_models: unknown model '$w' (voice, face)" >&2; exit 2 ;;
+    face-calibration) face_calibration ;;
+    *) echo "make_models: unknown model '$w' (voice, face, face-calibration)" >&2; exit 2 ;;
   esac
 done

@@ -8,14 +8,17 @@ record: the `config` of an `avemo train` report (avemo's own record of every tra
 names this machine (paths, the data hash of the files read).
 check: the reports in WORK (r-voice, fer64_s1, fer64_s2) against models/recipe.json, and the metadata of
 DEST/{voice,face}.safetensors against models/{voice,face}.safetensors; with --shrunk the fields a TINY=1 run
-changes (epochs, stats_images, the epoch kept, BN batch counts) are left out. Exit 1 with the differences."""
+changes (epochs, stats_images, the epoch kept, BN batch counts, the calibration temperature: a TINY run does not
+calibrate the voice) are left out; the "calibration" record (paths, fit numbers) is never compared. Exit 1 with the differences."""
 import json, os, struct, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(ROOT, "models", "recipe.json")
 RUNS = {"voice": "r-voice", "face_stage1": "fer64_s1", "face_stage2": "fer64_s2"}
 LOCAL = {"data_hash", "backbone", "init_visual"}          # paths and hashes of this machine
-SHRUNK = {"epochs", "stats_images", "selected", "num_batches_tracked"}
+SHRUNK = {"epochs", "stats_images", "selected", "num_batches_tracked", "temperature"}
+# metadata that names this machine's paths or a fit's numbers (avemo calibrate's record): never compared
+CALIBRATION = {"calibration"}
 # fields that newer avemo versions write and older files lack (the stage-1 face model predates them): a field
 # absent from the recorded side only
 FORMAT_ADDED = {"format_version", "baseline_pool_stride"}
@@ -75,7 +78,8 @@ def main(argv):
         for name in ("voice", "face"):
             mine = os.path.join(dest, name + ".safetensors")
             bundled = os.path.join(ROOT, "models", name + ".safetensors")
-            diff(strip(metadata(mine), drop), strip(metadata(bundled), drop), name + ".safetensors", problems)
+            diff(strip(metadata(mine), drop | CALIBRATION), strip(metadata(bundled), drop | CALIBRATION),
+                 name + ".safetensors", problems)
         for p in problems:
             print(p)
         print("model_recipe: %d difference(s)" % len(problems))

@@ -194,6 +194,8 @@ const char *avemo_class_name(const avemo_model *M, int k) {
 
 int avemo_model_needs(const avemo_model *M) { return M ? M->needs : 0; }
 int avemo_model_members(const avemo_model *M) { return M ? M->mf.n_members : 0; }
+
+float avemo_model_temperature(const avemo_model *M) { return M && M->mf.temperature > 0 ? M->mf.temperature : 1.0f; }
 int avemo_model_speaker_norm(const avemo_model *M) { return M ? M->mf.speaker_norm : 0; }
 int avemo_model_tolerates_missing(const avemo_model *M) { return M ? M->tolerant : 0; }
 const featurizer *predict_featurizer(const avemo_model *M) { return &M->feat; }
@@ -332,6 +334,7 @@ static int run_head(avemo_model *M, const float *video, const float *audio, avem
         memset(r->probs, 0, (size_t)nc * sizeof(float));
         for (int v = 0; v < views && !rc; v++)
             rc = head_forward(M, h, video ? video + v * view_size : NULL, audio, 1.0f / (float)views, r->probs);
+        model_temper_probs(r->probs, nc, M->mf.temperature); /* calibration (1: none) */
         r->top_class = 0;
         for (int k = 1; k < nc; k++)
             if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;

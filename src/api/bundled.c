@@ -75,6 +75,22 @@ void avemo_bundle_close(avemo_bundle *b) {
     free(b);
 }
 
+int avemo_bundle_class_of(const char *model_class) {
+    for (size_t j = 0; model_class && j < sizeof class_map / sizeof class_map[0]; j++)
+        if (!strcmp(class_map[j].name, model_class)) return class_map[j].common;
+    return -1;
+}
+
+int avemo_bundle_fuse(const float *face, const float *voice, float *fused) {
+    float wf = face ? (voice ? AVEMO_BUNDLE_FACE_WEIGHT : 1.0f) : 0.0f, wv = voice ? 1.0f - wf : 0.0f;
+    int top = 0;
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
+        fused[k] = (face ? wf * face[k] : 0.0f) + (voice ? wv * voice[k] : 0.0f);
+        if (fused[k] > fused[top]) top = k;
+    }
+    return top;
+}
+
 /* The class map of a stream's model; an error naming the file when a class has no common class or the model
  * reads the wrong stream. */
 static int map_classes(avemo_bundle *b, int stream, const avemo_model *m) {
@@ -84,9 +100,7 @@ static int map_classes(avemo_bundle *b, int stream, const avemo_model *m) {
                            stream == STREAM_FACE ? "face" : "voice", stream == STREAM_FACE ? "video" : "audio");
     for (int k = 0; k < avemo_class_count(m); k++) {
         const char *name = avemo_class_name(m, k);
-        b->map[stream][k] = -1;
-        for (size_t j = 0; j < sizeof class_map / sizeof class_map[0]; j++)
-            if (!strcmp(class_map[j].name, name)) b->map[stream][k] = class_map[j].common;
+        b->map[stream][k] = avemo_bundle_class_of(name);
         if (b->map[stream][k] < 0)
             return avemo_error(AVEMO_EFORMAT, "%s: class '%s' has no place among the bundled classes", b->path[stream],
                                name);
@@ -166,12 +180,7 @@ static int predict_face(avemo_bundle *b, const char *path, const media_info *mi,
 
 /* The fused probabilities of the streams that spoke. */
 static void fuse(avemo_bundle_result *r) {
-    float wf = r->used_face ? (r->used_voice ? AVEMO_BUNDLE_FACE_WEIGHT : 1.0f) : 0.0f, wv = r->used_voice ? 1.0f - wf : 0;
-    r->top_class = 0;
-    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
-        r->probs[k] = wf * r->face_probs[k] + wv * r->voice_probs[k];
-        if (r->probs[k] > r->probs[r->top_class]) r->top_class = k;
-    }
+    r->top_class = avemo_bundle_fuse(r->used_face ? r->face_probs : NULL, r->used_voice ? r->voice_probs : NULL, r->probs);
 }
 
 int avemo_bundle_predict_file(avemo_bundle *b, const char *path, const avemo_bundle_predict_options *opt,

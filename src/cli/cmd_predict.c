@@ -29,6 +29,7 @@ typedef struct {
     const char *plot_path, *html_path;
     double sample_fps;
     int cropped;              /* --cropped (bundled models) */
+    int bundled;              /* --people without --model: the bundled face model is model_path */
 } predict_args;
 
 /* Fewer clips of a speaker than this: the training statistics instead (one clip's own statistics would remove
@@ -72,7 +73,8 @@ static const cli_option predict_options[] = {
      .help = "output: text lines (default), one JSON document, or CSV with a header:\n"
              "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_<class>...\n"
              "(person: the track id with --people, \"recording\" for the whole recording's\n"
-             "window result, empty for a file's result; box in frame pixels, empty when\n"
+             "window result (\"voice\" for the bundled voice model's, \"N+voice\" for person N\n"
+             "fused with it), empty for a file's result; box in frame pixels, empty when\n"
              "none; frames: the face's sampled frames (person) or the video frames read;\n"
              "top: the top-K as class:p;class:p; p_<class>: every class's probability)"},
     {CLI_FLAG(predict_args, people, "--people"),
@@ -81,7 +83,10 @@ static const cli_option predict_options[] = {
              "model's video stream on that face alone; a one-frame model: averaged over\n"
              "the face's frames); a model with audio adds the recording's window result.\n"
              "Windows: --window/--hop (default 2 s every 1 s). Without --model: the\n"
-             "bundled face model (models/face.safetensors) per person"},
+             "bundled face model (models/face.safetensors) per person and, for a video\n"
+             "with sound, the bundled voice model per window (a \"voice\" row: the\n"
+             "recording's, not a person's) and each person's face fused with it (CSV\n"
+             "person \"N+voice\", JSON \"fused\"), all in the 7 common classes"},
     {CLI_DOUBLE(predict_args, sample_fps, "--sample-fps", "F", CLI_IN_OPEN(0, 1000)),
      .help = "with --people: frames sampled per second for tracking (default 5)"},
     {CLI_STRING(predict_args, plot_path, "--plot", "FILE.png"),
@@ -279,7 +284,13 @@ static cJSON *json_document(const avemo_model *m, const predict_args *a, cJSON *
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "model", a->model_path);
     cJSON *cls = cJSON_AddArrayToObject(doc, "classes");
-    for (int k = 0; k < avemo_class_count(m); k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
+    if (a->bundled) { /* the bundled models: every result in the common classes */
+        cJSON_AddStringToObject(doc, "fusion", "with sound: each person's face and the recording's voice (bundled voice "
+                                "model), mapped to the common classes and averaged with equal weights (late fusion)");
+        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_bundle_class_name(k)));
+    }
+    for (int k = 0; k < avemo_class_count(m) && !a->bundled; k++)
+        cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
     if (a->window_s > 0) {
         cJSON_AddNumberToObject(doc, "window_s", a->window_s);
         cJSON_AddNumberToObject(doc, "hop_s", a->hop_s);
@@ -368,7 +379,16 @@ static int bundled_face_for_people(predict_args *a, char *path, size_t cap) {
     int rc = weights_find(WEIGHTS_FACE_MODEL, NULL, NULL, path, cap);
     if (rc) return cli_fail("predict", rc);
     a->model_path = path;
+    a->bundled = 1;
     return 0;
+}
+
+/* The bundled voice model beside the bundled face (--people without --model); 0 or the exit status. */
+static int bundled_voice_for_people(const predict_args *a, avemo_model **voice) {
+    char path[4096];
+    int rc = a->bundled ? weights_find(WEIGHTS_VOICE_MODEL, NULL, NULL, path, sizeof path) : 0;
+    if (!rc && a->bundled) rc = avemo_model_open(path, voice);
+    return rc ? cli_fail("predict", rc) : 0;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -410,8 +430,10 @@ int cmd_predict(int argc, char **argv) {
     cJSON *files_json = NULL, *doc = a.json ? json_document(m, &a, &files_json) : NULL;
     status = 0;
     people_args pa = people_of(&a);
-    if (a.csv) predict_csv_header(m);
-    for (int f = 0; f < files.n; f++) {
+    int voice_status = status = bundled_voice_for_people(&a, &pa.voice);
+    if (a.csv && a.people && !voice_status) predict_people_csv_header(m, &pa);
+    else if (a.csv && !voice_status) predict_csv_header(m);
+    for (int f = 0; f < files.n && !voice_status; f++) {
         int c = a.people ? predict_people_file(m, files.items[f], &pa, files_json)
                          : predict_one(m, files.items[f], &a, a.speaker_norm ? &sp[f] : NULL, files_json);
         if (c > status) status = c; /* a bad file (2) outranks a runtime failure (1), as it always has */
@@ -428,6 +450,7 @@ int cmd_predict(int argc, char **argv) {
         if (sp[f].owner) avemo_speaker_free(sp[f].stats);
     free(sp);
     avemo_model_close(m);
+    avemo_model_close(pa.voice);
     cli_inputs_free(&files);
     return status;
 }

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"prep", cmd_prep, "preprocess a dataset (RAVDESS, CREMA-D, image folder) into a feature cache"},
     {"train", cmd_train, "train a model on a prepared cache (speaker-independent folds)"},
     {"eval", cmd_eval, "evaluate a trained model on a prepared cache"},
+    {"calibrate", cmd_calibrate, "fit a model's temperature (calibrated probabilities) on validation data"},
     {"ablate", cmd_ablate, "reproduce the paper's ablation tables"},
     {"predict", cmd_predict, "predict the emotion of video/audio files with a trained model"},
 };

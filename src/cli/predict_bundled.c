@@ -67,6 +67,9 @@ static cJSON *json_document(const avemo_bundle *b, cJSON **files) {
     cJSON *models = cJSON_AddObjectToObject(doc, "models");
     cJSON_AddStringToObject(models, "face", avemo_bundle_model_path(b, STREAM_FACE));
     cJSON_AddStringToObject(models, "voice", avemo_bundle_model_path(b, STREAM_VOICE));
+    cJSON *temps = cJSON_AddObjectToObject(doc, "temperatures"); /* each model's calibration (1: none) */
+    cJSON_AddNumberToObject(temps, "face", avemo_model_temperature(avemo_bundle_model(b, STREAM_FACE)));
+    cJSON_AddNumberToObject(temps, "voice", avemo_model_temperature(avemo_bundle_model(b, STREAM_VOICE)));
     cJSON *cls = cJSON_AddArrayToObject(doc, "classes");
     for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_bundle_class_name(k)));
     cJSON *fusion = cJSON_AddObjectToObject(doc, "fusion");

@@ -57,11 +57,34 @@ static int video_src(FILE *out, const char *path) {
     return AVEMO_OK;
 }
 
+/* Per track [{"id", "probs": [per window: [K] or null]}] of the results pw (parallel to tl->people; n_classes 0:
+ * none) into arr; -1 when out of memory. */
+static int add_people(cJSON *arr, const avemo_timeline *tl, const avemo_person_window *pw, int K) {
+    int W = tl->n_windows;
+    const avemo_person_window **at = calloc((size_t)tl->n_tracks * W + 1, sizeof *at); /* [track, window] */
+    if (!at) return -1;
+    for (int i = 0; i < tl->n_people; i++)
+        if (pw[i].n_classes) at[(size_t)(tl->people[i].track_id - 1) * W + tl->people[i].window] = &pw[i];
+    for (int id = 1; id <= tl->n_tracks; id++) {
+        cJSON *p = cJSON_CreateObject(), *pr = cJSON_AddArrayToObject(p, "probs");
+        cJSON_AddNumberToObject(p, "id", id);
+        for (int w = 0; w < W; w++) {
+            const avemo_person_window *hit = at[(size_t)(id - 1) * W + w];
+            cJSON_AddItemToArray(pr, hit ? cJSON_CreateFloatArray(hit->probs, K) : cJSON_CreateNull());
+        }
+        cJSON_AddItemToArray(arr, p);
+    }
+    free(at);
+    return 0;
+}
+
 /* The page's data: {"duration", "width", "height", "classes", "t" (window centres), "people": [{"id", "probs":
- * [per window: [K] or null]}], "title", "faces": [[time, id, x0, y0, x1, y1]], "recording": [per window [K]] or null}. */
-static char *page_json(const char *video_path, const avemo_model *m, const avemo_timeline *tl, const avemo_result *rec,
-                       int n_rec) {
-    int K = avemo_class_count(m), W = tl->n_windows;
+ * [per window: [K] or null]}], "title", "faces": [[time, id, x0, y0, x1, y1]], "recording": [per window [K]] or null, "recording_name", and with the
+ * bundled voice "fused": as "people", each person's face fused with the window's voice}. */
+static char *page_json(const char *video_path, const people_view *v) {
+    const avemo_timeline *tl = v->tl;
+    int K = v->n_classes, W = tl->n_windows, n_rec = v->n_rec;
+    const avemo_result *rec = v->rec;
     cJSON *d = cJSON_CreateObject();
     const char *base = strrchr(video_path, '/');
     cJSON_AddStringToObject(d, "title", base ? base + 1 : video_path);
@@ -70,31 +93,20 @@ static char *page_json(const char *video_path, const avemo_model *m, const avemo
     cJSON_AddNumberToObject(d, "height", tl->height);
     cJSON_AddNumberToObject(d, "sample_fps", tl->sample_fps);
     cJSON *cls = cJSON_AddArrayToObject(d, "classes"), *t = cJSON_AddArrayToObject(d, "t");
-    for (int k = 0; k < K; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_class_name(m, k)));
+    for (int k = 0; k < K; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(v->class_names[k]));
     for (int w = 0; w < W; w++) cJSON_AddItemToArray(t, cJSON_CreateNumber(w * tl->hop_s + tl->window_s / 2));
     cJSON *people = cJSON_AddArrayToObject(d, "people");
-    const avemo_person_window **at = calloc((size_t)tl->n_tracks * W + 1, sizeof *at); /* [track, window] */
-    if (!at) {
+    if (add_people(people, tl, tl->people, K) || (v->fused && add_people(cJSON_AddArrayToObject(d, "fused"), tl, v->fused, K))) {
         cJSON_Delete(d);
         return NULL;
     }
-    for (int i = 0; i < tl->n_people; i++) at[(size_t)(tl->people[i].track_id - 1) * W + tl->people[i].window] = &tl->people[i];
-    for (int id = 1; id <= tl->n_tracks; id++) {
-        cJSON *p = cJSON_CreateObject(), *pr = cJSON_AddArrayToObject(p, "probs");
-        cJSON_AddNumberToObject(p, "id", id);
-        for (int w = 0; w < W; w++) {
-            const avemo_person_window *hit = at[(size_t)(id - 1) * W + w];
-            cJSON_AddItemToArray(pr, hit ? cJSON_CreateFloatArray(hit->probs, K) : cJSON_CreateNull());
-        }
-        cJSON_AddItemToArray(people, p);
-    }
-    free(at);
     cJSON *faces = cJSON_AddArrayToObject(d, "faces");
     for (int i = 0; i < tl->n_faces; i++) {
         const avemo_face_sighting *f = &tl->faces[i];
         float row[6] = {(float)f->time_s, (float)f->track_id, f->box[0], f->box[1], f->box[2], f->box[3]};
         cJSON_AddItemToArray(faces, cJSON_CreateFloatArray(row, 6));
     }
+    cJSON_AddStringToObject(d, "recording_name", v->fused ? "voice (the recording's, not a person's)" : v->rec_name);
     if (n_rec) {
         cJSON *r = cJSON_AddArrayToObject(d, "recording");
         for (int w = 0; w < n_rec; w++) cJSON_AddItemToArray(r, cJSON_CreateFloatArray(rec[w].probs, K));
@@ -126,8 +138,9 @@ static const char PAGE_SCRIPT[] =
     "function el(n,a,p){const e=document.createElementNS(NS,n);for(const k in a)e.setAttribute(k,a[k]);p.appendChild(e);return e;}\n"
     "function x(t){return L+(W-L-R)*t/Math.max(DATA.duration,1e-9);}\n"
     "function draw(){const svg=document.getElementById('chart');\n"
-    " const panels=DATA.people.map(p=>({name:'person '+p.id,probs:p.probs}));\n"
-    " if(DATA.recording)panels.push({name:'recording',probs:DATA.recording});\n"
+    " const panels=DATA.people.map(p=>({name:'person '+p.id+(DATA.fused?': face':''),probs:p.probs}));\n"
+    " if(DATA.recording)panels.push({name:DATA.recording_name,probs:DATA.recording});\n"
+    " if(DATA.fused)DATA.fused.forEach(p=>panels.push({name:'person '+p.id+': face + voice',probs:p.probs}));\n"
     " svg.setAttribute('width',W);svg.setAttribute('height',Math.max(1,panels.length)*(PH+24)+20);\n"
     " let curves=0;const cursors=[];\n"
     " panels.forEach((pn,i)=>{const y0=i*(PH+24)+18;\n"
@@ -163,9 +176,8 @@ static const char PAGE_SCRIPT[] =
     "update();document.body.setAttribute('data-ready',String(view.curves));\n"
     "</script>\n</body></html>\n";
 
-int predict_write_html(const char *html_path, const char *video_path, const avemo_model *m, const avemo_timeline *tl,
-                       const avemo_result *recording, int n_recording) {
-    char *json = page_json(video_path, m, tl, recording, n_recording);
+int predict_write_html(const char *html_path, const char *video_path, const people_view *v) {
+    char *json = page_json(video_path, v);
     if (!json) return avemo_error(AVEMO_ENOMEM, "out of memory");
     atomic_file af;
     int rc = atomic_open(&af, html_path);

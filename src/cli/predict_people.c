@@ -4,6 +4,7 @@
 
 #include "cli/cli_util.h"
 #include "core/err.h"
+#include "io/media_probe.h"
 #include "train/plot.h"
 
 #include <math.h>
@@ -24,10 +25,22 @@ static int top_order(const float *probs, int n_classes, int top, int *order) {
     return top > 0 && top < n_classes ? top : n_classes;
 }
 
-void predict_csv_header(const avemo_model *m) {
+static void csv_header(const people_view *v) {
     printf("file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top");
-    for (int k = 0; k < avemo_class_count(m); k++) printf(",p_%s", avemo_class_name(m, k));
+    for (int k = 0; k < v->n_classes; k++) printf(",p_%s", v->class_names[k]);
     printf("\n");
+}
+
+/* The classes of model m. */
+static void model_classes(people_view *v, const avemo_model *m) {
+    v->n_classes = avemo_class_count(m);
+    for (int k = 0; k < v->n_classes; k++) v->class_names[k] = avemo_class_name(m, k);
+}
+
+void predict_csv_header(const avemo_model *m) {
+    people_view v;
+    model_classes(&v, m);
+    csv_header(&v);
 }
 
 /* A CSV field: quoted (inner quotes doubled) when it holds a comma, quote or line break. */
@@ -44,35 +57,42 @@ static void csv_field(const char *s) {
     putchar('"');
 }
 
-void predict_csv_row(const avemo_model *m, const char *file, double start_s, double end_s, const char *person,
-                     const float *box, int frames, const float *probs, int top_class, int top) {
-    int n = avemo_class_count(m), order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
+static void csv_row(const people_view *v, const char *file, double start_s, double end_s, const char *person,
+                    const float *box, int frames, const float *probs, int top_class, int top) {
+    int n = v->n_classes, order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
     csv_field(file);
     printf(",%.3f,%.3f,%s,", start_s, end_s, person);
     if (box) printf("%.1f,%.1f,%.1f,%.1f,", box[0], box[1], box[2], box[3]);
     else printf(",,,,");
-    printf("%d,%s,%.4f,", frames, avemo_class_name(m, top_class), probs[top_class]);
-    for (int i = 0; i < K; i++) printf("%s%s:%.4f", i ? ";" : "", avemo_class_name(m, order[i]), probs[order[i]]);
+    printf("%d,%s,%.4f,", frames, v->class_names[top_class], probs[top_class]);
+    for (int i = 0; i < K; i++) printf("%s%s:%.4f", i ? ";" : "", v->class_names[order[i]], probs[order[i]]);
     for (int k = 0; k < n; k++) printf(",%.4f", probs[k]);
     printf("\n");
 }
 
-static void text_line(const avemo_model *m, const char *file, double s, double e, const char *who, const float *probs,
+void predict_csv_row(const avemo_model *m, const char *file, double start_s, double end_s, const char *person,
+                     const float *box, int frames, const float *probs, int top_class, int top) {
+    people_view v;
+    model_classes(&v, m);
+    csv_row(&v, file, start_s, end_s, person, box, frames, probs, top_class, top);
+}
+
+static void text_line(const people_view *v, const char *file, double s, double e, const char *who, const float *probs,
                       int top_class, int top) {
-    int order[AVEMO_MAX_CLASSES], K = top_order(probs, avemo_class_count(m), top, order);
-    printf("%s [%.2f-%.2f s] %s: %s %.3f  top-%d:", file, s, e, who, avemo_class_name(m, top_class), probs[top_class], K);
-    for (int i = 0; i < K; i++) printf(" %s %.3f%s", avemo_class_name(m, order[i]), probs[order[i]], i + 1 < K ? "," : "");
+    int order[AVEMO_MAX_CLASSES], K = top_order(probs, v->n_classes, top, order);
+    printf("%s [%.2f-%.2f s] %s: %s %.3f  top-%d:", file, s, e, who, v->class_names[top_class], probs[top_class], K);
+    for (int i = 0; i < K; i++) printf(" %s %.3f%s", v->class_names[order[i]], probs[order[i]], i + 1 < K ? "," : "");
     printf("\n");
 }
 
-static cJSON *probs_json(cJSON *j, const avemo_model *m, const float *probs, int top_class, int top) {
-    int n = avemo_class_count(m), order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
-    cJSON_AddStringToObject(j, "emotion", avemo_class_name(m, top_class));
+static cJSON *probs_json(cJSON *j, const people_view *v, const float *probs, int top_class, int top) {
+    int n = v->n_classes, order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
+    cJSON_AddStringToObject(j, "emotion", v->class_names[top_class]);
     cJSON_AddNumberToObject(j, "class_index", top_class);
     cJSON *t = cJSON_AddArrayToObject(j, "top");
     for (int i = 0; i < K; i++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "class", avemo_class_name(m, order[i]));
+        cJSON_AddStringToObject(e, "class", v->class_names[order[i]]);
         cJSON_AddNumberToObject(e, "p", probs[order[i]]);
         cJSON_AddItemToArray(t, e);
     }
@@ -87,9 +107,10 @@ static cJSON *box_json(const float *b) {
     return a;
 }
 
-/* The file's JSON entry: windows with the recording's result (audio models) and each person's. */
-static cJSON *timeline_json(const avemo_model *m, const char *file, const avemo_timeline *tl, const avemo_result *rec,
-                            int n_rec, int top) {
+/* The file's JSON entry: windows with the recording's result (audio models) or the voice's (bundled models, with
+ * each person's fused result) and each person's. */
+static cJSON *timeline_json(const people_view *v, const char *file, int top) {
+    const avemo_timeline *tl = v->tl;
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "file", file);
     cJSON_AddNumberToObject(e, "width", tl->width);
@@ -97,12 +118,16 @@ static cJSON *timeline_json(const avemo_model *m, const char *file, const avemo_
     cJSON_AddNumberToObject(e, "duration_s", tl->duration_s);
     cJSON_AddNumberToObject(e, "sample_fps", tl->sample_fps);
     cJSON_AddNumberToObject(e, "tracks", tl->n_tracks);
+    if (v->fused)
+        cJSON_AddStringToObject(e, "voice_note", "\"voice\" is the recording's voice per window, not attributed to a "
+                                "person; each person's \"fused\" is their face and that voice, fused late");
     cJSON *ws = cJSON_AddArrayToObject(e, "windows");
     for (int w = 0, i = 0; w < tl->n_windows; w++) {
         cJSON *wj = cJSON_CreateObject();
         cJSON_AddNumberToObject(wj, "start_s", w * tl->hop_s);
         cJSON_AddNumberToObject(wj, "end_s", w * tl->hop_s + tl->window_s);
-        if (w < n_rec) probs_json(cJSON_AddObjectToObject(wj, "recording"), m, rec[w].probs, rec[w].top_class, top);
+        if (w < v->n_rec)
+            probs_json(cJSON_AddObjectToObject(wj, v->rec_name), v, v->rec[w].probs, v->rec[w].top_class, top);
         cJSON *people = cJSON_AddArrayToObject(wj, "people");
         for (; i < tl->n_people && tl->people[i].window == w; i++) {
             const avemo_person_window *p = &tl->people[i];
@@ -110,7 +135,10 @@ static cJSON *timeline_json(const avemo_model *m, const char *file, const avemo_
             cJSON_AddNumberToObject(pj, "person", p->track_id);
             cJSON_AddItemToObject(pj, "box", box_json(p->box));
             cJSON_AddNumberToObject(pj, "frames", p->frames);
-            cJSON_AddItemToArray(people, probs_json(pj, m, p->probs, p->top_class, top));
+            probs_json(pj, v, p->probs, p->top_class, top);
+            if (v->fused && v->fused[i].n_classes)
+                probs_json(cJSON_AddObjectToObject(pj, "fused"), v, v->fused[i].probs, v->fused[i].top_class, top);
+            cJSON_AddItemToArray(people, pj);
         }
         cJSON_AddItemToArray(ws, wj);
     }
@@ -125,50 +153,64 @@ static cJSON *timeline_json(const avemo_model *m, const char *file, const avemo_
     return e;
 }
 
-static void print_rows(const avemo_model *m, const char *file, const avemo_timeline *tl, const avemo_result *rec,
-                       int n_rec, const people_args *a) {
-    char who[64];
+/* Text and CSV: per window the recording's (or voice's) row, then each person's face and, with the bundled voice,
+ * their fused row (CSV person "N+voice"). */
+static void print_rows(const people_view *v, const char *file, const people_args *a) {
+    const avemo_timeline *tl = v->tl;
+    const char *rec_who = v->fused ? "voice (the recording's, not a person's)" : v->rec_name;
+    char who[160];
     for (int w = 0, i = 0; w < tl->n_windows; w++) {
         double s = w * tl->hop_s, e = s + tl->window_s;
-        if (w < n_rec && a->format == OUT_CSV)
-            predict_csv_row(m, file, s, e, "recording", NULL, rec[w].video_frames, rec[w].probs, rec[w].top_class, a->top);
-        else if (w < n_rec) text_line(m, file, s, e, "recording", rec[w].probs, rec[w].top_class, a->top);
+        const avemo_result *r = w < v->n_rec ? &v->rec[w] : NULL;
+        if (r && a->format == OUT_CSV) csv_row(v, file, s, e, v->rec_name, NULL, r->video_frames, r->probs, r->top_class, a->top);
+        else if (r) text_line(v, file, s, e, rec_who, r->probs, r->top_class, a->top);
         for (; i < tl->n_people && tl->people[i].window == w; i++) {
-            const avemo_person_window *p = &tl->people[i];
-            snprintf(who, sizeof who, "%d", p->track_id);
+            const avemo_person_window *p = &tl->people[i], *f = v->fused && v->fused[i].n_classes ? &v->fused[i] : NULL;
             if (a->format == OUT_CSV) {
-                predict_csv_row(m, file, s, e, who, p->box, p->frames, p->probs, p->top_class, a->top);
+                snprintf(who, sizeof who, "%d", p->track_id);
+                csv_row(v, file, s, e, who, p->box, p->frames, p->probs, p->top_class, a->top);
+                snprintf(who, sizeof who, "%d+voice", p->track_id);
+                if (f) csv_row(v, file, s, e, who, p->box, p->frames, f->probs, f->top_class, a->top);
                 continue;
             }
-            snprintf(who, sizeof who, "person %d [%.0f,%.0f,%.0f,%.0f] %d frame%s", p->track_id, p->box[0], p->box[1],
-                     p->box[2], p->box[3], p->frames, p->frames == 1 ? "" : "s");
-            text_line(m, file, s, e, who, p->probs, p->top_class, a->top);
+            snprintf(who, sizeof who, "person %d [%.0f,%.0f,%.0f,%.0f] %d frame%s%s", p->track_id, p->box[0], p->box[1],
+                     p->box[2], p->box[3], p->frames, p->frames == 1 ? "" : "s", f ? " face" : "");
+            text_line(v, file, s, e, who, p->probs, p->top_class, a->top);
+            snprintf(who, sizeof who, "person %d face + voice", p->track_id);
+            if (f) text_line(v, file, s, e, who, f->probs, f->top_class, a->top);
         }
     }
 }
 
-/* --plot: a panel per person (and one for the recording's result when the model reads audio). */
-static int write_plot(const avemo_model *m, const char *file, const avemo_timeline *tl, const avemo_result *rec,
-                      int n_rec, const char *png) {
-    int P = tl->n_tracks + (n_rec > 0), W = tl->n_windows, K = avemo_class_count(m), rc;
-    if (P < 1) return avemo_error(AVEMO_EINVAL, "%s: no face was found: nothing to plot", file);
+/* --plot: a panel per person, one for the recording's (or the voice's) result, and with the bundled voice one per
+ * person for their fused result. */
+static int write_plot(const people_view *v, const char *file, const char *png) {
+    const avemo_timeline *tl = v->tl;
+    int np = tl->n_tracks, nf = v->fused ? np : 0, P = np + (v->n_rec > 0) + nf, W = tl->n_windows, K = v->n_classes, rc;
+    if (np < 1 && !v->n_rec) return avemo_error(AVEMO_EINVAL, "%s: no face was found: nothing to plot", file);
     float *probs = malloc((size_t)P * W * K * sizeof *probs);
     double *t = malloc((size_t)W * sizeof *t);
-    char (*names)[32] = malloc((size_t)P * sizeof *names);
-    const char **pn = malloc((size_t)P * sizeof *pn), *cn[AVEMO_MAX_CLASSES];
+    char (*names)[48] = malloc((size_t)P * sizeof *names);
+    const char **pn = malloc((size_t)P * sizeof *pn);
     if (!probs || !t || !names || !pn) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
     else {
         for (long i = 0; i < (long)P * W * K; i++) probs[i] = NAN;
         for (int w = 0; w < W; w++) t[w] = w * tl->hop_s + tl->window_s / 2;
-        for (int k = 0; k < K; k++) cn[k] = avemo_class_name(m, k);
-        for (int p = 0; p < tl->n_tracks; p++) snprintf(names[p], sizeof names[p], "person %d", p + 1), pn[p] = names[p];
-        if (n_rec) snprintf(names[P - 1], sizeof names[0], "recording"), pn[P - 1] = names[P - 1];
-        for (int i = 0; i < tl->n_people; i++)
-            memcpy(probs + ((size_t)(tl->people[i].track_id - 1) * W + tl->people[i].window) * K, tl->people[i].probs,
-                   (size_t)K * sizeof *probs);
-        for (int w = 0; w < n_rec && w < W; w++)
-            memcpy(probs + ((size_t)(P - 1) * W + w) * K, rec[w].probs, (size_t)K * sizeof *probs);
-        timeline_plot tp = {P, W, K, pn, cn, t, probs, tl->duration_s};
+        for (int p = 0; p < P; p++) pn[p] = names[p];
+        for (int p = 0; p < np; p++) snprintf(names[p], sizeof names[p], "person %d%s", p + 1, nf ? ": face" : "");
+        if (v->n_rec)
+            snprintf(names[np], sizeof names[0], "%s", v->fused ? "voice (the recording's, not a person's)" : v->rec_name);
+        for (int p = 0; p < nf; p++) snprintf(names[P - nf + p], sizeof names[0], "person %d: face + voice", p + 1);
+        for (int i = 0; i < tl->n_people; i++) {
+            const avemo_person_window *q = &tl->people[i];
+            memcpy(probs + ((size_t)(q->track_id - 1) * W + q->window) * K, q->probs, (size_t)K * sizeof *probs);
+            if (nf && v->fused[i].n_classes)
+                memcpy(probs + ((size_t)(P - nf + q->track_id - 1) * W + q->window) * K, v->fused[i].probs,
+                       (size_t)K * sizeof *probs);
+        }
+        for (int w = 0; w < v->n_rec && w < W; w++)
+            memcpy(probs + ((size_t)np * W + w) * K, v->rec[w].probs, (size_t)K * sizeof *probs);
+        timeline_plot tp = {P, W, K, pn, v->class_names, t, probs, tl->duration_s};
         char title[512];
         const char *base = strrchr(file, '/');
         snprintf(title, sizeof title, "Emotion over time: %s", base ? base + 1 : file);
@@ -195,22 +237,97 @@ static int report_error(const char *file, int st, cJSON *files) {
     return cli_exit_status(st);
 }
 
+/* probs [n] of a bundled model's classes -> the common classes (AVEMO_BUNDLE_CLASSES) into out; 0 or -1 when a
+ * class has no common one. */
+static int to_common(const avemo_model *m, const float *probs, int n, float *out) {
+    memset(out, 0, AVEMO_BUNDLE_CLASSES * sizeof *out);
+    for (int k = 0; k < n; k++) {
+        int c = avemo_bundle_class_of(avemo_class_name(m, k));
+        if (c < 0) return -1;
+        out[c] += probs[k];
+    }
+    return 0;
+}
+
+static int top_of(const float *p, int n) {
+    int t = 0;
+    for (int k = 1; k < n; k++)
+        if (p[k] > p[t]) t = k;
+    return t;
+}
+
+/* The bundled voice beside the bundled face: the view in the common classes (the timeline's people mapped in
+ * place, the voice windows mapped, each person's fused result into *fused). */
+static int bundled_view(people_view *v, avemo_timeline *tl, const avemo_model *face, const avemo_model *voice,
+                        avemo_result *rec, avemo_person_window **fused) {
+    float c[AVEMO_BUNDLE_CLASSES];
+    if (!(*fused = calloc((size_t)tl->n_people + 1, sizeof **fused))) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    for (int i = 0; i < tl->n_people; i++) {
+        avemo_person_window *p = &tl->people[i];
+        if (to_common(face, p->probs, p->n_classes, c)) return avemo_error(AVEMO_EFORMAT, "face model: unmapped class");
+        memcpy(p->probs, c, sizeof c);
+        p->n_classes = AVEMO_BUNDLE_CLASSES, p->top_class = top_of(c, AVEMO_BUNDLE_CLASSES);
+    }
+    for (int w = 0; w < v->n_rec; w++) {
+        if (to_common(voice, rec[w].probs, rec[w].n_classes, c)) return avemo_error(AVEMO_EFORMAT, "voice model: unmapped class");
+        memcpy(rec[w].probs, c, sizeof c);
+        rec[w].n_classes = AVEMO_BUNDLE_CLASSES, rec[w].top_class = top_of(c, AVEMO_BUNDLE_CLASSES);
+    }
+    for (int i = 0; i < tl->n_people; i++) {
+        const avemo_person_window *p = &tl->people[i];
+        if (p->window >= v->n_rec) continue; /* no voice for this window: n_classes 0 */
+        (*fused)[i] = *p;
+        (*fused)[i].top_class = avemo_bundle_fuse(p->probs, rec[p->window].probs, (*fused)[i].probs);
+    }
+    v->n_classes = AVEMO_BUNDLE_CLASSES;
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) v->class_names[k] = avemo_bundle_class_name(k);
+    v->rec_name = "voice";
+    v->fused = v->n_rec ? *fused : NULL;
+    return AVEMO_OK;
+}
+
+/* The recording's window results into *rec (model m's windows of the file). */
+static int recording_windows(avemo_model *m, const char *file, const people_args *a, avemo_result **rec, int *n_rec) {
+    int st = avemo_predict_file_windows(m, file, a->window_s, a->hop_s, NULL, 0, n_rec);
+    if (!st && !(*rec = malloc((size_t)(*n_rec ? *n_rec : 1) * sizeof **rec))) st = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!st) st = avemo_predict_file_windows(m, file, a->window_s, a->hop_s, *rec, *n_rec, n_rec);
+    return st;
+}
+
+void predict_people_csv_header(const avemo_model *m, const people_args *a) {
+    people_view v;
+    model_classes(&v, m);
+    if (a->voice) {
+        v.n_classes = AVEMO_BUNDLE_CLASSES;
+        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) v.class_names[k] = avemo_bundle_class_name(k);
+    }
+    csv_header(&v);
+}
+
 int predict_people_file(avemo_model *m, const char *file, const people_args *a, cJSON *files) {
     avemo_timeline *tl = NULL;
     avemo_result *rec = NULL;
-    int n_rec = 0;
+    avemo_person_window *fused = NULL;
+    people_view v = {.rec_name = "recording"};
+    model_classes(&v, m);
+    media_info mi = {0};
     int st = avemo_timeline_file(m, file, a->window_s, a->hop_s, &a->timeline, &tl);
-    if (!st && (avemo_model_needs(m) & AVEMO_NEEDS_AUDIO)) { /* the voice: one result per window for the recording */
-        st = avemo_predict_file_windows(m, file, a->window_s, a->hop_s, NULL, 0, &n_rec);
-        if (!st && !(rec = malloc((size_t)(n_rec ? n_rec : 1) * sizeof *rec))) st = avemo_error(AVEMO_ENOMEM, "out of memory");
-        if (!st) st = avemo_predict_file_windows(m, file, a->window_s, a->hop_s, rec, n_rec, &n_rec);
+    v.tl = tl;
+    if (!st && (avemo_model_needs(m) & AVEMO_NEEDS_AUDIO)) /* the voice: one result per window for the recording */
+        st = recording_windows(m, file, a, &rec, &v.n_rec);
+    else if (!st && a->voice && !(st = media_probe(file, &mi))) { /* the bundled models: the common classes */
+        if (mi.has_audio) st = recording_windows(a->voice, file, a, &rec, &v.n_rec); /* the voice model's windows */
+        if (v.n_rec > tl->n_windows) v.n_rec = tl->n_windows; /* the audio may outlast the video by a window */
+        if (!st) st = bundled_view(&v, tl, m, a->voice, rec, &fused);
     }
-    if (!st && a->format == OUT_JSON) cJSON_AddItemToArray(files, timeline_json(m, file, tl, rec, n_rec, a->top));
-    else if (!st) print_rows(m, file, tl, rec, n_rec, a);
-    if (!st && a->plot_path) st = write_plot(m, file, tl, rec, n_rec, a->plot_path);
-    if (!st && a->html_path) st = predict_write_html(a->html_path, file, m, tl, rec, n_rec);
+    v.rec = rec;
+    if (!st && a->format == OUT_JSON) cJSON_AddItemToArray(files, timeline_json(&v, file, a->top));
+    else if (!st) print_rows(&v, file, a);
+    if (!st && a->plot_path) st = write_plot(&v, file, a->plot_path);
+    if (!st && a->html_path) st = predict_write_html(a->html_path, file, &v);
     int status = st ? report_error(file, st, a->format == OUT_JSON ? files : NULL) : 0;
     avemo_timeline_free(tl);
     free(rec);
+    free(fused);
     return status;
 }

@@ -1,6 +1,7 @@
 #include "model/model_file.h"
 
 #include "core/err.h"
+#include "core/fileio.h"
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -37,6 +38,12 @@ static int write_metadata(st_writer *w, const model_file *mf, const char *config
     if (mf->dataset && (rc = st_writer_meta(w, "dataset", mf->dataset))) return rc;
     if (mf->protocol && (rc = st_writer_meta(w, "protocol", mf->protocol))) return rc;
     if (mf->selected && (rc = st_writer_meta(w, "selected", mf->selected))) return rc;
+    if (mf->temperature > 0 && mf->temperature != 1.0f) {
+        char t[32];
+        snprintf(t, sizeof t, "%.9g", mf->temperature);
+        if ((rc = st_writer_meta(w, "temperature", t))) return rc;
+        if (mf->calibration && (rc = st_writer_meta(w, "calibration", mf->calibration))) return rc;
+    }
     return AVEMO_OK;
 }
 
@@ -155,12 +162,89 @@ void model_file_free(model_file *mf) {
     free(mf->dataset);
     free(mf->protocol);
     free(mf->selected);
+    free(mf->calibration);
     memset(mf, 0, sizeof *mf);
 }
 
 static char *dup_meta(const st_file *f, const char *key) {
     const char *v = st_meta(f, key);
     return v ? strdup(v) : NULL;
+}
+
+/* "temperature" (absent: 1) and "calibration" into mf. */
+static int read_temperature(model_file *mf, const st_file *f, const char *path) {
+    const char *t = st_meta(f, "temperature");
+    char *end = NULL;
+    mf->temperature = 1.0f;
+    if (t) {
+        double v = strtod(t, &end);
+        if (end == t || *end || !(v > 0 && v < 1e6))
+            return avemo_error(AVEMO_EFORMAT, "%s: temperature '%s' (a positive number)", path, t);
+        mf->temperature = (float)v;
+    }
+    mf->calibration = dup_meta(f, "calibration");
+    return AVEMO_OK;
+}
+
+void model_temper_probs(float *p, int n, float temperature) {
+    if (!(temperature > 0) || temperature == 1.0f || n < 1) return;
+    double lg[MODEL_FILE_MAX_CLASSES], mx = -INFINITY, sum = 0;
+    for (int k = 0; k < n && k < MODEL_FILE_MAX_CLASSES; k++) {
+        lg[k] = log(fmax(p[k], 1e-38)) / temperature;
+        mx = fmax(mx, lg[k]);
+    }
+    for (int k = 0; k < n && k < MODEL_FILE_MAX_CLASSES; k++) sum += (lg[k] = exp(lg[k] - mx));
+    for (int k = 0; k < n && k < MODEL_FILE_MAX_CLASSES; k++) p[k] = (float)(lg[k] / sum);
+}
+
+/* The file's bytes with "__metadata__" temperature (and calibration) set: header re-serialised and padded to 8
+ * bytes, the data section copied. */
+static int rewrite_header(const char *path, const unsigned char *buf, size_t size, const char *t, const char *calibration) {
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0 && size >= 8; i--) hl = hl << 8 | buf[i];
+    if (size < 8 || hl > size - 8) return avemo_error(AVEMO_EFORMAT, "%s: not a safetensors file", path);
+    char *text = strndup((const char *)buf + 8, hl);
+    cJSON *h = text ? cJSON_Parse(text) : NULL, *meta = cJSON_GetObjectItem(h, "__metadata__");
+    free(text);
+    if (!meta) {
+        cJSON_Delete(h);
+        return avemo_error(AVEMO_EFORMAT, "%s: no safetensors metadata", path);
+    }
+    cJSON_DeleteItemFromObject(meta, "temperature");
+    cJSON_AddStringToObject(meta, "temperature", t);
+    if (calibration) cJSON_DeleteItemFromObject(meta, "calibration"), cJSON_AddStringToObject(meta, "calibration", calibration);
+    char *out = cJSON_PrintUnformatted(h);
+    cJSON_Delete(h);
+    if (!out) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    size_t n = strlen(out), padded = (n + 7) / 8 * 8;
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++) len[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    atomic_file af;
+    int rc = atomic_open(&af, path);
+    if (!rc) {
+        fwrite(len, 1, 8, af.f);
+        fwrite(out, 1, n, af.f);
+        for (size_t i = n; i < padded; i++) fputc(' ', af.f);
+        fwrite(buf + 8 + hl, 1, size - 8 - hl, af.f);
+        rc = ferror(af.f) ? atomic_fail(&af) : atomic_commit(&af);
+    }
+    free(out);
+    return rc;
+}
+
+int model_file_set_temperature(const char *path, float temperature, const char *calibration) {
+    if (!(temperature > 0 && temperature < 1e6))
+        return avemo_error(AVEMO_EINVAL, "%s: temperature %g (a positive number)", path, temperature);
+    if (!model_file_is_model(path)) return avemo_error(AVEMO_EFORMAT, "%s: not an avemo model", path);
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    int rc = file_read_all(path, (size_t)1 << 32, &buf, &size);
+    if (rc) return rc;
+    char t[32];
+    snprintf(t, sizeof t, "%.9g", temperature);
+    rc = rewrite_header(path, buf, size, t, calibration);
+    free(buf);
+    return rc;
 }
 
 /* "[d0,d1,...]" of a shape, for messages. */
@@ -418,6 +502,7 @@ int model_file_load(const char *path, model_file *mf) {
     mf->selected = dup_meta(&f, "selected");
     const char *fold = st_meta(&f, "fold");
     mf->fold = fold ? atoi(fold) : 0;
+    if ((rc = read_temperature(mf, &f, path))) goto fail;
     st_free(&f);
     return AVEMO_OK;
 fail:

@@ -11,6 +11,9 @@
  *   "speaker_norm" = "1" trained on features standardised per speaker (each actor with its own clips' mean and
  *                        std); audio_mean/audio_std are then the training clips' global statistics, the fallback
  *                        for an input whose speaker has no statistics
+ *   "temperature" = "T" the calibration temperature (issue 16; absent: 1): predictions are the ensemble's mean
+ *                        softmax p raised to 1/T and renormalised (for one model exactly softmax(logits / T));
+ *                        "calibration" says how T was fitted (avemo calibrate). Readers that predate it ignore both.
  * A file of a later version than MODEL_FILE_VERSION is refused.
  *
  * A model whose MobileNetV2 was fine-tuned with the head (train --finetune) also holds the backbone: every
@@ -44,7 +47,15 @@ typedef struct {
     int fold;
     mobilenetv2 *backbone;         /* the fine-tuned backbone, or NULL (features from prep's frozen backbone) */
     int input_size;                /* with a backbone: its input side S */
+    float temperature;             /* the calibration temperature (load: 1 when absent); save: written when > 0, != 1 */
+    char *calibration;             /* how it was fitted, or NULL */
 } model_file;
+
+/* Probabilities p [n] tempered in place: p^(1/T) renormalised (T = 1 or T <= 0: unchanged). */
+void model_temper_probs(float *p, int n, float temperature);
+/* Sets the metadata "temperature" (and "calibration" when not NULL) of the model file at path, rewriting only its
+ * header (the tensors' bytes are copied as they are), atomically. T must be positive and finite. */
+int model_file_set_temperature(const char *path, float temperature, const char *calibration);
 
 /* Write atomically. `mf->m` (and members[1..n_members) for an ensemble, each of m's config) and the statistics
  * must be set; strings may be NULL. */

@@ -34,10 +34,18 @@ static int chosen_samples(const feature_cache *c, const eval_options *o, int **i
     fold_set fs;
     int rc = protocol_parse(o->protocol, &ps);
     if (rc || (rc = protocol_make_folds(&ps, &c->ds, o->seed ? o->seed : 1, &fs))) return rc;
-    const fold *f = &fs.folds[0];
-    for (int i = 0; i < f->n_test; i++)
-        if (actor_chosen(o, c->ds.samples[f->test[i]].actor)) (*idx)[(*n)++] = f->test[i];
+    if (o->fold < 0 || o->fold >= fs.n_folds) {
+        fold_set_free(&fs);
+        return avemo_error(AVEMO_EINVAL, "%s: fold %d of %d", o->protocol, o->fold + 1, fs.n_folds);
+    }
+    const fold *f = &fs.folds[o->fold];
+    const int *pick = o->validation ? f->val : f->test;
+    int n_pick = o->validation ? f->n_val : f->n_test;
+    for (int i = 0; i < n_pick; i++)
+        if (actor_chosen(o, c->ds.samples[pick[i]].actor)) (*idx)[(*n)++] = pick[i];
     fold_set_free(&fs);
+    if (*n == 0) return avemo_error(AVEMO_EINVAL, "%s: fold %d has no %s sample", o->protocol, o->fold + 1,
+                                    o->validation ? "validation" : "test");
     return AVEMO_OK;
 }
 
@@ -64,7 +72,8 @@ static int standardize_for(const eval_options *o, const model_file *mf, cache_se
     return AVEMO_OK;
 }
 
-int eval_run(const eval_options *o, eval_metrics *out) {
+int eval_predict(const eval_options *o, eval_probs *out) {
+    memset(out, 0, sizeof *out);
     model_file mf;
     int rc = model_file_load(o->model_path, &mf);
     if (rc) return rc;
@@ -86,7 +95,8 @@ int eval_run(const eval_options *o, eval_metrics *out) {
     if (mf.backbone) { /* fine-tuned: the cache's frames through the model's own backbone */
         rc = o->speaker_norm ? avemo_error(AVEMO_EINVAL, "--speaker-norm is for audio models; %s is a fine-tuned "
                                                          "face model", o->model_path)
-                             : finetune_eval(&mf, &cache, idx, n, o->tta, out);
+                             : finetune_eval_probs(&mf, &cache, idx, n, o->tta, &out->probs, &out->labels, &out->n);
+        out->n_classes = mf.n_classes;
         goto done;
     }
     if ((rc = train_load_subset(&cache, idx, n, train_kinds_for(cfg->modality), &s))) goto done;
@@ -106,12 +116,33 @@ int eval_run(const eval_options *o, eval_metrics *out) {
         goto done;
     }
     if ((rc = evaluate_members(mf.members, mf.n_members, &s, probs, probs + (size_t)s.n * mf.n_classes))) goto done;
-    rc = metrics_compute(probs, s.labels, s.n, mf.n_classes, out);
+    if (!(out->labels = malloc((size_t)s.n * sizeof *out->labels))) {
+        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(out->labels, s.labels, (size_t)s.n * sizeof *out->labels);
+    out->probs = probs, out->n = s.n, out->n_classes = mf.n_classes;
+    probs = NULL;
 done:
     free(probs);
     free(idx);
     cache_set_free(&s);
     cache_free(&cache);
     model_file_free(&mf);
+    return rc;
+}
+
+void eval_probs_free(eval_probs *p) {
+    if (!p) return;
+    free(p->probs);
+    free(p->labels);
+    memset(p, 0, sizeof *p);
+}
+
+int eval_run(const eval_options *o, eval_metrics *out) {
+    eval_probs p;
+    int rc = eval_predict(o, &p);
+    if (!rc) rc = metrics_compute(p.probs, p.labels, p.n, p.n_classes, out);
+    eval_probs_free(&p);
     return rc;
 }

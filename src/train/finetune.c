@@ -137,26 +137,46 @@ int finetune_predict_set(const mobilenetv2 *backbone, int input_size, model *hea
     return rc;
 }
 
-int finetune_eval(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, eval_metrics *out) {
+int finetune_eval_probs(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, float **probs_out,
+                        int **labels_out, int *n_out) {
+    *probs_out = NULL, *labels_out = NULL, *n_out = 0;
     int *keep = malloc(((size_t)n + 1) * sizeof *keep);
     if (!keep) return avemo_error(AVEMO_ENOMEM, "out of memory");
     memcpy(keep, idx, (size_t)n * sizeof *keep);
     n = cache_filter_indices(c, CACHE_BIT(CACHE_FACES), keep, n);
     frame_set set;
     float *probs = NULL;
+    int *labels = NULL;
     int rc = n > 0 ? frame_set_load(c, keep, n, &set)
                    : avemo_error(AVEMO_EINVAL, "%s: no sample with face frames to score (prep without them?)", c->dir);
     if (rc) {
         free(keep);
         return rc;
     }
-    if (!(probs = malloc((size_t)n * mf->n_classes * sizeof *probs))) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!(probs = malloc((size_t)n * mf->n_classes * sizeof *probs)) || !(labels = malloc((size_t)n * sizeof *labels)))
+        rc = avemo_error(AVEMO_ENOMEM, "out of memory");
     if (!rc)
         rc = finetune_predict_set(mf->backbone, mf->input_size, mf->m, mf->video_mean, mf->video_std, &set, tta, probs);
-    if (!rc) rc = metrics_compute(probs, set.labels, n, mf->n_classes, out);
-    free(probs);
+    if (!rc) {
+        memcpy(labels, set.labels, (size_t)n * sizeof *labels);
+        *probs_out = probs, *labels_out = labels, *n_out = n;
+    } else {
+        free(probs);
+        free(labels);
+    }
     free(keep);
     frame_set_free(&set);
+    return rc;
+}
+
+int finetune_eval(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, eval_metrics *out) {
+    float *probs;
+    int *labels, m;
+    int rc = finetune_eval_probs(mf, c, idx, n, tta, &probs, &labels, &m);
+    if (rc) return rc;
+    rc = metrics_compute(probs, labels, m, mf->n_classes, out);
+    free(probs);
+    free(labels);
     return rc;
 }
 

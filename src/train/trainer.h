@@ -121,7 +121,19 @@ typedef struct {
                                       been trained with speaker_norm); 0: the model file's statistics */
     void (*log)(const char *line, void *ctx); /* the per-speaker clip counts (speaker_norm); NULL = nowhere */
     void *log_ctx;
+    int fold;                      /* with protocol: this fold (0-based; 0 = the first) */
+    int validation;                /* with protocol: the fold's validation samples instead of its test samples */
 } eval_options;
 int eval_run(const eval_options *o, eval_metrics *out);
+
+/* eval_run's samples' probabilities (the ensemble's mean softmax, test-time views averaged, no temperature) and
+ * labels: probs [n, n_classes], labels [n], malloc'd (free both). */
+typedef struct {
+    float *probs;
+    int *labels;
+    int n, n_classes;
+} eval_probs;
+int eval_predict(const eval_options *o, eval_probs *out);
+void eval_probs_free(eval_probs *p);
 
 #endif

@@ -3,6 +3,8 @@
  *   two-person clip  two real RAVDESS stills (../shared/data/faces/ravdess-stills) side by side with ffmpeg's
  *                    hstack, 796 x 448, 4 s at 25 fps with a tone; the right one switches from Actor_04 to
  *                    Actor_07 at 2 s (another face at the same place). Left face: x < 398, right: x > 398.
+ *   speech clip      the same two faces (Actor_01 left, Actor_04 right, no switch) with a RAVDESS speech recording
+ *                    (Actor_01, happy, strong) padded with silence to 4 s: the bundled voice model's windows.
  *   face model       a video model reading one 48 x 48 gray frame (as the FER2013 face model: whole frames,
  *                    7 classes), random head weights and a random-weight MobileNetV2: track identity and the
  *                    output formats do not depend on the model's accuracy. */
@@ -25,6 +27,20 @@ static inline int people_clip(const char *out) {
              "'[1:v][2:v]concat=n=2:v=1[r];[0:v][r]hstack=inputs=2,scale=796:448,format=yuv420p[v]' -map '[v]' -map 3:a "
              "-t 4 -c:v libx264 -c:a aac '%s'",
              a, b, c, out);
+    return run_cmd(cmd, log, sizeof log);
+}
+
+static inline int people_speech_clip(const char *out) {
+    const char *a = shared_path("data/faces/ravdess-stills/Actor_01.png");
+    const char *b = shared_path("data/faces/ravdess-stills/Actor_04.png");
+    const char *f = shared_path("data/ravdess-speech/Actor_01/03-01-03-02-01-01-01.flac");
+    if (!a || !b || !f) return -1;
+    char cmd[4096], log[4096];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 25 -t 4 -i '%s' -loop 1 -framerate 25 -t 4 -i '%s' "
+             "-i '%s' -filter_complex '[0:v][1:v]hstack=inputs=2,scale=796:448,format=yuv420p[v];[2:a]apad[a]' "
+             "-map '[v]' -map '[a]' -t 4 -c:v libx264 -c:a aac '%s'",
+             a, b, f, out);
     return run_cmd(cmd, log, sizeof log);
 }
 

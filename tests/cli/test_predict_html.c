@@ -2,13 +2,14 @@
  * made for the two-person clip (tests/cli/people_fixture.h) opened at #t=2.5 and dumps the DOM after its scripts
  * ran: no console message (an error would be one), the chart drawn (data-ready: 2 people x 7 classes curves),
  * the video decoded and sought to 2.5 s (data-time), the two face boxes drawn over it (data-boxes), each panel's
- * cursor at x(2.5 s). The page itself is checked to be self-contained: the video embedded as a data: URI, no
+ * cursor at x(2.5 s); the same with the bundled models on a clip with speech (the voice panel and each person's fused
+ * panel). The page itself is checked to be self-contained: the video embedded as a data: URI, no
  * external script, style, font or image. A missing chromium fails the test (scripts/install-deps.sh installs it). */
 #include "cli/people_fixture.h"
 
 #include <stdlib.h>
 
-static char clip[700], face_model[700], page[700], out[1 << 20];
+static char clip[700], face_model[700], page[700], speech[700], voice_page[700], out[1 << 20];
 
 static long file_text(const char *path, char **text) {
     FILE *f = fopen(path, "rb");
@@ -34,6 +35,30 @@ static void setup(void) {
     CHECK(fix_backbone(bb) == 0 && people_face_model(face_model, bb) == 0, "face model: %s", avemo_last_error());
     snprintf(cmd, sizeof cmd, "%s predict --model '%s' --html '%s' '%s' 2>&1", avemo_bin(), face_model, page, clip);
     CHECK(run_cmd(cmd, out, sizeof out) == 0, "predict --html: %s", out);
+    snprintf(speech, sizeof speech, "%s/two_people_speech.mp4", d);
+    snprintf(voice_page, sizeof voice_page, "%s/voice.html", d);
+    CHECK(people_speech_clip(speech) == 0, "ffmpeg: the two-person clip with speech");
+    snprintf(cmd, sizeof cmd, "%s predict --sample-fps 2 --html '%s' '%s' 2>&1", avemo_bin(), voice_page, speech);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "predict --html (bundled models): %s", out);
+}
+
+/* Headless chromium's DOM of `html` opened at #t=2.5 into out; 0 when it ran without a console message. */
+static int chromium_dom(const char *html) {
+    char cmd[8192], errf[700], *err = NULL;
+    snprintf(errf, sizeof errf, "%s/chromium.log", test_tmpdir());
+    /* no D-Bus in CI containers: DBUS_SESSION_BUS_ADDRESS=disabled: avoids chromium's retries */
+    snprintf(cmd, sizeof cmd,
+             "HOME='%s' DBUS_SESSION_BUS_ADDRESS=disabled: timeout 120 chromium --headless --no-sandbox --disable-gpu "
+             "--disable-extensions --no-first-run --disable-dev-shm-usage --user-data-dir='%s/chromium-profile' "
+             "--enable-logging=stderr --v=0 --virtual-time-budget=3000 --dump-dom 'file://%s#t=2.5' 2>'%s'",
+             test_tmpdir(), test_tmpdir(), html, errf);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0, "chromium exit %d", rc);
+    CHECK(file_text(errf, &err) >= 0, "chromium's log");
+    const char *console = err ? strstr(err, ":CONSOLE") : NULL;
+    CHECK(!console, "console message: %.300s", console);
+    free(err);
+    return rc || console ? -1 : 0;
 }
 
 static void test_self_contained(void) {
@@ -50,21 +75,9 @@ static void test_self_contained(void) {
 }
 
 static void test_chromium(void) {
-    char cmd[8192], errf[700], *err = NULL;
     CHECK(run_cmd("command -v chromium", out, sizeof out) == 0,
           "chromium is not installed: the --html page test needs Debian's chromium (scripts/install-deps.sh)");
-    snprintf(errf, sizeof errf, "%s/chromium.log", test_tmpdir());
-    /* no D-Bus in CI containers: DBUS_SESSION_BUS_ADDRESS=disabled: avoids chromium's retries */
-    snprintf(cmd, sizeof cmd,
-             "HOME='%s' DBUS_SESSION_BUS_ADDRESS=disabled: timeout 120 chromium --headless --no-sandbox --disable-gpu "
-             "--disable-extensions --no-first-run --disable-dev-shm-usage --user-data-dir='%s/chromium-profile' "
-             "--enable-logging=stderr --v=0 --virtual-time-budget=3000 --dump-dom 'file://%s#t=2.5' 2>'%s'",
-             test_tmpdir(), test_tmpdir(), page, errf);
-    int rc = run_cmd(cmd, out, sizeof out);
-    CHECK(rc == 0, "chromium exit %d", rc);
-    CHECK(file_text(errf, &err) >= 0, "chromium's log");
-    const char *console = err ? strstr(err, ":CONSOLE") : NULL;
-    CHECK(!console, "console message: %.300s", console);
+    chromium_dom(page);
     CHECK(strstr(out, "data-ready=\"14\"") != NULL, "chart: 2 people x 7 classes curves: %.300s", strstr(out, "<body"));
     CHECK(strstr(out, "data-time=\"2.50\"") != NULL, "video sought to 2.5 s: %.300s", strstr(out, "<body"));
     CHECK(strstr(out, "data-boxes=\"2\"") != NULL, "two face boxes over the video: %.300s", strstr(out, "<body"));
@@ -72,12 +85,24 @@ static void test_chromium(void) {
     int cursors = 0;
     for (const char *p = out; (p = strstr(p, "<line x1=\"616.25\"")); p++) cursors++;
     CHECK(cursors == 2, "%d cursors at 2.5 s", cursors);
-    free(err);
+}
+
+/* The bundled models on a clip with speech: five panels (2 faces, the recording's voice, 2 faces fused with it),
+ * 7 common classes each; the voice panel named as the recording's, not a person's. */
+static void test_chromium_voice(void) {
+    chromium_dom(voice_page);
+    CHECK(strstr(out, "data-ready=\"35\"") != NULL, "chart: 5 panels x 7 classes curves: %.300s", strstr(out, "<body"));
+    CHECK(strstr(out, ">voice (the recording's, not a person's)<") && strstr(out, ">person 2: face + voice<"),
+          "panel names: %.300s", strstr(out, "<svg"));
+    int cursors = 0;
+    for (const char *p = out; (p = strstr(p, "<line x1=\"616.25\"")); p++) cursors++;
+    CHECK(cursors == 5, "%d cursors at 2.5 s", cursors);
 }
 
 int main(void) {
     setup();
     RUN(test_self_contained);
     RUN(test_chromium);
+    RUN(test_chromium_voice);
     return test_summary();
 }

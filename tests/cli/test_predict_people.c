@@ -1,12 +1,13 @@
 /* avemo predict --people (src/cli/predict_people.c, src/api/avemo_timeline.c): a two-person clip made from two
  * real faces gives two tracks that stay on their side (no swap, also when the right face changes half way), one
  * result per person per window in JSON, text and CSV (the documented columns), the recording's window result
- * beside them for an audio-visual model, a PNG timeline, and the usage errors. */
+ * beside them for an audio-visual model, a PNG timeline, the bundled models (face per person; with speech the bundled
+ * voice per window and each person's fused result), and the usage errors. */
 #include "cli/people_fixture.h"
 
 #include <cjson/cJSON.h>
 
-static char clip[700], face_model[700], av_model[700], audio_model[700], out[1 << 20];
+static char clip[700], speech[700], face_model[700], av_model[700], audio_model[700], out[1 << 20];
 
 static void setup(void) {
     const char *d = test_tmpdir();
@@ -16,6 +17,8 @@ static void setup(void) {
     snprintf(face_model, sizeof face_model, "%s/face.safetensors", d);
     snprintf(av_model, sizeof av_model, "%s/av.safetensors", d);
     CHECK(people_clip(clip) == 0, "ffmpeg: the two-person clip");
+    snprintf(speech, sizeof speech, "%s/two_people_speech.mp4", d);
+    CHECK(people_speech_clip(speech) == 0, "ffmpeg: the two-person clip with speech");
     CHECK(fix_backbone(bb) == 0 && people_face_model(face_model, bb) == 0, "face model: %s", avemo_last_error());
     CHECK(fix_av_model(av_model, bb, 1, FIX_AV_FRAMES, 1) == 0, "AV model: %s", avemo_last_error());
     CHECK(fix_audio_model(d, audio_model, sizeof audio_model) == 0, "audio model: %s", avemo_last_error());
@@ -138,6 +141,52 @@ static void test_bundled_face(void) {
     cJSON_Delete(doc);
 }
 
+/* --people without --model on a clip with speech: the bundled voice model's row per window (the recording's, not a
+ * person's) and each person's face fused with it, all in the 7 common classes; text, CSV, JSON and the PNG. */
+static void test_bundled_voice(void) {
+    char args[4096], png[700];
+    snprintf(args, sizeof args, "--people --window 2 --hop 1 --top 2 --format csv '%s'", speech);
+    CHECK(predict(args) == 0, "predict --people (bundled, speech) csv: %s", out);
+    CHECK(!strncmp(out, "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_neutral,p_happy,p_sad,p_angry,"
+                        "p_fearful,p_disgust,p_surprised\n", 110),
+          "common-class csv header: %.200s", out);
+    CHECK(count(out, ",voice,") == 3 && count(out, ",1+voice,") == 3 && count(out, ",2+voice,") == 3 &&
+              count(out, ",1,") == 3 && count(out, "\n") == 1 + 3 * 5,
+          "csv: a voice row, two face rows and two fused rows per window: %s", out);
+    CHECK(count(out, ",voice,,,,,0,happy,") >= 2, "the voice of a happy RAVDESS recording: %s", out);
+    snprintf(args, sizeof args, "--people --window 2 --hop 1 '%s'", speech);
+    CHECK(predict(args) == 0 && count(out, " voice (the recording's, not a person's): ") == 3 &&
+              count(out, " person 1 face + voice: ") == 3 && count(out, " person 2 face + voice: ") == 3,
+          "text: %s", out);
+    snprintf(args, sizeof args, "--people --window 2 --hop 1 --format json '%s'", speech);
+    CHECK(predict(args) == 0, "json: %s", out);
+    cJSON *doc = cJSON_Parse(out);
+    const cJSON *file = doc ? cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "files"), 0) : NULL, *w;
+    CHECK(file && cJSON_GetObjectItem(file, "voice_note"), "voice_note: %.500s", out);
+    int voiced = 0, fused = 0;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItem(file, "windows")) {
+        const cJSON *v = cJSON_GetObjectItem(w, "voice"), *p;
+        voiced += v && cJSON_GetArraySize(cJSON_GetObjectItem(v, "probs")) == 7;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItem(w, "people")) {
+            const cJSON *f = cJSON_GetObjectItem(p, "fused"), *fp = cJSON_GetObjectItem(f, "probs");
+            const cJSON *face = cJSON_GetObjectItem(p, "probs");
+            if (!fp || !v) continue;
+            double worst = 0; /* fused = (face + voice) / 2, class by class */
+            for (int k = 0; k < 7; k++) {
+                double want = 0.5 * (cJSON_GetArrayItem(face, k)->valuedouble +
+                                     cJSON_GetArrayItem(cJSON_GetObjectItem(v, "probs"), k)->valuedouble);
+                worst = fmax(worst, fabs(cJSON_GetArrayItem(fp, k)->valuedouble - want));
+            }
+            fused += worst < 1e-5;
+        }
+    }
+    CHECK(voiced == 3 && fused == 6, "json: %d windows with a voice, %d fused people (3, 6)", voiced, fused);
+    cJSON_Delete(doc);
+    snprintf(png, sizeof png, "%s/voice.png", test_tmpdir());
+    snprintf(args, sizeof args, "--plot '%s' --sample-fps 2 '%s'", png, speech);
+    CHECK(predict(args) == 0, "--plot with the voice: %s", out);
+}
+
 static void test_usage_errors(void) {
     char args[4096];
     snprintf(args, sizeof args, "--model '%s' --format xml '%s'", face_model, clip);
@@ -157,6 +206,7 @@ int main(void) {
     RUN(test_av_recording);
     RUN(test_plot);
     RUN(test_bundled_face);
+    RUN(test_bundled_voice);
     RUN(test_usage_errors);
     return test_summary();
 }
