@@ -1,5 +1,6 @@
 #include "model/layout.h"
 
+#include "core/bigmem.h"
 #include "core/err.h"
 
 #include <stdarg.h>
@@ -74,7 +75,7 @@ void layout_alias(layout *L, const char *alias_fmt, ...) {
     va_end(ap);
 }
 
-static void *zalloc(long n, size_t size) { return calloc(n > 0 ? (size_t)n : 1, size); }
+static void *zalloc(long n, size_t size) { return big_calloc((n > 0 ? (size_t)n : 1) * size); } /* core/bigmem.h */
 
 static int declaration_error(const layout *L) {
     return avemo_error(L->failed, L->failed == AVEMO_ENOMEM ? "out of memory declaring tensors"

@@ -19,6 +19,7 @@
  */
 #include "model/mobilenetv2.h"
 
+#include "core/bigmem.h"
 #include "core/err.h"
 #include "nn/nn.h"
 
@@ -97,7 +98,7 @@ int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
     long most = 0, total = packed_floats(m);
     for (int i = 0; i < MNV2_UNITS; i++)
         if (unit_weights(&U[i]) + U[i].c_out > most) most = unit_weights(&U[i]) + U[i].c_out;
-    f->mem = aligned_alloc(64, sizeof(float) * total); /* not core/bigmem.h: huge pages made batch 1 2x slower */
+    f->mem = big_alloc(sizeof(float) * total); /* huge pages: fewer faults (core/bigmem.h) */
     f->workspaces = calloc(1, sizeof *f->workspaces);
     float *scratch = malloc(sizeof(float) * most);
     if (!f->mem || !f->workspaces || !scratch) {
@@ -261,7 +262,7 @@ static workspace *workspace_take(const mnv2_folded *f, long floats) {
     workspace_free(w);
     w = calloc(1, sizeof *w);
     size_t bytes = (sizeof(float) * (size_t)floats + 63) / 64 * 64;
-    if (!w || !(w->mem = aligned_alloc(64, bytes))) {
+    if (!w || !(w->mem = big_alloc(bytes))) {
         free(w);
         return NULL;
     }
