@@ -134,19 +134,10 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
         for (int p = 0; p < MR; p++) VS(out + v * out_ps + p * VL) = acc[p][v];
 }
 
-/* cache lines [from, to) of p into L1; returns to */
-static inline long prefetch_lines(const char *p, long from, long to) {
-    for (long i = from; i < to; i++) __builtin_prefetch(p + i * 64, 0, 3);
-    return to;
-}
-
 /* Pixels [p0, p1) through the panel at output vector v0 of width NV: tiles of MR, then MR / 2, then single
- * pixels. With `prefetch`, the tiles also pull the next panel's weights into cache: where few pixels share a
- * panel (the 7 x 7 layers: 10 tiles), the weights come from memory (~9 MB per image: every image evicts them
- * from L2), and the hardware prefetcher alone left those layers at ~155 GFLOP/s against ~205 with the weights
- * in cache (1 thread, this machine; bench/RESULTS.md, issue 15 fourth step). */
+ * pixels. */
 static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const blk_pw_args *a, long p0, long p1,
-                                                          int v0, int prefetch, const int NV) {
+                                                          int v0, const int NV) {
     const int MR = MR_FOR(NV), MH = MR / 2;
     const float *wp = p->w + (long)v0 * VL * (p->k + 1);
     float *o = a->pool ? NULL : a->out + v0 * a->out_ps;
@@ -155,16 +146,9 @@ static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const
     float *pl = a->pool ? a->pool + v0 * VL : NULL;
     long q = p0, ips = a->in_ps, ops = a->out_ps, rps = a->res_ps, ppx = a->pool_px;
     int relu6 = a->relu6;
-    /* the next panel's weights (after the last panel: the packed unit that follows) into L1, a slice per tile */
-    const char *next = (const char *)(wp + (long)NV * VL * (p->k + 1));
-    long lines = prefetch ? (long)NV * VL * (p->k + 1) * (long)sizeof(float) / 64 : 0;
-    long tiles = (p1 - p0) / MR > 0 ? (p1 - p0) / MR : 1, slice = (lines + tiles - 1) / tiles, done = 0;
-    for (; q + MR <= p1; q += MR) {
-        done = prefetch_lines(next, done, done + slice < lines ? done + slice : lines);
+    for (; q + MR <= p1; q += MR)
         pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
                 pool_stride, MR, NV);
-    }
-    prefetch_lines(next, done, lines);
     for (; q + MH <= p1; q += MH)
         pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
                 pool_stride, MH, NV);
@@ -186,10 +170,10 @@ void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
         long c1 = c0 + chunk < m ? c0 + chunk : m;
         for (int v0 = 0; v0 < nb; v0 += pv) {
             switch (nb - v0 < pv ? nb - v0 : pv) {
-            case 1: pw_rows(p, a, c0, c1, v0, c0 == 0, 1); break;
-            case 2: pw_rows(p, a, c0, c1, v0, c0 == 0, 2); break;
-            case 3: pw_rows(p, a, c0, c1, v0, c0 == 0, 3); break;
-            default: pw_rows(p, a, c0, c1, v0, c0 == 0, 4); break;
+            case 1: pw_rows(p, a, c0, c1, v0, 1); break;
+            case 2: pw_rows(p, a, c0, c1, v0, 2); break;
+            case 3: pw_rows(p, a, c0, c1, v0, 3); break;
+            default: pw_rows(p, a, c0, c1, v0, 4); break;
             }
         }
     }
