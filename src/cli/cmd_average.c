@@ -33,14 +33,13 @@ static const cli_command average_command = {
     .groups = {{NULL, average_options, 0}},
 };
 
-/* "uniform weight average of N models: P1, P2, ..." into `selected` (the first file's line after it). */
-static char *describe(const cli_inputs *models, const char *first_selected) {
+/* "uniform weight average of N models (the first: ...)": no paths, so that the file's metadata does not name this
+ * machine's folders (tools/model_recipe.py compares it across machines). */
+static char *describe(int n_models, const char *first_selected) {
     size_t cap = 128 + (first_selected ? strlen(first_selected) : 0);
-    for (int i = 0; i < models->n; i++) cap += strlen(models->items[i]) + 2;
     char *s = malloc(cap);
     if (!s) return NULL;
-    int n = snprintf(s, cap, "avemo average: uniform weight average of %d models:", models->n);
-    for (int i = 0; i < models->n; i++) n += snprintf(s + n, cap - n, "%s %s", i ? "," : "", models->items[i]);
+    int n = snprintf(s, cap, "avemo average: uniform weight average of %d models", n_models);
     if (first_selected) snprintf(s + n, cap - n, " (the first: %s)", first_selected);
     return s;
 }
@@ -55,7 +54,7 @@ int cmd_average(int argc, char **argv) {
     for (int i = 0; !rc && i < models.n; i++) rc = model_file_load(models.items[i], &mf[i]);
     if (!rc) rc = model_average(mf, (const char *const *)models.items, models.n);
     if (!rc) {
-        char *selected = describe(&models, mf[0].selected);
+        char *selected = describe(models.n, mf[0].selected);
         if (!selected) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         free(mf[0].selected);
         mf[0].selected = selected;
