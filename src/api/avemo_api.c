@@ -263,7 +263,7 @@ static int head_acquire(avemo_model *M, head_set **out) {
     if (!h) { /* all busy: copies of the loaded members' parameters and BN statistics */
         if (!(h = calloc(1, sizeof *h))) return avemo_error(AVEMO_ENOMEM, "out of memory");
         for (int j = 0; j < M->mf.n_members; j++) {
-            int rc = model_create(&h->m[j], &M->cfg, 0);
+            int rc = model_create_unset(&h->m[j], &M->cfg); /* every value copied below */
             if (rc) {
                 head_set_free(M, h);
                 return rc;

@@ -83,7 +83,7 @@ int model_config_n_values(const model_config *cfg, int64_t *n_values) {
     return failed ? avemo_error(AVEMO_ENOMEM, "out of memory declaring the model") : AVEMO_OK;
 }
 
-int model_create(model **out, const model_config *cfg, uint64_t seed) {
+int model_create_unset(model **out, const model_config *cfg) {
     *out = NULL;
     TRY(model_config_validate(cfg));
     model *m = calloc(1, sizeof *m);
@@ -98,10 +98,15 @@ int model_create(model **out, const model_config *cfg, uint64_t seed) {
     }
     m->n_params = m->param_layout.n_grad;
     m->n_buffers = m->param_layout.n_nograd;
+    *out = m;
+    return AVEMO_OK;
+}
+
+int model_create(model **out, const model_config *cfg, uint64_t seed) {
+    TRY(model_create_unset(out, cfg));
     rng_t rng;
     rng_seed(&rng, seed);
-    layout_init_values(&m->param_layout, &m->params, &rng);
-    *out = m;
+    layout_init_values(&(*out)->param_layout, &(*out)->params, &rng);
     return AVEMO_OK;
 }
 

@@ -90,6 +90,9 @@ struct model {
 /* Build the head for `cfg` with PyTorch-default initialisation (Kaiming-uniform weights, U(+-1/sqrt(fan_in))
  * biases, BN/LN scale 1 shift 0) drawn from `seed`. */
 int model_create(model **out, const model_config *cfg, uint64_t seed);
+/* The same allocation without the initialisation (values unspecified): for a loader or a copy that writes every
+ * parameter and buffer before use (model files, the API's per-thread copies); saves drawing them at start-up. */
+int model_create_unset(model **out, const model_config *cfg);
 void model_free(model *m);
 /* Number of floats (parameters and buffers) model_create would allocate for `cfg`, without allocating them:
  * lets a loader check a file's claims before trusting them. */

@@ -379,7 +379,7 @@ static int read_version_keys(model_file *mf, const st_file *f, const char *path)
 /* Create and read every member (mf->n_members set). */
 static int read_members(model_file *mf, const st_file *f, const model_config *cfg, const char *path) {
     for (int j = 0; j < mf->n_members; j++) {
-        int rc = model_create(&mf->members[j], cfg, 0);
+        int rc = model_create_unset(&mf->members[j], cfg); /* every tensor is read below */
         if (rc) return rc;
         if (j == 0) mf->m = mf->members[0];
         if ((rc = read_model_tensors(mf->members[j], j, f, path))) return rc;
