@@ -14,6 +14,7 @@ int cmd_prep(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_average(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 

@@ -27,6 +27,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a model on a prepared cache (speaker-independent folds)"},
     {"eval", cmd_eval, "evaluate a trained model on a prepared cache"},
     {"calibrate", cmd_calibrate, "fit a model's temperature (calibrated probabilities) on validation data"},
+    {"average", cmd_average, "average the weights of models of one recipe (seeds of a fine-tuning) into one"},
     {"ablate", cmd_ablate, "reproduce the paper's ablation tables"},
     {"predict", cmd_predict, "predict the emotion of video/audio files with a trained model"},
 };
