@@ -132,6 +132,16 @@ static void test_windows_text_csv(void) {
         for (const char *c = s + 1; *c && *c != '\n'; c++) k += *c == ',';
         CHECK(k == commas, "CSV row with %d commas, header %d: %.200s", k, commas, s + 1);
     }
+    char blank[4200]; /* a silent video without a face: windows with no stream, no result, not an error */
+    FMT(blank, "%s/blank.mp4", test_tmpdir());
+    if (ffmpeg("-f lavfi -i color=c=gray:s=320x240:d=2:r=10 -c:v mpeg4 -pix_fmt yuv420p", blank) == 0) {
+        FMT(args, "--window 1 '%s'", blank);
+        CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "blank.mp4 [0.00-1.00 s]: no face") &&
+                  !strstr(out, " -> "), "a video without a face: %s", out);
+        FMT(args, "--window 1 --format csv '%s'", blank);
+        CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "blank.mp4,0.000,1.000,,,,,,1,,,,,,,,,,\n"),
+              "CSV of a window without a stream: empty class fields: %s", out);
+    }
     FMT(args, "--window 2 '%s'", photo);
     CHECK(predict(avemo_bin(), NULL, NULL, args) == 2 && strstr(out, "still image"), "--window on a photo: %s", out);
     FMT(args, "--hop 1 '%s'", flac);
