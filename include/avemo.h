@@ -306,6 +306,16 @@ typedef struct {
 AVEMO_API int avemo_bundle_predict_file(avemo_bundle *bundle, const char *path,
                                         const avemo_bundle_predict_options *options, avemo_bundle_result *result);
 
+/* Sliding windows of a video or audio file, as avemo_predict_file_windows (window_s seconds every hop_s seconds
+ * from the start), each with the streams the file has, fused as above: a video's windows are the face model's
+ * (its duration; the face model's frame of each window, an MTCNN crop), the voice's result joining each window
+ * its audio reaches; an audio file's windows are the voice model's. A window whose frame shows no face and that
+ * no audio reaches has used_face = used_voice = 0, top_class -1 and zero probs. A still image has no windows
+ * (AVEMO_EINVAL naming it). Writes min(count, max_results) results; *n_results gets the full count (call with
+ * max_results = 0 to ask for it). */
+AVEMO_API int avemo_bundle_predict_file_windows(avemo_bundle *bundle, const char *path, double window_s, double hop_s,
+                                                avemo_bundle_result *results, int max_results, int *n_results);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,8 +5,9 @@
 #   scripts/make_models.sh [voice] [face] [face-calibration]       (default: voice face)
 #
 # Each model is then calibrated (avemo calibrate, models/README.md "Calibration"): the voice's temperature fitted on
-# the validation actors of VOICE_CAL_FOLDS folds of a kfold:6 run of the same recipe (the bundled voice model trains
-# on every actor, so its own predictions on them are no validation data), the face's on FER2013's holdout:1 images.
+# the validation actors of VOICE_CAL_FOLDS folds (default all 6) of a kfold:6 run of the same recipe (the bundled voice
+# model trains on every actor, so its own predictions on them are no validation data), the face's on FER2013's
+# holdout:1 images.
 # `face-calibration` alone refits the face's temperature of DEST/face.safetensors (a replaced face model) on the
 # cache FER48 (default WORK/fer48), without training.
 #
@@ -18,7 +19,8 @@
 #   TINY=1  a seconds-long smoke version (tests/cli/test_make_models): the same commands with 1-2 epochs and few
 #           statistics images; its files differ from the bundled ones only in the weights and the epoch count
 #
-# Time on the 2-core machine of 2026-12-07 (shared with other jobs): voice about 3 min of CPU (prep + 3 x 60 epochs); face: prep 25 s, stage 1 (20 epochs) 41 min, stage 2 (30 epochs) about
+# Time on the 2-core machine of 2026-12-07 (shared with other jobs): voice about 3 min of CPU (prep + 3 x 60 epochs), and
+# its calibration about 9 CPU-min (6 folds x 3 x 60 epochs; 1.4 CPU-min per fold); face: prep 25 s, stage 1 (20 epochs) 41 min, stage 2 (30 epochs) about
 # 60 min, stage 3 (12 epochs) about 35 min of wall time with ~2 cores.
 set -euo pipefail
 AVEMO=${AVEMO:-./avemo}
@@ -26,7 +28,7 @@ SHARED=${SHARED:-${AVEMO_SHARED:-../shared}}
 WORK=${WORK:-build/models-work}
 DEST=${DEST:-models}
 TINY=${TINY:-0}
-VOICE_CAL_FOLDS=${VOICE_CAL_FOLDS:-1}
+VOICE_CAL_FOLDS=${VOICE_CAL_FOLDS:-6}
 FER48=${FER48:-$WORK/fer48}
 which=("$@")
 [ ${#which[@]} -gt 0 ] || which=(voice face)
@@ -56,7 +58,8 @@ voice() {
   cp "$WORK/r-voice/model.safetensors" "$DEST/voice.safetensors"
   echo "make_models: voice: $DEST/voice.safetensors in $(( $(secs) - t0 )) s"
   if [ "$TINY" = 1 ]; then echo "make_models: voice calibration skipped (TINY: 2 actors make no kfold:6)"; return; fi
-  # calibration: fold models of the same recipe (kfold:6, first VOICE_CAL_FOLDS folds), their validation actors
+  # calibration: fold models of the same recipe (kfold:6, first VOICE_CAL_FOLDS folds, default 6), their validation
+  # actors pooled
   local t1 folds=(); t1=$(secs)
   rm -rf "$WORK/r-voice-cal"
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice-cal" --modality audio \

@@ -1,11 +1,14 @@
 #include "test.h"
 
+#include "core/fileio.h"
 #include "core/rng.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int test_failed_now;
@@ -136,6 +139,27 @@ int run_cmd(const char *cmd, char *out, size_t cap) {
     if (out && cap) out[n] = 0;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int test_wait_exit(pid_t pid) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int test_same_file(const char *a, const char *b) {
+    unsigned char *x, *y;
+    size_t nx, ny;
+    if (file_read_all(a, 1 << 28, &x, &nx)) return 0;
+    if (file_read_all(b, 1 << 28, &y, &ny)) {
+        free(x);
+        return 0;
+    }
+    int same = nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return same;
 }
 
 void fill_uniform_f(float *a, long n, unsigned long long seed, float lo, float hi) {

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 extern int test_failed_now; /* set by CHECK within the running test */
 extern const char *test_name_now;
@@ -43,6 +44,11 @@ const char *test_tmpdir(void);
 const char *avemo_bin(void);
 /* Run a shell command; returns its exit status (or -1). Captures up to cap-1 bytes of stdout+stderr. */
 int run_cmd(const char *cmd, char *out, size_t cap);
+/* Wait for the child pid (a process the test started with fork); returns its exit code, 128 + the signal that
+ * ended it, or -1 when waitpid fails. */
+int test_wait_exit(pid_t pid);
+/* 1 when the files at a and b both read and have the same bytes. */
+int test_same_file(const char *a, const char *b);
 
 /* Fill with uniform random values in [lo, hi) from a fixed seed. */
 void fill_uniform_f(float *a, long n, unsigned long long seed, float lo, float hi);

@@ -208,3 +208,63 @@ int avemo_bundle_predict_file(avemo_bundle *b, const char *path, const avemo_bun
     r->total_ms = now_ms() - t0;
     return AVEMO_OK;
 }
+
+/* One stream's window count (model m) into *count and its first min(count, max) window results into *out
+ * (malloc'd; max 0: only the count). */
+static int stream_windows(avemo_model *m, const char *path, double window_s, double hop_s, int max, avemo_result **out,
+                          int *count) {
+    int rc = avemo_predict_file_windows(m, path, window_s, hop_s, NULL, 0, count), n = *count < max ? *count : max;
+    if (rc || n <= 0) return rc;
+    if (!(*out = malloc((size_t)n * sizeof **out))) return avemo_error(AVEMO_ENOMEM, "out of memory");
+    return avemo_predict_file_windows(m, path, window_s, hop_s, *out, n, &n);
+}
+
+/* Window w's result from the streams' windows that reach it: the face when a face was in its frames, the voice
+ * when the audio reaches it, fused; neither: top_class -1, zero probabilities. */
+static void window_result(const avemo_bundle *b, const avemo_result *face, const avemo_result *voice,
+                          avemo_bundle_result *r) {
+    memset(r, 0, sizeof *r);
+    if (face) {
+        r->face = *face;
+        r->used_face = face->frames_without_face < face->video_frames;
+        if (r->used_face) map_probs(b, STREAM_FACE, face, r->face_probs);
+        r->total_ms += face->total_ms;
+    }
+    if (voice) {
+        r->voice = *voice;
+        r->used_voice = 1;
+        map_probs(b, STREAM_VOICE, voice, r->voice_probs);
+        r->total_ms += voice->total_ms;
+    }
+    if (r->used_face || r->used_voice) fuse(r);
+    else r->top_class = -1;
+}
+
+int avemo_bundle_predict_file_windows(avemo_bundle *b, const char *path, double window_s, double hop_s,
+                                      avemo_bundle_result *results, int max_results, int *n_results) {
+    if (!b || !path || !n_results || (max_results > 0 && !results))
+        return avemo_error(AVEMO_EINVAL, "avemo_bundle_predict_file_windows: NULL argument");
+    *n_results = 0;
+    media_info mi;
+    int rc = media_probe(path, &mi), n_face = 0, n_voice = 0;
+    if (rc) return rc;
+    if (mi.is_image) return avemo_error(AVEMO_EINVAL, "%s: a still image has no windows (predict it without --window)", path);
+    if (!mi.has_video && !mi.has_audio) return avemo_error(AVEMO_EDECODE, "%s: no video or audio stream", path);
+    avemo_model *face = NULL;
+    avemo_result *fw = NULL, *vw = NULL;
+    if (mi.has_video && !(rc = face_detect_model(b, &face)))
+        rc = stream_windows(face, path, window_s, hop_s, max_results, &fw, &n_face);
+    /* the windows are the video's (the face's) when there is one; the voice joins those its audio reaches */
+    int want = mi.has_video && n_face < max_results ? n_face : max_results;
+    if (!rc && mi.has_audio) rc = stream_windows(b->voice, path, window_s, hop_s, want, &vw, &n_voice);
+    int n = mi.has_video ? n_face : n_voice;
+    if (!rc) {
+        *n_results = n;
+        for (int w = 0; w < n && w < max_results; w++)
+            window_result(b, fw && w < n_face ? &fw[w] : NULL, vw && w < n_voice && w < want ? &vw[w] : NULL,
+                          &results[w]);
+    }
+    free(fw);
+    free(vw);
+    return rc;
+}

@@ -55,7 +55,9 @@ static const cli_option predict_options[] = {
     {CLI_INT(predict_args, top, "--top", "K", CLI_IN(0, AVEMO_MAX_CLASSES)),
      .help = "show the K most probable classes (default 3; 0 = all)"},
     {CLI_DOUBLE(predict_args, window_s, "--window", "S", CLI_IN_OPEN(0, 1e6)),
-     .help = "sliding windows of S seconds: one result each"},
+     .help = "sliding windows of S seconds: one result each (without --model: the\n"
+             "bundled models per window: the face on the window's frame of a video, the\n"
+             "voice on its audio, fused as for a whole file)"},
     {CLI_DOUBLE(predict_args, hop_s, "--hop", "H", CLI_IN_OPEN(0, 1e6)),
      .help = "with --window: a window every H seconds (default H = S)"},
     {CLI_FLAG(predict_args, speaker_norm, "--speaker-norm"),
@@ -74,7 +76,9 @@ static const cli_option predict_options[] = {
              "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_<class>...\n"
              "(person: the track id with --people, \"recording\" for the whole recording's\n"
              "window result (\"voice\" for the bundled voice model's, \"N+voice\" for person N\n"
-             "fused with it), empty for a file's result; box in frame pixels, empty when\n"
+             "fused with it), empty for a file's result; without --model and --people:\n"
+             "each window's fused result (person empty), then a row per stream that\n"
+             "spoke, \"face\" and \"voice\"; box in frame pixels, empty when\n"
              "none; frames: the face's sampled frames (person) or the video frames read;\n"
              "top: the top-K as class:p;class:p; p_<class>: every class's probability)"},
     {CLI_FLAG(predict_args, people, "--people"),
@@ -349,15 +353,24 @@ static people_args people_of(const predict_args *a) {
     return p;
 }
 
-/* Without --model: the options that need one are usage errors; else the bundled models' predictions. */
+/* Without --model: the options that need one are usage errors; else the bundled models' predictions (per window
+ * with --window). */
 static int predict_without_model(const predict_args *a, const cli_inputs *files) {
-    if (a->window_s > 0 || a->hop_s > 0 || a->speaker_norm || a->speaker || a->crops || a->open.tta > 1 ||
-        a->open.backbone || a->timing)
-        return cli_usage_error("predict", "--window, --hop, --speaker-norm, --speaker, --crops, --tta, --backbone and "
-                               "--timing need --model (the bundled models take none of them)");
-    if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json"))
-        return cli_usage_error("predict", "--format csv needs --model (or --people: the bundled face model per person)");
-    predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest};
+    if (a->speaker_norm || a->speaker || a->crops || a->open.tta > 1 || a->open.backbone || a->timing)
+        return cli_usage_error("predict", "--speaker-norm, --speaker, --crops, --tta, --backbone and --timing need "
+                               "--model (the bundled models take none of them)");
+    if (a->hop_s > 0 && a->window_s == 0) return cli_usage_error("predict", "--hop needs --window");
+    if (a->window_s > 0 && a->cropped) return cli_usage_error("predict", "--window does not combine with --cropped");
+    if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json") && strcmp(a->format, "csv"))
+        return cli_usage_error("predict", "--format: '%s' is not text, json or csv", a->format);
+    if (a->format && a->json && strcmp(a->format, "json"))
+        return cli_usage_error("predict", "--json contradicts --format %s", a->format);
+    int csv = a->format && !strcmp(a->format, "csv");
+    if (csv && a->window_s == 0)
+        return cli_usage_error("predict", "--format csv needs --model, --window or --people (without --model: the "
+                               "bundled models per window or per person)");
+    predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest,
+                              a->window_s, a->hop_s > 0 ? a->hop_s : a->window_s, csv, a->top};
     return predict_bundled(&b, files->items, files->n);
 }
 

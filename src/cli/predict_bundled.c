@@ -4,16 +4,25 @@
 
 #include "avemo.h"
 #include "cli/cli_util.h"
+#include "cli/predict_people.h"
+#include "core/err.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { STREAM_FACE = 0, STREAM_VOICE = 1 };
 
-/* "FILE: face: happy 0.81, voice: neutral 0.55 -> happy 0.74  [face crop; total 12.3 ms]" */
-static void print_text(const avemo_bundle *b, const char *file, const avemo_bundle_result *r) {
-    printf("%s: ", file);
+/* "FILE: face: happy 0.81, voice: neutral 0.55 -> happy 0.74  [face crop; total 12.3 ms]"; a window's line (span:
+ * its start and end seconds, else NULL) has "FILE [S-E s]: " and may have no stream. */
+static void print_text(const avemo_bundle *b, const char *file, const avemo_bundle_result *r, const double *span) {
+    if (span) printf("%s [%.2f-%.2f s]: ", file, span[0], span[1]);
+    else printf("%s: ", file);
+    if (r->top_class < 0) {
+        printf("no face in the window's frame and no audio  [total %.1f ms]\n", r->total_ms);
+        return;
+    }
     if (r->used_face)
         printf("face: %s %.2f%s", avemo_class_name(avemo_bundle_model(b, STREAM_FACE), r->face.top_class),
                r->face.probs[r->face.top_class], r->used_voice ? ", " : "");
@@ -49,9 +58,14 @@ static void stream_json(cJSON *streams, const avemo_bundle *b, int stream, const
     cJSON_AddNumberToObject(s, "total_ms", own->total_ms);
 }
 
-static cJSON *result_json(const avemo_bundle *b, const char *file, const avemo_bundle_result *r) {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "file", file);
+/* A result's fields into e (a file's entry or a window's); returns e. */
+static cJSON *result_json(cJSON *e, const avemo_bundle *b, const avemo_bundle_result *r) {
+    if (r->top_class < 0) { /* a window in which no stream spoke */
+        cJSON_AddNullToObject(e, "emotion");
+        cJSON_AddObjectToObject(e, "streams");
+        cJSON_AddNumberToObject(e, "total_ms", r->total_ms);
+        return e;
+    }
     cJSON_AddStringToObject(e, "emotion", avemo_bundle_class_name(r->top_class));
     cJSON_AddNumberToObject(e, "p", r->probs[r->top_class]);
     cJSON_AddItemToObject(e, "probs", probs_json(NULL, r->probs, AVEMO_BUNDLE_CLASSES));
@@ -62,7 +76,7 @@ static cJSON *result_json(const avemo_bundle *b, const char *file, const avemo_b
     return e;
 }
 
-static cJSON *json_document(const avemo_bundle *b, cJSON **files) {
+static cJSON *json_document(const avemo_bundle *b, const predict_bundled_args *a, cJSON **files) {
     cJSON *doc = cJSON_CreateObject();
     cJSON *models = cJSON_AddObjectToObject(doc, "models");
     cJSON_AddStringToObject(models, "face", avemo_bundle_model_path(b, STREAM_FACE));
@@ -76,8 +90,96 @@ static cJSON *json_document(const avemo_bundle *b, cJSON **files) {
     cJSON_AddStringToObject(fusion, "rule", "weighted mean of the mapped probabilities of the streams that spoke");
     cJSON_AddNumberToObject(fusion, "face_weight", AVEMO_BUNDLE_FACE_WEIGHT);
     cJSON_AddNumberToObject(fusion, "voice_weight", 1.0 - AVEMO_BUNDLE_FACE_WEIGHT);
+    if (a->window_s > 0) {
+        cJSON_AddNumberToObject(doc, "window_s", a->window_s);
+        cJSON_AddNumberToObject(doc, "hop_s", a->hop_s);
+    }
     *files = cJSON_AddArrayToObject(doc, "files");
     return doc;
+}
+
+/* A file's failure: on stderr naming it, and as an "error" entry of the JSON array arr (when any). */
+static int report_error(const char *file, int st, cJSON *arr) {
+    const char *msg = avemo_last_error();
+    if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
+    else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
+    if (arr) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", file);
+        cJSON_AddStringToObject(e, "error", msg);
+        cJSON_AddStringToObject(e, "status", avemo_status_name(st));
+        cJSON_AddItemToArray(arr, e);
+    }
+    return cli_exit_status(st);
+}
+
+/* argmax of the common classes' probabilities p */
+static int top_of(const float *p) {
+    int t = 0;
+    for (int k = 1; k < AVEMO_BUNDLE_CLASSES; k++)
+        if (p[k] > p[t]) t = k;
+    return t;
+}
+
+/* CSV rows of one window: its result (person "", the fused one of the streams that spoke; empty classes when none
+ * did), then each stream that spoke (person "face", "voice"), all in the common classes. */
+static void csv_rows(const char *file, const double *span, const avemo_bundle_result *r, int top) {
+    int frames = r->face.video_frames;
+    predict_common_csv_row(file, span[0], span[1], "", frames, r->probs, r->top_class, top);
+    if (r->used_face)
+        predict_common_csv_row(file, span[0], span[1], "face", frames, r->face_probs, top_of(r->face_probs), top);
+    if (r->used_voice)
+        predict_common_csv_row(file, span[0], span[1], "voice", 0, r->voice_probs, top_of(r->voice_probs), top);
+}
+
+/* One file's windows, printed (text, CSV) or added to arr; returns the exit status. */
+static int predict_windows(avemo_bundle *b, const predict_bundled_args *a, const char *file, cJSON *arr) {
+    int n = 0, st = avemo_bundle_predict_file_windows(b, file, a->window_s, a->hop_s, NULL, 0, &n);
+    avemo_bundle_result *res = st ? NULL : malloc((size_t)(n ? n : 1) * sizeof *res);
+    if (!st && !res) st = avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (!st) st = avemo_bundle_predict_file_windows(b, file, a->window_s, a->hop_s, res, n, &n);
+    if (st) {
+        free(res);
+        return report_error(file, st, arr);
+    }
+    cJSON *ws = NULL;
+    if (arr) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", file);
+        ws = cJSON_AddArrayToObject(e, "windows");
+        cJSON_AddItemToArray(arr, e);
+    }
+    for (int w = 0; w < n; w++) {
+        double span[2] = {w * a->hop_s, w * a->hop_s + a->window_s};
+        if (ws) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "start_s", span[0]);
+            cJSON_AddNumberToObject(e, "end_s", span[1]);
+            cJSON_AddItemToArray(ws, result_json(e, b, &res[w]));
+        } else if (a->csv) {
+            csv_rows(file, span, &res[w], a->top);
+        } else {
+            print_text(b, file, &res[w], span);
+        }
+    }
+    free(res);
+    return 0;
+}
+
+/* One file's result, printed or added to arr; returns the exit status. */
+static int predict_one(avemo_bundle *b, const predict_bundled_args *a, const char *file, cJSON *arr) {
+    avemo_bundle_predict_options po = {a->cropped ? AVEMO_CROP_YES : AVEMO_CROP_AUTO};
+    avemo_bundle_result r;
+    int st = avemo_bundle_predict_file(b, file, &po, &r);
+    if (st) return report_error(file, st, arr);
+    if (arr) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", file);
+        cJSON_AddItemToArray(arr, result_json(e, b, &r));
+    } else {
+        print_text(b, file, &r, NULL);
+    }
+    return 0;
 }
 
 int predict_bundled(const predict_bundled_args *a, char *const *files, int n) {
@@ -85,29 +187,12 @@ int predict_bundled(const predict_bundled_args *a, char *const *files, int n) {
     avemo_bundle_options bo = {.mtcnn_manifest = a->mtcnn};
     int st = avemo_bundle_open(&bo, &b);
     if (st) return cli_fail("predict", st);
-    cJSON *arr = NULL, *doc = a->json ? json_document(b, &arr) : NULL;
-    avemo_bundle_predict_options po = {a->cropped ? AVEMO_CROP_YES : AVEMO_CROP_AUTO};
+    cJSON *arr = NULL, *doc = a->json ? json_document(b, a, &arr) : NULL;
     int status = 0;
+    if (a->csv) predict_common_csv_header();
     for (int f = 0; f < n; f++) {
-        avemo_bundle_result r;
-        if ((st = avemo_bundle_predict_file(b, files[f], &po, &r))) {
-            const char *msg = avemo_last_error();
-            if (strstr(msg, files[f])) fprintf(stderr, "avemo predict: %s\n", msg);
-            else fprintf(stderr, "avemo predict: %s: %s\n", files[f], msg);
-            if (arr) {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "file", files[f]);
-                cJSON_AddStringToObject(e, "error", msg);
-                cJSON_AddStringToObject(e, "status", avemo_status_name(st));
-                cJSON_AddItemToArray(arr, e);
-            }
-            int c = cli_exit_status(st);
-            if (c > status) status = c;
-        } else if (arr) {
-            cJSON_AddItemToArray(arr, result_json(b, files[f], &r));
-        } else {
-            print_text(b, files[f], &r);
-        }
+        int c = a->window_s > 0 ? predict_windows(b, a, files[f], arr) : predict_one(b, a, files[f], arr);
+        if (c > status) status = c;
     }
     if (doc) {
         char *s = cJSON_Print(doc);

@@ -7,9 +7,13 @@ typedef struct {
     int json;            /* one JSON document on stdout */
     int cropped;         /* --cropped: every image is a face crop */
     const char *mtcnn;   /* --mtcnn or NULL */
+    double window_s;     /* --window S (0: one result per file) */
+    double hop_s;        /* --hop H (with --window; 0: H = S) */
+    int csv;             /* --format csv (with --window) */
+    int top;             /* with --format csv: the top-K column's K (0: all) */
 } predict_bundled_args;
 
-/* Predicts files[0..n) and prints them; returns the exit status (0, 1 runtime, 2 a bad file or model). */
+/* Predicts files[0..n) (per window with a->window_s) and prints them; returns the exit status (0, 1 runtime, 2 a bad file or model). */
 int predict_bundled(const predict_bundled_args *a, char *const *files, int n);
 
 #endif

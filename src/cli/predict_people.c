@@ -77,6 +77,32 @@ void predict_csv_row(const avemo_model *m, const char *file, double start_s, dou
     csv_row(&v, file, start_s, end_s, person, box, frames, probs, top_class, top);
 }
 
+/* The common classes of the bundled models as a view (no timeline). */
+static void common_classes(people_view *v) {
+    v->n_classes = AVEMO_BUNDLE_CLASSES;
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) v->class_names[k] = avemo_bundle_class_name(k);
+}
+
+void predict_common_csv_header(void) {
+    people_view v;
+    common_classes(&v);
+    csv_header(&v);
+}
+
+void predict_common_csv_row(const char *file, double start_s, double end_s, const char *person, int frames,
+                            const float *probs, int top_class, int top) {
+    people_view v;
+    common_classes(&v);
+    if (top_class >= 0) {
+        csv_row(&v, file, start_s, end_s, person, NULL, frames, probs, top_class, top);
+        return;
+    }
+    csv_field(file); /* no stream spoke: the class fields empty */
+    printf(",%.3f,%.3f,%s,,,,,%d,,,", start_s, end_s, person, frames);
+    for (int k = 0; k < v.n_classes; k++) printf(",");
+    printf("\n");
+}
+
 static void text_line(const people_view *v, const char *file, double s, double e, const char *who, const float *probs,
                       int top_class, int top) {
     int order[AVEMO_MAX_CLASSES], K = top_order(probs, v->n_classes, top, order);
@@ -279,8 +305,7 @@ static int bundled_view(people_view *v, avemo_timeline *tl, const avemo_model *f
         (*fused)[i] = *p;
         (*fused)[i].top_class = avemo_bundle_fuse(p->probs, rec[p->window].probs, (*fused)[i].probs);
     }
-    v->n_classes = AVEMO_BUNDLE_CLASSES;
-    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) v->class_names[k] = avemo_bundle_class_name(k);
+    common_classes(v);
     v->rec_name = "voice";
     v->fused = v->n_rec ? *fused : NULL;
     return AVEMO_OK;
@@ -297,10 +322,7 @@ static int recording_windows(avemo_model *m, const char *file, const people_args
 void predict_people_csv_header(const avemo_model *m, const people_args *a) {
     people_view v;
     model_classes(&v, m);
-    if (a->voice) {
-        v.n_classes = AVEMO_BUNDLE_CLASSES;
-        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) v.class_names[k] = avemo_bundle_class_name(k);
-    }
+    if (a->voice) common_classes(&v);
     csv_header(&v);
 }
 

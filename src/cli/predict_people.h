@@ -26,6 +26,12 @@ void predict_csv_header(const avemo_model *m);
 void predict_csv_row(const avemo_model *m, const char *file, double start_s, double end_s, const char *person,
                      const float *box, int frames, const float *probs, int top_class, int top);
 
+/* The CSV header and one row in the bundled models' common classes (AVEMO_BUNDLE_CLASSES), no box columns;
+ * top_class -1 (no stream spoke): the class columns empty. */
+void predict_common_csv_header(void);
+void predict_common_csv_row(const char *file, double start_s, double end_s, const char *person, int frames,
+                            const float *probs, int top_class, int top);
+
 /* The CSV header of --people: the model's classes, or the common classes of the bundled models (a->voice). */
 void predict_people_csv_header(const avemo_model *m, const people_args *a);
 

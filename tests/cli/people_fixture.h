@@ -15,19 +15,27 @@
 #define PEOPLE_CLIP_W 796
 #define PEOPLE_FACE_CLASSES 7
 
+/* ffmpeg with `args` (inputs, filters, maps), 4 s of H.264 video and AAC audio into out; 0 on success. */
+static inline int people_ffmpeg(const char *args, const char *out) {
+    char cmd[9000], log[4096];
+    if (snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -loglevel error -y %s -t 4 -c:v libx264 -c:a aac '%s'", args, out) >=
+        (int)sizeof cmd)
+        return -1;
+    return run_cmd(cmd, log, sizeof log);
+}
+
 static inline int people_clip(const char *out) {
     const char *a = shared_path("data/faces/ravdess-stills/Actor_01.png");
     const char *b = shared_path("data/faces/ravdess-stills/Actor_04.png");
     const char *c = shared_path("data/faces/ravdess-stills/Actor_07.png");
     if (!a || !b || !c) return -1;
-    char cmd[4096], log[4096];
-    snprintf(cmd, sizeof cmd,
-             "ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 25 -t 4 -i '%s' -loop 1 -framerate 25 -t 2 -i '%s' "
+    char args[4096];
+    snprintf(args, sizeof args,
+             "-loop 1 -framerate 25 -t 4 -i '%s' -loop 1 -framerate 25 -t 2 -i '%s' "
              "-loop 1 -framerate 25 -t 2 -i '%s' -f lavfi -i sine=frequency=440:sample_rate=48000 -filter_complex "
-             "'[1:v][2:v]concat=n=2:v=1[r];[0:v][r]hstack=inputs=2,scale=796:448,format=yuv420p[v]' -map '[v]' -map 3:a "
-             "-t 4 -c:v libx264 -c:a aac '%s'",
-             a, b, c, out);
-    return run_cmd(cmd, log, sizeof log);
+             "'[1:v][2:v]concat=n=2:v=1[r];[0:v][r]hstack=inputs=2,scale=796:448,format=yuv420p[v]' -map '[v]' -map 3:a",
+             a, b, c);
+    return people_ffmpeg(args, out);
 }
 
 static inline int people_speech_clip(const char *out) {
@@ -35,13 +43,13 @@ static inline int people_speech_clip(const char *out) {
     const char *b = shared_path("data/faces/ravdess-stills/Actor_04.png");
     const char *f = shared_path("data/ravdess-speech/Actor_01/03-01-03-02-01-01-01.flac");
     if (!a || !b || !f) return -1;
-    char cmd[4096], log[4096];
-    snprintf(cmd, sizeof cmd,
-             "ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 25 -t 4 -i '%s' -loop 1 -framerate 25 -t 4 -i '%s' "
+    char args[4096];
+    snprintf(args, sizeof args,
+             "-loop 1 -framerate 25 -t 4 -i '%s' -loop 1 -framerate 25 -t 4 -i '%s' "
              "-i '%s' -filter_complex '[0:v][1:v]hstack=inputs=2,scale=796:448,format=yuv420p[v];[2:a]apad[a]' "
-             "-map '[v]' -map '[a]' -t 4 -c:v libx264 -c:a aac '%s'",
-             a, b, f, out);
-    return run_cmd(cmd, log, sizeof log);
+             "-map '[v]' -map '[a]'",
+             a, b, f);
+    return people_ffmpeg(args, out);
 }
 
 /* The face model at path, reading `backbone` (fix_backbone). */

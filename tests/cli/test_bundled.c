@@ -1,6 +1,6 @@
 /* avemo predict without --model (the bundled models of models/, src/api/bundled.c): a photo (face only, MTCNN),
  * a silent clip (face only), a RAVDESS flac (voice only), a clip with sound (both, fused), a FER2013 48x48
- * crop (classified as it is, auto-detected) and --cropped; the C API gives the CLI's numbers; after `make install
+ * crop (classified as it is, auto-detected) and --cropped; the same per window (--window, text, CSV, JSON); the C API gives the CLI's numbers; after `make install
  * DESTDIR=D`, the installed avemo run from another working directory finds the models and MTCNN in
  * D/usr/local/share/avemo (bin/../share/avemo) with no ../shared, and so does the C API with $AVEMO_DATA.
  * Media are made at test time from ../shared with ffmpeg. */
@@ -80,11 +80,72 @@ static void test_streams(void) {
           line[3]);
     CHECK(strstr(line[4], "face: happy") && strstr(line[4], "face crop as is") && strstr(line[4], "-> happy"),
           "FER2013 crop (a happy face of the training split): %s", line[4]);
-    /* --cropped forces the photo through as a crop; --cropped with --model and --window without are usage errors */
+    /* --cropped forces the photo through as a crop */
     FMT(args, "--cropped '%s'", photo);
     CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "face crop as is"), "--cropped: %s", out);
-    FMT(args, "--window 2 '%s'", flac);
-    CHECK(predict(avemo_bin(), NULL, NULL, args) == 2 && strstr(out, "--model"), "--window without --model: %s", out);
+}
+
+/* The lines of out that begin with prefix and contain want (NULL: any), and those with `forbid` among them. */
+static int count_lines(const char *prefix, const char *want, const char *forbid, int *bad) {
+    int n = 0;
+    *bad = 0;
+    for (const char *s = out; s && *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL) {
+        const char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)len, s);
+        if (strncmp(line, prefix, strlen(prefix))) continue;
+        if (!want || strstr(line, want)) n++;
+        if (forbid && strstr(line, forbid)) ++*bad;
+    }
+    return n;
+}
+
+/* --window without --model: per window the streams each file has (face for the silent clip, voice for the flac,
+ * both for the clip with sound) as text and CSV; a photo has no windows; --hop alone is a usage error. */
+static void test_windows_text_csv(void) {
+    char args[16384], prefix[4200];
+    FMT(args, "--window 1 --hop 0.5 '%s' '%s' '%s'", silent, flac, sound);
+    int rc = predict(avemo_bin(), NULL, NULL, args), bad;
+    CHECK(rc == 0, "--window without --model: rc %d: %s", rc, out);
+    FMT(prefix, "%s [", silent); /* 2 s: windows at 0, 0.5 and 1 s */
+    CHECK(count_lines(prefix, "face: ", "voice:", &bad) == 3 && !bad && strstr(out, "silent.mp4 [1.00-2.00 s]: face: "),
+          "silent clip: 3 face-only windows: %s", out);
+    FMT(prefix, "%s [", flac);
+    CHECK(count_lines(prefix, "voice: ", "face:", &bad) >= 3 && !bad, "flac: voice-only windows: %s", out);
+    FMT(prefix, "%s [", sound);
+    int n = count_lines(prefix, NULL, NULL, &bad);
+    CHECK(n >= 3 && count_lines(prefix, ", voice: ", NULL, &bad) == n && strstr(out, "with_sound.mp4 [0.00-1.00 s]: face: "),
+          "clip with sound: face and voice in every window: %s", out);
+    FMT(args, "--window 2 --hop 1 --format csv '%s' '%s' 2>&1", silent, flac);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 &&
+              !strncmp(out, "file,start_s,end_s,person,x0,y0,x1,y1,frames,emotion,p,top,p_neutral,p_happy,", 76),
+          "--format csv: %s", out);
+    FMT(prefix, "%s,0.000,2.000,", silent); /* the 2 s clip: one window, its result and the face's */
+    CHECK(count_lines(prefix, NULL, NULL, &bad) == 2 && strstr(out, "silent.mp4,0.000,2.000,face,"), "CSV silent: %s", out);
+    FMT(prefix, "%s,1.000,3.000,", flac);
+    CHECK(count_lines(prefix, NULL, NULL, &bad) == 2 && strstr(out, ".flac,1.000,3.000,voice,"), "CSV flac: %s", out);
+    int commas = 0;
+    for (const char *c = out; *c && *c != '\n'; c++) commas += *c == ',';
+    for (const char *s = strchr(out, '\n'); s && s[1]; s = strchr(s + 1, '\n')) {
+        int k = 0;
+        for (const char *c = s + 1; *c && *c != '\n'; c++) k += *c == ',';
+        CHECK(k == commas, "CSV row with %d commas, header %d: %.200s", k, commas, s + 1);
+    }
+    char blank[4200]; /* a silent video without a face: windows with no stream, no result, not an error */
+    FMT(blank, "%s/blank.mp4", test_tmpdir());
+    if (ffmpeg("-f lavfi -i color=c=gray:s=320x240:d=2:r=10 -c:v mpeg4 -pix_fmt yuv420p", blank) == 0) {
+        FMT(args, "--window 1 '%s'", blank);
+        CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "blank.mp4 [0.00-1.00 s]: no face") &&
+                  !strstr(out, " -> "), "a video without a face: %s", out);
+        FMT(args, "--window 1 --format csv '%s'", blank);
+        CHECK(predict(avemo_bin(), NULL, NULL, args) == 0 && strstr(out, "blank.mp4,0.000,1.000,,,,,,1,,,,,,,,,,\n"),
+              "CSV of a window without a stream: empty class fields: %s", out);
+    }
+    FMT(args, "--window 2 '%s'", photo);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 2 && strstr(out, "still image"), "--window on a photo: %s", out);
+    FMT(args, "--hop 1 '%s'", flac);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 2 && strstr(out, "--hop needs --window"), "--hop alone: %s", out);
 }
 
 static double num(const cJSON *o, const char *k) {
@@ -131,6 +192,43 @@ static void test_json_and_api(void) {
     cJSON_Delete(doc);
 }
 
+/* --window --json without --model: each window's fused probabilities are the weighted mean of its streams' mapped
+ * ones, and the C API's avemo_bundle_predict_file_windows gives the same windows and numbers. */
+static void test_windows_json_and_api(void) {
+    char args[8192];
+    FMT(args, "--window 2 --hop 1 --json '%s' 2>/dev/null", sound);
+    CHECK(predict(avemo_bin(), NULL, NULL, args) == 0, "--window --json: %s", out);
+    cJSON *doc = cJSON_Parse(out);
+    CHECK(doc != NULL, "JSON: %s", out);
+    if (!doc) return;
+    CHECK(num(doc, "window_s") == 2 && num(doc, "hop_s") == 1, "window_s, hop_s: %s", out);
+    const cJSON *ws = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "files"), 0), "windows");
+    int n = cJSON_GetArraySize(ws), n_api = -1;
+    avemo_bundle *b = NULL;
+    CHECK(avemo_bundle_open(NULL, &b) == 0, "avemo_bundle_open: %s", avemo_last_error());
+    avemo_bundle_result r[8];
+    CHECK(b && avemo_bundle_predict_file_windows(b, sound, 2, 1, r, 8, &n_api) == 0, "API: %s", avemo_last_error());
+    CHECK(n >= 2 && n == n_api && n <= 8, "windows: CLI %d, API %d", n, n_api);
+    for (int w = 0; w < n && n == n_api; w++) {
+        const cJSON *win = cJSON_GetArrayItem(ws, w), *streams = cJSON_GetObjectItem(win, "streams");
+        const cJSON *probs = cJSON_GetObjectItem(win, "probs");
+        const cJSON *fm = cJSON_GetObjectItem(cJSON_GetObjectItem(streams, "face"), "mapped_probs");
+        const cJSON *vm = cJSON_GetObjectItem(cJSON_GetObjectItem(streams, "voice"), "mapped_probs");
+        CHECK(num(win, "start_s") == w && num(win, "end_s") == w + 2 && fm && vm, "window %d: %s", w, out);
+        CHECK(r[w].used_face && r[w].used_voice, "API window %d streams %d %d", w, r[w].used_face, r[w].used_voice);
+        if (!fm || !vm) break;
+        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
+            const char *name = avemo_bundle_class_name(k);
+            double p = num(probs, name), want = AVEMO_BUNDLE_FACE_WEIGHT * num(fm, name) +
+                                                (1 - AVEMO_BUNDLE_FACE_WEIGHT) * num(vm, name);
+            CHECK(fabs(p - want) < 1e-5, "window %d %s: fused %g, weighted mean %g", w, name, p, want);
+            CHECK(fabs(p - r[w].probs[k]) < 1e-5, "window %d %s: CLI %g, API %g", w, name, p, r[w].probs[k]);
+        }
+    }
+    avemo_bundle_close(b);
+    cJSON_Delete(doc);
+}
+
 /* make install DESTDIR=D, then the installed program from another folder, with no ../shared to fall back on */
 static void test_installed(void) {
     const char *d = test_tmpdir();
@@ -168,6 +266,8 @@ int main(void) {
     if (!ready) return test_summary();
     test_run(test_streams, "predict without --model: photo, silent clip, audio, clip with sound, crop");
     test_run(test_json_and_api, "--json streams and fusion = C API");
+    test_run(test_windows_text_csv, "--window without --model: text and CSV per window, the streams each file has");
+    test_run(test_windows_json_and_api, "--window --json without --model = C API avemo_bundle_predict_file_windows");
     test_run(test_installed, "make install DESTDIR, predict and faces from another folder");
     return test_summary();
 }

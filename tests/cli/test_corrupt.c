@@ -38,10 +38,7 @@ static int run_argv(char *const argv[], const char *out, const char *err) {
         execv(argv[0], argv);
         _exit(127);
     }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return test_wait_exit(pid);
 }
 
 static char *slurp(const char *path) {

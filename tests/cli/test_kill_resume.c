@@ -53,14 +53,6 @@ static pid_t spawn(char *const argv[], const char *log) {
     return pid;
 }
 
-/* Wait for pid; returns its exit code, or 128 + signal. */
-static int wait_for(pid_t pid) {
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Poll until cond(arg) or the child exits or `timeout` s pass; then SIGKILL it. Returns 1 if the kill hit a
  * running process, 0 if it had already finished (exit code in *rc). */
 static int kill_when(pid_t pid, int (*cond)(const void *), const void *arg, double delay, double timeout, int *rc) {
@@ -76,27 +68,13 @@ static int kill_when(pid_t pid, int (*cond)(const void *), const void *arg, doub
         sleep_s(0.002);
     }
     kill(pid, SIGKILL);
-    *rc = wait_for(pid);
+    *rc = test_wait_exit(pid);
     return *rc == 128 + SIGKILL;
 }
 
 static int file_exists(const void *path) {
     struct stat st;
     return stat((const char *)path, &st) == 0;
-}
-
-static int same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    if (file_read_all(a, 1 << 28, &x, &nx)) return 0;
-    if (file_read_all(b, 1 << 28, &y, &ny)) {
-        free(x);
-        return 0;
-    }
-    int same = nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
 }
 
 static int count_tmp(const char *dir);
@@ -134,7 +112,7 @@ static void test_train_kill_resume(void) {
     char *argv[40];
     train_argv(argv, cache, run_a, 0);
     double t0 = now_s();
-    int rc = wait_for(spawn(argv, log));
+    int rc = test_wait_exit(spawn(argv, log));
     double full = now_s() - t0;
     CHECK(rc == 0, "uninterrupted train exited %d (log %s)", rc, log);
     if (rc) return;
@@ -153,7 +131,7 @@ static void test_train_kill_resume(void) {
         CHECK(hit || rc == 0, "resumed train exited %d (log %s)", rc, log);
         n_kills += hit;
     }
-    rc = wait_for(spawn(argv, log));
+    rc = test_wait_exit(spawn(argv, log));
     CHECK(rc == 0, "final resume exited %d (log %s)", rc, log);
     char fold_b[700];
     snprintf(fold_b, sizeof fold_b, "%s/fold_1", run_b);
@@ -162,13 +140,13 @@ static void test_train_kill_resume(void) {
     CHECK(n_kills >= 1, "no kill landed while train was running");
     snprintf(a, sizeof a, "%s/model.safetensors", run_a);
     snprintf(b, sizeof b, "%s/model.safetensors", run_b);
-    CHECK(same_file(a, b), "model.safetensors differs after kill -9 + --resume");
+    CHECK(test_same_file(a, b), "model.safetensors differs after kill -9 + --resume");
     snprintf(a, sizeof a, "%s/report.json", run_a);
     snprintf(b, sizeof b, "%s/report.json", run_b);
-    CHECK(same_file(a, b), "report.json differs after kill -9 + --resume");
+    CHECK(test_same_file(a, b), "report.json differs after kill -9 + --resume");
     snprintf(a, sizeof a, "%s/fold_1/model.safetensors", run_a);
     snprintf(b, sizeof b, "%s/fold_1/model.safetensors", run_b);
-    CHECK(same_file(a, b), "fold_1/model.safetensors differs after kill -9 + --resume");
+    CHECK(test_same_file(a, b), "fold_1/model.safetensors differs after kill -9 + --resume");
 }
 
 /* ------------------------------------------------------------------------------------------------ prep */
@@ -294,7 +272,7 @@ static void test_prep_kill_resume(void) {
     char *argv[40];
     prep_argv(argv, input, cache_a);
     double t0 = now_s();
-    int rc = wait_for(spawn(argv, log));
+    int rc = test_wait_exit(spawn(argv, log));
     double full = now_s() - t0;
     CHECK(rc == 0, "uninterrupted prep exited %d (log %s)", rc, log);
     char dir_a[700];
@@ -320,7 +298,7 @@ static void test_prep_kill_resume(void) {
     snprintf(stale, sizeof stale, "%s/03-01-01-01-01-01-01.npy.tmp.4242", audio_b);
     FILE *sf = fopen(stale, "wb");
     if (sf) fputs("\x93NUMPY torn", sf), fclose(sf);
-    rc = wait_for(spawn(argv, log));
+    rc = test_wait_exit(spawn(argv, log));
     CHECK(rc == 0, "final prep exited %d (log %s)", rc, log);
     /* a rerun removes the temp files of the writes the kills interrupted */
     CHECK(count_tmp(audio_b) + count_tmp(cache_b) == 0, "%d temp files left in the cache after the rerun",
@@ -339,7 +317,7 @@ static void test_prep_kill_resume(void) {
         snprintf(a, sizeof a, "%s/%s", dir_a, e->d_name);
         snprintf(b, sizeof b, "%s/%s", audio_b, e->d_name);
         n++;
-        n_same += same_file(a, b);
+        n_same += test_same_file(a, b);
     }
     if (d) closedir(d);
     CHECK(n == N_CLIPS && n_same == n, "%d of %d cached arrays identical after kill -9 + rerun", n_same, n);

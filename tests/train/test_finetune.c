@@ -463,20 +463,6 @@ static void test_init_visual_from_face_model(void) {
     cache_free(&c);
 }
 
-static int same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    if (file_read_all(a, 1 << 28, &x, &nx)) return 0;
-    if (file_read_all(b, 1 << 28, &y, &ny)) {
-        free(x);
-        return 0;
-    }
-    int same = nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* Stopped after epoch 1 and resumed = uninterrupted, byte for byte (augmentation, mixup and dropout on). */
 static void test_resume_identical(void) {
     const char *cache = small_fer_cache(), *bb = imported_backbone();
@@ -498,7 +484,7 @@ static void test_resume_identical(void) {
     CHECK(train_run(&o) == 0, "resumed: %s", avemo_last_error());
     snprintf(a, sizeof a, "%s/model.safetensors", full);
     snprintf(b, sizeof b, "%s/model.safetensors", part);
-    CHECK(same_file(a, b), "the resumed run's model differs from the uninterrupted one's");
+    CHECK(test_same_file(a, b), "the resumed run's model differs from the uninterrupted one's");
 }
 
 int main(void) {

@@ -31,16 +31,6 @@ static void options(train_options *o, const char *cache, const char *run) {
     o->model.audio_ch = 16;
 }
 
-static int same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    if (file_read_all(a, 1 << 28, &x, &nx) || file_read_all(b, 1 << 28, &y, &ny)) return 0;
-    int same = nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static char cache_dir[512];
 
 static void test_learns_and_reports(void) {
@@ -73,7 +63,7 @@ static void test_learns_and_reports(void) {
     options(&o, cache_dir, run2);
     CHECK(train_run(&o) == 0, "train again: %s", avemo_last_error());
     snprintf(p2, sizeof p2, "%s/model.safetensors", run2);
-    CHECK(same_file(path, p2), "two runs with one seed differ");
+    CHECK(test_same_file(path, p2), "two runs with one seed differ");
 }
 
 static void test_resume_identical(void) {
@@ -89,10 +79,10 @@ static void test_resume_identical(void) {
     CHECK(train_run(&o) == 0, "resume: %s", avemo_last_error());
     snprintf(a, sizeof a, "%s/run_a/model.safetensors", test_tmpdir());
     snprintf(b, sizeof b, "%s/model.safetensors", run);
-    CHECK(same_file(a, b), "resumed run differs from the uninterrupted one");
+    CHECK(test_same_file(a, b), "resumed run differs from the uninterrupted one");
     snprintf(a, sizeof a, "%s/run_a/report.json", test_tmpdir());
     snprintf(b, sizeof b, "%s/report.json", run);
-    CHECK(same_file(a, b), "resumed report differs");
+    CHECK(test_same_file(a, b), "resumed report differs");
     /* other options on resume are refused */
     o.lr = 1e-2f;
     CHECK(train_run(&o) == AVEMO_EINVAL, "resume with another lr accepted");
