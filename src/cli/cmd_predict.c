@@ -247,17 +247,7 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
         st = avemo_predict_file_ex(m, file, &po, &one);
     }
     if (st) {
-        const char *msg = avemo_last_error();
-        /* the library's messages name the file; add it when one does not */
-        if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
-        else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
-        if (o->json) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "file", file);
-            cJSON_AddStringToObject(e, "error", msg);
-            cJSON_AddStringToObject(e, "status", avemo_status_name(st));
-            cJSON_AddItemToArray(arr, e);
-        }
+        predict_report_error(file, st, o->json ? arr : NULL);
     } else if (o->json) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "file", file);

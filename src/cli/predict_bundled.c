@@ -98,21 +98,6 @@ static cJSON *json_document(const avemo_bundle *b, const predict_bundled_args *a
     return doc;
 }
 
-/* A file's failure: on stderr naming it, and as an "error" entry of the JSON array arr (when any). */
-static int report_error(const char *file, int st, cJSON *arr) {
-    const char *msg = avemo_last_error();
-    if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
-    else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
-    if (arr) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", file);
-        cJSON_AddStringToObject(e, "error", msg);
-        cJSON_AddStringToObject(e, "status", avemo_status_name(st));
-        cJSON_AddItemToArray(arr, e);
-    }
-    return cli_exit_status(st);
-}
-
 /* argmax of the common classes' probabilities p */
 static int top_of(const float *p) {
     int t = 0;
@@ -140,7 +125,7 @@ static int predict_windows(avemo_bundle *b, const predict_bundled_args *a, const
     if (!st) st = avemo_bundle_predict_file_windows(b, file, a->window_s, a->hop_s, res, n, &n);
     if (st) {
         free(res);
-        return report_error(file, st, arr);
+        return predict_report_error(file, st, arr);
     }
     cJSON *ws = NULL;
     if (arr) {
@@ -171,7 +156,7 @@ static int predict_one(avemo_bundle *b, const predict_bundled_args *a, const cha
     avemo_bundle_predict_options po = {a->cropped ? AVEMO_CROP_YES : AVEMO_CROP_AUTO};
     avemo_bundle_result r;
     int st = avemo_bundle_predict_file(b, file, &po, &r);
-    if (st) return report_error(file, st, arr);
+    if (st) return predict_report_error(file, st, arr);
     if (arr) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "file", file);

@@ -249,8 +249,9 @@ static int write_plot(const people_view *v, const char *file, const char *png) {
     return rc;
 }
 
-static int report_error(const char *file, int st, cJSON *files) {
+int predict_report_error(const char *file, int st, cJSON *files) {
     const char *msg = avemo_last_error();
+    /* the library's messages name the file; add it when one does not */
     if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
     else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
     if (files) {
@@ -347,7 +348,7 @@ int predict_people_file(avemo_model *m, const char *file, const people_args *a, 
     else if (!st) print_rows(&v, file, a);
     if (!st && a->plot_path) st = write_plot(&v, file, a->plot_path);
     if (!st && a->html_path) st = predict_write_html(a->html_path, file, &v);
-    int status = st ? report_error(file, st, a->format == OUT_JSON ? files : NULL) : 0;
+    int status = st ? predict_report_error(file, st, a->format == OUT_JSON ? files : NULL) : 0;
     avemo_timeline_free(tl);
     free(rec);
     free(fused);

@@ -1,5 +1,5 @@
-/* avemo predict's per-person timeline (--people, --plot, --html) and its CSV rows: what cmd_predict.c prints
- * for one file, through the public API (avemo_timeline_file, avemo_predict_file_windows). */
+/* avemo predict's per-person timeline (--people, --plot, --html), its CSV rows and its per-file error report:
+ * what cmd_predict.c prints for one file, through the public API (avemo_timeline_file, avemo_predict_file_windows). */
 #ifndef AVEMO_CLI_PREDICT_PEOPLE_H
 #define AVEMO_CLI_PREDICT_PEOPLE_H
 #include "avemo.h"
@@ -34,6 +34,10 @@ void predict_common_csv_row(const char *file, double start_s, double end_s, cons
 
 /* The CSV header of --people: the model's classes, or the common classes of the bundled models (a->voice). */
 void predict_people_csv_header(const avemo_model *m, const people_args *a);
+
+/* A file's failure (status st, the message avemo_last_error()): on stderr naming the file, and as an "error"
+ * entry ({file, error, status}) of the JSON array files when not NULL. Returns the exit status (cli_exit_status). */
+int predict_report_error(const char *file, int st, cJSON *files);
 
 /* One file's timeline: printed (text, CSV rows) or added to the JSON array files; --plot and --html written.
  * Returns the exit status (cli_exit_status); errors are printed naming the file. */
