@@ -9,7 +9,6 @@
 #define AVEMO_TESTS_MPI_LAUNCH_H
 #include "test.h"
 
-#include "core/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -168,20 +167,6 @@ static inline int mt_kill_rank_when(pid_t launcher, int rank, int (*cond)(const 
 
 /* ---- comparing folders */
 
-static inline int mt_same_file(const char *a, const char *b) {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    if (file_read_all(a, (size_t)1 << 30, &x, &nx)) return 0;
-    if (file_read_all(b, (size_t)1 << 30, &y, &ny)) {
-        free(x);
-        return 0;
-    }
-    int same = nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* Every file under a is under b with the same bytes, and b has no other file: returns the files compared, or
  * -1 with the first difference in why[]. A cache's ".lock" (data/cache.h: it records its last holder's pid and
  * start, so it differs between any two runs by design) is left out on both sides. */
@@ -198,7 +183,7 @@ static inline long mt_same_tree(const char *a, const char *b, char *why, size_t 
         if (stat(pa, &st) == 0 && S_ISDIR(st.st_mode)) {
             long k = mt_same_tree(pa, pb, why, cap);
             n = k < 0 ? -1 : n + k;
-        } else if (!mt_same_file(pa, pb)) {
+        } else if (!test_same_file(pa, pb)) {
             snprintf(why, cap, "%s and %s differ", pa, pb);
             n = -1;
         } else {

@@ -70,12 +70,12 @@ static void same_outputs(const char *a, const char *b, int n_folds, const char *
     for (int i = 0; i < 2; i++) {
         snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
         snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
-        CHECK(mt_same_file(pa, pb), "%s: %s differs from the one-process run's", what, files[i]);
+        CHECK(test_same_file(pa, pb), "%s: %s differs from the one-process run's", what, files[i]);
     }
     for (int k = 1; k <= n_folds; k++) {
         snprintf(pa, sizeof pa, "%s/fold_%d/model.safetensors", a, k);
         snprintf(pb, sizeof pb, "%s/fold_%d/model.safetensors", b, k);
-        CHECK(mt_same_file(pa, pb), "%s: fold_%d/model.safetensors differs", what, k);
+        CHECK(test_same_file(pa, pb), "%s: fold_%d/model.safetensors differs", what, k);
     }
 }
 
