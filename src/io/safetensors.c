@@ -384,6 +384,18 @@ int st_writer_meta(st_writer *w, const char *key, const char *value) {
     return AVEMO_OK;
 }
 
+/* The 8-byte length and the JSON header padded with spaces to a multiple of 8 (the data starts 8-byte aligned);
+ * 1 on a write error (errno set). */
+static int write_header(FILE *f, const char *json) {
+    size_t jlen = strlen(json), hlen = (jlen + 7) / 8 * 8;
+    unsigned char h8[8];
+    for (int i = 0; i < 8; i++) h8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    errno = 0;
+    int bad = fwrite(h8, 1, 8, f) != 8 || fwrite(json, 1, jlen, f) != jlen;
+    for (size_t i = jlen; i < hlen && !bad; i++) bad = fputc(' ', f) == EOF;
+    return bad;
+}
+
 int st_writer_write(st_writer *w, const char *path) {
     int rc = AVEMO_ENOMEM;
     char *json = NULL;
@@ -413,15 +425,10 @@ int st_writer_write(st_writer *w, const char *path) {
     }
     json = cJSON_PrintUnformatted(root);
     if (!json) goto oom;
-    size_t jlen = strlen(json), hlen = (jlen + 7) / 8 * 8; /* pad with spaces: data starts 8-byte aligned */
-    unsigned char h8[8];
-    for (int i = 0; i < 8; i++) h8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
     atomic_file af;
     rc = atomic_open(&af, path);
     if (rc) goto done;
-    errno = 0;
-    int bad = fwrite(h8, 1, 8, af.f) != 8 || fwrite(json, 1, jlen, af.f) != jlen;
-    for (size_t i = jlen; i < hlen && !bad; i++) bad = fputc(' ', af.f) == EOF;
+    int bad = write_header(af.f, json);
     for (int i = 0; i < w->n_entries && !bad; i++)
         if (w->entries[i].nbytes) bad = fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
     if (bad) {
@@ -433,6 +440,33 @@ int st_writer_write(st_writer *w, const char *path) {
 oom:
     rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory building the safetensors header", path);
 done:
+    free(json);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int st_rewrite_meta(const st_file *f, const char *path, int n, const char *const *keys, const char *const *values) {
+    cJSON *root = NULL;
+    const unsigned char *data = NULL;
+    size_t data_size = 0;
+    int rc = parse_header(f->buf, f->size, path, &root, &data, &data_size);
+    if (rc) return rc;
+    char *json = NULL;
+    cJSON *meta = cJSON_GetObjectItem(root, "__metadata__");
+    if (!meta) meta = cJSON_AddObjectToObject(root, "__metadata__");
+    for (int i = 0; meta && i < n; i++) {
+        cJSON_DeleteItemFromObject(meta, keys[i]);
+        if (!cJSON_AddStringToObject(meta, keys[i], values[i])) meta = NULL;
+    }
+    if (!meta || !(json = cJSON_PrintUnformatted(root))) {
+        rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory building the safetensors header", path);
+    } else {
+        atomic_file af;
+        if (!(rc = atomic_open(&af, path))) {
+            int bad = write_header(af.f, json) || (data_size && fwrite(data, 1, data_size, af.f) != data_size);
+            rc = bad ? atomic_fail(&af) : atomic_commit(&af);
+        }
+    }
     free(json);
     cJSON_Delete(root);
     return rc;

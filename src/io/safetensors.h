@@ -46,6 +46,9 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, cons
                   const void *data);
 int st_writer_meta(st_writer *w, const char *key, const char *value); /* value copied */
 int st_writer_write(st_writer *w, const char *path);
+/* Writes the file f (read from anywhere) to path with the metadata keys[0..n) set to values (replaced or added):
+ * the header re-serialised and padded as st_writer_write does, the tensor bytes copied as they are; atomic. */
+int st_rewrite_meta(const st_file *f, const char *path, int n, const char *const *keys, const char *const *values);
 void st_writer_free(st_writer *w);
 
 #endif

@@ -1,7 +1,6 @@
 #include "model/model_file.h"
 
 #include "core/err.h"
-#include "core/fileio.h"
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -197,53 +196,19 @@ void model_temper_probs(float *p, int n, float temperature) {
     for (int k = 0; k < n && k < MODEL_FILE_MAX_CLASSES; k++) p[k] = (float)(lg[k] / sum);
 }
 
-/* The file's bytes with "__metadata__" temperature (and calibration) set: header re-serialised and padded to 8
- * bytes, the data section copied. */
-static int rewrite_header(const char *path, const unsigned char *buf, size_t size, const char *t, const char *calibration) {
-    uint64_t hl = 0;
-    for (int i = 7; i >= 0 && size >= 8; i--) hl = hl << 8 | buf[i];
-    if (size < 8 || hl > size - 8) return avemo_error(AVEMO_EFORMAT, "%s: not a safetensors file", path);
-    char *text = strndup((const char *)buf + 8, hl);
-    cJSON *h = text ? cJSON_Parse(text) : NULL, *meta = cJSON_GetObjectItem(h, "__metadata__");
-    free(text);
-    if (!meta) {
-        cJSON_Delete(h);
-        return avemo_error(AVEMO_EFORMAT, "%s: no safetensors metadata", path);
-    }
-    cJSON_DeleteItemFromObject(meta, "temperature");
-    cJSON_AddStringToObject(meta, "temperature", t);
-    if (calibration) cJSON_DeleteItemFromObject(meta, "calibration"), cJSON_AddStringToObject(meta, "calibration", calibration);
-    char *out = cJSON_PrintUnformatted(h);
-    cJSON_Delete(h);
-    if (!out) return avemo_error(AVEMO_ENOMEM, "out of memory");
-    size_t n = strlen(out), padded = (n + 7) / 8 * 8;
-    unsigned char len[8];
-    for (int i = 0; i < 8; i++) len[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    atomic_file af;
-    int rc = atomic_open(&af, path);
-    if (!rc) {
-        fwrite(len, 1, 8, af.f);
-        fwrite(out, 1, n, af.f);
-        for (size_t i = n; i < padded; i++) fputc(' ', af.f);
-        fwrite(buf + 8 + hl, 1, size - 8 - hl, af.f);
-        rc = ferror(af.f) ? atomic_fail(&af) : atomic_commit(&af);
-    }
-    free(out);
-    return rc;
-}
-
 int model_file_set_temperature(const char *path, float temperature, const char *calibration) {
     if (!(temperature > 0 && temperature < 1e6))
         return avemo_error(AVEMO_EINVAL, "%s: temperature %g (a positive number)", path, temperature);
-    if (!model_file_is_model(path)) return avemo_error(AVEMO_EFORMAT, "%s: not an avemo model", path);
-    unsigned char *buf = NULL;
-    size_t size = 0;
-    int rc = file_read_all(path, (size_t)1 << 32, &buf, &size);
-    if (rc) return rc;
+    st_file f;
+    if (st_read(path, &f)) return avemo_error(AVEMO_EFORMAT, "%s: not an avemo model", path);
+    const char *format = st_meta(&f, "format");
+    int rc = AVEMO_OK;
+    if (!format || strcmp(format, MODEL_FILE_FORMAT)) rc = avemo_error(AVEMO_EFORMAT, "%s: not an avemo model", path);
     char t[32];
     snprintf(t, sizeof t, "%.9g", temperature);
-    rc = rewrite_header(path, buf, size, t, calibration);
-    free(buf);
+    const char *keys[2] = {"temperature", "calibration"}, *values[2] = {t, calibration};
+    if (!rc) rc = st_rewrite_meta(&f, path, calibration ? 2 : 1, keys, values);
+    st_free(&f);
     return rc;
 }
 
