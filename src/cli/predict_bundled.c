@@ -98,23 +98,15 @@ static cJSON *json_document(const avemo_bundle *b, const predict_bundled_args *a
     return doc;
 }
 
-/* argmax of the common classes' probabilities p */
-static int top_of(const float *p) {
-    int t = 0;
-    for (int k = 1; k < AVEMO_BUNDLE_CLASSES; k++)
-        if (p[k] > p[t]) t = k;
-    return t;
-}
-
 /* CSV rows of one window: its result (person "", the fused one of the streams that spoke; empty classes when none
  * did), then each stream that spoke (person "face", "voice"), all in the common classes. */
 static void csv_rows(const char *file, const double *span, const avemo_bundle_result *r, int top) {
     int frames = r->face.video_frames;
     predict_common_csv_row(file, span[0], span[1], "", frames, r->probs, r->top_class, top);
     if (r->used_face)
-        predict_common_csv_row(file, span[0], span[1], "face", frames, r->face_probs, top_of(r->face_probs), top);
+        predict_common_csv_row(file, span[0], span[1], "face", frames, r->face_probs, predict_common_top(r->face_probs), top);
     if (r->used_voice)
-        predict_common_csv_row(file, span[0], span[1], "voice", 0, r->voice_probs, top_of(r->voice_probs), top);
+        predict_common_csv_row(file, span[0], span[1], "voice", 0, r->voice_probs, predict_common_top(r->voice_probs), top);
 }
 
 /* One file's windows, printed (text, CSV) or added to arr; returns the exit status. */

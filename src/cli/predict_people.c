@@ -276,9 +276,9 @@ static int to_common(const avemo_model *m, const float *probs, int n, float *out
     return 0;
 }
 
-static int top_of(const float *p, int n) {
+int predict_common_top(const float *p) {
     int t = 0;
-    for (int k = 1; k < n; k++)
+    for (int k = 1; k < AVEMO_BUNDLE_CLASSES; k++)
         if (p[k] > p[t]) t = k;
     return t;
 }
@@ -293,12 +293,12 @@ static int bundled_view(people_view *v, avemo_timeline *tl, const avemo_model *f
         avemo_person_window *p = &tl->people[i];
         if (to_common(face, p->probs, p->n_classes, c)) return avemo_error(AVEMO_EFORMAT, "face model: unmapped class");
         memcpy(p->probs, c, sizeof c);
-        p->n_classes = AVEMO_BUNDLE_CLASSES, p->top_class = top_of(c, AVEMO_BUNDLE_CLASSES);
+        p->n_classes = AVEMO_BUNDLE_CLASSES, p->top_class = predict_common_top(c);
     }
     for (int w = 0; w < v->n_rec; w++) {
         if (to_common(voice, rec[w].probs, rec[w].n_classes, c)) return avemo_error(AVEMO_EFORMAT, "voice model: unmapped class");
         memcpy(rec[w].probs, c, sizeof c);
-        rec[w].n_classes = AVEMO_BUNDLE_CLASSES, rec[w].top_class = top_of(c, AVEMO_BUNDLE_CLASSES);
+        rec[w].n_classes = AVEMO_BUNDLE_CLASSES, rec[w].top_class = predict_common_top(c);
     }
     for (int i = 0; i < tl->n_people; i++) {
         const avemo_person_window *p = &tl->people[i];

@@ -31,6 +31,8 @@ void predict_csv_row(const avemo_model *m, const char *file, double start_s, dou
 void predict_common_csv_header(void);
 void predict_common_csv_row(const char *file, double start_s, double end_s, const char *person, int frames,
                             const float *probs, int top_class, int top);
+/* The most probable of the common classes' probabilities p [AVEMO_BUNDLE_CLASSES] (the first on a tie). */
+int predict_common_top(const float *p);
 
 /* The CSV header of --people: the model's classes, or the common classes of the bundled models (a->voice). */
 void predict_people_csv_header(const avemo_model *m, const people_args *a);
