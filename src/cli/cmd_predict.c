@@ -319,12 +319,19 @@ static int group_speakers(avemo_model *m, const predict_args *a, const cli_input
     return 0;
 }
 
-/* --format, --json, --people and what implies it, before the model is opened; 0 or the usage error's status. */
-static int resolve_output(predict_args *a, const cli_inputs *files) {
+/* --format is text, json or csv and agrees with --json; 0 or the usage error's status. */
+static int check_format(const predict_args *a) {
     if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json") && strcmp(a->format, "csv"))
         return cli_usage_error("predict", "--format: '%s' is not text, json or csv", a->format);
     if (a->format && a->json && strcmp(a->format, "json"))
         return cli_usage_error("predict", "--json contradicts --format %s", a->format);
+    return 0;
+}
+
+/* --format, --json, --people and what implies it, before the model is opened; 0 or the usage error's status. */
+static int resolve_output(predict_args *a, const cli_inputs *files) {
+    int st = check_format(a);
+    if (st) return st;
     if (a->format) a->json = !strcmp(a->format, "json"), a->csv = !strcmp(a->format, "csv");
     if ((a->plot_path || a->html_path) && files->n != 1)
         return cli_usage_error("predict", "--plot and --html take one FILE (got %d)", files->n);
@@ -351,10 +358,8 @@ static int predict_without_model(const predict_args *a, const cli_inputs *files)
                                "--model (the bundled models take none of them)");
     if (a->hop_s > 0 && a->window_s == 0) return cli_usage_error("predict", "--hop needs --window");
     if (a->window_s > 0 && a->cropped) return cli_usage_error("predict", "--window does not combine with --cropped");
-    if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json") && strcmp(a->format, "csv"))
-        return cli_usage_error("predict", "--format: '%s' is not text, json or csv", a->format);
-    if (a->format && a->json && strcmp(a->format, "json"))
-        return cli_usage_error("predict", "--json contradicts --format %s", a->format);
+    int st = check_format(a);
+    if (st) return st;
     int csv = a->format && !strcmp(a->format, "csv");
     if (csv && a->window_s == 0)
         return cli_usage_error("predict", "--format csv needs --model, --window or --people (without --model: the "
