@@ -9,6 +9,7 @@
 #define AVEMO_TESTS_MPI_LAUNCH_H
 #include "test.h"
 
+#include "core/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
