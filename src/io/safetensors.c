@@ -240,6 +240,55 @@ int st_read(const char *path, st_file *f) {
     return parse_owned(buf, size, path, f);
 }
 
+/* The 8-byte length and the header of `path` into *buf [8 + length] (caller frees). */
+static int read_header_bytes(const char *path, unsigned char **buf, size_t *size) {
+    *buf = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return avemo_error(AVEMO_EIO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char len[8];
+    int rc = AVEMO_OK;
+    uint64_t hlen = 0;
+    if (fread(len, 1, 8, fp) != 8)
+        rc = avemo_error(AVEMO_EFORMAT, "%s: not a safetensors file (no header length)", path);
+    for (int i = 7; !rc && i >= 0; i--) hlen = hlen << 8 | len[i];
+    if (!rc && (hlen < 2 || hlen > ST_MAX_HEADER_BYTES))
+        rc = avemo_error(AVEMO_EFORMAT, "%s: safetensors header length %llu out of range", path,
+                         (unsigned long long)hlen);
+    if (!rc && !(*buf = malloc(8 + (size_t)hlen))) rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+    if (!rc) {
+        memcpy(*buf, len, 8);
+        if (fread(*buf + 8, 1, (size_t)hlen, fp) != (size_t)hlen)
+            rc = avemo_error(AVEMO_EFORMAT, "%s: safetensors header length %llu does not fit the file", path,
+                             (unsigned long long)hlen);
+    }
+    fclose(fp);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+    }
+    *size = 8 + (size_t)hlen;
+    return rc;
+}
+
+int st_read_meta(const char *path, st_file *f) {
+    memset(f, 0, sizeof *f);
+    unsigned char *buf;
+    size_t size = 0;
+    int rc = read_header_bytes(path, &buf, &size);
+    if (rc) return rc;
+    f->buf = buf;
+    f->size = size;
+    cJSON *root = NULL;
+    const unsigned char *data = NULL;
+    size_t data_size = 0;
+    rc = parse_header(buf, size, path, &root, &data, &data_size);
+    const cJSON *meta = rc ? NULL : cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    if (meta) rc = parse_metadata(meta, path, f);
+    cJSON_Delete(root);
+    if (rc) st_free(f);
+    return rc;
+}
+
 const st_tensor *st_find(const st_file *f, const char *name) {
     for (int i = 0; i < f->n_tensors; i++)
         if (!strcmp(f->tensors[i].name, name)) return &f->tensors[i];

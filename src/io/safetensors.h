@@ -31,6 +31,9 @@ typedef struct {
 } st_file;
 
 int st_read(const char *path, st_file *f);
+/* Only the header's __metadata__ (no tensors: n_tensors 0), reading the header bytes alone: a cheap look at a
+ * large file's kind (model_file_is_model). The header is checked as st_read checks it; the data is not read. */
+int st_read_meta(const char *path, st_file *f);
 int st_parse(const unsigned char *buf, size_t size, const char *name, st_file *f); /* copies buf */
 void st_free(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);      /* NULL if absent */

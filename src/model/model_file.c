@@ -434,7 +434,7 @@ int model_file_load_backbone(const char *path, mobilenetv2 *net, int *input_size
 
 int model_file_is_model(const char *path) {
     st_file f;
-    if (st_read(path, &f)) return 0;
+    if (st_read_meta(path, &f)) return 0; /* the header alone: the backbone file is read once, by its loader */
     const char *format = st_meta(&f, "format");
     int yes = format && !strcmp(format, MODEL_FILE_FORMAT);
     st_free(&f);

@@ -42,6 +42,21 @@ static void test_roundtrip(void) {
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f.buf[i];
     CHECK(hlen % 8 == 0, "header length %llu not a multiple of 8", (unsigned long long)hlen);
     st_free(&f);
+
+    /* the metadata alone (model_file_is_model): the same values, no tensors, only the header's bytes read */
+    CHECK(st_read_meta(path, &f) == 0, "read meta: %s", avemo_last_error());
+    CHECK(f.n_tensors == 0 && f.n_meta == 1 && f.size == 8 + hlen, "meta only: %d tensors, %d meta, %zu bytes",
+          f.n_tensors, f.n_meta, f.size);
+    CHECK(st_meta(&f, "padding") && !strcmp(st_meta(&f, "padding"), "torch"), "meta value (header only)");
+    st_free(&f);
+    FILE *fp = fopen(path, "r+b"); /* a header length past the end of the file */
+    CHECK(fp && fseek(fp, 0, SEEK_SET) == 0, "reopen");
+    unsigned char big[8] = {0xff, 0xff, 0x0f, 0, 0, 0, 0, 0};
+    CHECK(fp && fwrite(big, 1, 8, fp) == 8 && fclose(fp) == 0, "rewrite header length");
+    CHECK(st_read_meta(path, &f) == AVEMO_EFORMAT, "header past the end accepted");
+    CHECK(st_read(path, &f) == AVEMO_EFORMAT, "header past the end accepted by st_read");
+    snprintf(path, sizeof path, "%s/absent.safetensors", test_tmpdir());
+    CHECK(st_read_meta(path, &f) == AVEMO_EIO, "absent file");
 }
 
 static void test_python_written(void) {
