@@ -82,6 +82,11 @@ static int read_group(const char *dir, const cJSON *paths, const char *mp, unsig
         size_t n;
         err = file_read_all(path, TFJS_MAX_SHARD, &d, &n);
         if (err) return err;
+        if (!*buf) { /* the first (often only) shard: its buffer as it is, no second copy of its pages */
+            *buf = d;
+            *size = n;
+            continue;
+        }
         unsigned char *grown = realloc(*buf, *size + n + 1);
         if (!grown) {
             free(d);
