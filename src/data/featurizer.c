@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,34 @@ int featurizer_open_backbone(featurizer *f, const mobilenetv2 *net) {
     return rc;
 }
 
+static int open_detector(featurizer *f, const char *mtcnn_path) {
+    char path[FEATURIZER_PATH_MAX];
+    int rc = weights_find(WEIGHTS_MTCNN, mtcnn_path, NULL, path, sizeof path);
+    if (!rc && (rc = mtcnn_load(path, &f->detector)))
+        avemo_error_prefix(rc, "MTCNN weights (give them with --mtcnn or $AVEMO_MTCNN)");
+    return rc;
+}
+
+/* MTCNN (faces) and the backbone (bb, when given), side by side on 2 OpenMP threads when both are read and 2 are
+ * allowed (ours, issue 15: they are independent, and together the larger part of opening a model for `avemo
+ * predict`). Each fills its own fields of f; an error comes back on the caller's thread, the detector's first. */
+static int open_detector_and_backbone(featurizer *f, int faces, const char *mtcnn_path, const char *bb) {
+    if (!faces || !bb || omp_get_max_threads() < 2 || omp_in_parallel()) {
+        int rc = faces ? open_detector(f, mtcnn_path) : AVEMO_OK;
+        return !rc && bb ? open_backbone(f, bb) : rc;
+    }
+    int rc_d = AVEMO_OK, rc_b = AVEMO_OK;
+    char msg_d[1024] = "", msg_b[1024] = "";
+#pragma omp parallel sections num_threads(2)
+    {
+#pragma omp section
+        if ((rc_d = open_detector(f, mtcnn_path))) snprintf(msg_d, sizeof msg_d, "%s", avemo_last_error());
+#pragma omp section
+        if ((rc_b = open_backbone(f, bb))) snprintf(msg_b, sizeof msg_b, "%s", avemo_last_error());
+    }
+    return rc_d ? avemo_error(rc_d, "%s", msg_d) : rc_b ? avemo_error(rc_b, "%s", msg_b) : AVEMO_OK;
+}
+
 int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtcnn_path, const char *backbone_path) {
     memset(f, 0, sizeof *f);
     f->settings = *s;
@@ -287,14 +316,8 @@ int featurizer_open(featurizer *f, const featurizer_settings *s, const char *mtc
     int rc = audio ? open_audio(f) : AVEMO_OK;
     if (!rc && video && (s->faces.size < 8 || s->faces.size > 4096))
         rc = avemo_error(AVEMO_EINVAL, "face size must be in 8..4096");
-    if (!rc && video && s->frames_kind == VIDEO_FRAMES_FACES) {
-        char path[FEATURIZER_PATH_MAX];
-        rc = weights_find(WEIGHTS_MTCNN, mtcnn_path, NULL, path, sizeof path);
-        if (!rc && (rc = mtcnn_load(path, &f->detector)))
-            avemo_error_prefix(rc, "MTCNN weights (give them with --mtcnn or $AVEMO_MTCNN)");
-    }
     const char *bb = backbone_path ? backbone_path : s->backbone_path;
-    if (!rc && video && bb) rc = open_backbone(f, bb);
+    if (!rc && video) rc = open_detector_and_backbone(f, s->frames_kind == VIDEO_FRAMES_FACES, mtcnn_path, bb);
     if (rc) featurizer_close(f);
     return rc;
 }
