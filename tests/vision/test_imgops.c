@@ -103,6 +103,30 @@ static void test_crop_resize_in_place(void) {
             free(got);
         }
     free(img);
+    /* a larger image: whole blocks of 16 output pixels (the AVX-512 RGB row) inside, across and past the borders */
+    const int bh = 150, bw = 301;
+    uint8_t *big = malloc((size_t)bh * bw * 3);
+    for (int i = 0; i < bh * bw * 3; i++) big[i] = (uint8_t)((i * 2654435761u) >> 24);
+    static const int big_cases[][6] = {{20, 10, 250, 120, 61, 43}, {-30, -20, 340, 190, 144, 100},
+                                       {0, 0, 301, 150, 144, 72},  {100, 5, 200, 140, 33, 47},
+                                       {-5, 0, 120, 90, 160, 90}};
+    for (size_t i = 0; i < sizeof big_cases / sizeof big_cases[0]; i++) {
+        int x0 = big_cases[i][0], y0 = big_cases[i][1], cw = big_cases[i][2], ch = big_cases[i][3];
+        int ow = big_cases[i][4], oh = big_cases[i][5];
+        uint8_t *crop = malloc((size_t)cw * ch * 3);
+        float *cropf = malloc(sizeof(float) * cw * ch * 3), *want = malloc(sizeof(float) * ow * oh * 3),
+              *got = malloc(sizeof(float) * ow * oh * 3);
+        crop_u8(crop, big, bh, bw, 3, x0, y0, cw, ch);
+        for (int k = 0; k < cw * ch * 3; k++) cropf[k] = crop[k];
+        CHECK(resize_area_f32(want, oh, ow, cropf, ch, cw, 3) == 0, "reference resample");
+        CHECK(crop_resize_f32(got, oh, ow, big, bh, bw, 3, x0, y0, cw, ch) == 0, "crop_resize_f32");
+        CHECK(memcmp(want, got, sizeof(float) * ow * oh * 3) == 0, "large case %zu: not bit-identical", i);
+        free(crop);
+        free(cropf);
+        free(want);
+        free(got);
+    }
+    free(big);
 }
 
 static void test_normalize_transpose(void) {
