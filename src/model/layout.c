@@ -76,6 +76,10 @@ void layout_alias(layout *L, const char *alias_fmt, ...) {
 }
 
 static void *zalloc(long n, size_t size) { return big_calloc((n > 0 ? (size_t)n : 1) * size); } /* core/bigmem.h */
+/* Gradients: calloc, whose fresh pages are zero without being written (issue 15): a model loaded for inference
+ * never touches them, and big_calloc's memset made the kernel clear every page of them (4 MiB for the AV head) at
+ * each `avemo predict`. Training writes them from the first step on. */
+static void *zalloc_grads(long n) { return calloc(n > 0 ? (size_t)n : 1, sizeof(float)); }
 
 static int declaration_error(const layout *L) {
     return avemo_error(L->failed, L->failed == AVEMO_ENOMEM ? "out of memory declaring tensors"
@@ -89,7 +93,7 @@ int layout_alloc(layout *L, void *values, void *grads, float **grad_values, floa
     if (!L->failed && ((!ints && L->n_int) || (grads && !grad_grads))) L->failed = AVEMO_EINTERNAL;
     if (L->failed) return declaration_error(L);
     float *values_mem = zalloc(L->n_grad, sizeof(float));
-    float *grads_mem = grads ? zalloc(L->n_grad, sizeof(float)) : NULL;
+    float *grads_mem = grads ? zalloc_grads(L->n_grad) : NULL;
     float *nograd_mem = zalloc(L->n_nograd, sizeof(float));
     int *int_mem = ints ? zalloc(L->n_int, sizeof(int)) : NULL;
     if (!values_mem || (grads && !grads_mem) || !nograd_mem || (ints && !int_mem)) {
@@ -116,7 +120,7 @@ int layout_alloc(layout *L, void *values, void *grads, float **grad_values, floa
 
 int layout_alloc_grads(const layout *L, void *grads, float **grad_grads) {
     if (L->failed) return declaration_error(L);
-    float *grads_mem = zalloc(L->n_grad, sizeof(float));
+    float *grads_mem = zalloc_grads(L->n_grad);
     if (!grads_mem) return avemo_error(AVEMO_ENOMEM, "out of memory allocating %ld gradients", L->n_grad);
     for (int i = 0; i < L->n; i++)
         if (kind_has_grad(L->e[i].kind)) *field_in(grads, &L->e[i]) = grads_mem + L->e[i].offset;
