@@ -9,8 +9,10 @@
 #include "dsp/deltas.h"
 #include "dsp/pitch.h"
 #include "io/audio.h"
+#include "model/mobilenetv2.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -242,6 +244,37 @@ static void test_weights_search(void) {
               strstr(avemo_last_error(), "--backbone"), "no backbone: %s", avemo_last_error());
 }
 
+/* MTCNN and the backbone read side by side on 2 threads (featurizer_open): both loaded; a missing file on either side
+ * fails the open with that side's message (the detector's when both fail), on the caller's thread. */
+static void test_open_side_by_side(void) {
+    const char *manifest = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
+    if (!manifest) return;
+    char mtcnn[600], bb[600];
+    snprintf(mtcnn, sizeof mtcnn, "%s", manifest);
+    snprintf(bb, sizeof bb, "%s/side_backbone.safetensors", test_tmpdir());
+    mobilenetv2 net;
+    CHECK(mobilenetv2_init(&net, 1, 0) == 0, "init: %s", avemo_last_error());
+    CHECK(mobilenetv2_save(&net, bb, NULL, 0) == 0, "save: %s", avemo_last_error());
+    mobilenetv2_free(&net);
+    featurizer_settings s;
+    featurizer_settings_default(&s);
+    s.modality = DATASET_NEED_VIDEO;
+    s.frames_kind = VIDEO_FRAMES_FACES;
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    featurizer f;
+    CHECK(featurizer_open(&f, &s, mtcnn, bb) == 0, "open: %s", avemo_last_error());
+    CHECK(f.detector && f.have_backbone, "detector %p, backbone %d", (void *)f.detector, f.have_backbone);
+    featurizer_close(&f);
+    CHECK(featurizer_open(&f, &s, "/nonexistent/mtcnn.json", bb) != 0 && strstr(avemo_last_error(), "MTCNN") &&
+              strstr(avemo_last_error(), "/nonexistent/mtcnn.json"), "missing MTCNN: %s", avemo_last_error());
+    CHECK(featurizer_open(&f, &s, mtcnn, "/nonexistent/bb.safetensors") != 0 &&
+              strstr(avemo_last_error(), "/nonexistent/bb.safetensors"), "missing backbone: %s", avemo_last_error());
+    CHECK(featurizer_open(&f, &s, "/nonexistent/mtcnn.json", "/nonexistent/bb.safetensors") != 0 &&
+              strstr(avemo_last_error(), "/nonexistent/mtcnn.json"), "both missing: %s", avemo_last_error());
+    omp_set_num_threads(threads);
+}
+
 int main(void) {
     RUN(test_settings_json_round_trip);
     RUN(test_settings_json_errors);
@@ -249,5 +282,6 @@ int main(void) {
     RUN(test_audio_pcm_equals_file);
     RUN(test_short_clip_frames);
     RUN(test_weights_search);
+    RUN(test_open_side_by_side);
     return test_summary();
 }
