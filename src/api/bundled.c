@@ -45,6 +45,7 @@ struct avemo_bundle {
     avemo_model *voice;
     int map[2][AVEMO_MAX_CLASSES]; /* per stream: the model's class -> common class */
     char *mtcnn;                   /* the options' manifest (copy) or NULL */
+    int face_views;                /* test-time views of each face */
     pthread_mutex_t lock;          /* opening face_detect */
 };
 
@@ -118,7 +119,9 @@ int avemo_bundle_open(const avemo_bundle_options *opt, avemo_bundle **out) {
     if (!rc) rc = weights_find(WEIGHTS_VOICE_MODEL, opt ? opt->voice_model : NULL, NULL, b->path[1], sizeof b->path[1]);
     if (!rc && opt && opt->mtcnn_manifest && !(b->mtcnn = strdup(opt->mtcnn_manifest)))
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-    if (!rc) rc = api_model_open(b->path[STREAM_FACE], NULL, 0, &b->face_whole);
+    b->face_views = opt && opt->face_views > 0 ? opt->face_views : AVEMO_BUNDLE_FACE_VIEWS;
+    avemo_open_options face_options = {.tta = b->face_views};
+    if (!rc) rc = api_model_open(b->path[STREAM_FACE], &face_options, 0, &b->face_whole);
     if (!rc) rc = map_classes(b, STREAM_FACE, b->face_whole);
     if (!rc) rc = avemo_model_open(b->path[STREAM_VOICE], &b->voice);
     if (!rc) rc = map_classes(b, STREAM_VOICE, b->voice);
@@ -135,7 +138,7 @@ static int face_detect_model(avemo_bundle *b, avemo_model **out) {
     pthread_mutex_lock(&b->lock);
     int rc = AVEMO_OK;
     if (!b->face_detect) {
-        avemo_open_options o = {.mtcnn_manifest = b->mtcnn};
+        avemo_open_options o = {.mtcnn_manifest = b->mtcnn, .tta = b->face_views};
         rc = api_model_open(b->path[STREAM_FACE], &o, 1, &b->face_detect);
     }
     *out = b->face_detect;

@@ -105,8 +105,9 @@ static const cli_option predict_options[] = {
              "--backbone)"},
     {CLI_STRING(predict_args, open.mtcnn_manifest, "--mtcnn", "PATH"), .help = MTCNN_PATH_HELP},
     {CLI_INT(predict_args, open.tta, "--tta", "1|2|10", CLI_IN(1, 10)),
-     .help = "test-time views of the video frames, probabilities averaged: 1 none (default),\n"
-             "2 + mirror, 10 + four 90% crops and their mirrors"},
+     .help = "test-time views of the video frames, probabilities averaged: 1 none (default;\n"
+             "10 without --model, except with --people), 2 + mirror, 10 + four 90%\n"
+             "crops and their mirrors"},
     {CLI_FLAG(predict_args, timing, "--timing"),
      .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
              "features, model; on 2+ threads audio and video overlap, so the stages\n"
@@ -353,8 +354,8 @@ static people_args people_of(const predict_args *a) {
 /* Without --model: the options that need one are usage errors; else the bundled models' predictions (per window
  * with --window). */
 static int predict_without_model(const predict_args *a, const cli_inputs *files) {
-    if (a->speaker_norm || a->speaker || a->crops || a->open.tta > 1 || a->open.backbone || a->timing)
-        return cli_usage_error("predict", "--speaker-norm, --speaker, --crops, --tta, --backbone and --timing need "
+    if (a->speaker_norm || a->speaker || a->crops || a->open.backbone || a->timing)
+        return cli_usage_error("predict", "--speaker-norm, --speaker, --crops, --backbone and --timing need "
                                "--model (the bundled models take none of them)");
     if (a->hop_s > 0 && a->window_s == 0) return cli_usage_error("predict", "--hop needs --window");
     if (a->window_s > 0 && a->cropped) return cli_usage_error("predict", "--window does not combine with --cropped");
@@ -365,7 +366,7 @@ static int predict_without_model(const predict_args *a, const cli_inputs *files)
         return cli_usage_error("predict", "--format csv needs --model, --window or --people (without --model: the "
                                "bundled models per window or per person)");
     predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest,
-                              a->window_s, a->hop_s > 0 ? a->hop_s : a->window_s, csv, a->top};
+                              a->window_s, a->hop_s > 0 ? a->hop_s : a->window_s, csv, a->top, a->open.tta};
     return predict_bundled(&b, files->items, files->n);
 }
 
@@ -381,7 +382,8 @@ static int check_predict_args(const avemo_model *m, const predict_args *a) {
 }
 
 /* --people (or --plot, --html) without --model: the bundled face model (models/face.safetensors, found as
- * src/data/weights.h says) scores each person's face; 0, or the exit status of not finding it. */
+ * src/data/weights.h says) scores each person's face: one view per frame unless --tta says (a window averages
+ * several frames already; 10 views cost about 45 % more CPU there); 0, or the exit status of not finding it. */
 static int bundled_face_for_people(predict_args *a, char *path, size_t cap) {
     if (a->model_path || a->cropped || !(a->people || a->plot_path || a->html_path)) return 0;
     int rc = weights_find(WEIGHTS_FACE_MODEL, NULL, NULL, path, cap);

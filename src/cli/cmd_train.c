@@ -128,6 +128,7 @@ typedef struct {
     eval_options eval;
     int actors[EVAL_MAX_ACTORS], n_actors;
     int json;
+    const char *probs_path;
 } eval_args;
 
 static const cli_option eval_options_table[] = {
@@ -140,6 +141,9 @@ static const cli_option eval_options_table[] = {
              "trained with --speaker-norm; without the flag such a model gets its\n"
              "training statistics, the fallback)"},
     {CLI_FLAG(eval_args, json, "--json"), .help = "one line of JSON (n, top1..3, macro_f1, confusion)"},
+    {CLI_STRING(eval_args, probs_path, "--probs", "FILE.csv"),
+     .help = "also write each sample's probabilities: id, label, one column per class\n"
+             "(the ensemble's mean softmax over the views, no temperature)"},
     {CLI_STRING(eval_args, eval.protocol, "--protocol", "P"),
      .help = "only the test samples of this protocol's first fold\n"
              "(e.g. holdout:1, what train --finetune scored)"},
@@ -184,7 +188,11 @@ int cmd_eval(int argc, char **argv) {
     }
     a.eval.log = cli_log_stderr;
     eval_metrics m;
-    int st = eval_run(&a.eval, &m);
+    eval_probs p;
+    int st = eval_predict(&a.eval, &p);
+    if (!st && a.probs_path) st = eval_probs_write_csv(&p, a.probs_path);
+    if (!st) st = metrics_compute(p.probs, p.labels, p.n, p.n_classes, &m);
+    eval_probs_free(&p);
     if (st) return cli_fail("eval", st);
     print_metrics(&m, a.json);
     return 0;

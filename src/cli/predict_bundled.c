@@ -84,6 +84,7 @@ static cJSON *json_document(const avemo_bundle *b, const predict_bundled_args *a
     cJSON *temps = cJSON_AddObjectToObject(doc, "temperatures"); /* each model's calibration (1: none) */
     cJSON_AddNumberToObject(temps, "face", avemo_model_temperature(avemo_bundle_model(b, STREAM_FACE)));
     cJSON_AddNumberToObject(temps, "voice", avemo_model_temperature(avemo_bundle_model(b, STREAM_VOICE)));
+    cJSON_AddNumberToObject(doc, "face_views", a->face_views > 0 ? a->face_views : AVEMO_BUNDLE_FACE_VIEWS);
     cJSON *cls = cJSON_AddArrayToObject(doc, "classes");
     for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) cJSON_AddItemToArray(cls, cJSON_CreateString(avemo_bundle_class_name(k)));
     cJSON *fusion = cJSON_AddObjectToObject(doc, "fusion");
@@ -161,7 +162,7 @@ static int predict_one(avemo_bundle *b, const predict_bundled_args *a, const cha
 
 int predict_bundled(const predict_bundled_args *a, char *const *files, int n) {
     avemo_bundle *b;
-    avemo_bundle_options bo = {.mtcnn_manifest = a->mtcnn};
+    avemo_bundle_options bo = {.mtcnn_manifest = a->mtcnn, .face_views = a->face_views};
     int st = avemo_bundle_open(&bo, &b);
     if (st) return cli_fail("predict", st);
     cJSON *arr = NULL, *doc = a->json ? json_document(b, a, &arr) : NULL;

@@ -11,6 +11,7 @@ typedef struct {
     double hop_s;        /* --hop H (with --window; 0: H = S) */
     int csv;             /* --format csv (with --window) */
     int top;             /* with --format csv: the top-K column's K (0: all) */
+    int face_views;      /* --tta: test-time views per face (0: AVEMO_BUNDLE_FACE_VIEWS) */
 } predict_bundled_args;
 
 /* Predicts files[0..n) (per window with a->window_s) and prints them; returns the exit status (0, 1 runtime, 2 a bad file or model). */

@@ -3,6 +3,7 @@
 #include "cli/predict_people.h"
 
 #include "cli/cli_util.h"
+#include "core/csv.h"
 #include "core/err.h"
 #include "io/media_probe.h"
 #include "train/plot.h"
@@ -43,24 +44,10 @@ void predict_csv_header(const avemo_model *m) {
     csv_header(&v);
 }
 
-/* A CSV field: quoted (inner quotes doubled) when it holds a comma, quote or line break. */
-static void csv_field(const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static void csv_row(const people_view *v, const char *file, double start_s, double end_s, const char *person,
                     const float *box, int frames, const float *probs, int top_class, int top) {
     int n = v->n_classes, order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
-    csv_field(file);
+    csv_write_field(stdout, file);
     printf(",%.3f,%.3f,%s,", start_s, end_s, person);
     if (box) printf("%.1f,%.1f,%.1f,%.1f,", box[0], box[1], box[2], box[3]);
     else printf(",,,,");
@@ -97,7 +84,7 @@ void predict_common_csv_row(const char *file, double start_s, double end_s, cons
         csv_row(&v, file, start_s, end_s, person, NULL, frames, probs, top_class, top);
         return;
     }
-    csv_field(file); /* no stream spoke: the class fields empty */
+    csv_write_field(stdout, file); /* no stream spoke: the class fields empty */
     printf(",%.3f,%.3f,%s,,,,,%d,,,", start_s, end_s, person, frames);
     for (int k = 0; k < v.n_classes; k++) printf(",");
     printf("\n");

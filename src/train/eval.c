@@ -2,7 +2,9 @@
  * backbone on the cache's frames, test-time views), on a cache's samples. */
 #include "train/trainer.h"
 
+#include "core/csv.h"
 #include "core/err.h"
+#include "core/fileio.h"
 #include "data/speaker_norm.h"
 #include "data/protocol.h"
 #include "model/model_file.h"
@@ -72,6 +74,16 @@ static int standardize_for(const eval_options *o, const model_file *mf, cache_se
     return AVEMO_OK;
 }
 
+/* out->ids (the samples index[0..out->n) of the cache) and out->class_names, copied. */
+static int copy_names(const feature_cache *c, const int *index, eval_probs *out) {
+    out->ids = calloc((size_t)out->n + 1, sizeof *out->ids);
+    out->class_names = calloc((size_t)out->n_classes + 1, sizeof *out->class_names);
+    int ok = out->ids && out->class_names;
+    for (int i = 0; ok && i < out->n; i++) ok = (out->ids[i] = strdup(c->ds.samples[index[i]].id)) != NULL;
+    for (int k = 0; ok && k < out->n_classes; k++) ok = (out->class_names[k] = strdup(c->ds.class_names[k])) != NULL;
+    return ok ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "out of memory");
+}
+
 int eval_predict(const eval_options *o, eval_probs *out) {
     memset(out, 0, sizeof *out);
     model_file mf;
@@ -82,7 +94,7 @@ int eval_predict(const eval_options *o, eval_probs *out) {
         model_file_free(&mf);
         return rc;
     }
-    int *idx = NULL, n = 0;
+    int *idx = NULL, *index = NULL, n = 0;
     float *probs = NULL;
     cache_set s = {0};
     const model_config *cfg = &mf.m->cfg;
@@ -95,8 +107,10 @@ int eval_predict(const eval_options *o, eval_probs *out) {
     if (mf.backbone) { /* fine-tuned: the cache's frames through the model's own backbone */
         rc = o->speaker_norm ? avemo_error(AVEMO_EINVAL, "--speaker-norm is for audio models; %s is a fine-tuned "
                                                          "face model", o->model_path)
-                             : finetune_eval_probs(&mf, &cache, idx, n, o->tta, &out->probs, &out->labels, &out->n);
+                             : finetune_eval_probs(&mf, &cache, idx, n, o->tta, &out->probs, &out->labels, &index,
+                                                   &out->n);
         out->n_classes = mf.n_classes;
+        if (!rc) rc = copy_names(&cache, index, out);
         goto done;
     }
     if ((rc = train_load_subset(&cache, idx, n, train_kinds_for(cfg->modality), &s))) goto done;
@@ -123,8 +137,11 @@ int eval_predict(const eval_options *o, eval_probs *out) {
     memcpy(out->labels, s.labels, (size_t)s.n * sizeof *out->labels);
     out->probs = probs, out->n = s.n, out->n_classes = mf.n_classes;
     probs = NULL;
+    rc = copy_names(&cache, s.index, out);
 done:
+    if (rc) eval_probs_free(out);
     free(probs);
+    free(index);
     free(idx);
     cache_set_free(&s);
     cache_free(&cache);
@@ -136,7 +153,31 @@ void eval_probs_free(eval_probs *p) {
     if (!p) return;
     free(p->probs);
     free(p->labels);
+    for (int i = 0; p->ids && i < p->n; i++) free(p->ids[i]);
+    for (int k = 0; p->class_names && k < p->n_classes; k++) free(p->class_names[k]);
+    free(p->ids);
+    free(p->class_names);
     memset(p, 0, sizeof *p);
+}
+
+int eval_probs_write_csv(const eval_probs *p, const char *path) {
+    atomic_file af;
+    int rc = atomic_open(&af, path);
+    if (rc) return rc;
+    fputs("id,label", af.f);
+    for (int k = 0; k < p->n_classes; k++) {
+        fputc(',', af.f);
+        csv_write_field(af.f, p->class_names[k]);
+    }
+    fputc('\n', af.f);
+    for (int i = 0; i < p->n; i++) {
+        csv_write_field(af.f, p->ids[i]);
+        fputc(',', af.f);
+        csv_write_field(af.f, p->class_names[p->labels[i]]);
+        for (int k = 0; k < p->n_classes; k++) fprintf(af.f, ",%.6g", p->probs[(long)i * p->n_classes + k]);
+        fputc('\n', af.f);
+    }
+    return atomic_commit(&af);
 }
 
 int eval_run(const eval_options *o, eval_metrics *out) {

@@ -138,8 +138,9 @@ int finetune_predict_set(const mobilenetv2 *backbone, int input_size, model *hea
 }
 
 int finetune_eval_probs(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, float **probs_out,
-                        int **labels_out, int *n_out) {
+                        int **labels_out, int **index_out, int *n_out) {
     *probs_out = NULL, *labels_out = NULL, *n_out = 0;
+    if (index_out) *index_out = NULL;
     int *keep = malloc(((size_t)n + 1) * sizeof *keep);
     if (!keep) return avemo_error(AVEMO_ENOMEM, "out of memory");
     memcpy(keep, idx, (size_t)n * sizeof *keep);
@@ -160,6 +161,7 @@ int finetune_eval_probs(const model_file *mf, const feature_cache *c, const int 
     if (!rc) {
         memcpy(labels, set.labels, (size_t)n * sizeof *labels);
         *probs_out = probs, *labels_out = labels, *n_out = n;
+        if (index_out) *index_out = keep, keep = NULL;
     } else {
         free(probs);
         free(labels);
@@ -172,7 +174,7 @@ int finetune_eval_probs(const model_file *mf, const feature_cache *c, const int 
 int finetune_eval(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, eval_metrics *out) {
     float *probs;
     int *labels, m;
-    int rc = finetune_eval_probs(mf, c, idx, n, tta, &probs, &labels, &m);
+    int rc = finetune_eval_probs(mf, c, idx, n, tta, &probs, &labels, NULL, &m);
     if (rc) return rc;
     rc = metrics_compute(probs, labels, m, mf->n_classes, out);
     free(probs);

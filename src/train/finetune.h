@@ -60,9 +60,10 @@ int finetune_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_report *
 /* Scores of a fine-tuned model file (mf->backbone set) on cache samples idx[0..n): metrics into *out, views
  * 0..tta-1 averaged (tta 0 = 1). */
 int finetune_eval(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, eval_metrics *out);
-/* finetune_eval's probabilities [*n_out, classes] and labels [*n_out] (malloc'd) instead of its metrics. */
+/* finetune_eval's probabilities [*n_out, classes] and labels [*n_out] (malloc'd) instead of its metrics; with
+ * index not NULL, the cache index of each row too (malloc'd; the samples of idx that have face frames). */
 int finetune_eval_probs(const model_file *mf, const feature_cache *c, const int *idx, int n, int tta, float **probs,
-                        int **labels, int *n_out);
+                        int **labels, int **index, int *n_out);
 
 /* Probabilities [set->n, classes] of the head on the backbone's features of every sample of `set`, views
  * 0..tta-1 averaged (backbone folded; the features standardised with mean/std [1280]). */

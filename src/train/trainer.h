@@ -126,14 +126,19 @@ typedef struct {
 } eval_options;
 int eval_run(const eval_options *o, eval_metrics *out);
 
-/* eval_run's samples' probabilities (the ensemble's mean softmax, test-time views averaged, no temperature) and
- * labels: probs [n, n_classes], labels [n], malloc'd (free both). */
+/* eval_run's samples' probabilities (the ensemble's mean softmax, test-time views averaged, no temperature),
+ * labels and sample ids: probs [n, n_classes], labels [n], ids [n] (the cache's sample ids), class_names
+ * [n_classes]; all malloc'd (eval_probs_free). */
 typedef struct {
     float *probs;
     int *labels;
+    char **ids, **class_names;
     int n, n_classes;
 } eval_probs;
 int eval_predict(const eval_options *o, eval_probs *out);
 void eval_probs_free(eval_probs *p);
+/* p as CSV at path, written atomically: a header "id,label,<class names>", then per sample its id, its label's
+ * class name and its probabilities (%.6g). */
+int eval_probs_write_csv(const eval_probs *p, const char *path);
 
 #endif

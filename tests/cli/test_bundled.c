@@ -1,6 +1,7 @@
 /* avemo predict without --model (the bundled models of models/, src/api/bundled.c): a photo (face only, MTCNN),
  * a silent clip (face only), a RAVDESS flac (voice only), a clip with sound (both, fused), a FER2013 48x48
- * crop (classified as it is, auto-detected) and --cropped; the same per window (--window, text, CSV, JSON); the C API gives the CLI's numbers; after `make install
+ * crop (classified as it is, auto-detected) and --cropped; each face scored over AVEMO_BUNDLE_FACE_VIEWS test-time
+ * views unless --tta / face_views says otherwise; the same per window (--window, text, CSV, JSON); the C API gives the CLI's numbers; after `make install
  * DESTDIR=D`, the installed avemo run from another working directory finds the models and MTCNN in
  * D/usr/local/share/avemo (bin/../share/avemo) with no ../shared, and so does the C API with $AVEMO_DATA.
  * Media are made at test time from ../shared with ffmpeg. */
@@ -261,11 +262,54 @@ static void test_installed(void) {
     unsetenv("AVEMO_DATA");
 }
 
+/* The face probabilities of the crop in the JSON of `predict --json ARGS crop` into p (common classes); the
+ * document's face_views; -1 on failure. */
+static int crop_face_json(const char *args, float *p) {
+    char cmd[8192];
+    FMT(cmd, "--json %s '%s' 2>/dev/null", args, crop);
+    if (predict(avemo_bin(), NULL, NULL, cmd) != 0) return -1;
+    cJSON *doc = cJSON_Parse(out);
+    const cJSON *file = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "files"), 0);
+    const cJSON *fm = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(file, "streams"), "face"),
+                                          "mapped_probs");
+    int views = fm ? (int)num(doc, "face_views") : -1;
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES && fm; k++) p[k] = (float)num(fm, avemo_bundle_class_name(k));
+    cJSON_Delete(doc);
+    return views;
+}
+
+/* Each face is scored over AVEMO_BUNDLE_FACE_VIEWS test-time views by default, over one with --tta 1 (the C API's
+ * face_views): the CLI and the API agree on both, and the two differ. */
+static void test_face_views(void) {
+    float cli_default[AVEMO_BUNDLE_CLASSES], cli_one[AVEMO_BUNDLE_CLASSES];
+    CHECK(crop_face_json("", cli_default) == AVEMO_BUNDLE_FACE_VIEWS, "default face_views: %s", out);
+    CHECK(crop_face_json("--tta 1", cli_one) == 1, "--tta 1 face_views: %s", out);
+    double diff = 0;
+    for (int views = 0; views <= 1; views++) {
+        avemo_bundle_options o = {.face_views = views};
+        avemo_bundle *b = NULL;
+        avemo_bundle_result r;
+        CHECK(avemo_bundle_open(&o, &b) == 0, "avemo_bundle_open: %s", avemo_last_error());
+        if (b && avemo_bundle_predict_file(b, crop, NULL, &r) == 0) {
+            const float *want = views ? cli_one : cli_default;
+            for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++)
+                CHECK(fabsf(r.face_probs[k] - want[k]) < 1e-5f, "face_views %d, %s: API %g, CLI %g", views,
+                      avemo_bundle_class_name(k), r.face_probs[k], want[k]);
+        } else {
+            CHECK(0, "API on %s: %s", crop, avemo_last_error());
+        }
+        avemo_bundle_close(b);
+    }
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) diff += fabs(cli_default[k] - cli_one[k]);
+    CHECK(diff > 1e-3, "10 views and 1 view gave the same probabilities (sum |diff| %g)", diff);
+}
+
 int main(void) {
     test_run(setup, "setup");
     if (!ready) return test_summary();
     test_run(test_streams, "predict without --model: photo, silent clip, audio, clip with sound, crop");
     test_run(test_json_and_api, "--json streams and fusion = C API");
+    test_run(test_face_views, "test-time views per face: 10 by default, --tta 1 one; CLI = C API");
     test_run(test_windows_text_csv, "--window without --model: text and CSV per window, the streams each file has");
     test_run(test_windows_json_and_api, "--window --json without --model = C API avemo_bundle_predict_file_windows");
     test_run(test_installed, "make install DESTDIR, predict and faces from another folder");

@@ -7,7 +7,9 @@
  *    speaker-independent accuracy above chance (12.5 %). */
 #include "test.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +76,46 @@ static void test_audio_visual(void) {
     CHECK(exists(ab, "table3.md"), "ablate wrote no table3.md");
 }
 
+/* eval --probs: a header "id,label,<8 classes>", one row per evaluated clip (60 of actor 6) whose probabilities sum
+ * to 1 and whose argmax agrees with its label as often as the top-1 that eval printed says. */
+static void check_probs_csv(const char *t, double top1) {
+    CHECK(sh("%s eval --model %s/run-au/model.safetensors --data %s/cache-au --actors 6 --probs %s/probs.csv", avemo_bin(),
+             t, t, t) == 0, "eval --probs: %s", out);
+    char path[4096], line[4096];
+    snprintf(path, sizeof path, "%s/probs.csv", t);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "%s not written", path);
+    if (!f) return;
+    char names[8][32];
+    int rows = 0, correct = 0, header = fgets(line, sizeof line, f) && !strncmp(line, "id,label,", 9);
+    CHECK(header, "header: %s", line);
+    for (int k = 0, off = 9; header && k < 8; k++) { /* the class names */
+        int len = 0;
+        CHECK(sscanf(line + off, "%31[^,\n]%n", names[k], &len) == 1, "class %d in the header: %s", k, line);
+        off += len + 1;
+    }
+    while (header && fgets(line, sizeof line, f)) {
+        char *label = strchr(line, ','), *p = label ? strchr(label + 1, ',') : NULL;
+        CHECK(p != NULL, "row %d: %s", rows + 1, line);
+        if (!p) break;
+        *p = 0;
+        double sum = 0, best = -1;
+        int arg = -1;
+        for (int k = 0; k < 8; k++) {
+            double v = strtod(p + 1, &p);
+            sum += v;
+            if (v > best) best = v, arg = k;
+        }
+        CHECK(fabs(sum - 1) < 1e-4, "row %d: probabilities sum to %g", rows + 1, sum);
+        correct += arg >= 0 && !strcmp(label + 1, names[arg]);
+        rows++;
+    }
+    fclose(f);
+    CHECK(rows == 60, "%d rows (60 clips of actor 6)", rows);
+    CHECK(rows && fabs((double)correct / rows - top1) < 1e-6, "argmax accuracy %d/%d, eval's top-1 %g", correct, rows,
+          top1);
+}
+
 static void test_audio_learnable(void) {
     const char *rel = shared_path("data/ravdess-speech");
     if (!rel) return;
@@ -92,6 +134,7 @@ static void test_audio_learnable(void) {
     printf("  audio stream, trained on actors 1-4, tested on actor 6 (60 clips): top-1 %.3f (chance 0.125)\n", top1);
     /* 60 test clips: chance gives 7.5 +- 2.6 correct; 13 correct (0.217) is 2 sigma above. Measured: 0.317. */
     CHECK(top1 >= 0.216, "test top-1 %.3f is not above chance", top1);
+    check_probs_csv(t, top1);
 }
 
 int main(void) {

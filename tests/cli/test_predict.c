@@ -45,8 +45,8 @@ static int count_lines(const char *s) {
 static void test_help_and_usage_errors(void) {
     char err[4096];
     CHECK(predict("--help", err, sizeof err) == 0 && strstr(out, "exit status") && strstr(out, "--window"), "help: %s", out);
-    char no_model[1024]; /* without --model the bundled models run (tests/cli/test_bundled.c): --tta needs one */
-    snprintf(no_model, sizeof no_model, "--tta 2 '%s'", wav_a);
+    char no_model[1024]; /* without --model the bundled models run (tests/cli/test_bundled.c): --crops needs one */
+    snprintf(no_model, sizeof no_model, "--crops 3 '%s'", wav_a);
     CHECK(predict(no_model, err, sizeof err) == 2 && strstr(err, "--model"), "no --model: %s", err);
     char args[4096];
     snprintf(args, sizeof args, "--model '%s' --frobnicate 1 '%s'", model_path, wav_a);
