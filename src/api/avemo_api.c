@@ -487,8 +487,49 @@ static int file_video_input(const avemo_model *M, const char *path, avemo_result
     return rc ? rc : file_video_embed(M, path, r, frames, video);
 }
 
+/* The video's decode on one thread; the audio, then the face followed in the frames already decoded, on the
+ * other (data/featurizer.h's overlap: frame k's face while k + 1.. decode). *frames [T, S, S(, ch)] malloc'd and
+ * r's video fields as file_video_frames sets them; the audio into audio [F, C] with its times in ra. */
+static int file_inputs_overlapped(const avemo_model *M, const char *path, avemo_result *r, avemo_result *ra,
+                                  float *audio, uint8_t **frames) {
+    const featurizer *f = &M->feat;
+    int T = f->settings.faces.frames, rc_a = AVEMO_OK;
+    char msg_a[1024] = "";
+    featurizer_overlap o;
+    *frames = malloc((size_t)T * featurizer_frame_bytes(&f->settings));
+    face_frame *info = malloc(sizeof *info * T);
+    int rc = *frames && info ? featurizer_overlap_init(&o, f, path, *frames, info)
+                             : avemo_error(AVEMO_ENOMEM, "out of memory");
+    if (rc) goto done;
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0) featurizer_overlap_decode(&o);
+        if (omp_get_thread_num() == 1 || omp_get_num_threads() == 1) {
+            if ((rc_a = file_audio_input(M, path, ra, audio))) snprintf(msg_a, sizeof msg_a, "%s", avemo_last_error());
+            else featurizer_overlap_faces(&o);
+        }
+    }
+    rc = rc_a ? avemo_error(rc_a, "%s", msg_a) : featurizer_overlap_end(&o);
+    if (!rc) {
+        r->decode_ms += o.decode_ms;
+        r->faces_ms += o.faces_ms;
+        r->frames_without_face = o.n_noface;
+        r->video_frames = T;
+        if (o.clip.fps > 0) r->end_s = o.clip.total_frames / o.clip.fps;
+    }
+    featurizer_overlap_free(&o);
+done:
+    free(info);
+    if (rc) {
+        free(*frames);
+        *frames = NULL;
+    }
+    return rc;
+}
+
 /* The audio and the video of one file side by side on 2 threads (ours, issue 15): the audio's decode, resampling
- * and MFCC beside the video's decode and face search (mostly sequential: following the face from frame to frame);
+ * and MFCC beside the video's decode and face search (mostly sequential: following the face from frame to frame),
+ * and when the face is followed, the decode beside the audio and then the follower (file_inputs_overlapped);
  * the embeddings after, on all threads (as alone: MobileNetV2's sums depend on its thread count, and predict
  * must give prep's inputs bit for bit). Stage times are each thread's own, so on 2 threads they may add up to
  * more than the wall time. Errors come back on the caller's thread. */
@@ -499,12 +540,16 @@ static int file_inputs_side_by_side(const avemo_model *M, const char *path, avem
     uint8_t *frames = NULL;
     int rc_a = AVEMO_OK, rc_v = AVEMO_OK;
     char msg_a[1024] = "", msg_v[1024] = "";
+    if (featurizer_overlap_usable(&M->feat, path)) {
+        if ((rc_v = file_inputs_overlapped(M, path, &rv, &ra, audio, &frames))) return rc_v;
+    } else {
 #pragma omp parallel sections num_threads(2)
-    {
+        {
 #pragma omp section
-        if ((rc_a = file_audio_input(M, path, &ra, audio))) snprintf(msg_a, sizeof msg_a, "%s", avemo_last_error());
+            if ((rc_a = file_audio_input(M, path, &ra, audio))) snprintf(msg_a, sizeof msg_a, "%s", avemo_last_error());
 #pragma omp section
-        if ((rc_v = file_video_frames(M, path, &rv, &frames))) snprintf(msg_v, sizeof msg_v, "%s", avemo_last_error());
+            if ((rc_v = file_video_frames(M, path, &rv, &frames))) snprintf(msg_v, sizeof msg_v, "%s", avemo_last_error());
+        }
     }
     if (rc_a || rc_v) {
         free(frames);

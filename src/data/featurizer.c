@@ -475,11 +475,176 @@ int featurizer_frames(const featurizer *f, const video_clip *clip, uint8_t *out,
     return rc;
 }
 
+/* ---- video: decode and face following overlapped ---- */
+
+int featurizer_overlap_usable(const featurizer *f, const char *path) {
+    return f->settings.frames_kind == VIDEO_FRAMES_FACES && f->detector && f->settings.faces.track &&
+           !image_is_image_path(path) && omp_get_max_threads() >= 2 && !omp_in_parallel();
+}
+
+int featurizer_overlap_init(featurizer_overlap *o, const featurizer *f, const char *path, uint8_t *out,
+                            face_frame *info) {
+    memset(o, 0, sizeof *o);
+    o->f = f, o->path = path, o->out = out, o->info = info;
+    if (pthread_mutex_init(&o->lock, NULL)) return avemo_error(AVEMO_ENOMEM, "%s: cannot make a lock", path);
+    if (pthread_cond_init(&o->changed, NULL)) {
+        pthread_mutex_destroy(&o->lock);
+        return avemo_error(AVEMO_ENOMEM, "%s: cannot make a condition variable", path);
+    }
+    return AVEMO_OK;
+}
+
+/* io/video.h's sink, on the decoding thread: slots [0, slots) are decoded. */
+static void overlap_ready(void *ctx, const uint8_t *rgb, int h, int w, int slots) {
+    featurizer_overlap *o = ctx;
+    pthread_mutex_lock(&o->lock);
+    o->rgb = rgb, o->h = h, o->w = w, o->ready = slots;
+    pthread_cond_broadcast(&o->changed);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* The decoder starts again from the start: the follower stops; returns once it no longer reads a frame. */
+static void overlap_restart(void *ctx) {
+    featurizer_overlap *o = ctx;
+    pthread_mutex_lock(&o->lock);
+    o->restarted = 1;
+    pthread_cond_broadcast(&o->changed);
+    while (o->following) pthread_cond_wait(&o->changed, &o->lock);
+    pthread_mutex_unlock(&o->lock);
+}
+
+int featurizer_overlap_decode(featurizer_overlap *o) {
+    double t0 = omp_get_wtime();
+    const faces_config *fc = &o->f->settings.faces;
+    video_clip *c = &o->clip;
+    video_frame_sink sink = {overlap_ready, overlap_restart, o};
+    int rc = AVEMO_OK;
+    c->n = fc->frames;
+    if (!(c->index = malloc(sizeof *c->index * (c->n > 0 ? c->n : 1))))
+        rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", o->path);
+    if (!rc) rc = video_probe(o->path, &c->total_frames, &c->fps, &c->h, &c->w);
+    if (!rc) rc = video_sample_indices(c->index, c->n, c->total_frames, c->fps, fc->window);
+    if (!rc) rc = video_decode_indices_fed(o->path, c->index, c->n, 0, &sink, &c->rgb, &c->h, &c->w);
+    pthread_mutex_lock(&o->lock);
+    o->decode_ended = 1;
+    if ((o->decode_rc = rc)) snprintf(o->decode_msg, sizeof o->decode_msg, "%s", avemo_last_error());
+    pthread_cond_broadcast(&o->changed);
+    pthread_mutex_unlock(&o->lock);
+    o->decode_ms = 1e3 * (omp_get_wtime() - t0);
+    return rc;
+}
+
+/* The follower's wait for frame k: 1 with the frame's pixels and index, 0 when it must stop (the decoder failed or
+ * starts again). Frame k is then the follower's until overlap_release. */
+static int overlap_acquire(featurizer_overlap *o, int k, const uint8_t **rgb, int *h, int *w, long *index) {
+    pthread_mutex_lock(&o->lock);
+    while (o->ready <= k && !o->decode_ended && !o->restarted) pthread_cond_wait(&o->changed, &o->lock);
+    int go = o->ready > k && !o->restarted;
+    if (go) {
+        o->following = 1;
+        *rgb = o->rgb + (size_t)k * o->h * o->w * 3;
+        *h = o->h, *w = o->w;
+        *index = o->clip.index[k];
+    }
+    pthread_mutex_unlock(&o->lock);
+    return go;
+}
+
+static void overlap_release(featurizer_overlap *o) {
+    pthread_mutex_lock(&o->lock);
+    o->following = 0;
+    pthread_cond_broadcast(&o->changed);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* The follower's loop: frame by frame as they are decoded, until all are cropped or the decoder stops it. */
+static int follow_frames(featurizer_overlap *o) {
+    const faces_config *fc = &o->f->settings.faces;
+    long fb = faces_frame_bytes(fc);
+    faces_sequence seq;
+    faces_sequence_init(&seq);
+    int rc = AVEMO_OK, k, h, w;
+    const uint8_t *rgb;
+    long index;
+    for (k = 0; k < fc->frames && !rc && overlap_acquire(o, k, &rgb, &h, &w, &index); k++) {
+        double t0 = omp_get_wtime();
+        rc = faces_sequence_frame(o->f->detector, fc, &seq, rgb, h, w, index, o->out + (size_t)k * fb, &o->info[k],
+                                  &o->n_noface);
+        o->faces_ms += 1e3 * (omp_get_wtime() - t0);
+        overlap_release(o);
+    }
+    o->faces_done = !rc && k == fc->frames;
+    return rc;
+}
+
+int featurizer_overlap_faces(featurizer_overlap *o) {
+    int rc;
+    if (omp_in_parallel()) {
+        rc = follow_frames(o);
+    } else { /* called alone: MTCNN's layers serial as in faces_from_clip (their sums depend on the thread count) */
+#pragma omp parallel
+#pragma omp master
+        rc = follow_frames(o);
+    }
+    if ((o->faces_rc = rc)) snprintf(o->faces_msg, sizeof o->faces_msg, "%s", avemo_last_error());
+    return rc;
+}
+
+int featurizer_overlap_end(featurizer_overlap *o) {
+    if (o->decode_rc) return avemo_error(o->decode_rc, "%s", o->decode_msg);
+    if (o->faces_rc) return avemo_error_prefix(avemo_error(o->faces_rc, "%s", o->faces_msg), "%s", o->path);
+    if (o->faces_done) return AVEMO_OK;
+    double t0 = omp_get_wtime(); /* the follower stopped (the decoder started again): the faces of the clip now */
+    o->n_noface = 0;
+    int rc = featurizer_frames(o->f, &o->clip, o->out, o->info, &o->n_noface);
+    o->faces_ms += 1e3 * (omp_get_wtime() - t0);
+    return rc ? avemo_error_prefix(rc, "%s", o->path) : AVEMO_OK;
+}
+
+void featurizer_overlap_free(featurizer_overlap *o) {
+    video_clip_free(&o->clip);
+    pthread_cond_destroy(&o->changed);
+    pthread_mutex_destroy(&o->lock);
+}
+
+/* featurizer_frames_file's frames and crops, decode and face following overlapped on 2 threads. */
+static int frames_file_overlapped(const featurizer *f, const char *path, uint8_t *out, face_frame *info,
+                                  int *n_noface) {
+    featurizer_overlap o;
+    int rc = featurizer_overlap_init(&o, f, path, out, info);
+    if (rc) return rc;
+#pragma omp parallel num_threads(2)
+    {
+        if (omp_get_thread_num() == 0) featurizer_overlap_decode(&o);
+        if (omp_get_thread_num() == 1 || omp_get_num_threads() == 1) featurizer_overlap_faces(&o);
+    }
+    rc = featurizer_overlap_end(&o);
+    *n_noface = o.n_noface;
+    featurizer_overlap_free(&o);
+    return rc;
+}
+
 int featurizer_frames_file(const featurizer *f, const char *path, uint8_t **out, face_frame **info, int *n_frames,
                            int *n_noface) {
     *out = NULL;
     if (info) *info = NULL;
     *n_frames = *n_noface = 0;
+    if (featurizer_overlap_usable(f, path)) {
+        int n = f->settings.faces.frames, rc = AVEMO_OK;
+        uint8_t *frames = malloc((size_t)n * featurizer_frame_bytes(&f->settings));
+        face_frame *fi = malloc(sizeof *fi * n);
+        if (!frames || !fi) rc = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
+        if (!rc) rc = frames_file_overlapped(f, path, frames, fi, n_noface);
+        if (rc || !info) free(fi);
+        if (rc) {
+            free(frames);
+            return rc;
+        }
+        *out = frames;
+        if (info) *info = fi;
+        *n_frames = n;
+        return AVEMO_OK;
+    }
     video_clip clip;
     int rc = featurizer_read_frames(f, path, &clip);
     if (rc) return rc;

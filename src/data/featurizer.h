@@ -38,6 +38,7 @@
 #include "vision/faces.h"
 #include "vision/mtcnn.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,6 +151,58 @@ int featurizer_frames(const featurizer *f, const video_clip *clip, uint8_t *out,
  * *info [*n_frames] malloc'd. Errors name the file. */
 int featurizer_frames_file(const featurizer *f, const char *path, uint8_t **out, face_frame **info, int *n_frames,
                            int *n_noface);
+/* ---- video: decode and face following overlapped (ours, issue 15) ----
+ * Following the face takes the frames in order, and the decoder delivers them in order: on 2 threads one decodes
+ * the sampled frames while the other follows the face in those already decoded, frame k while k + 1.. decode (two
+ * stages, one thread each, signalled per frame). The crops and records are featurizer_read_frames then
+ * featurizer_frames's, bit for bit: the same calls on the same frames in the same order (vision/faces.h's
+ * faces_sequence_frame; tests/data/test_featurizer.c). Use:
+ *
+ *   featurizer_overlap o;
+ *   featurizer_overlap_init(&o, f, path, out, info);          caller's thread; out [frames, S, S(, 3)], info [frames]
+ *   #pragma omp parallel num_threads(2)
+ *   { if (omp_get_thread_num() == 0) featurizer_overlap_decode(&o);
+ *     if (omp_get_thread_num() == 1 || omp_get_num_threads() == 1) { other work; featurizer_overlap_faces(&o); } }
+ *   rc = featurizer_overlap_end(&o);                          caller's thread: errors, o.clip, o.n_noface
+ *
+ * If the decoder has to decode the file again from the start (io/video.h's restart: a damaged file), the follower
+ * stops and featurizer_overlap_end crops the faces of the decoded clip the usual way. */
+typedef struct {
+    const featurizer *f;
+    const char *path;
+    uint8_t *out;             /* [frames, S, S(, 3)] the crops */
+    face_frame *info;         /* [frames] */
+    int n_noface;
+    video_clip clip;          /* the sampled frames, complete after featurizer_overlap_end (the decoder's) */
+    double decode_ms, faces_ms; /* each stage's own time (the follower's waits for frames not counted) */
+    /* between the two threads, under lock: */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int ready;                /* slots decoded (io/video.h's sink) */
+    const uint8_t *rgb;       /* [frames, h, w, 3] where the decoder writes them */
+    int h, w;
+    int decode_ended;         /* featurizer_overlap_decode returned */
+    int restarted;            /* the decoder started again: the follower stops */
+    int following;            /* the follower works on a frame */
+    int faces_done;           /* the follower cropped every frame */
+    int decode_rc, faces_rc;  /* each stage's status and message (messages are per thread) */
+    char decode_msg[1024], faces_msg[1024];
+} featurizer_overlap;
+
+/* Whether `path` takes the overlapped path: face following (faces.track) on a video, 2+ OpenMP threads allowed
+ * and not inside a parallel region (prep's parallel jobs and 1 thread keep featurizer_frames_file's order). */
+int featurizer_overlap_usable(const featurizer *f, const char *path);
+int featurizer_overlap_init(featurizer_overlap *o, const featurizer *f, const char *path, uint8_t *out,
+                            face_frame *info);
+int featurizer_overlap_decode(featurizer_overlap *o); /* the first stage: probe, sample, decode */
+int featurizer_overlap_faces(featurizer_overlap *o);  /* the second: the face followed frame by frame */
+/* After both stages: the decoder's error, else the follower's (each naming the file); the faces cropped here when
+ * the follower stopped. Frees nothing: featurizer_overlap_free. */
+int featurizer_overlap_end(featurizer_overlap *o);
+void featurizer_overlap_free(featurizer_overlap *o); /* the clip and the lock */
+
+/* ---- embeddings ---- */
+
 /* Backbone embeddings of n frames uint8 [n, h, w, channels] (channels 1 or 3; converted to the stem's: gray is
  * replicated, RGB goes to BT.601 luma) -> out [n, 1280]; `chunk` frames per pass (0 = the backbone's default). */
 int featurizer_embed(const featurizer *f, const uint8_t *frames, int n, int h, int w, int channels, int chunk,

@@ -300,6 +300,8 @@ typedef struct {
     int sws_fmt, sws_w, sws_h;
     int by_pts;       /* frames numbered by timestamp (pts_order.h), unwanted non-reference frames skipped */
     pts_order order;  /* timestamps of the packets read so far (by_pts) */
+    const video_frame_sink *sink; /* told of the slots as they fill (NULL: nobody) */
+    int told;         /* slots the sink was told of */
 } decode_state;
 
 /* decode_wanted's answer when numbering by timestamp turned out wrong for this file after frames were numbered
@@ -409,6 +411,7 @@ static int drain(decode_state *s, AVCodecContext *dec, AVFrame *fr) {
         int err = take_frame(s, fr);
         av_frame_unref(fr);
         if (err) return err;
+        if (s->sink && s->next > s->told) s->sink->ready(s->sink->ctx, s->rgb, s->h, s->w, s->told = s->next);
     }
 }
 
@@ -499,7 +502,8 @@ static int decode_wanted(decode_state *s, const vstream *v) {
     return err;
 }
 
-int video_decode_indices(const char *path, const long *idx, int n, int max_side, uint8_t **rgb, int *h, int *w) {
+int video_decode_indices_fed(const char *path, const long *idx, int n, int max_side, const video_frame_sink *sink,
+                             uint8_t **rgb, int *h, int *w) {
     *rgb = NULL;
     for (int k = 1; k < n; k++)
         if (idx[k] >= 0 && idx[k] < idx[k - 1])
@@ -508,8 +512,10 @@ int video_decode_indices(const char *path, const long *idx, int n, int max_side,
     int err = vstream_open(&v, path, 1);
     if (err) return err;
     decode_state s = {.path = path, .idx = idx, .n = n, .v = &v, .max_side = max_side > 0 ? max_side : AVEMO_DECODE_MAX_SIDE,
-                      .by_pts = 1};
+                      .by_pts = 1, .sink = sink};
     if ((err = decode_wanted(&s, &v)) == DECODE_AGAIN_BY_COUNT) {
+        if (sink) sink->restart(sink->ctx); /* the slots told of are written again */
+        s.told = 0;
         vstream_close(&v);
         pts_order_free(&s.order);
         s.by_pts = 0, s.next = 0, s.frame_no = 0;
@@ -534,6 +540,7 @@ int video_decode_indices(const char *path, const long *idx, int n, int max_side,
         delivered_size(v.coded_w, v.coded_h, s.max_side, v.orient, &sw, &sh, &s.w, &s.h);
         if (!(s.rgb = calloc((size_t)(n ? n : 1) * s.h * s.w * 3, 1))) err = avemo_error(AVEMO_ENOMEM, "%s: out of memory", path);
     }
+    if (!err && sink) sink->ready(sink->ctx, s.rgb, s.h, s.w, n); /* the padded slots after the last frame too */
     if (!err) {
         *h = s.h;
         *w = s.w;
@@ -546,6 +553,10 @@ int video_decode_indices(const char *path, const long *idx, int n, int max_side,
     pts_order_free(&s.order);
     vstream_close(&v);
     return err;
+}
+
+int video_decode_indices(const char *path, const long *idx, int n, int max_side, uint8_t **rgb, int *h, int *w) {
+    return video_decode_indices_fed(path, idx, n, max_side, NULL, rgb, h, w);
 }
 
 int video_read_clip(const char *path, int frames, frame_window win, video_clip *out) {

@@ -84,6 +84,22 @@ int video_probe(const char *path, long *total_frames, double *fps, int *h, int *
  * at most max_side (0 = AVEMO_DECODE_MAX_SIDE), turned upright. */
 int video_decode_indices(const char *path, const long *idx, int n, int max_side, uint8_t **rgb, int *h, int *w);
 
+/* Who is told of the frames video_decode_indices_fed delivers, as they come (ours, issue 15: the face follower works
+ * on frame k while k + 1.. decode). ready(ctx, rgb, h, w, slots): slots [0, slots) of rgb [n, h, w, 3] hold their
+ * final frames (zero for -1 entries); rgb is the buffer the call returns, and it stays where it is; called with
+ * growing slots, lastly with n on success. restart(ctx): numbering frames by timestamp failed after frames were
+ * told of (a damaged file), and the file is decoded again from the start, writing every slot again: it returns
+ * when nobody reads the slots any more; ready counts from 0 again after it. Both run on the decoding thread. */
+typedef struct {
+    void (*ready)(void *ctx, const uint8_t *rgb, int h, int w, int slots);
+    void (*restart)(void *ctx);
+    void *ctx;
+} video_frame_sink;
+
+/* video_decode_indices telling `sink` (may be NULL) of each frame as it is delivered. */
+int video_decode_indices_fed(const char *path, const long *idx, int n, int max_side, const video_frame_sink *sink,
+                             uint8_t **rgb, int *h, int *w);
+
 /* The display transform a display matrix (libavutil/display.h, 9 int32) asks for, as FFmpeg's player applies it;
  * VIDEO_ORIENT_NONE for angles that are not a multiple of 90 degrees. */
 video_orientation video_orientation_from_matrix(const int32_t *matrix);

@@ -200,30 +200,6 @@ static int search_every_frame(const mtcnn *m, const video_clip *clip, const face
     return err ? avemo_error(err, "%s", msg) : AVEMO_OK;
 }
 
-/* Pass 1 when following the face: frames in order; a frame the track does not reach gets the full search. */
-static int track_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, face_frame *info) {
-    size_t frame_px = (size_t)clip->h * clip->w * 3;
-    float anchor[4];
-    int have_anchor = 0;
-    for (int k = 0; k < clip->n; k++) {
-        face_frame *fi = &info[k];
-        if (!frame_reset(fi, clip, k)) continue;
-        const uint8_t *rgb = clip->rgb + (size_t)k * frame_px;
-        int kept = 0, e = have_anchor ? follow(m, rgb, clip->h, clip->w, anchor, fi, &kept) : AVEMO_OK;
-        if (!e && !kept) {
-            frame_reset(fi, clip, k); /* what follow() wrote is dropped */
-            e = full_search(m, rgb, clip->h, clip->w, cfg, fi);
-            if (!e && fi->status == FACE_FOUND) { /* the crop of its second pass: the first pass's box, squared */
-                anchor[0] = fi->face.x0, anchor[1] = fi->face.y0, anchor[2] = fi->face.x1, anchor[3] = fi->face.y1;
-                square_box(anchor);
-            }
-        }
-        if (e) return e;
-        have_anchor = fi->status == FACE_FOUND;
-    }
-    return AVEMO_OK;
-}
-
 /* crop box (zero outside), grayscale unless colour, bilinear resize -> dst [size, size(, 3)] */
 static int crop_face(uint8_t *dst, const uint8_t *rgb, int h, int w, const float *box, const faces_config *cfg) {
     int x0 = (int)lrintf(box[0]), y0 = (int)lrintf(box[1]);
@@ -243,42 +219,79 @@ static int crop_face(uint8_t *dst, const uint8_t *rgb, int h, int w, const float
     return AVEMO_OK;
 }
 
+/* Pass 1 when following the face, on frame k (in order): the second pass around the anchor, else the full search
+ * (which sets the anchor: the crop of its second pass, the first pass's box squared). */
+static int follow_or_search(const mtcnn *m, const uint8_t *rgb, int h, int w, const faces_config *cfg,
+                            faces_sequence *seq, face_frame *fi) {
+    int kept = 0, e = seq->have_anchor ? follow(m, rgb, h, w, seq->anchor, fi, &kept) : AVEMO_OK;
+    if (!e && !kept) {
+        long index = fi->frame_index;
+        memset(fi, 0, sizeof *fi); /* what follow() wrote is dropped */
+        fi->frame_index = index;
+        e = full_search(m, rgb, h, w, cfg, fi);
+        if (!e && fi->status == FACE_FOUND) {
+            seq->anchor[0] = fi->face.x0, seq->anchor[1] = fi->face.y0;
+            seq->anchor[2] = fi->face.x1, seq->anchor[3] = fi->face.y1;
+            square_box(seq->anchor);
+        }
+    }
+    if (!e) seq->have_anchor = fi->status == FACE_FOUND;
+    return e;
+}
+
+/* Pass 2 on one frame, in order: the box (found, or the previous one reused), the crop into dst [size, size(, 3)]. */
+static int crop_step(const uint8_t *rgb, int h, int w, const faces_config *cfg, faces_sequence *seq, face_frame *fi,
+                     uint8_t *dst, int *n_noface) {
+    memset(dst, 0, (size_t)faces_frame_bytes(cfg));
+    if (fi->status == FACE_PADDED) return AVEMO_OK;
+    if (fi->status == FACE_FOUND) {
+        memcpy(seq->prev, fi->box, sizeof seq->prev);
+        seq->have_prev = 1;
+    } else {
+        (*n_noface)++;
+        if (!(cfg->reuse_box && seq->have_prev)) return AVEMO_OK;
+        fi->status = FACE_REUSED;
+        memcpy(fi->box, seq->prev, sizeof seq->prev);
+    }
+    return crop_face(dst, rgb, h, w, fi->box, cfg);
+}
+
+void faces_sequence_init(faces_sequence *seq) { memset(seq, 0, sizeof *seq); }
+
+int faces_sequence_frame(const mtcnn *m, const faces_config *cfg, faces_sequence *seq, const uint8_t *rgb, int h,
+                         int w, long frame_index, uint8_t *out, face_frame *fi, int *n_noface) {
+    memset(fi, 0, sizeof *fi);
+    fi->frame_index = frame_index;
+    if (frame_index < 0) fi->status = FACE_PADDED;
+    int err = frame_index >= 0 && cfg->track ? follow_or_search(m, rgb, h, w, cfg, seq, fi)
+              : frame_index >= 0            ? full_search(m, rgb, h, w, cfg, fi)
+                                            : AVEMO_OK;
+    return err ? err : crop_step(rgb, h, w, cfg, seq, fi, out, n_noface);
+}
+
 int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, uint8_t *out,
                     face_frame *info, int *n_noface) {
     *n_noface = 0;
     long fb = faces_frame_bytes(cfg);
     size_t frame_px = (size_t)clip->h * clip->w * 3;
-    /* pass 1: detection and refinement, following the face in order or searching every frame. Following runs on
-     * the caller's thread inside a parallel region, so that the layers run serially there: split over threads,
-     * MTCNN's small layers on a 144 px crop cost more in waiting than they gain (measured: 4x the CPU time on 2
-     * threads) */
+    faces_sequence seq;
+    faces_sequence_init(&seq);
     int err = AVEMO_OK;
     if (cfg->track) {
+        /* following: frames in order, each searched then cropped, on the caller's thread inside a parallel region,
+         * so that the layers run serially there: split over threads, MTCNN's small layers on a 144 px crop cost
+         * more in waiting than they gain (measured: 4x the CPU time on 2 threads) */
 #pragma omp parallel
 #pragma omp master
-        err = track_clip(m, clip, cfg, info);
-    } else {
-        err = search_every_frame(m, clip, cfg, info);
+        for (int k = 0; k < clip->n && !err; k++)
+            err = faces_sequence_frame(m, cfg, &seq, clip->rgb + (size_t)k * frame_px, clip->h, clip->w,
+                                       clip->index[k], out + (size_t)k * fb, &info[k], n_noface);
+        return err;
     }
-    if (err) return err;
-    /* pass 2, in order: reused boxes, crops */
-    float prev[4] = {0, 0, 0, 0};
-    int have_prev = 0;
-    for (int k = 0; k < clip->n; k++) {
-        face_frame *fi = &info[k];
-        uint8_t *dst = out + (size_t)k * fb;
-        memset(dst, 0, (size_t)fb);
-        if (fi->status == FACE_PADDED) continue;
-        if (fi->status == FACE_FOUND) {
-            memcpy(prev, fi->box, sizeof prev);
-            have_prev = 1;
-        } else {
-            (*n_noface)++;
-            if (!(cfg->reuse_box && have_prev)) continue;
-            fi->status = FACE_REUSED;
-            memcpy(fi->box, prev, sizeof prev);
-        }
-        if ((err = crop_face(dst, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, fi->box, cfg))) return err;
-    }
-    return AVEMO_OK;
+    /* the full search on every frame, frames in parallel; then reused boxes and crops, in order */
+    if ((err = search_every_frame(m, clip, cfg, info))) return err;
+    for (int k = 0; k < clip->n && !err; k++)
+        err = crop_step(clip->rgb + (size_t)k * frame_px, clip->h, clip->w, cfg, &seq, &info[k], out + (size_t)k * fb,
+                        n_noface);
+    return err;
 }

@@ -90,6 +90,22 @@ static inline long faces_frame_bytes(const faces_config *cfg) {
     return (long)cfg->size * cfg->size * (cfg->color_rgb ? 3 : 1);
 }
 
+/* What following the face and reusing boxes carry from one frame to the next (faces_sequence_frame). */
+typedef struct {
+    float anchor[4]; /* the box the follower's search crop is centred on */
+    int have_anchor; /* the last frame searched had a face */
+    float prev[4];   /* the last box cropped (reuse_box) */
+    int have_prev;
+} faces_sequence;
+
+void faces_sequence_init(faces_sequence *seq);
+/* One frame rgb [h, w, 3] of a sequence, frames in order: frame_index < 0 is a padded slot (rgb not read, out zeros);
+ * else the face followed (cfg->track) or the full search, then the crop into out [size, size(, 3)] and fi. What
+ * faces_from_clip does per frame when following, so that frames can be fed as they are decoded (data/featurizer.h's
+ * overlapped decode) with the same result bit for bit. The layers run on as many threads as the caller allows. */
+int faces_sequence_frame(const mtcnn *m, const faces_config *cfg, faces_sequence *seq, const uint8_t *rgb, int h,
+                         int w, long frame_index, uint8_t *out, face_frame *fi, int *n_noface);
+
 /* Crops of every frame of `clip` into out [clip->n, size, size(, 3)], info [clip->n]. *n_noface counts
  * frames where no face was found (reused boxes included, padded frames not). */
 int faces_from_clip(const mtcnn *m, const video_clip *clip, const faces_config *cfg, uint8_t *out,

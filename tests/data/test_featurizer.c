@@ -275,6 +275,99 @@ static void test_open_side_by_side(void) {
     omp_set_num_threads(threads);
 }
 
+/* The same frame records: what the follower found and where it cropped. */
+static int same_face_frames(const face_frame *a, const face_frame *b, int n) {
+    for (int k = 0; k < n; k++)
+        if (a[k].status != b[k].status || a[k].frame_index != b[k].frame_index || a[k].n_detected != b[k].n_detected ||
+            a[k].refined != b[k].refined || a[k].tracked != b[k].tracked || memcmp(a[k].box, b[k].box, sizeof a[k].box))
+            return 0;
+    return 1;
+}
+
+/* Decode and face following overlapped (featurizer_overlap: 2 threads, frame k's face while k + 1.. decode) give the
+ * crops and records of the sequential path (featurizer_read_frames then featurizer_frames) bit for bit: a face moving
+ * across the frame and gone for a stretch (the track lost, the full search again, a reused box), with the centre
+ * window and with the first-frames window past the clip's end (padded slots); and the two stages run one after the
+ * other on one thread give them too. A missing file fails with its message on the caller's thread. */
+static void test_overlap_matches_sequential(void) {
+    const char *still = shared_path("data/faces/ravdess-stills/Actor_01.png");
+    const char *manifest = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
+    if (!still || !manifest) return;
+    char mp4[600], cmd[2048], log[2048];
+    snprintf(mp4, sizeof mp4, "%s/moving.mp4", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=gray:s=640x360:r=25 -loop 1 -i '%s' "
+             "-filter_complex \"[1]scale=400:225[f];[0][f]overlay=x='20+80*t':y='40+30*sin(3*t)':"
+             "enable='not(between(t,1.1,1.5))'\" -t 2.4 -c:v libx264 -pix_fmt yuv420p '%s'", still, mp4);
+    CHECK(run_cmd(cmd, log, sizeof log) == 0, "ffmpeg: %s", log);
+    int threads = omp_get_max_threads();
+    for (int variant = 0; variant < 2; variant++) {
+        featurizer_settings s;
+        featurizer_settings_default(&s); /* following the face */
+        s.modality = DATASET_NEED_VIDEO;
+        s.faces.size = 64;
+        s.faces.reuse_box = variant == 1;
+        s.faces.window = variant == 1 ? FRAME_WINDOW_FIRST : FRAME_WINDOW_CENTER;
+        featurizer f;
+        if (featurizer_open(&f, &s, manifest, NULL)) {
+            CHECK(0, "open: %s", avemo_last_error());
+            return;
+        }
+        int T = s.faces.frames;
+        long fb = featurizer_frame_bytes(&s);
+        /* sequential */
+        omp_set_num_threads(1);
+        video_clip clip;
+        uint8_t *seq = malloc((size_t)T * fb);
+        face_frame seq_info[AVEMO_FRAMES_PER_CLIP];
+        int seq_noface = -1, n_padded = 0, n_tracked = 0, n_searched = 0;
+        CHECK(!featurizer_overlap_usable(&f, mp4), "overlapped on 1 thread");
+        CHECK(featurizer_read_frames(&f, mp4, &clip) == 0 && featurizer_frames(&f, &clip, seq, seq_info, &seq_noface) == 0,
+              "sequential: %s", avemo_last_error());
+        video_clip_free(&clip);
+        for (int k = 0; k < T; k++) {
+            n_padded += seq_info[k].status == FACE_PADDED;
+            n_tracked += seq_info[k].tracked;
+            n_searched += seq_info[k].status == FACE_FOUND && !seq_info[k].tracked;
+        }
+        /* the clip does what the test is about: followed frames, frames without a face, a search after one */
+        CHECK(n_tracked >= 3 && seq_noface >= 1 && n_searched >= 2 && (variant == 0 || n_padded >= 3),
+              "variant %d: %d followed, %d without a face, %d full searches, %d padded", variant, n_tracked, seq_noface,
+              n_searched, n_padded);
+        /* overlapped on 2 threads (featurizer_frames_file takes that path) */
+        omp_set_num_threads(2);
+        CHECK(featurizer_overlap_usable(&f, mp4), "not overlapped on 2 threads");
+        uint8_t *ov = NULL;
+        face_frame *ov_info = NULL;
+        int n = 0, ov_noface = -1;
+        CHECK(featurizer_frames_file(&f, mp4, &ov, &ov_info, &n, &ov_noface) == 0, "overlapped: %s",
+              avemo_last_error());
+        CHECK(n == T && ov_noface == seq_noface && ov && !memcmp(ov, seq, (size_t)T * fb) &&
+                  same_face_frames(ov_info, seq_info, T),
+              "variant %d: the overlapped crops differ from the sequential ones (%d frames, %d / %d without a face)",
+              variant, n, ov_noface, seq_noface);
+        /* the two stages one after the other on one thread (a team of one) */
+        featurizer_overlap o;
+        memset(ov, 0xff, (size_t)T * fb);
+        CHECK(featurizer_overlap_init(&o, &f, mp4, ov, ov_info) == 0, "init");
+        CHECK(featurizer_overlap_decode(&o) == 0 && featurizer_overlap_faces(&o) == 0 && featurizer_overlap_end(&o) == 0,
+              "stages in turn: %s", avemo_last_error());
+        CHECK(o.n_noface == seq_noface && !memcmp(ov, seq, (size_t)T * fb) && same_face_frames(ov_info, seq_info, T),
+              "variant %d: the stages in turn differ", variant);
+        featurizer_overlap_free(&o);
+        free(ov);
+        free(ov_info);
+        free(seq);
+        if (variant == 0) { /* errors: the decoder's, named, on the caller's thread; the follower does not wait */
+            CHECK(featurizer_frames_file(&f, "/nonexistent/clip.mp4", &ov, &ov_info, &n, &ov_noface) != 0 &&
+                      strstr(avemo_last_error(), "/nonexistent/clip.mp4") && !ov && !ov_info && n == 0,
+                  "missing file: %s", avemo_last_error());
+        }
+        featurizer_close(&f);
+    }
+    omp_set_num_threads(threads);
+}
+
 int main(void) {
     RUN(test_settings_json_round_trip);
     RUN(test_settings_json_errors);
@@ -283,5 +376,6 @@ int main(void) {
     RUN(test_short_clip_frames);
     RUN(test_weights_search);
     RUN(test_open_side_by_side);
+    RUN(test_overlap_matches_sequential);
     return test_summary();
 }
