@@ -114,12 +114,15 @@ typedef struct {
     int video_frames, frames_without_face; /* frames sampled / of those, without a face (zero crops) */
     double start_s, end_s;          /* the part of the input this result covers (windows) */
     double decode_ms;               /* media decoding (audio decode + resample, video frames) */
-    double faces_ms;                /* MTCNN face crops */
+    double faces_ms;                /* MTCNN face crops (when the face is followed on 2+ threads: the follower's
+                                       work, its waits for frames not counted) */
     double features_ms;             /* MFCC / FRFT-MFCC, MobileNetV2 embeddings, standardisation */
     double model_ms;                /* the trained head */
     double total_ms;                /* wall time of the call (per window: its share); the stage times above are
                                        each thread's own: a whole file on 2+ OpenMP threads decodes and featurises
-                                       its audio beside its video, so they may add up to more than total_ms */
+                                       its audio beside its video, and follows the face in the frames already
+                                       decoded while the next ones decode, so they may add up to more than
+                                       total_ms */
 } avemo_result;
 
 /* Predict one file: a video with sound, a silent video, an audio file, or a still image, as the model

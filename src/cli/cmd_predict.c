@@ -110,8 +110,9 @@ static const cli_option predict_options[] = {
              "crops and their mirrors"},
     {CLI_FLAG(predict_args, timing, "--timing"),
      .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
-             "features, model; on 2+ threads audio and video overlap, so the stages\n"
-             "may add up to more) and the wall time since the command started"},
+             "features, model; on 2+ threads the audio, the video's decode and the\n"
+             "face search overlap, so the stages may add up to more) and the wall time\n"
+             "since the command started"},
     {0}};
 
 static const cli_command predict_command = {
