@@ -542,7 +542,7 @@ static int overlap_acquire(featurizer_overlap *o, int k, const uint8_t **rgb, in
     int go = o->ready > k && !o->restarted;
     if (go) {
         o->following = 1;
-        *rgb = o->rgb + (size_t)k * o->h * o->w * 3;
+        *rgb = o->rgb ? o->rgb + (size_t)k * o->h * o->w * 3 : NULL; /* NULL: padded slots before the first frame */
         *h = o->h, *w = o->w;
         *index = o->clip.index[k];
     }
