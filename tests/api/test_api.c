@@ -8,6 +8,7 @@
 #include "io/npy.h"
 #include "vision/faces.h"
 
+#include <omp.h>
 #include <pthread.h>
 
 static char audio_model[700], tone_a[700], tone_b[700], tone_long[700], tone_exact[700];
@@ -259,6 +260,10 @@ static void test_audio_visual(void) {
     const char *still = shared_path("data/faces/ravdess-stills/Actor_01.png");
     const char *manifest = shared_path("weights/mtcnn/mtcnn_model-weights_manifest.json");
     if (!still || !manifest) return;
+    /* 2 threads, on any machine: the whole file then takes the overlapped path (decode beside the face follower,
+     * the crops embedded as they come: data/featurizer.h, api/avemo_api.c), pinned below to the pipeline by hand */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
     CHECK(fix_backbone(bb) == 0 && fix_av_model(av, bb, 0, FIX_AV_FRAMES, 1) == 0 &&
               fix_av_model(av_md, bb, 1, FIX_AV_FRAMES, 1) == 0, "AV fixtures: %s",
           avemo_last_error());
@@ -364,6 +369,7 @@ static void test_audio_visual(void) {
           avemo_last_error());
     CHECK(n == 1 && memcmp(w[0].probs, whole.probs, sizeof whole.probs) == 0, "short clip: window differs from the file");
     avemo_model_close(m);
+    omp_set_num_threads(threads);
 }
 
 
