@@ -279,6 +279,10 @@ AVEMO_API const char *avemo_bundle_model_path(const avemo_bundle *bundle, int st
 /* The common class of a model's class name (FER2013's or RAVDESS's names, as the bundled models map them: calm
  * -> neutral, fear -> fearful, surprise -> surprised); -1 when it has none. */
 AVEMO_API int avemo_bundle_class_of(const char *model_class);
+/* A model's probabilities (avemo_class_count(model) of them) summed into the common classes: common
+ * [AVEMO_BUNDLE_CLASSES]; returns the top common class, or -1 (an error naming the class) when one of the model's
+ * classes has no common class. */
+AVEMO_API int avemo_bundle_to_common(const avemo_model *model, const float *probs, float *common);
 /* The fused probabilities over the common classes (AVEMO_BUNDLE_CLASSES) of a face's and a voice's mapped
  * probabilities, as avemo_bundle_predict_file fuses them (the weighted mean; either may be NULL: the other as
  * it is; not both); returns the top class. */

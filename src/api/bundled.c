@@ -43,7 +43,6 @@ struct avemo_bundle {
     avemo_model *face_whole;  /* the face model on whole images: crops */
     avemo_model *face_detect; /* the face model on MTCNN crops; NULL until needed */
     avemo_model *voice;
-    int map[2][AVEMO_MAX_CLASSES]; /* per stream: the model's class -> common class */
     char *mtcnn;                   /* the options' manifest (copy) or NULL */
     int face_views;                /* test-time views of each face */
     pthread_mutex_t lock;          /* opening face_detect */
@@ -82,27 +81,47 @@ int avemo_bundle_class_of(const char *model_class) {
     return -1;
 }
 
-int avemo_bundle_fuse(const float *face, const float *voice, float *fused) {
-    float wf = face ? (voice ? AVEMO_BUNDLE_FACE_WEIGHT : 1.0f) : 0.0f, wv = voice ? 1.0f - wf : 0.0f;
+/* The top of p[AVEMO_BUNDLE_CLASSES] (the first of equals). */
+static int common_top(const float *p) {
     int top = 0;
-    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
-        fused[k] = (face ? wf * face[k] : 0.0f) + (voice ? wv * voice[k] : 0.0f);
-        if (fused[k] > fused[top]) top = k;
-    }
+    for (int k = 1; k < AVEMO_BUNDLE_CLASSES; k++)
+        if (p[k] > p[top]) top = k;
     return top;
 }
 
-/* The class map of a stream's model; an error naming the file when a class has no common class or the model
- * reads the wrong stream. */
-static int map_classes(avemo_bundle *b, int stream, const avemo_model *m) {
+int avemo_bundle_fuse(const float *face, const float *voice, float *fused) {
+    float wf = face ? (voice ? AVEMO_BUNDLE_FACE_WEIGHT : 1.0f) : 0.0f, wv = voice ? 1.0f - wf : 0.0f;
+    for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) fused[k] = (face ? wf * face[k] : 0.0f) + (voice ? wv * voice[k] : 0.0f);
+    return common_top(fused);
+}
+
+int avemo_bundle_to_common(const avemo_model *m, const float *probs, float *common) {
+    if (!m || !probs || !common) {
+        avemo_error(AVEMO_EINVAL, "avemo_bundle_to_common: NULL argument");
+        return -1;
+    }
+    memset(common, 0, AVEMO_BUNDLE_CLASSES * sizeof *common);
+    for (int k = 0; k < avemo_class_count(m); k++) {
+        int c = avemo_bundle_class_of(avemo_class_name(m, k));
+        if (c < 0) {
+            avemo_error(AVEMO_EFORMAT, "class '%s' has no place among the bundled classes", avemo_class_name(m, k));
+            return -1;
+        }
+        common[c] += probs[k];
+    }
+    return common_top(common);
+}
+
+/* A stream's model checked: an error naming the file when a class has no common class or the model reads the
+ * wrong stream. */
+static int check_classes(const avemo_bundle *b, int stream, const avemo_model *m) {
     int want = stream == STREAM_FACE ? AVEMO_NEEDS_VIDEO : AVEMO_NEEDS_AUDIO;
     if (avemo_model_needs(m) != want)
         return avemo_error(AVEMO_EFORMAT, "%s: the bundled %s model must read %s alone", b->path[stream],
                            stream == STREAM_FACE ? "face" : "voice", stream == STREAM_FACE ? "video" : "audio");
     for (int k = 0; k < avemo_class_count(m); k++) {
         const char *name = avemo_class_name(m, k);
-        b->map[stream][k] = avemo_bundle_class_of(name);
-        if (b->map[stream][k] < 0)
+        if (avemo_bundle_class_of(name) < 0)
             return avemo_error(AVEMO_EFORMAT, "%s: class '%s' has no place among the bundled classes", b->path[stream],
                                name);
     }
@@ -122,9 +141,9 @@ int avemo_bundle_open(const avemo_bundle_options *opt, avemo_bundle **out) {
     b->face_views = opt && opt->face_views > 0 ? opt->face_views : AVEMO_BUNDLE_FACE_VIEWS;
     avemo_open_options face_options = {.tta = b->face_views};
     if (!rc) rc = api_model_open(b->path[STREAM_FACE], &face_options, 0, &b->face_whole);
-    if (!rc) rc = map_classes(b, STREAM_FACE, b->face_whole);
+    if (!rc) rc = check_classes(b, STREAM_FACE, b->face_whole);
     if (!rc) rc = avemo_model_open(b->path[STREAM_VOICE], &b->voice);
-    if (!rc) rc = map_classes(b, STREAM_VOICE, b->voice);
+    if (!rc) rc = check_classes(b, STREAM_VOICE, b->voice);
     if (rc) {
         avemo_bundle_close(b);
         return rc;
@@ -161,10 +180,10 @@ static int looks_like_crop(const char *path) {
     return crop;
 }
 
-/* One stream's probabilities mapped to the common classes into common[AVEMO_BUNDLE_CLASSES]. */
+/* One stream's probabilities mapped to the common classes into common[AVEMO_BUNDLE_CLASSES] (every class has
+ * one: map_classes checked at open). */
 static void map_probs(const avemo_bundle *b, int stream, const avemo_result *r, float *common) {
-    memset(common, 0, AVEMO_BUNDLE_CLASSES * sizeof *common);
-    for (int k = 0; k < r->n_classes; k++) common[b->map[stream][k]] += r->probs[k];
+    avemo_bundle_to_common(stream == STREAM_FACE ? b->face_whole : b->voice, r->probs, common);
 }
 
 /* The face stream of a file: into r->face; *spoke = 0 when no sampled frame showed a face (a video). */

@@ -128,7 +128,6 @@ typedef struct {
     eval_options eval;
     int actors[EVAL_MAX_ACTORS], n_actors;
     int json;
-    const char *probs_path;
 } eval_args;
 
 static const cli_option eval_options_table[] = {
@@ -141,7 +140,7 @@ static const cli_option eval_options_table[] = {
              "trained with --speaker-norm; without the flag such a model gets its\n"
              "training statistics, the fallback)"},
     {CLI_FLAG(eval_args, json, "--json"), .help = "one line of JSON (n, top1..3, macro_f1, confusion)"},
-    {CLI_STRING(eval_args, probs_path, "--probs", "FILE.csv"),
+    {CLI_STRING(eval_args, eval.probs_csv, "--probs", "FILE.csv"),
      .help = "also write each sample's probabilities: id, label, one column per class\n"
              "(the ensemble's mean softmax over the views, no temperature)"},
     {CLI_STRING(eval_args, eval.protocol, "--protocol", "P"),
@@ -188,11 +187,7 @@ int cmd_eval(int argc, char **argv) {
     }
     a.eval.log = cli_log_stderr;
     eval_metrics m;
-    eval_probs p;
-    int st = eval_predict(&a.eval, &p);
-    if (!st && a.probs_path) st = eval_probs_write_csv(&p, a.probs_path);
-    if (!st) st = metrics_compute(p.probs, p.labels, p.n, p.n_classes, &m);
-    eval_probs_free(&p);
+    int st = eval_run(&a.eval, &m);
     if (st) return cli_fail("eval", st);
     print_metrics(&m, a.json);
     return 0;

@@ -251,18 +251,6 @@ int predict_report_error(FILE *err, const char *file, int st, cJSON *files) {
     return cli_exit_status(st);
 }
 
-/* probs [n] of a bundled model's classes -> the common classes (AVEMO_BUNDLE_CLASSES) into out; 0 or -1 when a
- * class has no common one. */
-static int to_common(const avemo_model *m, const float *probs, int n, float *out) {
-    memset(out, 0, AVEMO_BUNDLE_CLASSES * sizeof *out);
-    for (int k = 0; k < n; k++) {
-        int c = avemo_bundle_class_of(avemo_class_name(m, k));
-        if (c < 0) return -1;
-        out[c] += probs[k];
-    }
-    return 0;
-}
-
 int predict_common_top(const float *p) {
     int t = 0;
     for (int k = 1; k < AVEMO_BUNDLE_CLASSES; k++)
@@ -278,14 +266,16 @@ static int bundled_view(people_view *v, avemo_timeline *tl, const avemo_model *f
     if (!(*fused = calloc((size_t)tl->n_people + 1, sizeof **fused))) return avemo_error(AVEMO_ENOMEM, "out of memory");
     for (int i = 0; i < tl->n_people; i++) {
         avemo_person_window *p = &tl->people[i];
-        if (to_common(face, p->probs, p->n_classes, c)) return avemo_error(AVEMO_EFORMAT, "face model: unmapped class");
+        int top = avemo_bundle_to_common(face, p->probs, c);
+        if (top < 0) return AVEMO_EFORMAT;
         memcpy(p->probs, c, sizeof c);
-        p->n_classes = AVEMO_BUNDLE_CLASSES, p->top_class = predict_common_top(c);
+        p->n_classes = AVEMO_BUNDLE_CLASSES, p->top_class = top;
     }
     for (int w = 0; w < v->n_rec; w++) {
-        if (to_common(voice, rec[w].probs, rec[w].n_classes, c)) return avemo_error(AVEMO_EFORMAT, "voice model: unmapped class");
+        int top = avemo_bundle_to_common(voice, rec[w].probs, c);
+        if (top < 0) return AVEMO_EFORMAT;
         memcpy(rec[w].probs, c, sizeof c);
-        rec[w].n_classes = AVEMO_BUNDLE_CLASSES, rec[w].top_class = predict_common_top(c);
+        rec[w].n_classes = AVEMO_BUNDLE_CLASSES, rec[w].top_class = top;
     }
     for (int i = 0; i < tl->n_people; i++) {
         const avemo_person_window *p = &tl->people[i];

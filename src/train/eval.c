@@ -183,6 +183,7 @@ int eval_probs_write_csv(const eval_probs *p, const char *path) {
 int eval_run(const eval_options *o, eval_metrics *out) {
     eval_probs p;
     int rc = eval_predict(o, &p);
+    if (!rc && o->probs_csv) rc = eval_probs_write_csv(&p, o->probs_csv);
     if (!rc) rc = metrics_compute(p.probs, p.labels, p.n, p.n_classes, out);
     eval_probs_free(&p);
     return rc;

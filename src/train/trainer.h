@@ -123,6 +123,8 @@ typedef struct {
     void *log_ctx;
     int fold;                      /* with protocol: this fold (0-based; 0 = the first) */
     int validation;                /* with protocol: the fold's validation samples instead of its test samples */
+    const char *probs_csv;         /* eval_run: also each sample's probabilities at this path
+                                      (eval_probs_write_csv); NULL: none */
 } eval_options;
 int eval_run(const eval_options *o, eval_metrics *out);
 

@@ -188,6 +188,22 @@ static void test_json_and_api(void) {
         CHECK(fabs(sum - 1) < 1e-4, "fused probabilities sum to %g", sum);
         CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(file, "emotion")), avemo_bundle_class_name(r.top_class)),
               "top class");
+        /* avemo_bundle_to_common is the mapping the bundle applies: RAVDESS's calm joins neutral */
+        const avemo_model *vm_model = avemo_bundle_model(b, 1);
+        float common[AVEMO_BUNDLE_CLASSES], calm = 0, neutral = 0;
+        int top = avemo_bundle_to_common(vm_model, r.voice.probs, common), top_want = 0;
+        for (int k = 0; k < AVEMO_BUNDLE_CLASSES; k++) {
+            CHECK(common[k] == r.voice_probs[k], "to_common %s: %g, bundle %g", avemo_bundle_class_name(k), common[k],
+                  r.voice_probs[k]);
+            if (common[k] > common[top_want]) top_want = k;
+        }
+        for (int k = 0; k < avemo_class_count(vm_model); k++) {
+            if (!strcmp(avemo_class_name(vm_model, k), "calm")) calm = r.voice.probs[k];
+            if (!strcmp(avemo_class_name(vm_model, k), "neutral")) neutral = r.voice.probs[k];
+        }
+        CHECK(top == top_want, "to_common top %d, want %d", top, top_want);
+        CHECK(common[0] == calm + neutral, "neutral %g = calm %g + neutral %g", common[0], calm, neutral);
+        CHECK(avemo_bundle_to_common(vm_model, NULL, common) == -1, "NULL probs accepted");
     }
     avemo_bundle_close(b);
     cJSON_Delete(doc);
