@@ -112,11 +112,11 @@ static const cli_option predict_options[] = {
              "10 without --model, except with --people), 2 + mirror, 10 + four 90%\n"
              "crops and their mirrors"},
     {CLI_INT(predict_args, jobs, "--jobs", "N", CLI_IN(1, 1024)),
-     .help = "files predicted at once, each on one thread (default: all cores; one\n"
-             "file, or --people: one after another, each file on all cores inside);\n"
-             "the output is the same, in the order of the FILEs (probabilities may\n"
-             "differ from --jobs 1's in the last float digits: MobileNetV2's sums\n"
-             "depend on its thread count)"},
+     .help = "files predicted at once, each on one thread (default: all cores); with\n"
+             "--jobs 1, one FILE or --people: one file after another, each on all\n"
+             "cores inside. The output is the same, in the order of the FILEs\n"
+             "(probabilities may differ from --jobs 1's in the last float digits:\n"
+             "MobileNetV2's sums depend on its thread count)"},
     {CLI_FLAG(predict_args, timing, "--timing"),
      .help = "per file, one line on stderr: the stages (with --model: model open,\n"
              "decode, faces, features, model; on 2+ threads audio and video overlap,\n"
