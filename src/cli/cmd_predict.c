@@ -4,11 +4,13 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/featurizer_args.h"
+#include "cli/ordered_run.h"
 #include "cli/predict_bundled.h"
 #include "cli/predict_people.h"
 #include "data/weights.h"
 
 #include <cjson/cJSON.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ typedef struct {
     double sample_fps;
     int cropped;              /* --cropped (bundled models) */
     int bundled;              /* --people without --model: the bundled face model is model_path */
+    int jobs;                 /* --jobs: files predicted at once (0: all cores) */
 } predict_args;
 
 /* Fewer clips of a speaker than this: the training statistics instead (one clip's own statistics would remove
@@ -108,11 +111,18 @@ static const cli_option predict_options[] = {
      .help = "test-time views of the video frames, probabilities averaged: 1 none (default;\n"
              "10 without --model, except with --people), 2 + mirror, 10 + four 90%\n"
              "crops and their mirrors"},
+    {CLI_INT(predict_args, jobs, "--jobs", "N", CLI_IN(1, 1024)),
+     .help = "files predicted at once, each on one thread (default: all cores); with\n"
+             "--jobs 1, one FILE or --people: one file after another, each on all\n"
+             "cores inside. The output is the same, in the order of the FILEs\n"
+             "(probabilities may differ from --jobs 1's in the last float digits:\n"
+             "MobileNetV2's sums depend on its thread count)"},
     {CLI_FLAG(predict_args, timing, "--timing"),
-     .help = "per file, one line on stderr: the stages (model open, decode, faces,\n"
-             "features, model; on 2+ threads the audio, the video's decode and the\n"
-             "face search overlap, so the stages may add up to more) and the wall time\n"
-             "since the command started"},
+     .help = "per file, one line on stderr: the stages (with --model: model open,\n"
+             "decode, faces, features, model; on 2+ threads the audio, the video's\n"
+             "decode and the face search overlap, so the stages may add up to more)\n"
+             "and the wall time since the command started; then one line: N files in\n"
+             "S s: F files/s (J jobs)"},
     {0}};
 
 static const cli_command predict_command = {
@@ -141,17 +151,20 @@ static double now_ms(void) {
     return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
+/* --jobs, or all cores */
+static int predict_jobs(const predict_args *a) { return a->jobs > 0 ? a->jobs : omp_get_max_threads(); }
+
 /* --timing: the stage breakdown of one result on stderr (stdout keeps the results, --json stays one document) */
-static void print_timing(const char *file, const avemo_result *r, const predict_args *o, int window) {
-    fprintf(stderr, "timing %s", file);
-    if (window) fprintf(stderr, " [%.2f-%.2f s]", r->start_s, r->end_s);
-    fprintf(stderr,
+static void print_timing(FILE *err, const char *file, const avemo_result *r, const predict_args *o, int window) {
+    fprintf(err, "timing %s", file);
+    if (window) fprintf(err, " [%.2f-%.2f s]", r->start_s, r->end_s);
+    fprintf(err,
             ": model open %.1f ms (once), decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms; "
             "%.1f ms since the command started",
             o->open_ms, r->decode_ms, r->faces_ms, r->features_ms, r->model_ms, r->total_ms, now_ms() - o->start_ms);
     if (!window && r->end_s > r->start_s) /* the file's seconds per second since the start */
-        fprintf(stderr, "; real-time factor %.2f", (r->end_s - r->start_s) * 1e3 / (now_ms() - o->start_ms));
-    fprintf(stderr, "\n");
+        fprintf(err, "; real-time factor %.2f", (r->end_s - r->start_s) * 1e3 / (now_ms() - o->start_ms));
+    fprintf(err, "\n");
 }
 
 static int cmp_desc_idx(const void *a, const void *b, void *probs_v) {
@@ -173,25 +186,26 @@ static void speaker_text(const file_speaker *sp, char *buf, size_t cap) {
     else snprintf(buf, cap, "training statistics: %d clip of speaker %s", sp->n_files, sp->key);
 }
 
-static void print_text(const avemo_model *m, const char *file, const avemo_result *r, const predict_args *o, int window,
-                       const file_speaker *sp) {
+static void print_text(FILE *out, const avemo_model *m, const char *file, const avemo_result *r, const predict_args *o,
+                       int window, const file_speaker *sp) {
     int order[AVEMO_MAX_CLASSES], K = o->top > 0 && o->top < r->n_classes ? o->top : r->n_classes;
     ranking(r, order);
-    if (window) printf("%s [%.2f-%.2f s]: ", file, r->start_s, r->end_s);
-    else printf("%s: ", file);
-    printf("%s %.3f  top-%d:", avemo_class_name(m, r->top_class), r->probs[r->top_class], K);
-    for (int i = 0; i < K; i++) printf(" %s %.3f%s", avemo_class_name(m, order[i]), r->probs[order[i]], i + 1 < K ? "," : "");
-    printf("  [");
-    if (!r->used_audio && (avemo_model_needs(m) & AVEMO_NEEDS_AUDIO)) printf("no audio: zeros; ");
-    if (!r->used_video && (avemo_model_needs(m) & AVEMO_NEEDS_VIDEO)) printf("no video: zeros; ");
-    if (r->frames_without_face) printf("%d/%d frames without a face; ", r->frames_without_face, r->video_frames);
+    if (window) fprintf(out, "%s [%.2f-%.2f s]: ", file, r->start_s, r->end_s);
+    else fprintf(out, "%s: ", file);
+    fprintf(out, "%s %.3f  top-%d:", avemo_class_name(m, r->top_class), r->probs[r->top_class], K);
+    for (int i = 0; i < K; i++)
+        fprintf(out, " %s %.3f%s", avemo_class_name(m, order[i]), r->probs[order[i]], i + 1 < K ? "," : "");
+    fprintf(out, "  [");
+    if (!r->used_audio && (avemo_model_needs(m) & AVEMO_NEEDS_AUDIO)) fprintf(out, "no audio: zeros; ");
+    if (!r->used_video && (avemo_model_needs(m) & AVEMO_NEEDS_VIDEO)) fprintf(out, "no video: zeros; ");
+    if (r->frames_without_face) fprintf(out, "%d/%d frames without a face; ", r->frames_without_face, r->video_frames);
     if (sp) {
         char who[160];
         speaker_text(sp, who, sizeof who);
-        printf("%s; ", who);
+        fprintf(out, "%s; ", who);
     }
-    printf("decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms]\n", r->decode_ms, r->faces_ms,
-           r->features_ms, r->model_ms, r->total_ms);
+    fprintf(out, "decode %.1f ms, faces %.1f ms, features %.1f ms, model %.1f ms, total %.1f ms]\n", r->decode_ms,
+            r->faces_ms, r->features_ms, r->model_ms, r->total_ms);
 }
 
 /* Adds one result's fields to the object j; returns j. */
@@ -234,9 +248,11 @@ static cJSON *result_json(cJSON *j, const avemo_model *m, const avemo_result *r,
     return j;
 }
 
-/* One file (or its windows), printed as text or added to the JSON array arr; returns its exit status
+/* One file (or its windows), printed as text or added to the JSON array to->json; returns its exit status
  * (cli_exit_status). */
-static int predict_one(avemo_model *m, const char *file, const predict_args *o, const file_speaker *sp, cJSON *arr) {
+static int predict_one(avemo_model *m, const char *file, const predict_args *o, const file_speaker *sp,
+                       const ordered_sink *to) {
+    cJSON *arr = to->json;
     avemo_result one, *res = &one;
     int n = 1, st;
     avemo_predict_options po = {sp ? sp->stats : NULL, o->crops};
@@ -249,7 +265,7 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
         st = avemo_predict_file_ex(m, file, &po, &one);
     }
     if (st) {
-        predict_report_error(file, st, o->json ? arr : NULL);
+        predict_report_error(to->err, file, st, o->json ? arr : NULL);
     } else if (o->json) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "file", file);
@@ -262,14 +278,14 @@ static int predict_one(avemo_model *m, const char *file, const predict_args *o, 
         cJSON_AddItemToArray(arr, e);
     } else if (o->csv) {
         for (int k = 0; k < n; k++)
-            predict_csv_row(m, file, res[k].start_s, res[k].end_s, "", NULL,
+            predict_csv_row(to->out, m, file, res[k].start_s, res[k].end_s, "", NULL,
                             res[k].video_frames, res[k].probs, res[k].top_class, o->top);
     } else {
-        for (int k = 0; k < n; k++) print_text(m, file, &res[k], o, o->window_s > 0, sp);
+        for (int k = 0; k < n; k++) print_text(to->out, m, file, &res[k], o, o->window_s > 0, sp);
     }
     if (!st && o->timing) {
-        fflush(stdout);
-        for (int k = 0; k < n; k++) print_timing(file, &res[k], o, o->window_s > 0);
+        fflush(to->out);
+        for (int k = 0; k < n; k++) print_timing(to->err, file, &res[k], o, o->window_s > 0);
     }
     if (res != &one) free(res);
     return cli_exit_status(st);
@@ -355,9 +371,9 @@ static people_args people_of(const predict_args *a) {
 /* Without --model: the options that need one are usage errors; else the bundled models' predictions (per window
  * with --window). */
 static int predict_without_model(const predict_args *a, const cli_inputs *files) {
-    if (a->speaker_norm || a->speaker || a->crops || a->open.backbone || a->timing)
-        return cli_usage_error("predict", "--speaker-norm, --speaker, --crops, --backbone and --timing need "
-                               "--model (the bundled models take none of them)");
+    if (a->speaker_norm || a->speaker || a->crops || a->open.backbone)
+        return cli_usage_error("predict", "--speaker-norm, --speaker, --crops and --backbone need --model (the "
+                               "bundled models take none of them)");
     if (a->hop_s > 0 && a->window_s == 0) return cli_usage_error("predict", "--hop needs --window");
     if (a->window_s > 0 && a->cropped) return cli_usage_error("predict", "--window does not combine with --cropped");
     int st = check_format(a);
@@ -367,7 +383,8 @@ static int predict_without_model(const predict_args *a, const cli_inputs *files)
         return cli_usage_error("predict", "--format csv needs --model, --window or --people (without --model: the "
                                "bundled models per window or per person)");
     predict_bundled_args b = {a->json || (a->format && !strcmp(a->format, "json")), a->cropped, a->open.mtcnn_manifest,
-                              a->window_s, a->hop_s > 0 ? a->hop_s : a->window_s, csv, a->top, a->open.tta};
+                              a->window_s, a->hop_s > 0 ? a->hop_s : a->window_s, csv, a->top, a->open.tta,
+                              predict_jobs(a), a->timing, a->start_ms};
     return predict_bundled(&b, files->items, files->n);
 }
 
@@ -400,6 +417,23 @@ static int bundled_voice_for_people(const predict_args *a, avemo_model **voice) 
     int rc = a->bundled ? weights_find(WEIGHTS_VOICE_MODEL, NULL, NULL, path, sizeof path) : 0;
     if (!rc && a->bundled) rc = avemo_model_open(path, voice);
     return rc ? cli_fail("predict", rc) : 0;
+}
+
+/* What each file's prediction reads (ordered_run's ctx). */
+typedef struct {
+    avemo_model *m;
+    const predict_args *a;
+    const cli_inputs *files;
+    const file_speaker *sp;
+    const people_args *pa;
+} predict_run;
+
+/* File i of the command (ordered_run's run): its exit status. --people writes to stdout itself (one worker). */
+static int predict_file(void *ctx, int i, const ordered_sink *to) {
+    const predict_run *r = ctx;
+    const char *file = r->files->items[i];
+    return r->a->people ? predict_people_file(r->m, file, r->pa, to->json)
+                        : predict_one(r->m, file, r->a, r->a->speaker_norm ? &r->sp[i] : NULL, to);
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -444,11 +478,9 @@ int cmd_predict(int argc, char **argv) {
     int voice_status = status = bundled_voice_for_people(&a, &pa.voice);
     if (a.csv && a.people && !voice_status) predict_people_csv_header(m, &pa);
     else if (a.csv && !voice_status) predict_csv_header(m);
-    for (int f = 0; f < files.n && !voice_status; f++) {
-        int c = a.people ? predict_people_file(m, files.items[f], &pa, files_json)
-                         : predict_one(m, files.items[f], &a, a.speaker_norm ? &sp[f] : NULL, files_json);
-        if (c > status) status = c; /* a bad file (2) outranks a runtime failure (1), as it always has */
-    }
+    predict_run run = {m, &a, &files, sp, &pa};
+    ordered_run each = {a.people ? 1 : predict_jobs(&a), files_json, "predict", a.timing, predict_file, &run};
+    if (!voice_status) status = ordered_run_all(&each, files.n); /* a bad file (2) outranks a runtime failure (1) */
     if (a.json) {
         char *s = cJSON_Print(doc);
         if (s) puts(s);

@@ -4,8 +4,10 @@
 
 #include "avemo.h"
 #include "cli/cli_util.h"
+#include "cli/ordered_run.h"
 #include "cli/predict_people.h"
 #include "core/err.h"
+#include "core/progress.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -16,23 +18,24 @@ enum { STREAM_FACE = 0, STREAM_VOICE = 1 };
 
 /* "FILE: face: happy 0.81, voice: neutral 0.55 -> happy 0.74  [face crop; total 12.3 ms]"; a window's line (span:
  * its start and end seconds, else NULL) has "FILE [S-E s]: " and may have no stream. */
-static void print_text(const avemo_bundle *b, const char *file, const avemo_bundle_result *r, const double *span) {
-    if (span) printf("%s [%.2f-%.2f s]: ", file, span[0], span[1]);
-    else printf("%s: ", file);
+static void print_text(FILE *out, const avemo_bundle *b, const char *file, const avemo_bundle_result *r,
+                       const double *span) {
+    if (span) fprintf(out, "%s [%.2f-%.2f s]: ", file, span[0], span[1]);
+    else fprintf(out, "%s: ", file);
     if (r->top_class < 0) {
-        printf("no face in the window's frame and no audio  [total %.1f ms]\n", r->total_ms);
+        fprintf(out, "no face in the window's frame and no audio  [total %.1f ms]\n", r->total_ms);
         return;
     }
     if (r->used_face)
-        printf("face: %s %.2f%s", avemo_class_name(avemo_bundle_model(b, STREAM_FACE), r->face.top_class),
-               r->face.probs[r->face.top_class], r->used_voice ? ", " : "");
+        fprintf(out, "face: %s %.2f%s", avemo_class_name(avemo_bundle_model(b, STREAM_FACE), r->face.top_class),
+                r->face.probs[r->face.top_class], r->used_voice ? ", " : "");
     if (r->used_voice)
-        printf("voice: %s %.2f", avemo_class_name(avemo_bundle_model(b, STREAM_VOICE), r->voice.top_class),
-               r->voice.probs[r->voice.top_class]);
-    printf(" -> %s %.2f  [", avemo_bundle_class_name(r->top_class), r->probs[r->top_class]);
-    if (r->used_face) printf("%s; ", r->face_cropped ? "face crop as is" : "MTCNN face");
-    if (!r->used_face && r->face.video_frames) printf("no face in the sampled frame; ");
-    printf("total %.1f ms]\n", r->total_ms);
+        fprintf(out, "voice: %s %.2f", avemo_class_name(avemo_bundle_model(b, STREAM_VOICE), r->voice.top_class),
+                r->voice.probs[r->voice.top_class]);
+    fprintf(out, " -> %s %.2f  [", avemo_bundle_class_name(r->top_class), r->probs[r->top_class]);
+    if (r->used_face) fprintf(out, "%s; ", r->face_cropped ? "face crop as is" : "MTCNN face");
+    if (!r->used_face && r->face.video_frames) fprintf(out, "no face in the sampled frame; ");
+    fprintf(out, "total %.1f ms]\n", r->total_ms);
 }
 
 /* {"emotion": p, ...} over a model's classes (m) or the common ones (m NULL) */
@@ -101,24 +104,27 @@ static cJSON *json_document(const avemo_bundle *b, const predict_bundled_args *a
 
 /* CSV rows of one window: its result (person "", the fused one of the streams that spoke; empty classes when none
  * did), then each stream that spoke (person "face", "voice"), all in the common classes. */
-static void csv_rows(const char *file, const double *span, const avemo_bundle_result *r, int top) {
+static void csv_rows(FILE *out, const char *file, const double *span, const avemo_bundle_result *r, int top) {
     int frames = r->face.video_frames;
-    predict_common_csv_row(file, span[0], span[1], "", frames, r->probs, r->top_class, top);
+    predict_common_csv_row(out, file, span[0], span[1], "", frames, r->probs, r->top_class, top);
     if (r->used_face)
-        predict_common_csv_row(file, span[0], span[1], "face", frames, r->face_probs, predict_common_top(r->face_probs), top);
+        predict_common_csv_row(out, file, span[0], span[1], "face", frames, r->face_probs,
+                               predict_common_top(r->face_probs), top);
     if (r->used_voice)
-        predict_common_csv_row(file, span[0], span[1], "voice", 0, r->voice_probs, predict_common_top(r->voice_probs), top);
+        predict_common_csv_row(out, file, span[0], span[1], "voice", 0, r->voice_probs,
+                               predict_common_top(r->voice_probs), top);
 }
 
-/* One file's windows, printed (text, CSV) or added to arr; returns the exit status. */
-static int predict_windows(avemo_bundle *b, const predict_bundled_args *a, const char *file, cJSON *arr) {
+/* One file's windows, printed (text, CSV) or added to to->json; returns the exit status. */
+static int predict_windows(avemo_bundle *b, const predict_bundled_args *a, const char *file, const ordered_sink *to) {
+    cJSON *arr = to->json;
     int n = 0, st = avemo_bundle_predict_file_windows(b, file, a->window_s, a->hop_s, NULL, 0, &n);
     avemo_bundle_result *res = st ? NULL : malloc((size_t)(n ? n : 1) * sizeof *res);
     if (!st && !res) st = avemo_error(AVEMO_ENOMEM, "out of memory");
     if (!st) st = avemo_bundle_predict_file_windows(b, file, a->window_s, a->hop_s, res, n, &n);
     if (st) {
         free(res);
-        return predict_report_error(file, st, arr);
+        return predict_report_error(to->err, file, st, arr);
     }
     cJSON *ws = NULL;
     if (arr) {
@@ -135,29 +141,50 @@ static int predict_windows(avemo_bundle *b, const predict_bundled_args *a, const
             cJSON_AddNumberToObject(e, "end_s", span[1]);
             cJSON_AddItemToArray(ws, result_json(e, b, &res[w]));
         } else if (a->csv) {
-            csv_rows(file, span, &res[w], a->top);
+            csv_rows(to->out, file, span, &res[w], a->top);
         } else {
-            print_text(b, file, &res[w], span);
+            print_text(to->out, b, file, &res[w], span);
         }
     }
     free(res);
     return 0;
 }
 
-/* One file's result, printed or added to arr; returns the exit status. */
-static int predict_one(avemo_bundle *b, const predict_bundled_args *a, const char *file, cJSON *arr) {
+/* One file's result, printed or added to to->json; returns the exit status. */
+static int predict_one(avemo_bundle *b, const predict_bundled_args *a, const char *file, const ordered_sink *to) {
+    cJSON *arr = to->json;
     avemo_bundle_predict_options po = {a->cropped ? AVEMO_CROP_YES : AVEMO_CROP_AUTO};
     avemo_bundle_result r;
     int st = avemo_bundle_predict_file(b, file, &po, &r);
-    if (st) return predict_report_error(file, st, arr);
+    if (st) return predict_report_error(to->err, file, st, arr);
     if (arr) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "file", file);
         cJSON_AddItemToArray(arr, result_json(e, b, &r));
     } else {
-        print_text(b, file, &r, NULL);
+        print_text(to->out, b, file, &r, NULL);
     }
     return 0;
+}
+
+typedef struct {
+    avemo_bundle *b;
+    const predict_bundled_args *a;
+    char *const *files;
+} bundled_run;
+
+/* File i (ordered_run's run): its exit status; with --timing its wall time on to->err. */
+static int predict_file(void *ctx, int i, const ordered_sink *to) {
+    const bundled_run *r = ctx;
+    double t0 = now_seconds() * 1e3;
+    const char *file = r->files[i];
+    int st = r->a->window_s > 0 ? predict_windows(r->b, r->a, file, to) : predict_one(r->b, r->a, file, to);
+    double t1 = now_seconds() * 1e3;
+    if (!st && r->a->timing) {
+        fflush(to->out);
+        fprintf(to->err, "timing %s: %.1f ms; %.1f ms since the command started\n", file, t1 - t0, t1 - r->a->start_ms);
+    }
+    return st;
 }
 
 int predict_bundled(const predict_bundled_args *a, char *const *files, int n) {
@@ -166,12 +193,10 @@ int predict_bundled(const predict_bundled_args *a, char *const *files, int n) {
     int st = avemo_bundle_open(&bo, &b);
     if (st) return cli_fail("predict", st);
     cJSON *arr = NULL, *doc = a->json ? json_document(b, a, &arr) : NULL;
-    int status = 0;
     if (a->csv) predict_common_csv_header();
-    for (int f = 0; f < n; f++) {
-        int c = a->window_s > 0 ? predict_windows(b, a, files[f], arr) : predict_one(b, a, files[f], arr);
-        if (c > status) status = c;
-    }
+    bundled_run run = {b, a, files};
+    ordered_run each = {a->jobs, arr, "predict", a->timing, predict_file, &run};
+    int status = ordered_run_all(&each, n);
     if (doc) {
         char *s = cJSON_Print(doc);
         if (s) puts(s);

@@ -12,6 +12,9 @@ typedef struct {
     int csv;             /* --format csv (with --window) */
     int top;             /* with --format csv: the top-K column's K (0: all) */
     int face_views;      /* --tta: test-time views per face (0: AVEMO_BUNDLE_FACE_VIEWS) */
+    int jobs;            /* files predicted at once (cli/ordered_run.h) */
+    int timing;          /* --timing: a line per file and the files/s on stderr */
+    double start_ms;     /* when the command started (CLOCK_MONOTONIC, ms) */
 } predict_bundled_args;
 
 /* Predicts files[0..n) (per window with a->window_s) and prints them; returns the exit status (0, 1 runtime, 2 a bad file or model). */

@@ -44,24 +44,24 @@ void predict_csv_header(const avemo_model *m) {
     csv_header(&v);
 }
 
-static void csv_row(const people_view *v, const char *file, double start_s, double end_s, const char *person,
+static void csv_row(FILE *out, const people_view *v, const char *file, double start_s, double end_s, const char *person,
                     const float *box, int frames, const float *probs, int top_class, int top) {
     int n = v->n_classes, order[AVEMO_MAX_CLASSES], K = top_order(probs, n, top, order);
-    csv_write_field(stdout, file);
-    printf(",%.3f,%.3f,%s,", start_s, end_s, person);
-    if (box) printf("%.1f,%.1f,%.1f,%.1f,", box[0], box[1], box[2], box[3]);
-    else printf(",,,,");
-    printf("%d,%s,%.4f,", frames, v->class_names[top_class], probs[top_class]);
-    for (int i = 0; i < K; i++) printf("%s%s:%.4f", i ? ";" : "", v->class_names[order[i]], probs[order[i]]);
-    for (int k = 0; k < n; k++) printf(",%.4f", probs[k]);
-    printf("\n");
+    csv_write_field(out, file);
+    fprintf(out, ",%.3f,%.3f,%s,", start_s, end_s, person);
+    if (box) fprintf(out, "%.1f,%.1f,%.1f,%.1f,", box[0], box[1], box[2], box[3]);
+    else fprintf(out, ",,,,");
+    fprintf(out, "%d,%s,%.4f,", frames, v->class_names[top_class], probs[top_class]);
+    for (int i = 0; i < K; i++) fprintf(out, "%s%s:%.4f", i ? ";" : "", v->class_names[order[i]], probs[order[i]]);
+    for (int k = 0; k < n; k++) fprintf(out, ",%.4f", probs[k]);
+    fprintf(out, "\n");
 }
 
-void predict_csv_row(const avemo_model *m, const char *file, double start_s, double end_s, const char *person,
-                     const float *box, int frames, const float *probs, int top_class, int top) {
+void predict_csv_row(FILE *out, const avemo_model *m, const char *file, double start_s, double end_s,
+                     const char *person, const float *box, int frames, const float *probs, int top_class, int top) {
     people_view v;
     model_classes(&v, m);
-    csv_row(&v, file, start_s, end_s, person, box, frames, probs, top_class, top);
+    csv_row(out, &v, file, start_s, end_s, person, box, frames, probs, top_class, top);
 }
 
 /* The common classes of the bundled models as a view (no timeline). */
@@ -76,18 +76,18 @@ void predict_common_csv_header(void) {
     csv_header(&v);
 }
 
-void predict_common_csv_row(const char *file, double start_s, double end_s, const char *person, int frames,
+void predict_common_csv_row(FILE *out, const char *file, double start_s, double end_s, const char *person, int frames,
                             const float *probs, int top_class, int top) {
     people_view v;
     common_classes(&v);
     if (top_class >= 0) {
-        csv_row(&v, file, start_s, end_s, person, NULL, frames, probs, top_class, top);
+        csv_row(out, &v, file, start_s, end_s, person, NULL, frames, probs, top_class, top);
         return;
     }
-    csv_write_field(stdout, file); /* no stream spoke: the class fields empty */
-    printf(",%.3f,%.3f,%s,,,,,%d,,,", start_s, end_s, person, frames);
-    for (int k = 0; k < v.n_classes; k++) printf(",");
-    printf("\n");
+    csv_write_field(out, file); /* no stream spoke: the class fields empty */
+    fprintf(out, ",%.3f,%.3f,%s,,,,,%d,,,", start_s, end_s, person, frames);
+    for (int k = 0; k < v.n_classes; k++) fputc(',', out);
+    fputc('\n', out);
 }
 
 static void text_line(const people_view *v, const char *file, double s, double e, const char *who, const float *probs,
@@ -175,15 +175,15 @@ static void print_rows(const people_view *v, const char *file, const people_args
     for (int w = 0, i = 0; w < tl->n_windows; w++) {
         double s = w * tl->hop_s, e = s + tl->window_s;
         const avemo_result *r = w < v->n_rec ? &v->rec[w] : NULL;
-        if (r && a->format == OUT_CSV) csv_row(v, file, s, e, v->rec_name, NULL, r->video_frames, r->probs, r->top_class, a->top);
+        if (r && a->format == OUT_CSV) csv_row(stdout, v, file, s, e, v->rec_name, NULL, r->video_frames, r->probs, r->top_class, a->top);
         else if (r) text_line(v, file, s, e, rec_who, r->probs, r->top_class, a->top);
         for (; i < tl->n_people && tl->people[i].window == w; i++) {
             const avemo_person_window *p = &tl->people[i], *f = v->fused && v->fused[i].n_classes ? &v->fused[i] : NULL;
             if (a->format == OUT_CSV) {
                 snprintf(who, sizeof who, "%d", p->track_id);
-                csv_row(v, file, s, e, who, p->box, p->frames, p->probs, p->top_class, a->top);
+                csv_row(stdout, v, file, s, e, who, p->box, p->frames, p->probs, p->top_class, a->top);
                 snprintf(who, sizeof who, "%d+voice", p->track_id);
-                if (f) csv_row(v, file, s, e, who, p->box, p->frames, f->probs, f->top_class, a->top);
+                if (f) csv_row(stdout, v, file, s, e, who, p->box, p->frames, f->probs, f->top_class, a->top);
                 continue;
             }
             snprintf(who, sizeof who, "person %d [%.0f,%.0f,%.0f,%.0f] %d frame%s%s", p->track_id, p->box[0], p->box[1],
@@ -236,11 +236,11 @@ static int write_plot(const people_view *v, const char *file, const char *png) {
     return rc;
 }
 
-int predict_report_error(const char *file, int st, cJSON *files) {
+int predict_report_error(FILE *err, const char *file, int st, cJSON *files) {
     const char *msg = avemo_last_error();
     /* the library's messages name the file; add it when one does not */
-    if (strstr(msg, file)) fprintf(stderr, "avemo predict: %s\n", msg);
-    else fprintf(stderr, "avemo predict: %s: %s\n", file, msg);
+    if (strstr(msg, file)) fprintf(err, "avemo predict: %s\n", msg);
+    else fprintf(err, "avemo predict: %s: %s\n", file, msg);
     if (files) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "file", file);
@@ -325,7 +325,7 @@ int predict_people_file(avemo_model *m, const char *file, const people_args *a, 
     else if (!st) print_rows(&v, file, a);
     if (!st && a->plot_path) st = write_plot(&v, file, a->plot_path);
     if (!st && a->html_path) st = predict_write_html(a->html_path, file, &v);
-    int status = st ? predict_report_error(file, st, a->format == OUT_JSON ? files : NULL) : 0;
+    int status = st ? predict_report_error(stderr, file, st, a->format == OUT_JSON ? files : NULL) : 0;
     avemo_timeline_free(tl);
     free(rec);
     free(fused);

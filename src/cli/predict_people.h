@@ -5,6 +5,7 @@
 #include "avemo.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 typedef enum { OUT_TEXT = 0, OUT_JSON = 1, OUT_CSV = 2 } predict_format;
 
@@ -23,13 +24,13 @@ void predict_csv_header(const avemo_model *m);
 /* One CSV row: person "" for a whole-file result, "recording" for the recording's window result ("voice" for the
  * bundled voice model's, the recording's and not a person's), else the track id ("N+voice": person N's face fused
  * with the window's voice); box NULL: empty box columns. */
-void predict_csv_row(const avemo_model *m, const char *file, double start_s, double end_s, const char *person,
-                     const float *box, int frames, const float *probs, int top_class, int top);
+void predict_csv_row(FILE *out, const avemo_model *m, const char *file, double start_s, double end_s,
+                     const char *person, const float *box, int frames, const float *probs, int top_class, int top);
 
 /* The CSV header and one row in the bundled models' common classes (AVEMO_BUNDLE_CLASSES), no box columns;
  * top_class -1 (no stream spoke): the class columns empty. */
 void predict_common_csv_header(void);
-void predict_common_csv_row(const char *file, double start_s, double end_s, const char *person, int frames,
+void predict_common_csv_row(FILE *out, const char *file, double start_s, double end_s, const char *person, int frames,
                             const float *probs, int top_class, int top);
 /* The most probable of the common classes' probabilities p [AVEMO_BUNDLE_CLASSES] (the first on a tie). */
 int predict_common_top(const float *p);
@@ -37,9 +38,9 @@ int predict_common_top(const float *p);
 /* The CSV header of --people: the model's classes, or the common classes of the bundled models (a->voice). */
 void predict_people_csv_header(const avemo_model *m, const people_args *a);
 
-/* A file's failure (status st, the message avemo_last_error()): on stderr naming the file, and as an "error"
+/* A file's failure (status st, the message avemo_last_error()): on err (stderr, or a file's buffer) naming the file, and as an "error"
  * entry ({file, error, status}) of the JSON array files when not NULL. Returns the exit status (cli_exit_status). */
-int predict_report_error(const char *file, int st, cJSON *files);
+int predict_report_error(FILE *err, const char *file, int st, cJSON *files);
 
 /* One file's timeline: printed (text, CSV rows) or added to the JSON array files; --plot and --html written.
  * Returns the exit status (cli_exit_status); errors are printed naming the file. */

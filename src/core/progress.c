@@ -34,6 +34,7 @@ static void draw(progress *p, double t) {
     fprintf(stderr, "\r%s %ld/%ld  %.1f/s  elapsed %s  ETA %s  %s\033[K", p->label, p->done, p->total, rate, ela,
             eta, p->extra);
     fflush(stderr);
+    p->shown = 1;
 }
 
 void progress_update(progress *p, long done) {
@@ -50,6 +51,14 @@ void progress_set_extra(progress *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(p->extra, sizeof p->extra, fmt, ap);
     va_end(ap);
+}
+
+void progress_clear(progress *p) {
+    if (!p->shown) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    p->shown = 0;
+    p->t_last = 0; /* the next update draws */
 }
 
 void progress_finish(progress *p) {

@@ -67,14 +67,15 @@ static void test_text(void) {
     CHECK(strstr(out, "top-3:") && strstr(out, "decode") && strstr(out, "features") && strstr(out, "model"), "text: %s", out);
 }
 
-/* --timing: one stage line per file on stderr; stdout unchanged (the same two result lines) */
+/* --timing: one stage line per file on stderr, then the files/s line; stdout unchanged (the same two result lines) */
 static void test_timing(void) {
     char args[4096], err[4096];
     snprintf(args, sizeof args, "--model '%s' --timing '%s' '%s'", model_path, wav_a, wav_b);
     CHECK(predict(args, err, sizeof err) == 0, "exit: %s", err);
     CHECK(count_lines(out) == 2 && strstr(out, ": sad "), "stdout: %s", out);
-    CHECK(count_lines(err) == 2 && !strncmp(err, "timing ", 7) && strstr(err, wav_b) && strstr(err, "model open") &&
-              strstr(err, "faces") && strstr(err, "since the command started") && strstr(err, "real-time factor"),
+    CHECK(count_lines(err) == 3 && !strncmp(err, "timing ", 7) && strstr(err, wav_b) && strstr(err, "model open") &&
+              strstr(err, "faces") && strstr(err, "since the command started") && strstr(err, "real-time factor") &&
+              strstr(err, "\ntiming: 2 files in ") && strstr(err, " files/s ("),
           "stderr: %s", err);
 }
 

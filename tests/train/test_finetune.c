@@ -49,9 +49,16 @@
  * plain, 4.7e-3 mixup, printed by tools/fixtures_finetune.py), so the optimised build holds 5e-3 and this one
  * a looser bound. */
 #define TOL_GRAD 3e-2
+#define TOL_GRAD_MIXUP 3e-2
 #else
 #define TOL_GRAD 5e-3
+/* Mixup's blended frames condition the step worse: PyTorch's own float32 run is 4.7e-3 off float64 there, at the
+ * plain case's bound, so another float32 summation order lands beyond it (7.1e-3 measured on AMD Zen 4 with
+ * -march=native: features.4's expand BN, the other tensors under 5e-3). The mixup case is held to twice PyTorch's
+ * own float32 error. */
+#define TOL_GRAD_MIXUP 1e-2
 #endif
+static double tol_grad = TOL_GRAD; /* the case's bound: TOL_GRAD, or TOL_GRAD_MIXUP */
 #define TOL_LOSS 1e-5
 
 /* fixtures_head.formula */
@@ -88,7 +95,7 @@ static double compare_tensor(const char *what, const char *name, const float *go
     }
     e = max_abs_diff_f(got, want, c);
     e = e > slack ? (e - slack) / tmax : 0;
-    CHECK(e < TOL_GRAD, "%s %s: rel err %g vs PyTorch (beyond %g of float32 rounding)", what, name, e, slack);
+    CHECK(e < tol_grad, "%s %s: rel err %g vs PyTorch (beyond %g of float32 rounding)", what, name, e, slack);
     return e;
 }
 
@@ -181,6 +188,7 @@ static void step_case(const char *case_name, int mix) {
     snprintf(rel, sizeof rel, "train/finetune_step_%s.safetensors", case_name);
     const char *path = fixture_path(rel);
     if (!path) return;
+    tol_grad = mix ? TOL_GRAD_MIXUP : TOL_GRAD;
     st_file f;
     CHECK(st_read(path, &f) == 0, "%s", avemo_last_error());
     mobilenetv2 bb;
