@@ -55,6 +55,21 @@ typedef struct {
 /* Single-threaded. */
 void blk_pointwise(const blk_pw *p, const blk_pw_args *a);
 
+/* bf16 variant (AVX512_BF16 builds only): the same operands and result, with the weights packed once as
+ * bf16 pairs and the input rounded to bf16 per call (into scratch); products summed in fp32 (VDPBF16PS).
+ * Each product carries bf16's relative rounding (2^-9) on both factors. */
+#if defined(__AVX512BF16__) && defined(__AVX512F__)
+#define BLK_HAVE_BF16 1
+/* Floats of packed weights: per panel, the fp32 bias then ceil(k / 2) rows of panel_vecs * L bf16 pairs. */
+long blk_pw_bf16_packed_floats(int k, int n);
+void blk_pw_bf16_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n);
+/* Floats of scratch that blk_pointwise_bf16 needs for m pixels through p (at most that for any m' <= m). */
+long blk_pw_bf16_scratch_floats(const blk_pw *p, long m);
+void blk_pointwise_bf16(const blk_pw *p, const blk_pw_args *a, float *scratch);
+#else
+#define BLK_HAVE_BF16 0
+#endif
+
 /* ---- depthwise 3x3 over one output row ---- */
 /* Packed: per plane of c channels, 9 tap vectors then the bias vector: blocks(c) * 10 * L floats. */
 long blk_dw3x3_packed_floats(int c);

@@ -54,21 +54,10 @@ void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, i
     p->w = dst;
 }
 
-/* MR pixels x NV vectors of one panel: in points at the tile's first pixel in plane 0, wp at the panel, out /
- * res at the tile's first output vector; pool (pooling) at the panel's first vector of pool row 0, q the
- * tile's first pixel (index within the call). */
-static inline __attribute__((always_inline)) void pw_tile(const float *in, long in_ps, const float *wp, int k,
-                                                          float *out, long out_ps, const float *res, long res_ps,
-                                                          int relu6, float *pool, long q, long pool_px,
-                                                          long pool_stride, const int MR, const int NV) {
-    vf acc[16][4];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-        vf b = V(wp + v * VL);
-#pragma GCC unroll 16
-        for (int p = 0; p < MR; p++) acc[p][v] = b;
-    }
-    const float *w = wp + NV * VL;
+/* acc[p][v] += sum over the k input channels of pixel p times the weight row: MR pixels at in + p * VL of
+ * every plane (in_ps apart), w at the panel's first weight row ([k][NV * L]). */
+static inline __attribute__((always_inline)) void pw_dot_f32(vf acc[16][4], const float *in, long in_ps,
+                                                             const float *w, int k, const int MR, const int NV) {
     int kfull = k / VL * VL;
     for (int k0 = 0; k0 < kfull; k0 += VL, in += in_ps, w += NV * VL * VL) {
 #pragma GCC unroll 16
@@ -95,6 +84,66 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
             for (int v = 0; v < NV; v++) acc[p][v] = vfma(x, wv[v], acc[p][v]);
         }
     }
+}
+
+#if BLK_HAVE_BF16
+/* The same over bf16 pairs (blk_pointwise_bf16): in holds per plane and pixel VL / 2 32-bit slots, each the
+ * bf16 pair of channels (2i, 2i + 1); w holds ceil(k / 2) rows of NV * L slots, slot j of row i the pair
+ * (w[j][2i], w[j][2i + 1]). One VDPBF16PS per pair and output vector: acc += x0 w0 + x1 w1 (products exact
+ * in fp32, summed in fp32), the pixel's pair broadcast from memory. */
+static inline __attribute__((always_inline)) void pw_dot_bf16(vf acc[16][4], const float *in, long in_ps,
+                                                              const float *w, int k, const int MR, const int NV) {
+    const int PV = VL / 2; /* pairs per plane */
+    int pairs = (k + 1) / 2, pfull = pairs / PV * PV;
+    for (int i0 = 0; i0 < pfull; i0 += PV, in += in_ps, w += NV * VL * PV) {
+#pragma GCC unroll 8
+        for (int c = 0; c < PV; c++) {
+            __m512bh wv[4];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) wv[v] = (__m512bh)_mm512_loadu_ps(w + (c * NV + v) * VL);
+#pragma GCC unroll 16
+            for (int p = 0; p < MR; p++) {
+                __m512bh x = (__m512bh)_mm512_set1_ps(in[p * PV + c]);
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) acc[p][v] = (vf)_mm512_dpbf16_ps((__m512)acc[p][v], x, wv[v]);
+            }
+        }
+    }
+    for (int c = 0; c < pairs - pfull; c++) { /* the last, partial plane */
+        __m512bh wv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) wv[v] = (__m512bh)_mm512_loadu_ps(w + (c * NV + v) * VL);
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; p++) {
+            __m512bh x = (__m512bh)_mm512_set1_ps(in[p * PV + c]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[p][v] = (vf)_mm512_dpbf16_ps((__m512)acc[p][v], x, wv[v]);
+        }
+    }
+}
+#endif
+
+/* MR pixels x NV vectors of one panel: in points at the tile's first pixel in plane 0 (pixels PX floats
+ * apart: VL for fp32, VL / 2 for bf16 pairs), wp at the panel, out / res at the tile's first output vector;
+ * pool (pooling) at the panel's first vector of pool row 0, q the tile's first pixel (index within the call). */
+static inline __attribute__((always_inline)) void pw_tile(const float *in, long in_ps, const float *wp, int k,
+                                                          float *out, long out_ps, const float *res, long res_ps,
+                                                          int relu6, float *pool, long q, long pool_px,
+                                                          long pool_stride, const int MR, const int NV,
+                                                          const int BF16) {
+    vf acc[16][4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+        vf b = V(wp + v * VL);
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; p++) acc[p][v] = b;
+    }
+#if BLK_HAVE_BF16
+    if (BF16)
+        pw_dot_bf16(acc, in, in_ps, wp + NV * VL, k, MR, NV);
+    else
+#endif
+        pw_dot_f32(acc, in, in_ps, wp + NV * VL, k, MR, NV);
     if (relu6) {
         vf zero = vbcast(0.0f), six = vbcast(6.0f);
 #pragma GCC unroll 4
@@ -135,26 +184,28 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
 }
 
 /* Pixels [p0, p1) through the panel at output vector v0 of width NV: tiles of MR, then MR / 2, then single
- * pixels. */
-static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const blk_pw_args *a, long p0, long p1,
-                                                          int v0, const int NV) {
-    const int MR = MR_FOR(NV), MH = MR / 2;
-    const float *wp = p->w + (long)v0 * VL * (p->k + 1);
+ * pixels. The input is a->in, or for bf16 the pairs in `in` (plane stride in_ps) whose pixel 0 is pixel
+ * `in_p0` of the call. */
+static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const blk_pw_args *a, const float *in,
+                                                          long in_ps, long in_p0, long p0, long p1, int v0,
+                                                          const int NV, const int BF16) {
+    const int MR = MR_FOR(NV), MH = MR / 2, PX = BF16 ? VL / 2 : VL;
+    const float *wp = p->w + (long)v0 * VL * ((BF16 ? (p->k + 1) / 2 : p->k) + 1);
     float *o = a->pool ? NULL : a->out + v0 * a->out_ps;
     const float *r = a->res ? a->res + v0 * a->res_ps : NULL;
     long pool_stride = (long)blk_blocks(p->n) * VL;
     float *pl = a->pool ? a->pool + v0 * VL : NULL;
-    long q = p0, ips = a->in_ps, ops = a->out_ps, rps = a->res_ps, ppx = a->pool_px;
+    long q = p0, ops = a->out_ps, rps = a->res_ps, ppx = a->pool_px;
     int relu6 = a->relu6;
     for (; q + MR <= p1; q += MR)
-        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
-                pool_stride, MR, NV);
+        pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
+                pl, q, ppx, pool_stride, MR, NV, BF16);
     for (; q + MH <= p1; q += MH)
-        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
-                pool_stride, MH, NV);
+        pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
+                pl, q, ppx, pool_stride, MH, NV, BF16);
     for (; q < p1; q++)
-        pw_tile(a->in + q * VL, ips, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6, pl, q, ppx,
-                pool_stride, 1, NV);
+        pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
+                pl, q, ppx, pool_stride, 1, NV, BF16);
 }
 
 /* Loop order. When the whole input (m x k) fits L2 (PW_A_FLOATS), panels are the outer loop: each panel's
@@ -163,21 +214,93 @@ static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const
  * with the panels inside: a chunk's input stays in L1/L2 while every panel passes over it. */
 #define PW_A_FLOATS (64L << 10)
 
+/* Pixels a chunk (see above) for k input channels over m pixels with panels of pv vectors. */
+static long pw_chunk(int k, int pv, long m) { return m * (long)blk_blocks(k) * VL <= PW_A_FLOATS ? m : MR_FOR(pv) * 8; }
+
 void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
     int nb = blk_blocks(p->n), pv = p->panel_vecs;
-    long m = a->m, chunk = m * (long)blk_blocks(p->k) * VL <= PW_A_FLOATS ? m : MR_FOR(pv) * 8;
+    long m = a->m, chunk = pw_chunk(p->k, pv, m);
     for (long c0 = 0; c0 < m; c0 += chunk) {
         long c1 = c0 + chunk < m ? c0 + chunk : m;
         for (int v0 = 0; v0 < nb; v0 += pv) {
             switch (nb - v0 < pv ? nb - v0 : pv) {
-            case 1: pw_rows(p, a, c0, c1, v0, 1); break;
-            case 2: pw_rows(p, a, c0, c1, v0, 2); break;
-            case 3: pw_rows(p, a, c0, c1, v0, 3); break;
-            default: pw_rows(p, a, c0, c1, v0, 4); break;
+            case 1: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 1, 0); break;
+            case 2: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 2, 0); break;
+            case 3: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 3, 0); break;
+            default: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 4, 0); break;
             }
         }
     }
 }
+
+#if BLK_HAVE_BF16
+/* float -> bf16 bits, rounded to nearest even (as VCVTNEPS2BF16 does; no NaNs in packed weights) */
+static unsigned bf16_bits(float x) {
+    unsigned u;
+    memcpy(&u, &x, sizeof u);
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+long blk_pw_bf16_packed_floats(int k, int n) {
+    int nb = blk_blocks(n), pv = panel_vecs_for(nb), panels = (nb + pv - 1) / pv;
+    return (long)panels * pv * VL * ((k + 1) / 2 + 1);
+}
+
+void blk_pw_bf16_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n) {
+    int nb = blk_blocks(n), pv = panel_vecs_for(nb), pairs = (k + 1) / 2;
+    memset(dst, 0, sizeof(float) * blk_pw_bf16_packed_floats(k, n));
+    for (int v0 = 0; v0 < nb; v0 += pv) {
+        int nv = nb - v0 < pv ? nb - v0 : pv, width = nv * VL;
+        float *panel = dst + (long)v0 * VL * (pairs + 1);
+        for (int j = 0; j < width; j++) {
+            int o = v0 * VL + j;
+            if (o >= n) continue;
+            panel[j] = b ? b[o] : 0.0f;
+            for (int i = 0; i < pairs; i++) {
+                const float *wo = w + (long)o * k + 2 * i;
+                unsigned pair = bf16_bits(wo[0]) | (2 * i + 1 < k ? bf16_bits(wo[1]) << 16 : 0u);
+                memcpy(panel + (long)(i + 1) * width + j, &pair, sizeof pair);
+            }
+        }
+    }
+    p->k = k;
+    p->n = n;
+    p->panel_vecs = pv;
+    p->w = dst;
+}
+
+long blk_pw_bf16_scratch_floats(const blk_pw *p, long m) {
+    return pw_chunk(p->k, p->panel_vecs, m) * blk_blocks(p->k) * (VL / 2);
+}
+
+/* Pixels [c0, c1) of every input plane as bf16 pairs into dst (plane stride ps, VL / 2 slots a pixel). */
+static void pw_to_bf16(float *dst, long ps, const float *in, long in_ps, int planes, long c0, long c1) {
+    for (int b = 0; b < planes; b++, in += in_ps, dst += ps) {
+        long i = c0;
+        for (; i + 2 <= c1; i += 2) /* two pixels: the second one's channels in the upper half */
+            _mm512_storeu_ps(dst + (i - c0) * (VL / 2),
+                             (__m512)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(in + (i + 1) * VL), _mm512_loadu_ps(in + i * VL)));
+        if (i < c1) _mm256_storeu_ps(dst + (i - c0) * (VL / 2), (__m256)_mm512_cvtneps_pbh(_mm512_loadu_ps(in + i * VL)));
+    }
+}
+
+void blk_pointwise_bf16(const blk_pw *p, const blk_pw_args *a, float *scratch) {
+    int nb = blk_blocks(p->n), pv = p->panel_vecs;
+    long m = a->m, chunk = pw_chunk(p->k, pv, m), ps = chunk * (VL / 2);
+    for (long c0 = 0; c0 < m; c0 += chunk) {
+        long c1 = c0 + chunk < m ? c0 + chunk : m;
+        pw_to_bf16(scratch, ps, a->in, a->in_ps, blk_blocks(p->k), c0, c1);
+        for (int v0 = 0; v0 < nb; v0 += pv) {
+            switch (nb - v0 < pv ? nb - v0 : pv) {
+            case 1: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 1, 1); break;
+            case 2: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 2, 1); break;
+            case 3: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 3, 1); break;
+            default: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 4, 1); break;
+            }
+        }
+    }
+}
+#endif
 
 void blk_from_nhwc(float *dst, long ps, const float *src, long m, int c) {
     int nb = blk_blocks(c);
