@@ -75,16 +75,92 @@ static void pointwise_case(long m, int k, int n, int relu6, int residual) {
     free(x), free(w), free(b), free(r), free(yr), free(y), free(packed), free(xb), free(rb), free(yb);
 }
 
-static void test_pointwise(void) {
-    /* m, k, n: every tile remainder (MR, MR/2, single pixels), partial input planes, 1-4 vector panels and
-     * a partial last panel, MobileNetV2's shapes (24 -> 144, 144 -> 24, 160 -> 960 over 49 pixels) */
-    static const int cases[][3] = {{1, 1, 1},    {7, 5, 3},     {13, 17, 24}, {49, 24, 144}, {50, 40, 200},
+/* m, k, n: every tile remainder (MR, MR/2, single pixels), partial input planes, 1-4 vector panels and
+ * a partial last panel, MobileNetV2's shapes (24 -> 144, 144 -> 24, 160 -> 960 over 49 pixels) */
+static const int pw_cases[][3] = {{1, 1, 1},    {7, 5, 3},     {13, 17, 24}, {49, 24, 144}, {50, 40, 200},
                                    {100, 33, 80}, {31, 16, 16}, {6, 160, 70}, {97, 3, 65},   {49, 160, 960},
-                                   {49, 144, 24}, {23, 64, 48}, {5, 320, 130}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                                   {49, 144, 24}, {23, 64, 48}, {5, 320, 130}, {300, 960, 40}};
+
+static void test_pointwise(void) {
+    for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++)
         for (int act = 0; act < 2; act++)
-            for (int res = 0; res < 2; res++) pointwise_case(cases[i][0], cases[i][1], cases[i][2], act, res);
+            for (int res = 0; res < 2; res++) pointwise_case(pw_cases[i][0], pw_cases[i][1], pw_cases[i][2], act, res);
 }
+
+#if BLK_HAVE_BF16
+/* blk_pointwise_bf16 against blk_pointwise. Tolerance, per output: x and w each round to bf16 (8 significant
+ * bits, round to nearest: relative error <= 2^-8 each), so each product is off by <= (2^-7 + 2^-16) |x w|;
+ * products are exact in fp32 and summed in fp32 (<= about k 2^-24 of the sum of |x w| more, on each side):
+ * |bf16 - fp32| <= (2^-7 + k 2^-22) S with S = sum_k |x w|. ReLU6 only shrinks differences; the bias, the
+ * residual and the pool add fp32 roundings of |y| size (the 1e-6 term; pooled bounds are the sums of the
+ * pixels' bounds). Random signs make the typical error about sqrt(k) 2^-9 |x||w|, far inside; a layout or
+ * pairing mistake gives O(S). (Measured: 0.72 of the bound at k = 3, 0.26 at k = 24, 0.05-0.14 at
+ * k >= 64.) */
+static void pointwise_bf16_case(long m, int k, int n, int relu6, int residual) {
+    char what[96];
+    snprintf(what, sizeof what, "pointwise bf16 m %ld k %d n %d relu6 %d res %d", m, k, n, relu6, residual);
+    float *x = rand_f(m * k, 1, -1, 1), *w = rand_f((long)n * k, 2, -1, 1), *b = rand_f(n, 3, -1, 1);
+    float *r = rand_f(m * n, 4, -2, 2), *s = zeros_f(m * n), *y = zeros_f(m * n), *y32 = zeros_f(m * n);
+    float *xa = zeros_f(m * k), *wa = zeros_f((long)n * k);
+    for (long i = 0; i < m * k; i++) xa[i] = x[i] < 0 ? -x[i] : x[i];
+    for (long i = 0; i < (long)n * k; i++) wa[i] = w[i] < 0 ? -w[i] : w[i];
+    conv2d_shape cs = {1, 1, (int)m, k, n, 1, 1, 1, 1, 0, 0, 0, 0, 1};
+    conv2d_forward_ref(s, xa, wa, NULL, &cs); /* S = sum_k |x w| */
+    double rel = 1.0 / 128 + k / 4194304.0; /* 2^-7 + k 2^-22 */
+    float *p32 = zeros_f(blk_pw_packed_floats(k, n)), *p16 = zeros_f(blk_pw_bf16_packed_floats(k, n));
+    blk_pw w32, w16;
+    blk_pw_pack(&w32, p32, w, b, k, n);
+    blk_pw_bf16_pack(&w16, p16, w, b, k, n);
+    float *scratch = zeros_f(blk_pw_bf16_scratch_floats(&w16, m));
+    long xps, rps, yps, zps;
+    float *xb = to_blocked(x, m, k, &xps), *rb = to_blocked(r, m, n, &rps), *yb = to_blocked(r, m, n, &yps);
+    float *zb = to_blocked(r, m, n, &zps);
+    blk_pw_args a32 = {xb, xps, m, zb, zps, relu6, residual ? rb : NULL, rps, NULL, 0};
+    blk_pw_args a16 = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0};
+    blk_pointwise(&w32, &a32);
+    blk_pointwise_bf16(&w16, &a16, scratch);
+    blk_to_nhwc(y, yb, yps, m, n);
+    blk_to_nhwc(y32, zb, zps, m, n);
+    long bad = 0;
+    double worst = 0; /* largest |bf16 - fp32| / bound */
+    for (long i = 0; i < m * n; i++) {
+        double d = y[i] > y32[i] ? y[i] - y32[i] : y32[i] - y[i], bound = rel * s[i] + 1e-6 * (1 + fabs(y32[i]));
+        bad += !(d <= bound);
+        if (d / bound > worst) worst = d / bound;
+    }
+    CHECK(bad == 0, "%s: %ld of %ld outputs past (2^-7 + k 2^-22) sum|xw| (worst %.2f of it)", what, bad, m * n, worst);
+    CHECK(pad_lanes_zero(yb, yps, m, n), "%s: padding lanes not 0", what);
+    for (long pool_px = m; !residual && pool_px >= 1; pool_px = pool_px > 5 ? 5 : 0) {
+        long rows = (m + pool_px - 1) / pool_px, stride = (long)blk_blocks(n) * LN;
+        float *q16 = zeros_f(rows * stride), *q32 = zeros_f(rows * stride), *qs = zeros_f(rows * n);
+        for (long i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) qs[i / pool_px * n + j] += (float)(rel * s[i * n + j]);
+        blk_pw_args p16a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q16, pool_px};
+        blk_pw_args p32a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q32, pool_px};
+        blk_pointwise_bf16(&w16, &p16a, scratch);
+        blk_pointwise(&w32, &p32a);
+        long pbad = 0;
+        for (long i = 0; i < rows; i++)
+            for (int j = 0; j < n; j++) {
+                double d = fabs((double)q16[i * stride + j] - q32[i * stride + j]);
+                pbad += !(d <= qs[i * n + j] * 1.0001 + 1e-5 * (1 + fabs(q32[i * stride + j])));
+            }
+        CHECK(pbad == 0, "%s: pooled (%ld pixels a row): %ld sums past their bound", what, pool_px, pbad);
+        free(q16), free(q32), free(qs);
+    }
+    free(x), free(w), free(b), free(r), free(s), free(y), free(y32), free(xa), free(wa), free(p32), free(p16);
+    free(scratch), free(xb), free(rb), free(yb), free(zb);
+}
+#endif
+
+#if BLK_HAVE_BF16
+static void test_pointwise_bf16(void) {
+    for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++)
+        for (int act = 0; act < 2; act++)
+            for (int res = 0; res < 2; res++)
+                pointwise_bf16_case(pw_cases[i][0], pw_cases[i][1], pw_cases[i][2], act, res);
+}
+#endif
 
 static void same_pad(int in, int k, int s, int *lo, int *hi) {
     int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
@@ -194,6 +270,9 @@ static void test_layout_roundtrip(void) {
 
 int main(void) {
     RUN(test_pointwise);
+#if BLK_HAVE_BF16
+    RUN(test_pointwise_bf16);
+#endif
     RUN(test_depthwise);
     RUN(test_stem);
     RUN(test_layout_roundtrip);
