@@ -137,6 +137,8 @@ typedef struct {
     blk_pw expand[MNV2_BLOCKS];        /* expand 1x1 (k = 0 where the block has none: features.1) */
     blk_pw project[MNV2_BLOCKS];       /* project 1x1 */
     blk_pw head;                       /* features.18 */
+    int bf16;                          /* the 1x1s in bf16 (blk_pointwise_bf16): AVEMO_BF16=1 at fold time,
+                                          AVX512_BF16 builds only; a prototype, fp32 is the default */
     float *mem;                        /* every packed tensor */
     mnv2_workspaces *workspaces;
 } mnv2_folded;

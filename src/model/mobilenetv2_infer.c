@@ -49,13 +49,22 @@ struct mnv2_workspaces {
 
 static long unit_weights(const mnv2_unit *u) { return (long)u->c_out * (u->c_in / u->groups) * u->k * u->k; }
 
+/* Floats of a packed 1x1 (fp32 or bf16 pairs) */
+static long pw_packed_floats(const mnv2_folded *f, int k, int n) {
+#if BLK_HAVE_BF16
+    if (f->bf16) return blk_pw_bf16_packed_floats(k, n);
+#endif
+    (void)f;
+    return blk_pw_packed_floats(k, n);
+}
+
 /* Floats of every packed tensor of the folded model (each rounded up to 16 floats: 64-byte alignment). */
-static long packed_floats(const mobilenetv2 *m) {
+static long packed_floats(const mnv2_folded *f, const mobilenetv2 *m) {
     const mnv2_unit *U = m->p.units;
     long total = (blk_stem_packed_floats(U[0].c_in, U[0].c_out, U[0].k) + 15) / 16 * 16;
     for (int i = 1; i < MNV2_UNITS; i++) {
         const mnv2_unit *u = &U[i];
-        long n = u->groups > 1 ? blk_dw3x3_packed_floats(u->c_out) : blk_pw_packed_floats(u->c_in, u->c_out);
+        long n = u->groups > 1 ? blk_dw3x3_packed_floats(u->c_out) : pw_packed_floats(f, u->c_in, u->c_out);
         total += (n + 15) / 16 * 16;
     }
     return total;
@@ -82,11 +91,15 @@ static float *pack_unit(mnv2_folded *f, const mobilenetv2 *m, int i, float **dst
         blk_dw3x3_pack(p, w, b, u->c_out);
         n = blk_dw3x3_packed_floats(u->c_out);
     } else {
-        blk_pw_pack(pw, p, w, b, u->c_in, u->c_out);
-        n = blk_pw_packed_floats(u->c_in, u->c_out);
+#if BLK_HAVE_BF16
+        if (f->bf16)
+            blk_pw_bf16_pack(pw, p, w, b, u->c_in, u->c_out);
+        else
+#endif
+            blk_pw_pack(pw, p, w, b, u->c_in, u->c_out);
+        n = pw_packed_floats(f, u->c_in, u->c_out);
     }
     *dst = p + (n + 15) / 16 * 16;
-    (void)f;
     return p;
 }
 
@@ -95,7 +108,9 @@ int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
     const mnv2_unit *U = m->p.units;
     if (U[0].k != STEM_K || U[0].c_in > BLK_STEM_MAX_CIN)
         return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: unexpected stem");
-    long most = 0, total = packed_floats(m);
+    const char *bf16 = getenv("AVEMO_BF16");
+    f->bf16 = BLK_HAVE_BF16 && bf16 && !strcmp(bf16, "1");
+    long most = 0, total = packed_floats(f, m);
     for (int i = 0; i < MNV2_UNITS; i++)
         if (unit_weights(&U[i]) + U[i].c_out > most) most = unit_weights(&U[i]) + U[i].c_out;
     f->mem = big_alloc(sizeof(float) * total); /* huge pages: fewer faults (core/bigmem.h) */
@@ -147,6 +162,7 @@ typedef struct {
     int group_from, group;         /* blocks from group_from on run on `group` images at once (see below) */
     long act, ring, tile, zero;    /* floats per thread: each per-image activation, ring, tile, the zero row */
     long gact, gbuf;               /* floats per thread: each group activation, the group's hidden / tile */
+    long bf16;                     /* floats per thread: the bf16 1x1s' input scratch (0 in fp32) */
 } infer_plan;
 
 static int plan_block(block_plan *p, const mnv2_folded *f, int b, int h, int w) {
@@ -216,6 +232,16 @@ static int make_plan(infer_plan *p, const mnv2_folded *f, int n, int h, int w) {
     }
     p->head_h = hh, p->head_w = ww;
     plan_groups(p, n);
+#if BLK_HAVE_BF16
+    if (f->bf16) /* a 1x1 call covers at most one image's (or a group's) whole input of its block */
+        for (int b = 0; b < MNV2_BLOCKS; b++) {
+            long px = (long)p->b[b].hi * p->b[b].wi * (b >= p->group_from ? p->group : 1);
+            if (f->expand[b].k) p->bf16 = max_l(p->bf16, blk_pw_bf16_scratch_floats(&f->expand[b], px));
+            p->bf16 = max_l(p->bf16, blk_pw_bf16_scratch_floats(&f->project[b], px));
+            if (b == MNV2_BLOCKS - 1)
+                p->bf16 = max_l(p->bf16, blk_pw_bf16_scratch_floats(&f->head, (long)hh * ww * p->group));
+        }
+#endif
     return AVEMO_OK;
 }
 
@@ -223,14 +249,14 @@ static int make_plan(infer_plan *p, const mnv2_folded *f, int n, int h, int w) {
 
 /* one thread's part of a workspace */
 typedef struct {
-    float *act[2], *ring, *tile, *gact[2], *gbuf[2], *pool;
+    float *act[2], *ring, *tile, *gact[2], *gbuf[2], *pool, *bf16;
     const float *zero;
 } thread_ws;
 
 static long pool_floats(const infer_plan *p) { return (long)blk_blocks(MNV2_FEATURES) * L * p->group; }
 
 static long thread_floats(const infer_plan *p) {
-    return 2 * (p->act + p->gact + p->gbuf) + p->ring + p->tile + pool_floats(p) + 64;
+    return 2 * (p->act + p->gact + p->gbuf) + p->ring + p->tile + pool_floats(p) + p->bf16 + 64;
 }
 
 static void thread_ws_at(thread_ws *t, float *mem, const infer_plan *p, int thread, const float *zero) {
@@ -242,6 +268,7 @@ static void thread_ws_at(thread_ws *t, float *mem, const infer_plan *p, int thre
     }
     t->ring = q, q += p->ring;
     t->tile = q, q += p->tile;
+    t->bf16 = q, q += p->bf16;
     t->pool = q;
     t->zero = zero;
 }
@@ -295,6 +322,18 @@ void mobilenetv2_folded_free(mnv2_folded *f) {
 
 /* ---- one block over output rows [oy0, oy1) of one image ---- */
 
+/* a 1x1 conv in the folded model's precision */
+static void pointwise(const mnv2_folded *f, const blk_pw *pw, const blk_pw_args *a, const thread_ws *t) {
+#if BLK_HAVE_BF16
+    if (f->bf16) {
+        blk_pointwise_bf16(pw, a, t->bf16);
+        return;
+    }
+#endif
+    (void)f, (void)t;
+    blk_pointwise(pw, a);
+}
+
 /* The hidden rows [r0, r1) into the ring: the stem from the image (block 0), else the expand 1x1 from the block
  * input (plane stride in_ps), in runs that do not wrap around the ring. */
 static void produce_hidden(const mnv2_folded *f, const infer_plan *p, int b, const float *image, const float *in,
@@ -311,7 +350,7 @@ static void produce_hidden(const mnv2_folded *f, const infer_plan *p, int b, con
     while (r0 < r1) {
         int slot = r0 % B->ring_rows, count = r1 - r0 < B->ring_rows - slot ? r1 - r0 : B->ring_rows - slot;
         blk_pw_args a = {in + r0 * row, in_ps, (long)count * B->wi, t->ring + slot * row, ring_ps, 1, NULL, 0, NULL, 0};
-        blk_pointwise(&f->expand[b], &a);
+        pointwise(f, &f->expand[b], &a, t);
         r0 += count;
     }
 }
@@ -349,7 +388,7 @@ static void block_rows(const mnv2_folded *f, const infer_plan *p, int b, const f
         long at = (long)t0 * B->wo * L;
         blk_pw_args a = {t->tile, tile_ps, (long)(t1 - t0) * B->wo, out + at, out_ps, 0,
                          B->residual ? in + at : NULL, in_ps, NULL, 0};
-        blk_pointwise(&f->project[b], &a);
+        pointwise(f, &f->project[b], &a, t);
     }
 }
 
@@ -361,13 +400,13 @@ static void block_group(const mnv2_folded *f, const infer_plan *p, int b, const 
     long in_px = (long)B->hi * B->wi, out_px = (long)B->ho * B->wo;
     long in_ps = g * in_px * L, hid_ps = g * in_px * L, dw_ps = g * out_px * L, out_ps = g * out_px * L;
     blk_pw_args e = {in, in_ps, g * in_px, t->gbuf[0], hid_ps, 1, NULL, 0, NULL, 0};
-    blk_pointwise(&f->expand[b], &e);
+    pointwise(f, &f->expand[b], &e, t);
     for (int i = 0; i < g; i++)
         for (int oy = 0; oy < B->ho; oy++)
             dw_row(f, B, b, t->gbuf[0] + i * in_px * L, (long)B->wi * L, hid_ps, 0, t, oy,
                    t->gbuf[1] + (i * out_px + (long)oy * B->wo) * L, dw_ps);
     blk_pw_args a = {t->gbuf[1], dw_ps, g * out_px, out, out_ps, 0, B->residual ? in : NULL, in_ps, NULL, 0};
-    blk_pointwise(&f->project[b], &a);
+    pointwise(f, &f->project[b], &a, t);
 }
 
 /* features.18 + ReLU6 over rows [oy0, oy1) of g images' last block output (plane stride for g images), each
@@ -378,7 +417,7 @@ static void head_rows(const mnv2_folded *f, const infer_plan *p, const float *in
     memset(t->pool, 0, sizeof(float) * pool_floats(p));
     blk_pw_args a = {in + (long)oy0 * p->head_w * L, g * px * L, (long)g * (oy1 - oy0) * p->head_w, NULL, 0, 1,
                      NULL, 0, t->pool, (long)(oy1 - oy0) * p->head_w};
-    blk_pointwise(&f->head, &a);
+    pointwise(f, &f->head, &a, t);
 }
 
 static void pool_to_features(const infer_plan *p, float *features, const float *const *pools, int n_pools, int g) {

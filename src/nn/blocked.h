@@ -63,7 +63,7 @@ void blk_pointwise(const blk_pw *p, const blk_pw_args *a);
 /* Floats of packed weights: per panel, the fp32 bias then ceil(k / 2) rows of panel_vecs * L bf16 pairs. */
 long blk_pw_bf16_packed_floats(int k, int n);
 void blk_pw_bf16_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n);
-/* Floats of scratch that blk_pointwise_bf16 needs for m pixels through p (at most that for any m' <= m). */
+/* Floats of scratch that blk_pointwise_bf16 needs for any call of at most m pixels through p. */
 long blk_pw_bf16_scratch_floats(const blk_pw *p, long m);
 void blk_pointwise_bf16(const blk_pw *p, const blk_pw_args *a, float *scratch);
 #else

@@ -270,7 +270,10 @@ void blk_pw_bf16_pack(blk_pw *p, float *dst, const float *w, const float *b, int
 }
 
 long blk_pw_bf16_scratch_floats(const blk_pw *p, long m) {
-    return pw_chunk(p->k, p->panel_vecs, m) * blk_blocks(p->k) * (VL / 2);
+    /* the largest chunk of any m' <= m: m' itself up to the L2 rule's limit, else the chunk of 8 tiles */
+    long whole = PW_A_FLOATS / ((long)blk_blocks(p->k) * VL), tiles = MR_FOR(p->panel_vecs) * 8;
+    long most = whole > tiles ? whole : tiles;
+    return (m < most ? m : most) * blk_blocks(p->k) * (VL / 2);
 }
 
 /* Pixels [c0, c1) of every input plane as bf16 pairs into dst (plane stride ps, VL / 2 slots a pixel). */
