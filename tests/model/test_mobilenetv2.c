@@ -292,12 +292,57 @@ static void test_io_gray_timm(void) {
     mobilenetv2_free(&m);
 }
 
+#if BLK_HAVE_BF16
+/* AVEMO_BF16=1 (the 1x1s in bf16) against the fp32 folded model: features within 3e-2 (measured 0.8-1.1 %
+ * on these weights: bf16 rounds every 1x1 input and weight to 8 significant bits, 2^-8, over 35 1x1 layers;
+ * the FER2013 accuracy check is in bench/RESULTS.md), and the same features (1e-5) whatever the threads and
+ * batch: whole images, images split by rows, and groups of images (batch 15 at 64 x 64), so every workspace
+ * path sizes its bf16 scratch. */
+static void test_infer_bf16(void) {
+    static const int cases[][3] = {{50, 37, 3}, {64, 64, 15}};
+    mobilenetv2 m;
+    CHECK(mobilenetv2_init(&m, 1, 0) == 0, "init");
+    formula_weights(&m);
+    mnv2_folded f32, f16;
+    CHECK(mobilenetv2_fold(&f32, &m) == 0, "fold");
+    setenv("AVEMO_BF16", "1", 1);
+    CHECK(mobilenetv2_fold(&f16, &m) == 0, "fold bf16");
+    unsetenv("AVEMO_BF16");
+    CHECK(f16.bf16 && !f32.bf16, "AVEMO_BF16=1 not taken");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int h = cases[i][0], w = cases[i][1], n = cases[i][2];
+        long px = (long)h * w;
+        float *x = malloc(sizeof(float) * n * px), *a = malloc(sizeof(float) * n * MNV2_FEATURES);
+        float *b = malloc(sizeof(float) * n * MNV2_FEATURES), *b1 = malloc(sizeof(float) * n * MNV2_FEATURES);
+        for (long j = 0; j < n * px; j++) x[j] = (float)hash_uniform((uint64_t)j, 3000 + h);
+        nn_set_threads(1);
+        CHECK(mobilenetv2_infer(&f32, a, x, n, h, w, 0) == 0, "infer fp32");
+        CHECK(mobilenetv2_infer(&f16, b1, x, n, h, w, 0) == 0, "infer bf16: %s", avemo_last_error());
+        double e = rel_err_f(b1, a, n * MNV2_FEATURES);
+        CHECK(e < 3e-2, "bf16 %dx%d b%d: rel err %g against fp32", h, w, n, e);
+        for (int threads = 2; threads <= 3; threads++) {
+            nn_set_threads(threads);
+            CHECK(mobilenetv2_infer(&f16, b, x, n, h, w, 0) == 0, "infer bf16");
+            e = rel_err_f(b, b1, n * MNV2_FEATURES);
+            CHECK(e < 1e-5, "bf16 %dx%d b%d, %d threads: rel err %g against 1 thread", h, w, n, threads, e);
+        }
+        nn_set_threads(2);
+        free(x), free(a), free(b), free(b1);
+    }
+    mobilenetv2_folded_free(&f32), mobilenetv2_folded_free(&f16);
+    mobilenetv2_free(&m);
+}
+#endif
+
 int main(void) {
     RUN(test_train_vs_torch);
     RUN(test_eval_vs_torch);
     RUN(test_tf_same_padding);
     RUN(test_fold);
     RUN(test_infer_sizes_threads);
+#if BLK_HAVE_BF16
+    RUN(test_infer_bf16);
+#endif
     RUN(test_io_gray_timm);
     return test_summary();
 }
