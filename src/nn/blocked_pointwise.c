@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) void pw_dot_f32(vf acc[16][4], cons
 /* The same over bf16 pairs (blk_pointwise_bf16): in holds per plane and pixel VL / 2 32-bit slots, each the
  * bf16 pair of channels (2i, 2i + 1); w holds ceil(k / 2) rows of NV * L slots, slot j of row i the pair
  * (w[j][2i], w[j][2i + 1]). One VDPBF16PS per pair and output vector: acc += x0 w0 + x1 w1 (products exact
- * in fp32, summed in fp32), the pixel's pair broadcast from memory. */
+ * in fp32, summed in fp32); the pixel's pair is broadcast once (a VBROADCASTSS load) for its NV vectors. */
 static inline __attribute__((always_inline)) void pw_dot_bf16(vf acc[16][4], const float *in, long in_ps,
                                                               const float *w, int k, const int MR, const int NV) {
     const int PV = VL / 2; /* pairs per plane */
