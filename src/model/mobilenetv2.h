@@ -137,13 +137,18 @@ typedef struct {
     blk_pw expand[MNV2_BLOCKS];        /* expand 1x1 (k = 0 where the block has none: features.1) */
     blk_pw project[MNV2_BLOCKS];       /* project 1x1 */
     blk_pw head;                       /* features.18 */
-    int bf16;                          /* the 1x1s in bf16 (blk_pointwise_bf16): AVEMO_BF16=1 at fold time,
-                                          AVX512_BF16 builds only; a prototype, fp32 is the default */
+    int bf16;                          /* the 1x1s in bf16 (blk_pointwise_bf16): mobilenetv2_fold with
+                                          AVEMO_BF16=1, AVX512_BF16 builds only; fp32 is the default */
     float *mem;                        /* every packed tensor */
     mnv2_workspaces *workspaces;
 } mnv2_folded;
 
+/* The inference fold: fp32, or the 1x1 convolutions in bf16 when the environment says AVEMO_BF16=1 (an opt-in of
+ * every inference path at once: predict, eval, prep, the C API; ignored by builds without AVX512_BF16). */
 int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m);
+/* The fold in fp32 (bf16 = 0) or bf16 (1: where BLK_HAVE_BF16), whatever the environment says (training's own
+ * feature statistics stay fp32). */
+int mobilenetv2_fold_precision(mnv2_folded *f, const mobilenetv2 *m, int bf16);
 void mobilenetv2_folded_free(mnv2_folded *f);
 /* x [n, h, w, in_channels] -> features [n, 1280]. Threads: nn_get_threads() (1 inside a parallel region): whole
  * images per thread, the images left over (fewer than the threads) split by rows. May be called from several

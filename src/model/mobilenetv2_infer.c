@@ -104,12 +104,16 @@ static float *pack_unit(mnv2_folded *f, const mobilenetv2 *m, int i, float **dst
 }
 
 int mobilenetv2_fold(mnv2_folded *f, const mobilenetv2 *m) {
+    const char *bf16 = getenv("AVEMO_BF16");
+    return mobilenetv2_fold_precision(f, m, bf16 && !strcmp(bf16, "1"));
+}
+
+int mobilenetv2_fold_precision(mnv2_folded *f, const mobilenetv2 *m, int bf16) {
     memset(f, 0, sizeof *f);
     const mnv2_unit *U = m->p.units;
     if (U[0].k != STEM_K || U[0].c_in > BLK_STEM_MAX_CIN)
         return avemo_error(AVEMO_EINTERNAL, "MobileNetV2: unexpected stem");
-    const char *bf16 = getenv("AVEMO_BF16");
-    f->bf16 = BLK_HAVE_BF16 && bf16 && !strcmp(bf16, "1");
+    f->bf16 = BLK_HAVE_BF16 && bf16;
     long most = 0, total = packed_floats(f, m);
     for (int i = 0; i < MNV2_UNITS; i++)
         if (unit_weights(&U[i]) + U[i].c_out > most) most = unit_weights(&U[i]) + U[i].c_out;

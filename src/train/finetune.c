@@ -404,7 +404,7 @@ static int init_from_data(const train_options *o, int k, ft_state *s) {
     if (o->finetune.bn_data_init && o->finetune.bn == FT_BN_TRAIN) rc = mobilenetv2_bn_from_data(&s->bb, x, n, S, S, 0);
     mnv2_folded folded;
     if (!rc && !(feat = malloc((size_t)n * MNV2_FEATURES * sizeof *feat))) rc = avemo_error(AVEMO_ENOMEM, "out of memory");
-    if (!rc && !(rc = mobilenetv2_fold(&folded, &s->bb))) {
+    if (!rc && !(rc = mobilenetv2_fold_precision(&folded, &s->bb, 0))) {
         rc = mobilenetv2_infer(&folded, feat, x, n, S, S, 32);
         mobilenetv2_folded_free(&folded);
     }

@@ -307,6 +307,9 @@ static void test_infer_bf16(void) {
     CHECK(mobilenetv2_fold(&f32, &m) == 0, "fold");
     setenv("AVEMO_BF16", "1", 1);
     CHECK(mobilenetv2_fold(&f16, &m) == 0, "fold bf16");
+    mnv2_folded fixed; /* training's fold: fp32 whatever the environment says */
+    CHECK(mobilenetv2_fold_precision(&fixed, &m, 0) == 0 && !fixed.bf16, "fold_precision 0 under AVEMO_BF16=1");
+    mobilenetv2_folded_free(&fixed);
     unsetenv("AVEMO_BF16");
     CHECK(f16.bf16 && !f32.bf16, "AVEMO_BF16=1 not taken");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
