@@ -30,22 +30,43 @@ static int panel_vecs_for(int nb) {
     return nb % 4 == 0 ? 4 : nb % 3 == 0 ? 3 : 4;
 }
 
-long blk_pw_packed_floats(int k, int n) {
-    int nb = blk_blocks(n), pv = panel_vecs_for(nb), panels = (nb + pv - 1) / pv;
-    return (long)panels * pv * VL * (k + 1);
+/* float -> bf16 bits, rounded to nearest even (as VCVTNEPS2BF16 does; no NaNs in packed weights) */
+static unsigned bf16_bits(float x) {
+    unsigned u;
+    memcpy(&u, &x, sizeof u);
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
-void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n) {
-    int nb = blk_blocks(n), pv = panel_vecs_for(nb);
-    memset(dst, 0, sizeof(float) * blk_pw_packed_floats(k, n));
+/* Weight rows of a panel: k in fp32, ceil(k / 2) bf16 pairs in bf16. */
+static int pw_rows_of(int k, int bf16) { return bf16 ? (k + 1) / 2 : k; }
+
+static long pw_packed_floats(int k, int n, int bf16) {
+    int nb = blk_blocks(n), pv = panel_vecs_for(nb), panels = (nb + pv - 1) / pv;
+    return (long)panels * pv * VL * (pw_rows_of(k, bf16) + 1);
+}
+
+/* Per panel of pv vectors: the bias, then a row per input channel (fp32) or channel pair (bf16: the 32-bit slot
+ * of output j in row i holds bf16 w[j][2i] low, w[j][2i + 1] high). */
+static void pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n, int bf16) {
+    int nb = blk_blocks(n), pv = panel_vecs_for(nb), rows = pw_rows_of(k, bf16);
+    memset(dst, 0, sizeof(float) * pw_packed_floats(k, n, bf16));
     for (int v0 = 0; v0 < nb; v0 += pv) {
         int nv = nb - v0 < pv ? nb - v0 : pv, width = nv * VL;
-        float *panel = dst + (long)v0 * VL * (k + 1);
+        float *panel = dst + (long)v0 * VL * (rows + 1);
         for (int j = 0; j < width; j++) {
             int o = v0 * VL + j;
             if (o >= n) continue;
             panel[j] = b ? b[o] : 0.0f;
-            for (int i = 0; i < k; i++) panel[(long)(i + 1) * width + j] = w[(long)o * k + i];
+            const float *wo = w + (long)o * k;
+            for (int i = 0; i < rows; i++) {
+                float *slot = panel + (long)(i + 1) * width + j;
+                if (!bf16) {
+                    *slot = wo[i];
+                    continue;
+                }
+                unsigned pair = bf16_bits(wo[2 * i]) | (2 * i + 1 < k ? bf16_bits(wo[2 * i + 1]) << 16 : 0u);
+                memcpy(slot, &pair, sizeof pair);
+            }
         }
     }
     p->k = k;
@@ -54,72 +75,63 @@ void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, i
     p->w = dst;
 }
 
+long blk_pw_packed_floats(int k, int n) { return pw_packed_floats(k, n, 0); }
+
+void blk_pw_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n) { pw_pack(p, dst, w, b, k, n, 0); }
+
+/* Input channel c of the plane at in: acc[p][v] += in[p][c] x the weight row at w (NV vectors). */
+static inline __attribute__((always_inline)) void pw_step_f32(vf acc[16][4], const float *in, const float *w, int c,
+                                                              const int MR, const int NV) {
+    vf wv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) wv[v] = V(w + (c * NV + v) * VL);
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; p++) {
+        vf x = vbcast(in[p * VL + c]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[p][v] = vfma(x, wv[v], acc[p][v]);
+    }
+}
+
 /* acc[p][v] += sum over the k input channels of pixel p times the weight row: MR pixels at in + p * VL of
  * every plane (in_ps apart), w at the panel's first weight row ([k][NV * L]). */
 static inline __attribute__((always_inline)) void pw_dot_f32(vf acc[16][4], const float *in, long in_ps,
                                                              const float *w, int k, const int MR, const int NV) {
     int kfull = k / VL * VL;
-    for (int k0 = 0; k0 < kfull; k0 += VL, in += in_ps, w += NV * VL * VL) {
+    for (int k0 = 0; k0 < kfull; k0 += VL, in += in_ps, w += NV * VL * VL)
 #pragma GCC unroll 16
-        for (int c = 0; c < VL; c++) {
-            vf wv[4];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) wv[v] = V(w + (c * NV + v) * VL);
-#pragma GCC unroll 16
-            for (int p = 0; p < MR; p++) {
-                vf x = vbcast(in[p * VL + c]);
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++) acc[p][v] = vfma(x, wv[v], acc[p][v]);
-            }
-        }
-    }
-    for (int c = 0; c < k - kfull; c++) { /* the last, partial plane */
-        vf wv[4];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) wv[v] = V(w + (c * NV + v) * VL);
-#pragma GCC unroll 16
-        for (int p = 0; p < MR; p++) {
-            vf x = vbcast(in[p * VL + c]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) acc[p][v] = vfma(x, wv[v], acc[p][v]);
-        }
-    }
+        for (int c = 0; c < VL; c++) pw_step_f32(acc, in, w, c, MR, NV);
+    for (int c = 0; c < k - kfull; c++) pw_step_f32(acc, in, w, c, MR, NV); /* the last, partial plane */
 }
 
 #if BLK_HAVE_BF16
-/* The same over bf16 pairs (blk_pointwise_bf16): in holds per plane and pixel VL / 2 32-bit slots, each the
- * bf16 pair of channels (2i, 2i + 1); w holds ceil(k / 2) rows of NV * L slots, slot j of row i the pair
- * (w[j][2i], w[j][2i + 1]). One VDPBF16PS per pair and output vector: acc += x0 w0 + x1 w1 (products exact
- * in fp32, summed in fp32); the pixel's pair is broadcast once (a VBROADCASTSS load) for its NV vectors. */
+/* Channel pair c of the plane at in (bf16 pairs, VL / 2 slots a pixel): one VDPBF16PS per output vector,
+ * acc += x0 w0 + x1 w1 (products exact in fp32, summed in fp32); the pixel's pair is broadcast once (a
+ * VBROADCASTSS load) for its NV vectors. */
+static inline __attribute__((always_inline)) void pw_step_bf16(vf acc[16][4], const float *in, const float *w, int c,
+                                                               const int MR, const int NV) {
+    __m512bh wv[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) wv[v] = (__m512bh)_mm512_loadu_ps(w + (c * NV + v) * VL);
+#pragma GCC unroll 16
+    for (int p = 0; p < MR; p++) {
+        __m512bh x = (__m512bh)_mm512_set1_ps(in[p * (VL / 2) + c]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[p][v] = (vf)_mm512_dpbf16_ps((__m512)acc[p][v], x, wv[v]);
+    }
+}
+
+/* The same as pw_dot_f32 over bf16 pairs (blk_pointwise_bf16): in holds per plane and pixel VL / 2 32-bit
+ * slots, each the bf16 pair of channels (2i, 2i + 1); w holds ceil(k / 2) rows of NV * L slots, slot j of row i
+ * the pair (w[j][2i], w[j][2i + 1]). */
 static inline __attribute__((always_inline)) void pw_dot_bf16(vf acc[16][4], const float *in, long in_ps,
                                                               const float *w, int k, const int MR, const int NV) {
     const int PV = VL / 2; /* pairs per plane */
     int pairs = (k + 1) / 2, pfull = pairs / PV * PV;
-    for (int i0 = 0; i0 < pfull; i0 += PV, in += in_ps, w += NV * VL * PV) {
+    for (int i0 = 0; i0 < pfull; i0 += PV, in += in_ps, w += NV * VL * PV)
 #pragma GCC unroll 8
-        for (int c = 0; c < PV; c++) {
-            __m512bh wv[4];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) wv[v] = (__m512bh)_mm512_loadu_ps(w + (c * NV + v) * VL);
-#pragma GCC unroll 16
-            for (int p = 0; p < MR; p++) {
-                __m512bh x = (__m512bh)_mm512_set1_ps(in[p * PV + c]);
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++) acc[p][v] = (vf)_mm512_dpbf16_ps((__m512)acc[p][v], x, wv[v]);
-            }
-        }
-    }
-    for (int c = 0; c < pairs - pfull; c++) { /* the last, partial plane */
-        __m512bh wv[4];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) wv[v] = (__m512bh)_mm512_loadu_ps(w + (c * NV + v) * VL);
-#pragma GCC unroll 16
-        for (int p = 0; p < MR; p++) {
-            __m512bh x = (__m512bh)_mm512_set1_ps(in[p * PV + c]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) acc[p][v] = (vf)_mm512_dpbf16_ps((__m512)acc[p][v], x, wv[v]);
-        }
-    }
+        for (int c = 0; c < PV; c++) pw_step_bf16(acc, in, w, c, MR, NV);
+    for (int c = 0; c < pairs - pfull; c++) pw_step_bf16(acc, in, w, c, MR, NV); /* the last, partial plane */
 }
 #endif
 
@@ -190,7 +202,7 @@ static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const
                                                           long in_ps, long in_p0, long p0, long p1, int v0,
                                                           const int NV, const int BF16) {
     const int MR = MR_FOR(NV), MH = MR / 2, PX = BF16 ? VL / 2 : VL;
-    const float *wp = p->w + (long)v0 * VL * ((BF16 ? (p->k + 1) / 2 : p->k) + 1);
+    const float *wp = p->w + (long)v0 * VL * (pw_rows_of(p->k, BF16) + 1);
     float *o = a->pool ? NULL : a->out + v0 * a->out_ps;
     const float *r = a->res ? a->res + v0 * a->res_ps : NULL;
     long pool_stride = (long)blk_blocks(p->n) * VL;
@@ -217,56 +229,30 @@ static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const
 /* Pixels a chunk (see above) for k input channels over m pixels with panels of pv vectors. */
 static long pw_chunk(int k, int pv, long m) { return m * (long)blk_blocks(k) * VL <= PW_A_FLOATS ? m : MR_FOR(pv) * 8; }
 
-void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
+/* Pixels [c0, c1) through every panel (input as pw_rows takes it). */
+static inline __attribute__((always_inline)) void pw_panels(const blk_pw *p, const blk_pw_args *a, const float *in,
+                                                            long in_ps, long in_p0, long c0, long c1, const int BF16) {
     int nb = blk_blocks(p->n), pv = p->panel_vecs;
-    long m = a->m, chunk = pw_chunk(p->k, pv, m);
-    for (long c0 = 0; c0 < m; c0 += chunk) {
-        long c1 = c0 + chunk < m ? c0 + chunk : m;
-        for (int v0 = 0; v0 < nb; v0 += pv) {
-            switch (nb - v0 < pv ? nb - v0 : pv) {
-            case 1: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 1, 0); break;
-            case 2: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 2, 0); break;
-            case 3: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 3, 0); break;
-            default: pw_rows(p, a, a->in, a->in_ps, 0, c0, c1, v0, 4, 0); break;
-            }
+    for (int v0 = 0; v0 < nb; v0 += pv) {
+        switch (nb - v0 < pv ? nb - v0 : pv) {
+        case 1: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 1, BF16); break;
+        case 2: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 2, BF16); break;
+        case 3: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 3, BF16); break;
+        default: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 4, BF16); break;
         }
     }
+}
+
+void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
+    long m = a->m, chunk = pw_chunk(p->k, p->panel_vecs, m);
+    for (long c0 = 0; c0 < m; c0 += chunk) pw_panels(p, a, a->in, a->in_ps, 0, c0, c0 + chunk < m ? c0 + chunk : m, 0);
 }
 
 #if BLK_HAVE_BF16
-/* float -> bf16 bits, rounded to nearest even (as VCVTNEPS2BF16 does; no NaNs in packed weights) */
-static unsigned bf16_bits(float x) {
-    unsigned u;
-    memcpy(&u, &x, sizeof u);
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
-
-long blk_pw_bf16_packed_floats(int k, int n) {
-    int nb = blk_blocks(n), pv = panel_vecs_for(nb), panels = (nb + pv - 1) / pv;
-    return (long)panels * pv * VL * ((k + 1) / 2 + 1);
-}
+long blk_pw_bf16_packed_floats(int k, int n) { return pw_packed_floats(k, n, 1); }
 
 void blk_pw_bf16_pack(blk_pw *p, float *dst, const float *w, const float *b, int k, int n) {
-    int nb = blk_blocks(n), pv = panel_vecs_for(nb), pairs = (k + 1) / 2;
-    memset(dst, 0, sizeof(float) * blk_pw_bf16_packed_floats(k, n));
-    for (int v0 = 0; v0 < nb; v0 += pv) {
-        int nv = nb - v0 < pv ? nb - v0 : pv, width = nv * VL;
-        float *panel = dst + (long)v0 * VL * (pairs + 1);
-        for (int j = 0; j < width; j++) {
-            int o = v0 * VL + j;
-            if (o >= n) continue;
-            panel[j] = b ? b[o] : 0.0f;
-            for (int i = 0; i < pairs; i++) {
-                const float *wo = w + (long)o * k + 2 * i;
-                unsigned pair = bf16_bits(wo[0]) | (2 * i + 1 < k ? bf16_bits(wo[1]) << 16 : 0u);
-                memcpy(panel + (long)(i + 1) * width + j, &pair, sizeof pair);
-            }
-        }
-    }
-    p->k = k;
-    p->n = n;
-    p->panel_vecs = pv;
-    p->w = dst;
+    pw_pack(p, dst, w, b, k, n, 1);
 }
 
 long blk_pw_bf16_scratch_floats(const blk_pw *p, long m) {
@@ -288,19 +274,11 @@ static void pw_to_bf16(float *dst, long ps, const float *in, long in_ps, int pla
 }
 
 void blk_pointwise_bf16(const blk_pw *p, const blk_pw_args *a, float *scratch) {
-    int nb = blk_blocks(p->n), pv = p->panel_vecs;
-    long m = a->m, chunk = pw_chunk(p->k, pv, m), ps = chunk * (VL / 2);
+    long m = a->m, chunk = pw_chunk(p->k, p->panel_vecs, m), ps = chunk * (VL / 2);
     for (long c0 = 0; c0 < m; c0 += chunk) {
         long c1 = c0 + chunk < m ? c0 + chunk : m;
         pw_to_bf16(scratch, ps, a->in, a->in_ps, blk_blocks(p->k), c0, c1);
-        for (int v0 = 0; v0 < nb; v0 += pv) {
-            switch (nb - v0 < pv ? nb - v0 : pv) {
-            case 1: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 1, 1); break;
-            case 2: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 2, 1); break;
-            case 3: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 3, 1); break;
-            default: pw_rows(p, a, scratch, ps, c0, c0, c1, v0, 4, 1); break;
-            }
-        }
+        pw_panels(p, a, scratch, ps, c0, c0, c1, 1);
     }
 }
 #endif
