@@ -119,12 +119,8 @@ static int check_classes(const avemo_bundle *b, int stream, const avemo_model *m
     if (avemo_model_needs(m) != want)
         return avemo_error(AVEMO_EFORMAT, "%s: the bundled %s model must read %s alone", b->path[stream],
                            stream == STREAM_FACE ? "face" : "voice", stream == STREAM_FACE ? "video" : "audio");
-    for (int k = 0; k < avemo_class_count(m); k++) {
-        const char *name = avemo_class_name(m, k);
-        if (avemo_bundle_class_of(name) < 0)
-            return avemo_error(AVEMO_EFORMAT, "%s: class '%s' has no place among the bundled classes", b->path[stream],
-                               name);
-    }
+    float none[AVEMO_MAX_CLASSES] = {0}, common[AVEMO_BUNDLE_CLASSES];
+    if (avemo_bundle_to_common(m, none, common) < 0) return avemo_error_prefix(AVEMO_EFORMAT, "%s", b->path[stream]);
     return AVEMO_OK;
 }
 
@@ -181,7 +177,7 @@ static int looks_like_crop(const char *path) {
 }
 
 /* One stream's probabilities mapped to the common classes into common[AVEMO_BUNDLE_CLASSES] (every class has
- * one: map_classes checked at open). */
+ * one: check_classes checked at open). */
 static void map_probs(const avemo_bundle *b, int stream, const avemo_result *r, float *common) {
     avemo_bundle_to_common(stream == STREAM_FACE ? b->face_whole : b->voice, r->probs, common);
 }
