@@ -7,6 +7,7 @@
 #include "cli/ordered_run.h"
 #include "cli/predict_bundled.h"
 #include "cli/predict_people.h"
+#include "core/progress.h"
 #include "data/weights.h"
 
 #include <cjson/cJSON.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct {
     int timing;               /* --timing */
@@ -145,11 +145,7 @@ static const cli_command predict_command = {
     .groups = {{NULL, predict_options, 0}},
 };
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
+static double now_ms(void) { return now_seconds() * 1e3; } /* core/progress.h's clock, as ordered_run's */
 
 /* --jobs, or all cores */
 static int predict_jobs(const predict_args *a) { return a->jobs > 0 ? a->jobs : omp_get_max_threads(); }
