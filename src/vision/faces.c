@@ -168,12 +168,12 @@ static int follow(const mtcnn *m, const uint8_t *rgb, int h, int w, float *ancho
     return AVEMO_OK;
 }
 
-/* Frame k's record before pass 1 fills it: cleared, its index set, FACE_PADDED for a padded slot. Returns
- * whether the frame is a real one to search. */
-static int frame_reset(face_frame *fi, const video_clip *clip, int k) {
+/* A frame's record before pass 1 fills it: cleared, its index set, FACE_PADDED for a padded slot (index < 0).
+ * Returns whether the frame is a real one to search. */
+static int frame_reset(face_frame *fi, long frame_index) {
     memset(fi, 0, sizeof *fi);
-    fi->frame_index = clip->index[k];
-    if (clip->index[k] >= 0) return 1;
+    fi->frame_index = frame_index;
+    if (frame_index >= 0) return 1;
     fi->status = FACE_PADDED;
     return 0;
 }
@@ -187,7 +187,7 @@ static int search_every_frame(const mtcnn *m, const video_clip *clip, const face
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < clip->n; k++) {
         face_frame *fi = &info[k];
-        if (!frame_reset(fi, clip, k)) continue;
+        if (!frame_reset(fi, clip->index[k])) continue;
         int e = full_search(m, clip->rgb + (size_t)k * frame_px, clip->h, clip->w, cfg, fi);
         if (e) {
 #pragma omp critical(faces_error)
@@ -225,9 +225,7 @@ static int follow_or_search(const mtcnn *m, const uint8_t *rgb, int h, int w, co
                             faces_sequence *seq, face_frame *fi) {
     int kept = 0, e = seq->have_anchor ? follow(m, rgb, h, w, seq->anchor, fi, &kept) : AVEMO_OK;
     if (!e && !kept) {
-        long index = fi->frame_index;
-        memset(fi, 0, sizeof *fi); /* what follow() wrote is dropped */
-        fi->frame_index = index;
+        frame_reset(fi, fi->frame_index); /* what follow() wrote is dropped */
         e = full_search(m, rgb, h, w, cfg, fi);
         if (!e && fi->status == FACE_FOUND) {
             seq->anchor[0] = fi->face.x0, seq->anchor[1] = fi->face.y0;
@@ -260,12 +258,10 @@ void faces_sequence_init(faces_sequence *seq) { memset(seq, 0, sizeof *seq); }
 
 int faces_sequence_frame(const mtcnn *m, const faces_config *cfg, faces_sequence *seq, const uint8_t *rgb, int h,
                          int w, long frame_index, uint8_t *out, face_frame *fi, int *n_noface) {
-    memset(fi, 0, sizeof *fi);
-    fi->frame_index = frame_index;
-    if (frame_index < 0) fi->status = FACE_PADDED;
-    int err = frame_index >= 0 && cfg->track ? follow_or_search(m, rgb, h, w, cfg, seq, fi)
-              : frame_index >= 0            ? full_search(m, rgb, h, w, cfg, fi)
-                                            : AVEMO_OK;
+    int real = frame_reset(fi, frame_index);
+    int err = real && cfg->track ? follow_or_search(m, rgb, h, w, cfg, seq, fi)
+              : real            ? full_search(m, rgb, h, w, cfg, fi)
+                                : AVEMO_OK;
     return err ? err : crop_step(rgb, h, w, cfg, seq, fi, out, n_noface);
 }
 
