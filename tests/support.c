@@ -141,6 +141,23 @@ int run_cmd(const char *cmd, char *out, size_t cap) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int run_cmd_split(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap) {
+    char full[16384], errf[700];
+    snprintf(errf, sizeof errf, "%s/stderr.txt", test_tmpdir());
+    snprintf(full, sizeof full, "%s 2>'%s'", cmd, errf);
+    int rc = run_cmd(full, out, out_cap);
+    if (err && err_cap) {
+        err[0] = 0;
+        FILE *f = fopen(errf, "r");
+        if (f) {
+            size_t n = fread(err, 1, err_cap - 1, f);
+            err[n] = 0;
+            fclose(f);
+        }
+    }
+    return rc;
+}
+
 int test_wait_exit(pid_t pid) {
     int st;
     while (waitpid(pid, &st, 0) < 0)

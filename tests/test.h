@@ -44,6 +44,9 @@ const char *test_tmpdir(void);
 const char *avemo_bin(void);
 /* Run a shell command; returns its exit status (or -1). Captures up to cap-1 bytes of stdout+stderr. */
 int run_cmd(const char *cmd, char *out, size_t cap);
+/* run_cmd with stdout and stderr apart: up to out_cap - 1 bytes of stdout into out, up to err_cap - 1 of stderr
+ * into err (NULL: not kept; it goes through a file in test_tmpdir()). */
+int run_cmd_split(const char *cmd, char *out, size_t out_cap, char *err, size_t err_cap);
 /* Wait for the child pid (a process the test started with fork); returns its exit code, 128 + the signal that
  * ended it, or -1 when waitpid fails. */
 int test_wait_exit(pid_t pid);

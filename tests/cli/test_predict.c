@@ -20,20 +20,9 @@ static void setup(void) {
 
 /* Run avemo predict with `args`; stdout only into out (stderr to a file, returned in err). */
 static int predict(const char *args, char *err, size_t err_cap) {
-    char cmd[8192], errf[700];
-    snprintf(errf, sizeof errf, "%s/stderr.txt", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s predict %s 2>'%s'", avemo_bin(), args, errf);
-    int rc = run_cmd(cmd, out, sizeof out);
-    if (err) {
-        err[0] = 0;
-        FILE *f = fopen(errf, "r");
-        if (f) {
-            size_t n = fread(err, 1, err_cap - 1, f);
-            err[n] = 0;
-            fclose(f);
-        }
-    }
-    return rc;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s predict %s", avemo_bin(), args);
+    return run_cmd_split(cmd, out, sizeof out, err, err_cap);
 }
 
 static int count_lines(const char *s) {

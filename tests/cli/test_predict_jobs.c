@@ -40,18 +40,9 @@ static void setup(void) {
 
 /* `OMP_NUM_THREADS=1 avemo predict ARGS`: stdout into out, stderr into err; the exit status. */
 static int predict(const char *args, char *out, char *err) {
-    char cmd[16384], errf[700];
-    snprintf(errf, sizeof errf, "%s/stderr.txt", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s predict %s 2>'%s'", avemo_bin(), args, errf);
-    int rc = run_cmd(cmd, out, OUT_CAP);
-    err[0] = 0;
-    FILE *f = fopen(errf, "r");
-    if (f) {
-        size_t n = fread(err, 1, OUT_CAP - 1, f);
-        err[n] = 0;
-        fclose(f);
-    }
-    return rc;
+    char cmd[16384];
+    if (snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s predict %s", avemo_bin(), args) >= (int)sizeof cmd) return -1;
+    return run_cmd_split(cmd, out, OUT_CAP, err, OUT_CAP);
 }
 
 /* The times, which no two runs share, as "#": every number directly before " ms" or after "real-time factor "; and
