@@ -17,6 +17,11 @@
  *            frame: conv output and BN/ReLU6 output of all 52 units, plus the backward scratch) and 933 MB for
  *            PyTorch (~85 MB per frame after its ~250 MB of libraries), so 120 frames would need ~8.5 GB (ours)
  *            and ~10 GB (torch) on this shared 24 GB machine. At most 2 repeats (a step takes seconds).
+ * MNV2_REAL=SHARED (the ../shared folder): inference on real weights and real pictures instead of random ones:
+ *   the ImageNet MobileNetV2 (SHARED/weights/mobilenet_v2, TFLite, dequantised; gray stem = summed RGB filters)
+ *   on the stills and photos of SHARED/data/faces (sorted, cycled to fill a batch), resized bilinearly to the
+ *   case's size, gray or RGB, scaled to [-1, 1]. Our speed depends on the data there (the project 1x1s skip
+ *   input channels that are 0 over a tile of pixels, nn/blocked.h skip_zeros); a dense engine's does not.
  * Spec lines: "spec <case> <batch> <in_channels> <h> <w> <MACs per image>".
  * Output lines: "result <case> <pass> <best ms> <GFLOP/s>", plus a "# <case> ... images/s" line. FLOPs are
  * nominal: forward 2 * MACs of the 52 convs (0.29 GMAC per 1-channel 224 frame); a training step counts 3 x the
@@ -24,10 +29,14 @@
  */
 #include "avemo.h"
 #include "core/rng.h"
+#include "io/image.h"
 #include "model/mobilenetv2.h"
 #include "nn/nn.h"
 #include "twin.h"
+#include "vision/imgops.h"
 
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,14 +115,71 @@ static void make_model(mobilenetv2 *m, int channels) {
     mobilenetv2_init_random(m, &rng);
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The image files of dir, sorted, appended to names (at most max); returns the new count. */
+static int list_images(const char *dir, char **names, int n, int max) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "bench_mobilenetv2: %s: cannot open (MNV2_REAL must name the shared folder)\n", dir);
+        exit(1);
+    }
+    int first = n;
+    for (struct dirent *e; (e = readdir(d)) && n < max;) {
+        if (!image_is_image_path(e->d_name)) continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        names[n] = xmalloc(len);
+        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    qsort(names + first, n - first, sizeof *names, by_name);
+    return n;
+}
+
+/* MNV2_REAL's pictures: batch frames of size x size x channels in [-1, 1], the files cycled. */
+static void real_frames(float *x, const char *shared, int batch, int size, int channels) {
+    char *names[256], dir[4096];
+    int n = 0;
+    snprintf(dir, sizeof dir, "%s/data/faces/ravdess-stills", shared);
+    n = list_images(dir, names, n, 256);
+    snprintf(dir, sizeof dir, "%s/data/faces/photos", shared);
+    n = list_images(dir, names, n, 256);
+    if (!n) {
+        fprintf(stderr, "bench_mobilenetv2: no pictures under %s/data/faces\n", shared);
+        exit(1);
+    }
+    long px = (long)size * size;
+    uint8_t *rgb = xmalloc(px * 3), *gray = xmalloc(px);
+    for (int i = 0; i < batch; i++) {
+        image_rgb img;
+        if (image_load_rgb(names[i % n], &img)) fail();
+        resize_bilinear_u8(rgb, size, size, img.rgb, img.h, img.w, 3);
+        image_free(&img);
+        rgb_to_gray(gray, rgb, px);
+        const uint8_t *src = channels == 1 ? gray : rgb;
+        for (long j = 0; j < px * channels; j++) x[i * px * channels + j] = src[j] / 127.5f - 1.0f;
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(rgb);
+    free(gray);
+}
+
 static void run_infer(const infer_case *c, int reps) {
     mobilenetv2 m;
-    make_model(&m, c->channels);
+    const char *shared = getenv("MNV2_REAL");
     long nx = (long)c->batch * c->size * c->size * c->channels;
     float *x = xmalloc(sizeof(float) * nx), *feat = xmalloc(sizeof(float) * c->batch * MNV2_FEATURES);
-    rng_t rng;
-    rng_seed(&rng, 2);
-    for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
+    if (shared && *shared) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/weights/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite", shared);
+        if (mobilenetv2_from_tflite(&m, path, c->channels)) fail();
+        real_frames(x, shared, c->batch, c->size, c->channels);
+    } else {
+        make_model(&m, c->channels);
+        rng_t rng;
+        rng_seed(&rng, 2);
+        for (long i = 0; i < nx; i++) x[i] = (float)(rng_uniform(&rng) * 2 - 1);
+    }
     mnv2_folded f;
     if (mobilenetv2_fold(&f, &m)) fail();
     double best = 1e30;
@@ -181,7 +247,9 @@ int main(int argc, char **argv) {
     }
     int reps = args.reps < 1 ? 1 : args.reps;
     nn_set_threads(args.threads);
-    printf("# avemo bench_mobilenetv2: width 1.0, %d threads, best of %d (train: of %d), %s time%s%s\n",
+    const char *real = getenv("MNV2_REAL");
+    printf("# avemo bench_mobilenetv2: width 1.0, %s, %d threads, best of %d (train: of %d), %s time%s%s\n",
+           real && *real ? "ImageNet weights on real pictures (MNV2_REAL; train: random)" : "random weights and input",
            args.threads, reps, reps < TRAIN_MAX_REPS ? reps : TRAIN_MAX_REPS,
            twin_clock == CLOCK_MONOTONIC ? "wall" : "CPU", getenv("OPENBLAS_CORETYPE") ? ", OPENBLAS_CORETYPE=" : "",
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");

@@ -353,7 +353,8 @@ static void produce_hidden(const mnv2_folded *f, const infer_plan *p, int b, con
     }
     while (r0 < r1) {
         int slot = r0 % B->ring_rows, count = r1 - r0 < B->ring_rows - slot ? r1 - r0 : B->ring_rows - slot;
-        blk_pw_args a = {in + r0 * row, in_ps, (long)count * B->wi, t->ring + slot * row, ring_ps, 1, NULL, 0, NULL, 0};
+        blk_pw_args a = {in + r0 * row, in_ps, (long)count * B->wi, t->ring + slot * row, ring_ps, 1, NULL, 0,
+                         NULL, 0, 0};
         pointwise(f, &f->expand[b], &a, t);
         r0 += count;
     }
@@ -391,7 +392,7 @@ static void block_rows(const mnv2_folded *f, const infer_plan *p, int b, const f
             dw_row(f, B, b, t->ring, row, ring_ps, B->ring_rows, t, oy, t->tile + (long)(oy - t0) * B->wo * L, tile_ps);
         long at = (long)t0 * B->wo * L;
         blk_pw_args a = {t->tile, tile_ps, (long)(t1 - t0) * B->wo, out + at, out_ps, 0,
-                         B->residual ? in + at : NULL, in_ps, NULL, 0};
+                         B->residual ? in + at : NULL, in_ps, NULL, 0, .skip_zeros = 1};
         pointwise(f, &f->project[b], &a, t);
     }
 }
@@ -403,13 +404,14 @@ static void block_group(const mnv2_folded *f, const infer_plan *p, int b, const 
     const block_plan *B = &p->b[b];
     long in_px = (long)B->hi * B->wi, out_px = (long)B->ho * B->wo;
     long in_ps = g * in_px * L, hid_ps = g * in_px * L, dw_ps = g * out_px * L, out_ps = g * out_px * L;
-    blk_pw_args e = {in, in_ps, g * in_px, t->gbuf[0], hid_ps, 1, NULL, 0, NULL, 0};
+    blk_pw_args e = {in, in_ps, g * in_px, t->gbuf[0], hid_ps, 1, NULL, 0, NULL, 0, 0};
     pointwise(f, &f->expand[b], &e, t);
     for (int i = 0; i < g; i++)
         for (int oy = 0; oy < B->ho; oy++)
             dw_row(f, B, b, t->gbuf[0] + i * in_px * L, (long)B->wi * L, hid_ps, 0, t, oy,
                    t->gbuf[1] + (i * out_px + (long)oy * B->wo) * L, dw_ps);
-    blk_pw_args a = {t->gbuf[1], dw_ps, g * out_px, out, out_ps, 0, B->residual ? in : NULL, in_ps, NULL, 0};
+    blk_pw_args a = {t->gbuf[1], dw_ps, g * out_px, out, out_ps, 0, B->residual ? in : NULL, in_ps, NULL, 0,
+                     .skip_zeros = 1};
     pointwise(f, &f->project[b], &a, t);
 }
 
@@ -420,7 +422,7 @@ static void head_rows(const mnv2_folded *f, const infer_plan *p, const float *in
     long px = (long)p->head_h * p->head_w;
     memset(t->pool, 0, sizeof(float) * pool_floats(p));
     blk_pw_args a = {in + (long)oy0 * p->head_w * L, g * px * L, (long)g * (oy1 - oy0) * p->head_w, NULL, 0, 1,
-                     NULL, 0, t->pool, (long)(oy1 - oy0) * p->head_w};
+                     NULL, 0, t->pool, (long)(oy1 - oy0) * p->head_w, 0};
     pointwise(f, &f->head, &a, t);
 }
 

@@ -50,6 +50,9 @@ typedef struct {
     float *pool;       /* NULL, or instead of writing out: pixel i adds its outputs into pool row i / pool_px
                           (rows of blocks(n) * L floats): the global average pool of a head, per image */
     long pool_px;
+    int skip_zeros;    /* the input has many exact zeros (it comes from a ReLU): per tile of pixels, skip the input
+                          channels that are 0 in all of them (fp32 with AVX-512; the sums are the same but for the
+                          sign of an exact zero) */
 } blk_pw_args;
 
 /* Single-threaded. */

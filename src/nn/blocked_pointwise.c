@@ -104,6 +104,28 @@ static inline __attribute__((always_inline)) void pw_dot_f32(vf acc[16][4], cons
     for (int c = 0; c < k - kfull; c++) pw_step_f32(acc, in, w, c, MR, NV); /* the last, partial plane */
 }
 
+#if VL == 16
+/* pw_dot_f32 for inputs with many exact zeros (after a ReLU): per plane, the channels that are 0 in all MR pixels
+ * of the tile are skipped (their products add +-0 to every sum, so every sum is the same except, at most, the
+ * sign of an exact zero). A plane with no such channel takes the unrolled steps of pw_dot_f32. Lanes past k are 0
+ * (nn/blocked.h), so the last, partial plane never reaches a weight row past k. */
+static inline __attribute__((always_inline)) void pw_dot_f32_skip(vf acc[16][4], const float *in, long in_ps,
+                                                                  const float *w, int k, const int MR, const int NV) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (int k0 = 0; k0 < k; k0 += VL, in += in_ps, w += NV * VL * VL) {
+        __mmask16 live = 0;
+#pragma GCC unroll 16
+        for (int p = 0; p < MR; p++) live |= _mm512_cmp_ps_mask(_mm512_loadu_ps(in + p * VL), zero, _CMP_NEQ_UQ);
+        if (live == 0xffff) {
+#pragma GCC unroll 16
+            for (int c = 0; c < VL; c++) pw_step_f32(acc, in, w, c, MR, NV);
+            continue;
+        }
+        for (unsigned m = live; m; m &= m - 1) pw_step_f32(acc, in, w, __builtin_ctz(m), MR, NV);
+    }
+}
+#endif
+
 #if BLK_HAVE_BF16
 /* Channel pair c of the plane at in (bf16 pairs, VL / 2 slots a pixel): one VDPBF16PS per output vector,
  * acc += x0 w0 + x1 w1 (products exact in fp32, summed in fp32); the pixel's pair is broadcast once (a
@@ -142,7 +164,7 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
                                                           float *out, long out_ps, const float *res, long res_ps,
                                                           int relu6, float *pool, long q, long pool_px,
                                                           long pool_stride, const int MR, const int NV,
-                                                          const int BF16) {
+                                                          const int BF16, const int SKIP) {
     vf acc[16][4];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) {
@@ -155,7 +177,12 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
         pw_dot_bf16(acc, in, in_ps, wp + NV * VL, k, MR, NV);
     else
 #endif
-        pw_dot_f32(acc, in, in_ps, wp + NV * VL, k, MR, NV);
+#if VL == 16
+        if (SKIP)
+            pw_dot_f32_skip(acc, in, in_ps, wp + NV * VL, k, MR, NV);
+        else
+#endif
+            pw_dot_f32(acc, in, in_ps, wp + NV * VL, k, MR, NV);
     if (relu6) {
         vf zero = vbcast(0.0f), six = vbcast(6.0f);
 #pragma GCC unroll 4
@@ -200,7 +227,7 @@ static inline __attribute__((always_inline)) void pw_tile(const float *in, long 
  * `in_p0` of the call. */
 static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const blk_pw_args *a, const float *in,
                                                           long in_ps, long in_p0, long p0, long p1, int v0,
-                                                          const int NV, const int BF16) {
+                                                          const int NV, const int BF16, const int SKIP) {
     const int MR = MR_FOR(NV), MH = MR / 2, PX = BF16 ? VL / 2 : VL;
     const float *wp = p->w + (long)v0 * VL * (pw_rows_of(p->k, BF16) + 1);
     float *o = a->pool ? NULL : a->out + v0 * a->out_ps;
@@ -211,13 +238,13 @@ static inline __attribute__((always_inline)) void pw_rows(const blk_pw *p, const
     int relu6 = a->relu6;
     for (; q + MR <= p1; q += MR)
         pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
-                pl, q, ppx, pool_stride, MR, NV, BF16);
+                pl, q, ppx, pool_stride, MR, NV, BF16, SKIP);
     for (; q + MH <= p1; q += MH)
         pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
-                pl, q, ppx, pool_stride, MH, NV, BF16);
+                pl, q, ppx, pool_stride, MH, NV, BF16, SKIP);
     for (; q < p1; q++)
         pw_tile(in + (q - in_p0) * PX, in_ps, wp, p->k, o ? o + q * VL : NULL, ops, r ? r + q * VL : NULL, rps, relu6,
-                pl, q, ppx, pool_stride, 1, NV, BF16);
+                pl, q, ppx, pool_stride, 1, NV, BF16, SKIP);
 }
 
 /* Loop order. When the whole input (m x k) fits L2 (PW_A_FLOATS), panels are the outer loop: each panel's
@@ -231,21 +258,28 @@ static long pw_chunk(int k, int pv, long m) { return m * (long)blk_blocks(k) * V
 
 /* Pixels [c0, c1) through every panel (input as pw_rows takes it). */
 static inline __attribute__((always_inline)) void pw_panels(const blk_pw *p, const blk_pw_args *a, const float *in,
-                                                            long in_ps, long in_p0, long c0, long c1, const int BF16) {
+                                                            long in_ps, long in_p0, long c0, long c1, const int BF16,
+                                                            const int SKIP) {
     int nb = blk_blocks(p->n), pv = p->panel_vecs;
     for (int v0 = 0; v0 < nb; v0 += pv) {
         switch (nb - v0 < pv ? nb - v0 : pv) {
-        case 1: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 1, BF16); break;
-        case 2: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 2, BF16); break;
-        case 3: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 3, BF16); break;
-        default: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 4, BF16); break;
+        case 1: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 1, BF16, SKIP); break;
+        case 2: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 2, BF16, SKIP); break;
+        case 3: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 3, BF16, SKIP); break;
+        default: pw_rows(p, a, in, in_ps, in_p0, c0, c1, v0, 4, BF16, SKIP); break;
         }
     }
 }
 
 void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
     long m = a->m, chunk = pw_chunk(p->k, p->panel_vecs, m);
-    for (long c0 = 0; c0 < m; c0 += chunk) pw_panels(p, a, a->in, a->in_ps, 0, c0, c0 + chunk < m ? c0 + chunk : m, 0);
+    for (long c0 = 0; c0 < m; c0 += chunk) {
+        long c1 = c0 + chunk < m ? c0 + chunk : m;
+        if (a->skip_zeros)
+            pw_panels(p, a, a->in, a->in_ps, 0, c0, c1, 0, 1);
+        else
+            pw_panels(p, a, a->in, a->in_ps, 0, c0, c1, 0, 0);
+    }
 }
 
 #if BLK_HAVE_BF16
@@ -278,7 +312,7 @@ void blk_pointwise_bf16(const blk_pw *p, const blk_pw_args *a, float *scratch) {
     for (long c0 = 0; c0 < m; c0 += chunk) {
         long c1 = c0 + chunk < m ? c0 + chunk : m;
         pw_to_bf16(scratch, ps, a->in, a->in_ps, blk_blocks(p->k), c0, c1);
-        pw_panels(p, a, scratch, ps, c0, c0, c1, 1);
+        pw_panels(p, a, scratch, ps, c0, c0, c1, 1, 0);
     }
 }
 #endif

@@ -50,7 +50,7 @@ static void pointwise_case(long m, int k, int n, int relu6, int residual) {
     blk_pw_pack(&pw, packed, w, b, k, n);
     long xps, rps, yps;
     float *xb = to_blocked(x, m, k, &xps), *rb = to_blocked(r, m, n, &rps), *yb = to_blocked(r, m, n, &yps);
-    blk_pw_args args = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0};
+    blk_pw_args args = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0, 0};
     blk_pointwise(&pw, &args);
     blk_to_nhwc(y, yb, yps, m, n);
     double e = rel_err_f(y, yr, m * n);
@@ -64,7 +64,7 @@ static void pointwise_case(long m, int k, int n, int relu6, int residual) {
         for (long i = 0; i < rows * stride; i++) pool[i] = 1.0f;
         for (long i = 0; i < m; i++)
             for (int j = 0; j < n; j++) sum[i / pool_px * n + j] += yr[i * n + j];
-        blk_pw_args pa = {xb, xps, m, NULL, 0, relu6, NULL, 0, pool, pool_px};
+        blk_pw_args pa = {xb, xps, m, NULL, 0, relu6, NULL, 0, pool, pool_px, 0};
         blk_pointwise(&pw, &pa);
         for (long i = 0; i < rows; i++)
             for (int j = 0; j < n; j++) got[i * n + j] = pool[i * stride + j] - 1.0f;
@@ -85,6 +85,55 @@ static void test_pointwise(void) {
     for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++)
         for (int act = 0; act < 2; act++)
             for (int res = 0; res < 2; res++) pointwise_case(pw_cases[i][0], pw_cases[i][1], pw_cases[i][2], act, res);
+}
+
+/* skip_zeros against the dense kernel on inputs with many exact zeros: zero channels over runs of pixels (what
+ * a ReLU leaves, and what the skip looks for over a tile), scattered single zeros, whole planes of zeros, a NaN
+ * (which must not be skipped). Skipping a 0 input drops products that are +-0, so the outputs must be equal
+ * (compared with ==: the sign of an exact zero may differ), including the pooled sums and the residual. */
+static void pointwise_skip_case(long m, int k, int n, int relu6, int residual, int nan) {
+    char what[112];
+    snprintf(what, sizeof what, "skip_zeros m %ld k %d n %d relu6 %d res %d nan %d", m, k, n, relu6, residual, nan);
+    float *x = rand_f(m * k, 5, -1, 1), *w = rand_f((long)n * k, 6, -1, 1), *b = rand_f(n, 7, -1, 1);
+    float *r = rand_f(m * n, 8, -2, 2), *coin = rand_f(m * k, 9, 0, 1), *y0 = zeros_f(m * n), *y1 = zeros_f(m * n);
+    for (long i = 0; i < m; i++)
+        for (int j = 0; j < k; j++) {
+            long run = i / 4; /* channel j off for runs of 4 pixels, by a hash of (run, j) */
+            if ((run * 7 + j * 3) % 5 < 2 || coin[i * k + j] < 0.3f || j / LN == 1) x[i * k + j] = 0.0f;
+        }
+    if (nan) x[(m / 2) * k + k / 3] = 0.0f / 0.0f;
+    float *packed = zeros_f(blk_pw_packed_floats(k, n));
+    blk_pw pw;
+    blk_pw_pack(&pw, packed, w, b, k, n);
+    long xps, rps, yps;
+    float *xb = to_blocked(x, m, k, &xps), *rb = to_blocked(r, m, n, &rps), *yb = to_blocked(r, m, n, &yps);
+    for (int skip = 0; skip < 2; skip++) {
+        blk_pw_args a = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0, skip};
+        blk_pointwise(&pw, &a);
+        blk_to_nhwc(skip ? y1 : y0, yb, yps, m, n);
+        CHECK(pad_lanes_zero(yb, yps, m, n), "%s: padding lanes not 0", what);
+    }
+    long differ = 0;
+    for (long i = 0; i < m * n; i++) differ += !(y0[i] == y1[i] || (y0[i] != y0[i] && y1[i] != y1[i]));
+    CHECK(differ == 0, "%s: %ld of %ld outputs differ from the dense kernel's", what, differ, m * n);
+    long rows = (m + 4) / 5, stride = (long)blk_blocks(n) * LN;
+    float *p0 = zeros_f(rows * stride), *p1 = zeros_f(rows * stride);
+    blk_pw_args a0 = {xb, xps, m, NULL, 0, relu6, NULL, 0, p0, 5, 0};
+    blk_pw_args a1 = {xb, xps, m, NULL, 0, relu6, NULL, 0, p1, 5, 1};
+    blk_pointwise(&pw, &a0);
+    blk_pointwise(&pw, &a1);
+    differ = 0;
+    for (long i = 0; i < rows * stride; i++) differ += !(p0[i] == p1[i] || (p0[i] != p0[i] && p1[i] != p1[i]));
+    CHECK(differ == 0, "%s: %ld pooled sums differ from the dense kernel's", what, differ);
+    free(x), free(w), free(b), free(r), free(coin), free(y0), free(y1), free(packed), free(xb), free(rb), free(yb);
+    free(p0), free(p1);
+}
+
+static void test_pointwise_skip(void) {
+    for (size_t i = 0; i < sizeof pw_cases / sizeof pw_cases[0]; i++)
+        for (int act = 0; act < 2; act++)
+            for (int res = 0; res < 2; res++)
+                pointwise_skip_case(pw_cases[i][0], pw_cases[i][1], pw_cases[i][2], act, res, act && !res);
 }
 
 #if BLK_HAVE_BF16
@@ -115,8 +164,8 @@ static void pointwise_bf16_case(long m, int k, int n, int relu6, int residual) {
     long xps, rps, yps, zps;
     float *xb = to_blocked(x, m, k, &xps), *rb = to_blocked(r, m, n, &rps), *yb = to_blocked(r, m, n, &yps);
     float *zb = to_blocked(r, m, n, &zps);
-    blk_pw_args a32 = {xb, xps, m, zb, zps, relu6, residual ? rb : NULL, rps, NULL, 0};
-    blk_pw_args a16 = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0};
+    blk_pw_args a32 = {xb, xps, m, zb, zps, relu6, residual ? rb : NULL, rps, NULL, 0, 0};
+    blk_pw_args a16 = {xb, xps, m, yb, yps, relu6, residual ? rb : NULL, rps, NULL, 0, 0};
     blk_pointwise(&w32, &a32);
     blk_pointwise_bf16(&w16, &a16, scratch);
     blk_to_nhwc(y, yb, yps, m, n);
@@ -135,8 +184,8 @@ static void pointwise_bf16_case(long m, int k, int n, int relu6, int residual) {
         float *q16 = zeros_f(rows * stride), *q32 = zeros_f(rows * stride), *qs = zeros_f(rows * n);
         for (long i = 0; i < m; i++)
             for (int j = 0; j < n; j++) qs[i / pool_px * n + j] += (float)(rel * s[i * n + j]);
-        blk_pw_args p16a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q16, pool_px};
-        blk_pw_args p32a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q32, pool_px};
+        blk_pw_args p16a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q16, pool_px, 0};
+        blk_pw_args p32a = {xb, xps, m, NULL, 0, relu6, NULL, 0, q32, pool_px, 0};
         blk_pointwise_bf16(&w16, &p16a, scratch);
         blk_pointwise(&w32, &p32a);
         long pbad = 0;
@@ -270,6 +319,7 @@ static void test_layout_roundtrip(void) {
 
 int main(void) {
     RUN(test_pointwise);
+    RUN(test_pointwise_skip);
 #if BLK_HAVE_BF16
     RUN(test_pointwise_bf16);
 #endif
