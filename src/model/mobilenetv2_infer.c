@@ -9,7 +9,9 @@
  *     residual added: the 6x expanded tensor exists only as a few rows in L2;
  *   features.18 (1x1 to 1280, ReLU6) sums straight into the global average pool: its output is never stored.
  * Bias and ReLU6 are applied inside every kernel. R is chosen so a tile's depthwise output stays about
- * DW_TILE_BYTES (and a project GEMM has at least MIN_TILE_PIXELS rows).
+ * DW_TILE_BYTES (and a project GEMM has at least MIN_TILE_PIXELS rows). The project 1x1s read the depthwise's
+ * ReLU6 output, about half of it exact zeros on real pictures: they skip the channels that are 0 over a whole
+ * register tile of pixels (blk_pw_args.skip_zeros; same sums, 3-7 % less time, bench/RESULTS.md).
  *
  * Threads: each thread takes whole images (dynamic schedule), running all blocks of its image in its own
  * workspace; when fewer images than threads are left, those images are split by output rows instead (each

@@ -10,6 +10,7 @@
  * after the panel's bias, so a panel streams contiguously. Pixels are the outer loop and panels the inner
  * one: the MR x k input tile stays in L1 while all the panels pass over it.
  * Bias, ReLU6 and the residual are applied to the accumulators before the one store of each output vector.
+ * With skip_zeros (AVX-512, fp32), the input channels that are 0 in every pixel of a tile are left out of its k loop.
  */
 #include "nn/blocked.h"
 
