@@ -29,13 +29,13 @@
  */
 #include "avemo.h"
 #include "core/rng.h"
+#include "data/dataset_internal.h"
 #include "io/image.h"
 #include "model/mobilenetv2.h"
 #include "nn/nn.h"
 #include "twin.h"
 #include "vision/imgops.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,24 +115,22 @@ static void make_model(mobilenetv2 *m, int channels) {
     mobilenetv2_init_random(m, &rng);
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The image files of dir, sorted, appended to names (at most max); returns the new count. */
+/* The image files of dir (sorted: data/dataset_internal.h's listing) appended to names (at most max); returns the
+ * new count. */
 static int list_images(const char *dir, char **names, int n, int max) {
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "bench_mobilenetv2: %s: cannot open (MNV2_REAL must name the shared folder)\n", dir);
+    dir_list l;
+    if (dataset_list_dir(dir, &l)) {
+        fprintf(stderr, "bench_mobilenetv2: %s (MNV2_REAL must name the shared folder)\n", avemo_last_error());
         exit(1);
     }
-    int first = n;
-    for (struct dirent *e; (e = readdir(d)) && n < max;) {
-        if (!image_is_image_path(e->d_name)) continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        names[n] = xmalloc(len);
-        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+    for (int i = 0; i < l.n && n < max; i++) {
+        if (!image_is_image_path(l.names[i])) continue;
+        if (!(names[n++] = dataset_path_join(dir, l.names[i]))) {
+            fprintf(stderr, "bench_mobilenetv2: out of memory\n");
+            exit(1);
+        }
     }
-    closedir(d);
-    qsort(names + first, n - first, sizeof *names, by_name);
+    dataset_dir_list_free(&l);
     return n;
 }
 

@@ -276,7 +276,7 @@ void blk_pointwise(const blk_pw *p, const blk_pw_args *a) {
     long m = a->m, chunk = pw_chunk(p->k, p->panel_vecs, m);
     for (long c0 = 0; c0 < m; c0 += chunk) {
         long c1 = c0 + chunk < m ? c0 + chunk : m;
-        if (a->skip_zeros)
+        if (VL == 16 && a->skip_zeros) /* the skip exists for AVX-512 only (pw_dot_f32_skip) */
             pw_panels(p, a, a->in, a->in_ps, 0, c0, c1, 0, 1);
         else
             pw_panels(p, a, a->in, a->in_ps, 0, c0, c1, 0, 0);

@@ -91,6 +91,13 @@ static void test_pointwise(void) {
  * a ReLU leaves, and what the skip looks for over a tile), scattered single zeros, whole planes of zeros, a NaN
  * (which must not be skipped). Skipping a 0 input drops products that are +-0, so the outputs must be equal
  * (compared with ==: the sign of an exact zero may differ), including the pooled sums and the residual. */
+/* how many of n values differ (== for numbers, so +0 and -0 agree; NaN agrees with NaN) */
+static long count_unequal(const float *a, const float *b, long n) {
+    long differ = 0;
+    for (long i = 0; i < n; i++) differ += !(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]));
+    return differ;
+}
+
 static void pointwise_skip_case(long m, int k, int n, int relu6, int residual, int nan) {
     char what[112];
     snprintf(what, sizeof what, "skip_zeros m %ld k %d n %d relu6 %d res %d nan %d", m, k, n, relu6, residual, nan);
@@ -113,8 +120,7 @@ static void pointwise_skip_case(long m, int k, int n, int relu6, int residual, i
         blk_to_nhwc(skip ? y1 : y0, yb, yps, m, n);
         CHECK(pad_lanes_zero(yb, yps, m, n), "%s: padding lanes not 0", what);
     }
-    long differ = 0;
-    for (long i = 0; i < m * n; i++) differ += !(y0[i] == y1[i] || (y0[i] != y0[i] && y1[i] != y1[i]));
+    long differ = count_unequal(y0, y1, m * n);
     CHECK(differ == 0, "%s: %ld of %ld outputs differ from the dense kernel's", what, differ, m * n);
     long rows = (m + 4) / 5, stride = (long)blk_blocks(n) * LN;
     float *p0 = zeros_f(rows * stride), *p1 = zeros_f(rows * stride);
@@ -122,8 +128,7 @@ static void pointwise_skip_case(long m, int k, int n, int relu6, int residual, i
     blk_pw_args a1 = {xb, xps, m, NULL, 0, relu6, NULL, 0, p1, 5, 1};
     blk_pointwise(&pw, &a0);
     blk_pointwise(&pw, &a1);
-    differ = 0;
-    for (long i = 0; i < rows * stride; i++) differ += !(p0[i] == p1[i] || (p0[i] != p0[i] && p1[i] != p1[i]));
+    differ = count_unequal(p0, p1, rows * stride);
     CHECK(differ == 0, "%s: %ld pooled sums differ from the dense kernel's", what, differ);
     free(x), free(w), free(b), free(r), free(coin), free(y0), free(y1), free(packed), free(xb), free(rb), free(yb);
     free(p0), free(p1);
