@@ -27,18 +27,25 @@ int yin_config_check(const yin_config *c) {
     return AVEMO_OK;
 }
 
-/* cmnd [0..tau_max+1] of one frame x [frame] (steps 2 and 3) */
+/* cmnd [0..tau_max+1] of one frame x [frame] (steps 2 and 3). d(tau) accumulates over j in order for every tau
+ * at once: the inner loop over tau vectorises, and each sum is the one of a loop over j per tau, bit for bit. */
 static void cumulative_mean_difference(const double *x, int W, int tau_max, double *cmnd) {
+    double *d = cmnd + 1; /* d(tau) at d[tau - 1], tau = 1..tau_max+1, overwritten by cmnd below */
+    int n = tau_max + 1;
+    for (int t = 0; t < n; t++) d[t] = 0;
+    for (int j = 0; j < W; j++) {
+        const double xj = x[j], *xt = x + j + 1;
+        for (int t = 0; t < n; t++) {
+            double e = xj - xt[t];
+            d[t] += e * e;
+        }
+    }
     double running = 0;
     cmnd[0] = 1;
-    for (int tau = 1; tau <= tau_max + 1; tau++) {
-        double d = 0;
-        for (int j = 0; j < W; j++) {
-            double e = x[j] - x[j + tau];
-            d += e * e;
-        }
-        running += d;
-        cmnd[tau] = running > 0 ? d * tau / running : 1;
+    for (int tau = 1; tau <= n; tau++) {
+        double dt = cmnd[tau];
+        running += dt;
+        cmnd[tau] = running > 0 ? dt * tau / running : 1;
     }
 }
 
