@@ -24,6 +24,7 @@ typedef struct {
     int frames_kind; /* video_frames_kind; -1 = the dataset's */
     double orders[AVEMO_FRFT_MFCC_MAX_ORDERS];
     int n_orders; /* 0: not given */
+    int recipe;   /* prep_recipe */
 } prep_args;
 
 static int parse_dataset(const char *value, void *field) { return dataset_kind_parse(value, field); }
@@ -34,6 +35,7 @@ static const cli_choice modalities[] = {{"av", DATASET_NEED_AUDIO | DATASET_NEED
                                         {NULL, 0}};
 static const cli_choice audio_features[] = {
     {"mfcc", AUDIO_FEATURES_MFCC}, {"frft-mfcc", AUDIO_FEATURES_FRFT_MFCC}, {NULL, 0}};
+static const cli_choice recipes[] = {{"voice", PREP_RECIPE_VOICE}, {"paper", PREP_RECIPE_PAPER}, {NULL, 0}};
 static const cli_choice frames_kinds[] = {{"detect", VIDEO_FRAMES_FACES}, {"whole", VIDEO_FRAMES_WHOLE}, {NULL, 0}};
 
 static const cli_option prep_dataset_table[] = {
@@ -52,6 +54,10 @@ static const cli_option prep_dataset_table[] = {
     {0}};
 
 static const cli_option prep_audio_table[] = {
+    {CLI_CHOICE(prep_args, recipe, "--recipe", recipes),
+     .help = "voice: the features the voice recipe of train was measured with (the\n"
+             "coefficients + the 2 --pitch rows; default for --modality audio);\n"
+             "paper: the paper's features alone (default for av and video)"},
     {CLI_CHOICE(prep_args, prep.features.audio_features, "--features", audio_features),
      .help = "audio features (default mfcc)"},
     {CLI_DOUBLES(prep_args, orders, n_orders, AVEMO_FRFT_MFCC_MAX_ORDERS, "--frft-order", "A", CLI_ANY),
@@ -63,7 +69,7 @@ static const cli_option prep_audio_table[] = {
              "more channels (default 0)"},
     {CLI_FLAG(prep_args, prep.features.pitch, "--pitch"),
      .help = "append 2 pitch channels: YIN log2(f0 / 100 Hz) where voiced, and the\n"
-             "periodicity"},
+             "periodicity (on with --recipe voice)"},
     {0}};
 
 static const cli_option prep_video_table[] = {
@@ -166,6 +172,7 @@ int cmd_prep(int argc, char **argv) {
     if (status != CLI_RUN) return status;
     int st = prep_options_for_dataset(&a.prep, a.dataset.kind, a.modality, a.frames_kind, a.input);
     if (st) return cli_fail("prep", st);
+    prep_options_recipe(&a.prep, (prep_recipe)a.recipe);
     if (a.n_orders && a.prep.features.audio_features != AUDIO_FEATURES_FRFT_MFCC)
         return cli_usage_error("prep", "--frft-order needs --features frft-mfcc");
     if (a.n_orders) {

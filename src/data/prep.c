@@ -37,6 +37,11 @@ int prep_options_for_dataset(prep_options *o, dataset_kind kind, int modality, i
     return AVEMO_OK;
 }
 
+void prep_options_recipe(prep_options *o, prep_recipe r) {
+    if (r == PREP_RECIPE_AUTO) r = o->features.modality == DATASET_NEED_AUDIO ? PREP_RECIPE_VOICE : PREP_RECIPE_PAPER;
+    if (r == PREP_RECIPE_VOICE) o->features.pitch = 1;
+}
+
 void prep_dataset_options(dataset_options *d, const prep_options *o) {
     d->need = o->features.modality;
     if (!d->n_classes && d->kind == DATASET_RAVDESS) d->n_classes = 8;

@@ -58,6 +58,7 @@ static const char *roman(int table) { return table == 3 ? "III" : table == 5 ? "
 typedef struct {
     const char *dir;   /* NULL: not given */
     char features[32]; /* "mfcc", "frft-mfcc", "" = no audio settings */
+    int extra_rows;    /* the audio has rows the paper's features lack (pitch, deltas: prep --recipe voice) */
     int n, n_audio, n_feats;
     dataset_kind kind;
 } cache_info;
@@ -74,8 +75,12 @@ static int cache_info_read(const char *dir, cache_info *ci) {
     cache_count(&c, CACHE_AUDIO, &ci->n_audio, &failed);
     cache_count(&c, CACHE_FEATS, &ci->n_feats, &failed);
     cJSON *cfg = cJSON_Parse(c.config_json ? c.config_json : "{}");
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "audio"), "features");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cfg, "audio");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(a, "features");
     if (cJSON_IsString(f)) snprintf(ci->features, sizeof ci->features, "%s", f->valuestring);
+    const cJSON *pitch = cJSON_GetObjectItemCaseSensitive(a, "pitch");
+    const cJSON *deltas = cJSON_GetObjectItemCaseSensitive(a, "deltas");
+    ci->extra_rows = cJSON_IsTrue(pitch) || (cJSON_IsNumber(deltas) && deltas->valueint > 0);
     cJSON_Delete(cfg);
     cache_free(&c);
     return AVEMO_OK;
@@ -231,6 +236,11 @@ static int read_caches(const ablate_options *o, cache_info ci[2], const char **d
         return avemo_error(AVEMO_EINVAL, "%s holds %s; table %s is the paper's %s table%s", o->cache_dir, *dataset,
                            roman(o->table), dataset_kind_name(want),
                            ci[0].kind == DATASET_IMAGEFOLDER ? "" : o->table == 5 ? " (use --table 7)" : " (use --table 5)");
+    for (int k = 0; k < 2; k++)
+        if (ci[k].extra_rows)
+            return avemo_error(AVEMO_EINVAL,
+                               "%s: its audio has pitch or delta rows; the paper's tables need the paper's features "
+                               "alone (prep --recipe paper)", ci[k].dir);
     if (ci[1].dir && ci[1].kind != ci[0].kind)
         return avemo_error(AVEMO_EINVAL, "%s holds %s but %s holds %s", o->frft_cache_dir, dataset_kind_name(ci[1].kind),
                            o->cache_dir, *dataset);

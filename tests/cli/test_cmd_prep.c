@@ -83,23 +83,25 @@ static void test_prep_audio(void) {
     CHECK(log && strstr(log, "03-01-02-01-01-01-02.wav\taudio\t") && strstr(log, "03-01-09-01-01-01-02.wav\tscan\t"),
           "skipped.log: %s", log ? log : "(missing)");
 
-    /* the cached array is exactly what the library computes for that file */
+    /* the cached array is exactly what the library computes for that file: an audio-only cache is the voice
+     * recipe's by default, 10 MFCC rows and 2 pitch rows */
     snprintf(p, sizeof p, "%s/audio/03-01-05-02-01-02-01.npy", cache);
     npy_array a;
     if (npy_read(p, &a) == 0) {
-        CHECK(a.dtype == NPY_F32 && a.ndim == 2 && a.shape[0] == 10 && a.shape[1] == 156, "shape [10, 156]");
+        CHECK(a.dtype == NPY_F32 && a.ndim == 2 && a.shape[0] == 12 && a.shape[1] == 156, "shape [12, 156]");
         featurizer_settings fs;
         featurizer_settings_default(&fs);
         fs.modality = DATASET_NEED_AUDIO;
+        fs.pitch = 1;
         featurizer f;
-        float ref[1560];
+        float ref[12 * 156];
         int C, F;
         featurizer_audio_shape(&fs, &C, &F);
         char src[1024];
         snprintf(src, sizeof src, "%s/%s", tree, clips[1]);
         CHECK(featurizer_open(&f, &fs, NULL, NULL) == 0 && featurizer_audio_file(&f, src, ref) == 0, "%s",
               avemo_last_error());
-        CHECK(C == 10 && F == 156 && !memcmp(ref, a.data, sizeof(float) * 1560), "cache differs from the library");
+        CHECK(C == 12 && F == 156 && !memcmp(ref, a.data, sizeof ref), "cache differs from the library");
         featurizer_close(&f);
         npy_free(&a);
     } else {
@@ -110,7 +112,7 @@ static void test_prep_audio(void) {
     rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "6 already cached, 1 processed"), "resume: %s", out);
 
-    /* the cache reads back for training: 2 actors, audio [N, 156, 10] */
+    /* the cache reads back for training: 2 actors, audio [N, 156, 12] */
     feature_cache c;
     if (cache_open(&c, cache) == 0) {
         int idx[16], n = 0;
@@ -119,7 +121,7 @@ static void test_prep_audio(void) {
         cache_set s;
         CHECK(n == 6 && cache_load_set(&c, idx, n, CACHE_BIT(CACHE_AUDIO), &s) == 0, "load: %s", avemo_last_error());
         if (n == 6) {
-            CHECK(s.audio_frames == 156 && s.audio_coeffs == 10 && s.actors[5] == 2, "loaded");
+            CHECK(s.audio_frames == 156 && s.audio_coeffs == 12 && s.actors[5] == 2, "loaded");
             cache_set_free(&s);
         }
         protocol_spec ps;
@@ -147,8 +149,8 @@ static void test_prep_frft_orders(void) {
     char cmd[2048], out[8192], dir[600], p[1024];
     snprintf(dir, sizeof dir, "%s/cache_frft", test_tmpdir());
     snprintf(cmd, sizeof cmd,
-             "%s prep --dataset ravdess --modality audio --features frft-mfcc --frft-orders 0.9,1.0 --input %s/Actor_01 "
-             "--out %s",
+             "%s prep --dataset ravdess --modality audio --recipe paper --features frft-mfcc --frft-orders 0.9,1.0 "
+             "--input %s/Actor_01 --out %s",
              avemo_bin(), tree, dir);
     int rc = run_cmd(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "4 samples"), "exit %d: %s", rc, out);

@@ -235,6 +235,28 @@ static void test_table5_without_frft(void) {
           "table 7 on RAVDESS: %s", avemo_last_error());
 }
 
+/* A cache with the voice recipe's pitch rows (prep's default for audio alone) is refused, naming it and the fix:
+ * its rows would not be the paper's. */
+static void test_refuses_voice_features(void) {
+    char dir[600], out[600];
+    snprintf(dir, sizeof dir, "%s/frft_pitch", test_tmpdir());
+    snprintf(out, sizeof out, "%s/t5p", test_tmpdir());
+    make_cache(dir, "{\"modality\":\"audio\",\"audio\":{\"features\":\"frft-mfcc\",\"pitch\":true}}", WITH_AUDIO,
+               T_FRAMES, 0);
+    ablate_options o;
+    memset(&o, 0, sizeof o);
+    tiny(&o.train);
+    o.table = 5;
+    o.cache_dir = dir_mfcc_av;
+    o.frft_cache_dir = dir;
+    o.out_dir = out;
+    ablate_result res[ABLATE_MAX_ROWS];
+    int n, failed;
+    CHECK(ablate_run(&o, res, &n, &failed) == AVEMO_EINVAL && strstr(avemo_last_error(), dir) &&
+              strstr(avemo_last_error(), "--recipe paper"),
+          "pitch cache: %s", avemo_last_error());
+}
+
 /* A video model on still images (T = 1), then its visual stream copied into an audio-visual model. */
 static void test_video_t1_and_init_visual(void) {
     char run[600], path[700];
@@ -352,6 +374,7 @@ int main(void) {
     RUN(test_table3_missing_video);
     RUN(test_table5_join_and_resume);
     RUN(test_table5_without_frft);
+    RUN(test_refuses_voice_features);
     RUN(test_video_t1_and_init_visual);
     RUN(test_cli);
     plot_cleanup();
