@@ -28,7 +28,7 @@ fi
 echo "== 1/5 synthetic emotional speech (espeak-ng) -> $out/data"
 ./scripts/make-demo-data.sh "$out/data" 8
 echo "== 2/5 features: librosa-exact MFCC (10 x 156) per clip -> $out/cache"
-./avemo prep --dataset ravdess --modality audio --features mfcc --input "$out/data" --out "$out/cache"
+./avemo prep --dataset ravdess --modality audio --recipe paper --features mfcc --input "$out/data" --out "$out/cache"
 echo "== 3/5 train the audio stream (paper's Table II) on actors 1-5, select on actor 6, test on 7-8"
 ./avemo train --data "$out/cache" --out "$out/run" --modality audio --recipe paper --protocol actors:7,8/6 \
   --epochs 25 --optimizer adam --lr 0.001 --schedule cosine --seed 1 --resume

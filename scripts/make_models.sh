@@ -47,10 +47,10 @@ secs() { date +%s; }
 voice() {
   need "$SHARED/data/ravdess-speech"
   local t0; t0=$(secs)
-  # the audio stream of RAVDESS speech, all 12 shared actors: 10 MFCC, the default --recipe voice (stride-2
-  # baseline stream, AdamW 3e-3, one-cycle, 60 epochs, batch 32, a 3-seed ensemble), every clip trains, the last
-  # epoch of each member is kept
-  "$AVEMO" prep --dataset ravdess --modality audio --features mfcc --input "$SHARED/data/ravdess-speech" \
+  # the audio stream of RAVDESS speech, all 12 shared actors: 10 MFCC and 2 pitch rows (prep --recipe voice), the
+  # default --recipe voice (stride-2 baseline stream, AdamW 3e-3, one-cycle, 60 epochs, batch 32, a 3-seed
+  # ensemble), every clip trains, the last epoch of each member is kept
+  "$AVEMO" prep --dataset ravdess --modality audio --recipe voice --input "$SHARED/data/ravdess-speech" \
     --out "$WORK/c-voice"
   rm -rf "$WORK/r-voice"
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice" --modality audio \
