@@ -58,7 +58,7 @@ static const char *roman(int table) { return table == 3 ? "III" : table == 5 ? "
 typedef struct {
     const char *dir;   /* NULL: not given */
     char features[32]; /* "mfcc", "frft-mfcc", "" = no audio settings */
-    int extra_rows;    /* the audio has rows the paper's features lack (pitch, deltas: prep --recipe voice) */
+    int extra_rows;    /* the audio has rows the paper's features lack (pitch: prep --recipe voice; deltas) */
     int n, n_audio, n_feats;
     dataset_kind kind;
 } cache_info;
