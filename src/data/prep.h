@@ -34,8 +34,8 @@ int prep_options_for_dataset(prep_options *o, dataset_kind kind, int modality, i
 /* The audio features of a recipe (train/recipe.h has its training side). PREP_RECIPE_VOICE adds the 2 pitch rows
  * (dsp/pitch.h) that the voice recipe was measured with (bench/RESULTS.md, "Pitch rows": +3.5 points of
  * validation top-1 on the 12 shared RAVDESS actors); PREP_RECIPE_PAPER leaves the paper's features as they are
- * (pitch only if asked); PREP_RECIPE_AUTO is voice for an audio-only cache (what the voice stream trains on) and paper for av and video
- * caches (the paper's models and tables). Call after prep_options_for_dataset. */
+ * (pitch only if asked); PREP_RECIPE_AUTO is voice for an audio-only cache (what the voice stream trains on)
+ * and paper for av and video caches (the paper's models and tables). Call after prep_options_for_dataset. */
 typedef enum { PREP_RECIPE_AUTO, PREP_RECIPE_PAPER, PREP_RECIPE_VOICE } prep_recipe;
 void prep_options_recipe(prep_options *o, prep_recipe r);
 
