@@ -92,26 +92,26 @@ face() {
   "$AVEMO" import --from tflite --channels 1 --out "$WORK/mnv2_gray.safetensors" \
     "$SHARED/weights/mobilenet_v2/mobilenet_v2_1.0_224_quant.tflite"
   "$AVEMO" prep --dataset imagefolder --input "$SHARED/data/fer2013/train" --out "$WORK/fer48" --size 48
-  # every stage: MobileNetV2 (ImageNet, gray stem) fine-tuned end to end with its head at 64 x 64 on 90 % of
+  # every stage: MobileNetV2 (ImageNet, gray stem) fine-tuned end to end with its head at 96 x 96 on 90 % of
   # FER2013's train split (holdout:1 keeps 10 % per class out, scored once with the final epoch), AdamW, a cosine
   # cycle with a one-epoch warm-up, label smoothing 0.1, dropout 0.2
   local common=(train --data "$WORK/fer48" --modality video --finetune --backbone "$WORK/mnv2_gray.safetensors"
-    --input-size 64 --protocol holdout:1 --batch 64 --optimizer adamw --weight-decay 0.05 --schedule cosine
+    --input-size 96 --protocol holdout:1 --batch 64 --optimizer adamw --weight-decay 0.05 --schedule cosine
     --warmup 1 --label-smoothing 0.1 --dropout 0.2)
   # stage 1: from the ImageNet weights, peak rate 1e-3
-  stage "$WORK/fer64_s1" "${common[@]}" --out "$WORK/fer64_s1" --lr 1e-3 --seed 1 "${FACE1[@]}"
+  stage "$WORK/fer96_s1" "${common[@]}" --out "$WORK/fer96_s1" --lr 1e-3 --seed 1 "${FACE1[@]}"
   local t1; t1=$(secs)
   echo "make_models: face stage 1 in $(( t1 - t0 )) s"
   # stage 2: a second cosine cycle at half the peak rate from stage 1, the same hold-out
-  stage "$WORK/fer64_s2" "${common[@]}" --out "$WORK/fer64_s2" --init-visual "$WORK/fer64_s1/model.safetensors" \
+  stage "$WORK/fer96_s2" "${common[@]}" --out "$WORK/fer96_s2" --init-visual "$WORK/fer96_s1/model.safetensors" \
     --lr 5e-4 --seed 2 "${FACE2[@]}"
   local t2; t2=$(secs)
   echo "make_models: face stage 2 in $(( t2 - t1 )) s"
   # stage 3: a third cosine cycle at 2e-4 from stage 2 with cutmix on half the batches (against stage 2's
   # over-fitting); its final scoring uses 10 test-time views
-  stage "$WORK/fer64_s3" "${common[@]}" --out "$WORK/fer64_s3" --init-visual "$WORK/fer64_s2/model.safetensors" \
+  stage "$WORK/fer96_s3" "${common[@]}" --out "$WORK/fer96_s3" --init-visual "$WORK/fer96_s2/model.safetensors" \
     --lr 2e-4 --seed 4 --cutmix 1.0 --mix-prob 0.5 --tta 10 "${FACE3[@]}"
-  cp "$WORK/fer64_s3/model.safetensors" "$DEST/face.safetensors"
+  cp "$WORK/fer96_s3/model.safetensors" "$DEST/face.safetensors"
   echo "make_models: face stage 3 in $(( $(secs) - t2 )) s; $DEST/face.safetensors in $(( $(secs) - t0 )) s"
   face_calibration
 }

@@ -6,7 +6,7 @@
 
 record: the `config` of an `avemo train` report (avemo's own record of every training option), less what
 names this machine (paths, the data hash of the files read).
-check: the reports in WORK (r-voice, fer64_s1, fer64_s2, fer64_s3) against models/recipe.json, and the metadata of
+check: the reports in WORK (r-voice, fer96_s1, fer96_s2, fer96_s3) against models/recipe.json, and the metadata of
 DEST/{voice,face}.safetensors against models/{voice,face}.safetensors; with --shrunk the fields a TINY=1 run
 changes (epochs, stats_images, the epoch kept, BN batch counts, the calibration temperature: a TINY run does not
 calibrate the voice) are left out; the "calibration" record (paths, fit numbers) is never compared. Exit 1 with the differences."""
@@ -14,7 +14,7 @@ import json, os, struct, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(ROOT, "models", "recipe.json")
-RUNS = {"voice": "r-voice", "face_stage1": "fer64_s1", "face_stage2": "fer64_s2", "face_stage3": "fer64_s3"}
+RUNS = {"voice": "r-voice", "face_stage1": "fer96_s1", "face_stage2": "fer96_s2", "face_stage3": "fer96_s3"}
 LOCAL = {"data_hash", "backbone", "init_visual"}          # paths and hashes of this machine
 SHRUNK = {"epochs", "stats_images", "selected", "num_batches_tracked", "temperature"}
 # metadata that names this machine's paths or a fit's numbers (avemo calibrate's record): never compared
