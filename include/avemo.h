@@ -255,8 +255,8 @@ AVEMO_API void avemo_timeline_free(avemo_timeline *timeline); /* NULL is fine */
 
 #define AVEMO_BUNDLE_CLASSES 7
 #define AVEMO_BUNDLE_FACE_WEIGHT 0.5f /* the face's weight in the fused mean; the voice's is 1 - it */
-#define AVEMO_BUNDLE_FACE_VIEWS 10    /* test-time views per face by default (models/README.md: 69.96 % top-1 on the
-                                         FER2013 hold-out against 66.31 % with one view) */
+#define AVEMO_BUNDLE_FACE_VIEWS 10    /* test-time views per face by default (models/README.md: 70.24 % top-1 on the
+                                         FER2013 hold-out against 67.39 % with one view) */
 
 typedef struct avemo_bundle avemo_bundle;
 
