@@ -8,8 +8,9 @@
  * Cases (--only takes a name, or a prefix of names ending in '*', e.g. "infer_g224*" or "infer*"):
  *   infer_<g|c><size>_b<batch>   BN-folded inference (mobilenetv2_fold + mobilenetv2_infer, one chunk of the
  *            whole batch) of gray (1-channel, the paper's input) or RGB (c) frames of size x size, batch 1 or 15
- *            (one clip's frames); size 224 (ImageNet), 112 (a smaller face size) and 64 (gray only: the face
- *            size of the bundled face model): pass "fwd". The old "infer15" is infer_g224_b15.
+ *            (one clip's frames); size 224 (ImageNet), 112 (a smaller face size), 96 (gray only: the face
+ *            size of the bundled face model) and 64 (gray only: the earlier face model's): pass "fwd". The old
+ *            "infer15" is infer_g224_b15.
  *   train    one training step on gray 224 frames: train-mode forward (batch statistics) + backward to every
  *            parameter gradient (gradients zeroed first, inside the timing; dfeatures = 1, the gradient of
  *            sum(features); no dx): pass "step". Batch MNV2_TRAIN_BATCH (env), default 60 = 4 clips x 15 frames,
@@ -54,8 +55,8 @@ typedef struct {
 static const infer_case infer_cases[] = {
     {"infer_g224_b15", 1, 224, 15}, {"infer_g224_b1", 1, 224, 1}, {"infer_c224_b15", 3, 224, 15},
     {"infer_c224_b1", 3, 224, 1},   {"infer_g112_b15", 1, 112, 15}, {"infer_g112_b1", 1, 112, 1},
-    {"infer_c112_b15", 3, 112, 15}, {"infer_c112_b1", 3, 112, 1},   {"infer_g64_b15", 1, 64, 15},
-    {"infer_g64_b1", 1, 64, 1},
+    {"infer_c112_b15", 3, 112, 15}, {"infer_c112_b1", 3, 112, 1},   {"infer_g96_b15", 1, 96, 15},
+    {"infer_g96_b1", 1, 96, 1},     {"infer_g64_b15", 1, 64, 15},   {"infer_g64_b1", 1, 64, 1},
 };
 #define N_INFER_CASES (int)(sizeof infer_cases / sizeof infer_cases[0])
 
