@@ -16,6 +16,8 @@ augmentation draws differ from the C run; the numbers are a reference, not a bit
                 (torch defaults: pct_start 0.3, div 25, final div 1e4, cycle_momentum), cosine or constant
   augmentation  time shift (torch.roll), SpecAugment time/coefficient masks, Gaussian noise, tempo stretch
                 (F.interpolate linear, align_corners=False, centre crop / zero pad), mixup (Beta(a, a))
+  train_extra   copies of the same clips (other caches, e.g. prep --speed): their rows of the training actors join
+                the training set, standardised with the main cache's training statistics
   selection     the epoch with the best validation top-1 (first best), or the last epoch without validation;
                 refit: again on training + validation actors for the selected epochs, last epoch
   ensemble      N seeds per fold, test softmax averaged
@@ -45,8 +47,9 @@ def load_cache(cache):
     return x, actor, label, len(index["classes"])
 
 
-def standardise(x, actor, train_mask, speaker_norm):
-    """x [N, C, F] -> standardised copy (see the module doc)."""
+def standardise(x, actor, train_mask, speaker_norm, extras=()):
+    """x [N, C, F] -> standardised copy (see the module doc); with extras (train_extra copies), also each of them
+    with x's statistics."""
     x = x.copy()
 
     def stats(rows):
@@ -62,6 +65,8 @@ def standardise(x, actor, train_mask, speaker_norm):
             x[m] = (x[m] - mu) / sd
         return x
     mu, sd = stats(x[train_mask])
+    if extras:
+        return (x - mu) / sd, [(e - mu) / sd for e in extras]
     return (x - mu) / sd
 
 
@@ -188,20 +193,30 @@ def macro_f1(pred, y, n_classes):
     return float(np.mean(f)) if f else 0.0
 
 
-def run_fold(cfg, x, actor, y, fold, n_classes, seed):
+def run_fold(cfg, x, actor, y, fold, n_classes, seed, extras=()):
     test = np.isin(actor, fold["test_actors"])
     val = np.isin(actor, fold["val_actors"])
     train = ~test & ~val
     n_members = cfg.get("ensemble", 1)
     refit = cfg.get("refit", False)
-    xs = standardise(x, actor, train | (val if refit else np.zeros_like(val)), cfg.get("speaker_norm", False))
+    fit = train | (val if refit else np.zeros_like(val))
     tr, va, te = np.where(train)[0], np.where(val)[0], np.where(test)[0]
+    if extras:  # train_extra: the copies' rows of the training samples appended (after the main statistics)
+        xs, xe = standardise(x, actor, fit, False, extras)
+        n = len(x)
+        xs, y = np.concatenate([xs] + xe), np.concatenate([y] * (1 + len(xe)))
+        tr = np.concatenate([tr + k * n for k in range(1 + len(xe))])
+        va_extra = np.concatenate([va + k * n for k in range(1, 1 + len(xe))]) if refit else np.array([], int)
+    else:
+        xs = standardise(x, actor, fit, cfg.get("speaker_norm", False))
+        va_extra = np.array([], int)
     probs, members = 0, []
     for j in range(n_members):
         s = seed * 1000 + 17 * fold["fold"] + j
         model, best_epoch = train_one(cfg, xs, y, tr, va, s, cfg["epochs"], n_classes)
         if refit:
-            model, _ = train_one(cfg, xs, y, np.concatenate([tr, va]), np.array([], int), s, best_epoch, n_classes)
+            model, _ = train_one(cfg, xs, y, np.concatenate([tr, va, va_extra]), np.array([], int), s, best_epoch,
+                                 n_classes)
         with torch.no_grad():
             p = F.softmax(model(torch.from_numpy(xs[te])), 1).numpy()
         members.append(100 * top1(p, y[te]))
@@ -225,13 +240,19 @@ def main():
     if cfg["model"]["audio_stream"] != "baseline" or cfg["model"]["modality"] != "audio":
         sys.exit("torch_voice.py: only the baseline audio stream, --modality audio, is twinned")
     x, actor, y, n_classes = load_cache(a.cache)
+    extras = []
+    for e in cfg.get("train_extra", []):  # avemo train --train-extra: copies of the same clips, training rows only
+        xe, ae, ye, _ = load_cache(e["cache"])
+        if xe.shape != x.shape or (ae != actor).any() or (ye != y).any():
+            sys.exit("torch_voice.py: %s does not hold the clips of %s" % (e["cache"], a.cache))
+        extras.append(xe)
     want = [int(v) for v in a.folds.split(",")] if a.folds else [f["fold"] for f in report["folds"]]
     t0 = time.time()
     top, f1, members = [], [], []
     for fold in report["folds"]:
         if fold["fold"] not in want:
             continue
-        t, f, m = run_fold(cfg, x, actor, y, fold, n_classes, a.seed)
+        t, f, m = run_fold(cfg, x, actor, y, fold, n_classes, a.seed, extras)
         top.append(t)
         f1.append(f)
         members.append(m)

@@ -70,6 +70,9 @@ static const cli_option prep_audio_table[] = {
     {CLI_FLAG(prep_args, prep.features.pitch, "--pitch"),
      .help = "append 2 pitch channels: YIN log2(f0 / 100 Hz) where voiced, and the\n"
              "periodicity (on with --recipe voice)"},
+    {CLI_DOUBLE(prep_args, prep.features.speed, "--speed", "F", CLI_IN(FEATURIZER_SPEED_MIN, FEATURIZER_SPEED_MAX)),
+     .help = "--modality audio: the audio played F times faster (tempo and pitch, as\n"
+             "sox's speed; default 1): extra training copies for train --train-extra"},
     {0}};
 
 static const cli_option prep_video_table[] = {
@@ -173,6 +176,8 @@ int cmd_prep(int argc, char **argv) {
     int st = prep_options_for_dataset(&a.prep, a.dataset.kind, a.modality, a.frames_kind, a.input);
     if (st) return cli_fail("prep", st);
     prep_options_recipe(&a.prep, (prep_recipe)a.recipe);
+    if (a.prep.features.speed != 1 && a.prep.features.modality != DATASET_NEED_AUDIO)
+        return cli_usage_error("prep", "--speed is for audio caches (--modality audio): the video would not follow");
     if (a.n_orders && a.prep.features.audio_features != AUDIO_FEATURES_FRFT_MFCC)
         return cli_usage_error("prep", "--frft-order needs --features frft-mfcc");
     if (a.n_orders) {

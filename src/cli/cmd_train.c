@@ -8,11 +8,29 @@
 #include "train/trainer.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* The model's enums, named by model/config.c's parsers (their message says what is expected). */
 static int parse_modality(const char *v, void *field) { return model_modality_parse(v, field); }
 static int parse_fusion(const char *v, void *field) { return model_fusion_parse(v, field); }
 static int parse_audio_stream(const char *v, void *field) { return audio_stream_parse(v, field); }
+
+/* --train-extra A,B: the cache folders, split in a copy that lives as long as the program */
+static int parse_train_extra(const char *v, void *field) {
+    static char copy[8192];
+    train_extra_list *l = field;
+    if (strlen(v) >= sizeof copy) return avemo_error(AVEMO_EINVAL, "too long");
+    strcpy(copy, v);
+    l->n = 0;
+    for (char *p = copy, *end; p; p = end ? end + 1 : NULL) {
+        end = strchr(p, ',');
+        if (end) *end = 0;
+        if (!*p) return avemo_error(AVEMO_EINVAL, "an empty cache name");
+        if (l->n == TRAIN_MAX_EXTRA) return avemo_error(AVEMO_EINVAL, "more than %d caches", TRAIN_MAX_EXTRA);
+        l->cache[l->n++] = p;
+    }
+    return AVEMO_OK;
+}
 
 static const cli_option train_run_options[] = {
     {CLI_STRING(train_options, cache_dir, "--data", "CACHE"), .required = 1, .help = "a prepared cache (avemo prep)"},
@@ -28,6 +46,10 @@ static const cli_option train_run_options[] = {
              "paper's and the baseline's exact settings) or voice (the best measured\n"
              "for the audio stream; bench/RESULTS.md). Default: voice for --modality\n"
              "audio, paper otherwise"},
+    {CLI_CUSTOM(train_options, train_extra, "--train-extra", "CACHE,...", parse_train_extra),
+     .help = "--modality audio: more training copies of the same clips (e.g. prep\n"
+             "--speed 0.9 and --speed 1.1 caches): a fold trains on their rows of its\n"
+             "training actors too; validation and test stay --data's"},
     {CLI_FLAG(train_options, resume, "--resume"), .help = "continue RUN after an interruption (same options)"},
     {CLI_FLAG(train_options, quiet, "--quiet"), .help = "no per-epoch lines"},
     {0}};

@@ -31,6 +31,7 @@ void featurizer_settings_default(featurizer_settings *s) {
     mfcc_config_default(&s->mfcc);
     s->mfcc.sample_rate_hz = AVEMO_AUDIO_SAMPLE_RATE_HZ;
     s->clip_seconds = AVEMO_AUDIO_CLIP_SECONDS;
+    s->speed = 1;
     faces_default_config(&s->faces);
     s->faces.track = 1; /* ours (issue 15): follow the face, full search for faces of 10 % of the frame and more */
     s->faces.min_face_frac = FACES_MIN_FACE_FRAC;
@@ -57,6 +58,7 @@ static void audio_settings_to_json(cJSON *a, const featurizer_settings *s) {
     cJSON_AddStringToObject(a, "pad_mode", m->pad_mode == MFCC_PAD_REFLECT ? "reflect" : "constant");
     if (s->deltas) cJSON_AddNumberToObject(a, "deltas", s->deltas); /* absent: 0 (older caches unchanged) */
     if (s->pitch) cJSON_AddBoolToObject(a, "pitch", 1);               /* absent: none */
+    if (s->speed != 1) cJSON_AddNumberToObject(a, "speed", s->speed);  /* absent: 1 */
 }
 
 static void video_settings_to_json(cJSON *v, const featurizer_settings *s) {
@@ -145,6 +147,10 @@ static int audio_settings_from_json(const cJSON *a, featurizer_settings *s, cons
     m->pad_mode = !strcmp(jstr(a, "pad_mode", "constant"), "reflect") ? MFCC_PAD_REFLECT : MFCC_PAD_CONSTANT;
     s->deltas = (int)jnum(a, "deltas", 0);
     s->pitch = jbool(a, "pitch", 0);
+    s->speed = jnum(a, "speed", 1);
+    if (!(s->speed >= FEATURIZER_SPEED_MIN && s->speed <= FEATURIZER_SPEED_MAX))
+        return avemo_error(AVEMO_EFORMAT, "%s: prep settings: speed %g (%g to %g)", origin, s->speed,
+                           FEATURIZER_SPEED_MIN, FEATURIZER_SPEED_MAX);
     if (s->deltas < 0 || s->deltas > 2)
         return avemo_error(AVEMO_EFORMAT, "%s: prep settings: deltas %d (0, 1 or 2)", origin, s->deltas);
     if (m->sample_rate_hz < 1000 || m->sample_rate_hz > 384000 || !(s->clip_seconds > 0 && s->clip_seconds < 3600))
@@ -232,6 +238,8 @@ static int open_audio(featurizer *f) {
     int C, F;
     featurizer_audio_shape(s, &C, &F);
     if (s->deltas < 0 || s->deltas > 2) return avemo_error(AVEMO_EINVAL, "deltas %d (0, 1 or 2)", s->deltas);
+    if (!(s->speed >= FEATURIZER_SPEED_MIN && s->speed <= FEATURIZER_SPEED_MAX))
+        return avemo_error(AVEMO_EINVAL, "speed %g (%g to %g)", s->speed, FEATURIZER_SPEED_MIN, FEATURIZER_SPEED_MAX);
     if (s->deltas && F < DELTA_WIDTH)
         return avemo_error(AVEMO_EINVAL, "deltas need clips of %d frames or more (%d)", DELTA_WIDTH, F);
     yin_config yc;
@@ -341,8 +349,14 @@ void featurizer_close(featurizer *f) {
 
 /* ---- audio ---- */
 
+/* The rate audio is decoded at: the features' rate, or with a speed factor sample_rate_hz / speed (then read as
+ * sample_rate_hz: featurizer_settings.speed). */
+static int decode_rate(const featurizer_settings *s) {
+    return s->speed == 1 ? s->mfcc.sample_rate_hz : (int)lround(s->mfcc.sample_rate_hz / s->speed);
+}
+
 int featurizer_open_audio(const featurizer *f, const char *path, audio_source **src) {
-    return audio_source_open(path, f->settings.mfcc.sample_rate_hz, 0, src);
+    return audio_source_open(path, decode_rate(&f->settings), 0, src);
 }
 
 int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, long *n_total) {
@@ -360,7 +374,7 @@ int featurizer_audio_clip(const featurizer *f, const char *path, float *clip, lo
 
 int featurizer_load_audio(const featurizer *f, const char *path, float **x, long *n) {
     audio_clip clip;
-    int rc = audio_load(path, f->settings.mfcc.sample_rate_hz, &clip);
+    int rc = audio_load(path, decode_rate(&f->settings), &clip);
     if (rc) return rc;
     *x = clip.samples; /* ownership passes to the caller */
     *n = clip.n;
@@ -368,7 +382,7 @@ int featurizer_load_audio(const featurizer *f, const char *path, float **x, long
 }
 
 int featurizer_resample(const featurizer *f, const float *x, long n, int rate_hz, float **y, long *ny) {
-    return audio_resample(x, n, rate_hz, f->settings.mfcc.sample_rate_hz, y, ny);
+    return audio_resample(x, n, rate_hz, decode_rate(&f->settings), y, ny);
 }
 
 void featurizer_fit_clip(const featurizer *f, const float *x, long n, float *clip) {

@@ -47,6 +47,9 @@ typedef enum { AUDIO_FEATURES_MFCC = 0, AUDIO_FEATURES_FRFT_MFCC = 1 } audio_fea
  * already, like FER2013). */
 typedef enum { VIDEO_FRAMES_FACES = 0, VIDEO_FRAMES_WHOLE = 1 } video_frames_kind;
 
+#define FEATURIZER_SPEED_MIN 0.5 /* featurizer_settings.speed */
+#define FEATURIZER_SPEED_MAX 2.0
+
 typedef struct {
     int modality;                 /* DATASET_NEED_AUDIO | DATASET_NEED_VIDEO: the streams featurised */
     audio_features_kind audio_features;
@@ -58,6 +61,10 @@ typedef struct {
     int pitch;                    /* 1 (ours, issue 13): then 2 rows of pitch (dsp/pitch.h's yin_pitch_rows, YIN
                                      60-500 Hz on the STFT's frames) */
     double clip_seconds;          /* audio fitted to this length (3.6 s) */
+    double speed;                 /* 1 (default); else (ours, issue 13: speed perturbation) the audio is played
+                                     `speed` times faster, as sox's `speed`: resampled to sample_rate_hz / speed and
+                                     read as sample_rate_hz, so tempo and pitch both scale (0.9: slower and lower).
+                                     For extra training copies of a dataset (prep --speed, train --train-extra) */
     faces_config faces;           /* frames per clip, side, colour, frame window, MTCNN settings */
     video_frames_kind frames_kind;
     const char *backbone_path;    /* MobileNetV2 weights whose embeddings are the video features, as recorded;

@@ -20,6 +20,39 @@ void cache_set_free(cache_set *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* *p grown from n to n + m elements of `size` bytes, the m new ones copied from src */
+static int grow_append(void **p, size_t size, int n, const void *src, int m) {
+    if (!src) return AVEMO_OK;
+    void *q = realloc(*p, size * ((size_t)n + m));
+    if (!q) return avemo_error(AVEMO_ENOMEM, "out of memory appending %d rows", m);
+    memcpy((char *)q + size * n, src, size * m);
+    *p = q;
+    return AVEMO_OK;
+}
+
+int cache_set_append(cache_set *dst, const cache_set *src) {
+    if (src->n == 0) return AVEMO_OK;
+    int audio_differs =
+        src->audio && (dst->audio_frames != src->audio_frames || dst->audio_coeffs != src->audio_coeffs);
+    int video_differs = src->video && (dst->video_frames != src->video_frames || dst->video_dim != src->video_dim);
+    if (dst->n > 0 && (!dst->audio != !src->audio || !dst->video != !src->video || audio_differs || video_differs))
+        return avemo_error(AVEMO_EINVAL, "appending rows of another shape (audio %d x %d to %d x %d)",
+                           src->audio_coeffs, src->audio_frames, dst->audio_coeffs, dst->audio_frames);
+    size_t a = (size_t)src->audio_frames * src->audio_coeffs * sizeof(float);
+    size_t v = (size_t)src->video_frames * src->video_dim * sizeof(float);
+    int n = dst->n, rc;
+    if ((rc = grow_append((void **)&dst->index, sizeof(int), n, src->index, src->n)) ||
+        (rc = grow_append((void **)&dst->labels, sizeof(int), n, src->labels, src->n)) ||
+        (rc = grow_append((void **)&dst->actors, sizeof(int), n, src->actors, src->n)) ||
+        (rc = grow_append((void **)&dst->audio, a, n, src->audio, src->n)) ||
+        (rc = grow_append((void **)&dst->video, v, n, src->video, src->n)))
+        return rc;
+    dst->audio_frames = src->audio_frames, dst->audio_coeffs = src->audio_coeffs;
+    dst->video_frames = src->video_frames, dst->video_dim = src->video_dim;
+    dst->n = n + src->n;
+    return AVEMO_OK;
+}
+
 /* Read sample i's 2-D float32 array of `kind`; shape [a, b]. */
 static int read_2d(const feature_cache *c, int i, cache_kind kind, npy_array *a, char *path, size_t cap) {
     int rc = cache_path(c, i, kind, path, cap);

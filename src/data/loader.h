@@ -31,6 +31,8 @@ typedef struct {
  * and hold only finite values (cache_verify_array); else an error naming the file. Parallel (OpenMP). */
 int cache_load_set(const feature_cache *c, const int *idx, int n, unsigned kinds_mask, cache_set *out);
 void cache_set_free(cache_set *s);
+/* Rows of src appended to dst (the same kinds and shapes, or dst empty); src is left as it was. */
+int cache_set_append(cache_set *dst, const cache_set *src);
 
 /* One sample's face crops: a malloc'd uint8 [T, H, W] (channels 1) or [T, H, W, 3], checked against the index's
  * hash. */

@@ -72,7 +72,26 @@ static int speaker_standardize_sets(fold_data *d) {
     return AVEMO_OK;
 }
 
+int train_extra_check(const feature_cache *c, const feature_cache *x) {
+    if (x->ds.n != c->ds.n)
+        return avemo_error(AVEMO_EINVAL, "%s: %d samples where %s has %d (--train-extra takes copies of the same "
+                           "clips)", x->dir, x->ds.n, c->dir, c->ds.n);
+    for (int i = 0; i < c->ds.n; i++) {
+        const dataset_sample *a = &c->ds.samples[i], *b = &x->ds.samples[i];
+        if (strcmp(a->id, b->id) || a->actor != b->actor || a->label != b->label)
+            return avemo_error(AVEMO_EINVAL, "%s: sample %d is %s (actor %d, label %d) where %s has %s (actor %d, "
+                               "label %d)",
+                               x->dir, i + 1, b->id, b->actor, b->label, c->dir, a->id, a->actor, a->label);
+    }
+    return AVEMO_OK;
+}
+
 int fold_data_load(const feature_cache *c, const fold *f, unsigned kinds, int speaker_norm, fold_data *d) {
+    return fold_data_load_extra(c, NULL, 0, f, kinds, speaker_norm, d);
+}
+
+int fold_data_load_extra(const feature_cache *c, const feature_cache *extra, int n_extra, const fold *f, unsigned kinds,
+                         int speaker_norm, fold_data *d) {
     memset(d, 0, sizeof *d);
     d->speaker_norm = speaker_norm;
     int rc;
@@ -91,6 +110,13 @@ int fold_data_load(const feature_cache *c, const fold *f, unsigned kinds, int sp
     if (t->video && (rc = stats_of(t->video, (long)t->n * t->video_frames, t->video_dim, &d->video_mean,
                                    &d->video_std)))
         goto fail;
+    for (int e = 0; e < n_extra; e++) { /* after the statistics: they are the main cache's training samples' */
+        cache_set x;
+        if ((rc = train_load_subset(&extra[e], f->train, f->n_train, kinds, &x))) goto fail;
+        rc = cache_set_append(&d->train, &x);
+        cache_set_free(&x);
+        if (rc) goto fail;
+    }
     if (speaker_norm && (rc = speaker_standardize_sets(d))) goto fail;
     cache_set *sets[3] = {&d->train, &d->val, &d->test};
     for (int i = 0; i < 3; i++) /* per speaker: audio done, video still by the training statistics */

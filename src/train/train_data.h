@@ -32,6 +32,15 @@ typedef struct {
     int n_speakers;
 } fold_data;
 int fold_data_load(const feature_cache *c, const fold *f, unsigned kinds, int speaker_norm, fold_data *d);
+
+/* Extra training copies of the same clips (train --train-extra; e.g. prep --speed 0.9): caches whose samples are
+ * the main cache's (the same ids, actors and labels, in the same order). Their rows of the fold's training samples
+ * join the training set after the standardisation statistics are taken from the main cache's alone; validation
+ * and test stay the main cache's. */
+/* An error naming x's folder unless x holds c's samples. */
+int train_extra_check(const feature_cache *c, const feature_cache *x);
+int fold_data_load_extra(const feature_cache *c, const feature_cache *extra, int n_extra, const fold *f, unsigned kinds,
+                         int speaker_norm, fold_data *d);
 void fold_data_free(fold_data *d);
 
 /* Standardise a loaded set with mean/std (per coefficient, the model file's; a stream whose mean is NULL is left

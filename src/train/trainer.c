@@ -114,7 +114,22 @@ static void add_voice_options(cJSON *j, const train_options *o) {
     if (o->refit) cJSON_AddBoolToObject(j, "refit", 1);
 }
 
-static char *options_fingerprint(const train_options *o, const model_config *cfg, uint64_t data_hash, const char *protocol) {
+/* --train-extra: each cache's folder and data hash (run->extra: the caches opened) */
+static void add_train_extra(cJSON *j, const run_ctx *run) {
+    if (!run->n_extra) return;
+    cJSON *a = cJSON_AddArrayToObject(j, "train_extra");
+    for (int e = 0; e < run->n_extra; e++) {
+        char hash[32];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->extra[e].data_hash);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "cache", run->options->train_extra.cache[e]);
+        cJSON_AddStringToObject(x, "data_hash", hash);
+        cJSON_AddItemToArray(a, x);
+    }
+}
+
+static char *options_fingerprint(const train_options *o, const run_ctx *run, const model_config *cfg,
+                                 uint64_t data_hash, const char *protocol) {
     char *mc = model_config_to_json(cfg);
     cJSON *j = cJSON_CreateObject();
     char buf[32];
@@ -142,6 +157,7 @@ static char *options_fingerprint(const train_options *o, const model_config *cfg
     if (mc) cJSON_AddItemToObject(j, "model", cJSON_Parse(mc));
     if (o->init_visual) cJSON_AddStringToObject(j, "init_visual", o->init_visual);
     add_voice_options(j, o);
+    if (run) add_train_extra(j, run);
     if (o->finetune.enabled) cJSON_AddItemToObject(j, "finetune", finetune_options_json(&o->finetune));
     if (o->max_train_samples > 0) cJSON_AddNumberToObject(j, "max_train_samples", o->max_train_samples);
     char *s = cJSON_PrintUnformatted(j);
@@ -459,7 +475,7 @@ static int member_ctx_init(member_ctx *mc, const run_ctx *run, const model_confi
     n = snprintf(mc->suffix, sizeof mc->suffix, "%s", refit ? "_refit" : "");
     if (j > 0) snprintf(mc->suffix + n, sizeof mc->suffix - n, "_m%d", j + 1);
     snprintf(mc->state_path, sizeof mc->state_path, "%s/fold_%d/state%s.safetensors", o->run_dir, k + 1, mc->suffix);
-    mc->fingerprint = options_fingerprint(&mc->options, cfg, run->cache->data_hash, run->protocol);
+    mc->fingerprint = options_fingerprint(&mc->options, run, cfg, run->cache->data_hash, run->protocol);
     return mc->fingerprint ? AVEMO_OK : avemo_error(AVEMO_ENOMEM, "out of memory");
 }
 
@@ -687,8 +703,8 @@ static int load_refit_data(const run_ctx *run, const fold *f, fold_data *rd) {
     fold merged;
     int rc = merge_validation(f, &merged);
     if (rc) return rc;
-    rc = fold_data_load(run->cache, &merged, train_kinds_for(run->options->model.modality), run->options->speaker_norm,
-                        rd);
+    rc = fold_data_load_extra(run->cache, run->extra, run->n_extra, &merged,
+                              train_kinds_for(run->options->model.modality), run->options->speaker_norm, rd);
     free(merged.train);
     return rc;
 }
@@ -703,9 +719,12 @@ static int train_fold(run_ctx *run, int k, int n_folds, const fold *f, fold_repo
     fold_data d, rd;
     fold_members fm = {.n = n_members_of(o)};
     memset(&rd, 0, sizeof rd);
-    if ((rc = fold_data_load(run->cache, f, train_kinds_for(o->model.modality), o->speaker_norm, &d))) return rc;
+    if ((rc = fold_data_load_extra(run->cache, run->extra, run->n_extra, f, train_kinds_for(o->model.modality),
+                                   o->speaker_norm, &d)))
+        return rc;
     model_config cfg = fold_model_config(o, run->cache, &d);
-    if (!run->fingerprint && !(run->fingerprint = options_fingerprint(o, &cfg, run->cache->data_hash, run->protocol))) {
+    if (!run->fingerprint &&
+        !(run->fingerprint = options_fingerprint(o, run, &cfg, run->cache->data_hash, run->protocol))) {
         rc = avemo_error(AVEMO_ENOMEM, "out of memory");
         goto done;
     }
@@ -785,6 +804,10 @@ static int check_options(const train_options *o) {
     if ((o->speaker_norm || audio_augment_any(&o->augment) || o->augment.mixup > 0) &&
         o->model.modality == MODALITY_VIDEO)
         return avemo_error(AVEMO_EINVAL, "train: --speaker-norm and the audio augmentations need the audio stream");
+    if (o->train_extra.n < 0 || o->train_extra.n > TRAIN_MAX_EXTRA)
+        return avemo_error(AVEMO_EINVAL, "train: --train-extra takes 1 to %d caches", TRAIN_MAX_EXTRA);
+    if (o->train_extra.n && (o->model.modality != MODALITY_AUDIO || o->finetune.enabled || o->speaker_norm))
+        return avemo_error(AVEMO_EINVAL, "train: --train-extra is for --modality audio, without --speaker-norm");
     return AVEMO_OK;
 }
 
@@ -847,7 +870,17 @@ int train_run(const train_options *options) {
     fold_report *frs = NULL;
     float *val_best = NULL;
     train_dist dist = {.mode = TRAIN_DIST_NONE};
-    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL, NULL};
+    feature_cache extra[TRAIN_MAX_EXTRA];
+    int n_extra = 0;
+    run_ctx run = {o, &cache, o->protocol ? o->protocol : protocol_default(cache.ds.kind), NULL, NULL, extra, 0};
+    for (; n_extra < o->train_extra.n; n_extra++) {
+        if ((rc = cache_open(&extra[n_extra], o->train_extra.cache[n_extra]))) goto done;
+        if ((rc = train_extra_check(&cache, &extra[n_extra]))) {
+            n_extra++;
+            goto done;
+        }
+    }
+    run.n_extra = n_extra;
     if ((rc = make_folds(o, &cache, run.protocol, &fs)) || (rc = make_dirs(o->run_dir))) goto done;
     int nf = o->max_folds > 0 && o->max_folds < fs.n_folds ? o->max_folds : fs.n_folds;
     frs = calloc((size_t)nf, sizeof *frs);
@@ -877,6 +910,7 @@ done:
     free(frs);
     free(val_best);
     fold_set_free(&fs);
+    for (int e = 0; e < n_extra; e++) cache_free(&extra[e]);
     cache_free(&cache);
     return rc;
 }
@@ -899,7 +933,7 @@ void train_log(const train_options *o, const char *fmt, ...) {
 }
 
 char *train_fingerprint(const train_options *o, const model_config *cfg, uint64_t data_hash, const char *protocol) {
-    return options_fingerprint(o, cfg, data_hash, protocol);
+    return options_fingerprint(o, NULL, cfg, data_hash, protocol);
 }
 
 void train_fold_report_init(fold_report *fr, const fold *f, const train_history *h, int n_train, int n_val) {

@@ -34,6 +34,11 @@ typedef enum { TRAIN_DIST_AUTO = 0, TRAIN_DIST_FOLDS, TRAIN_DIST_BATCH, TRAIN_DI
 
 #define TRAIN_MAX_MILESTONES 16
 #define TRAIN_MAX_ENSEMBLE 16
+#define TRAIN_MAX_EXTRA 4 /* --train-extra caches */
+typedef struct {
+    const char *cache[TRAIN_MAX_EXTRA];
+    int n;
+} train_extra_list;
 
 /* End-to-end fine-tuning of MobileNetV2 with the head (train/finetune.h): BN of the backbone in train mode
  * (batch statistics, running statistics updated), frozen (eval mode: running statistics; weight and bias
@@ -94,6 +99,8 @@ typedef struct {
     int refit;                     /* 1: each member, once selected on the validation actors at epoch E, is trained
                                       again from scratch on the training + validation actors for E epochs, and that
                                       final model is the one tested and saved */
+    train_extra_list train_extra;  /* caches of extra training copies of the same clips (e.g. prep --speed 0.9 and
+                                      1.1; train/train_data.h), --modality audio */
     train_distribution distribute; /* under mpirun / srun: folds over the ranks, or each batch (data-parallel) */
     int local_bn;                  /* data-parallel: BN statistics of each rank's rows (default: the batch's) */
 } train_options;

@@ -17,6 +17,8 @@ typedef struct {
     const char *protocol;
     char *fingerprint; /* the current fold's options fingerprint (the same for every fold of a run) */
     data_parallel *dp; /* under MPI, data-parallel (train/data_parallel.h); NULL: this process alone */
+    const feature_cache *extra; /* options->train_extra opened (train/train_data.h) */
+    int n_extra;
 } run_ctx;
 
 /* Independent seeds for (fold, epoch, purpose). */

@@ -10,6 +10,7 @@
 #include "data/protocol.h"
 #include "io/npy.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -218,6 +219,8 @@ static void test_prep_bad_args(void) {
         "prep --dataset ravdess --modality audio --jobs 0 --input E --out O",
         "prep --dataset ravdess --modality audio --input E/nonexistent --out O",
         "prep --dataset ravdess --modality audio --backbone x.safetensors --input E --out O",
+        "prep --dataset ravdess --modality av --speed 1.1 --input E --out O",
+        "prep --dataset ravdess --modality audio --speed 3 --input E --out O",
         "prep --bogus",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -240,8 +243,74 @@ static void test_prep_bad_args(void) {
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "--modality"), "help");
 }
 
+/* The median over voiced frames of the pitch row (log2(f0 / 100 Hz)) of one cached clip, or NAN. */
+static double median_voiced_pitch(const char *dir, const char *id) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/audio/%s.npy", dir, id);
+    npy_array a;
+    if (npy_read(p, &a)) return NAN;
+    const float *row = (const float *)a.data + 10 * a.shape[1];
+    double v[1024];
+    int n = 0;
+    for (long t = 0; t < a.shape[1] && n < 1024; t++)
+        if (row[t] != 0) v[n++] = row[t];
+    npy_free(&a);
+    for (int i = 1; i < n; i++) /* insertion sort: n is 156 at most */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : NAN;
+}
+
+/* --speed F: the audio played F times faster, so its pitch goes up by log2(F) octaves; recorded in the config; the
+ * cache is what the library computes with the setting */
+static void test_prep_speed(void) {
+    if (!tree[0]) return;
+    char cmd[2048], out[8192], dir[600], p[1024];
+    snprintf(dir, sizeof dir, "%s/cache_speed", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s prep --dataset ravdess --modality audio --speed 1.25 --input %s/Actor_01 --out %s",
+             avemo_bin(), tree, dir);
+    int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "4 samples"), "exit %d: %s", rc, out);
+    snprintf(p, sizeof p, "%s/index.json", dir);
+    const char *ix = slurp(p);
+    CHECK(ix && strstr(ix, "\"speed\":\t1.25") != NULL, "speed recorded: %.300s", ix ? ix : "(none)");
+    /* test_prep_audio's cache holds the same clips at speed 1. Per clip the voiced frames differ (the 3.6 s window
+     * holds more of the utterance), so each median moves by 0.32 +- 0.1 octaves (measured 0.32-0.40), their mean by
+     * 0.32 +- 0.06; no change, or the inverse, would be off by 0.32 or 0.64 */
+    double sum = 0;
+    for (int i = 0; i < 4; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "%.20s", strchr(clips[i], '/') + 1);
+        double base = median_voiced_pitch(cache, id), fast = median_voiced_pitch(dir, id);
+        CHECK(fabs(fast - base - log2(1.25)) < 0.1, "%s: median pitch %.3f -> %.3f, %.3f octaves up where %.3f is "
+              "expected", id, base, fast, fast - base, log2(1.25));
+        sum += fast - base;
+    }
+    CHECK(fabs(sum / 4 - log2(1.25)) < 0.06, "mean shift %.3f octaves, %.3f expected", sum / 4, log2(1.25));
+    featurizer_settings fs;
+    featurizer_settings_default(&fs);
+    fs.modality = DATASET_NEED_AUDIO;
+    fs.pitch = 1;
+    fs.speed = 1.25;
+    featurizer f;
+    float ref[12 * 156];
+    npy_array a;
+    snprintf(p, sizeof p, "%s/audio/03-01-01-01-01-01-01.npy", dir);
+    char src[1024];
+    snprintf(src, sizeof src, "%s/%s", tree, clips[0]);
+    CHECK(featurizer_open(&f, &fs, NULL, NULL) == 0 && featurizer_audio_file(&f, src, ref) == 0 && npy_read(p, &a) == 0,
+          "%s", avemo_last_error());
+    CHECK(a.nbytes == sizeof ref && !memcmp(ref, a.data, sizeof ref), "cache differs from the library");
+    featurizer_close(&f);
+    npy_free(&a);
+}
+
 int main(void) {
     RUN(test_prep_audio);
+    RUN(test_prep_speed);
     RUN(test_prep_frft_orders);
     RUN(test_prep_cremad_audio);
     RUN(test_prep_bad_args);

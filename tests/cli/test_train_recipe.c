@@ -80,8 +80,61 @@ static void test_cli(void) {
     CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "unknown recipe 'fast'"), "bad recipe: %s", out);
 }
 
+/* n_train of the first fold in RUN/report.json, or -1 */
+static int fold1_n_train(const char *name) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s/report.json", test_tmpdir(), name);
+    unsigned char *buf;
+    size_t n;
+    if (file_read_all(path, 1 << 24, &buf, &n)) return -1;
+    cJSON *j = cJSON_ParseWithLength((const char *)buf, n);
+    free(buf);
+    cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "folds"), 0);
+    int k = cJSON_IsNumber(cJSON_GetObjectItem(f, "n_train")) ? cJSON_GetObjectItem(f, "n_train")->valueint : -1;
+    cJSON_Delete(j);
+    return k;
+}
+
+/* --train-extra: copies of the same clips join each fold's training set (training actors only); the caches are
+ * checked to hold the same samples, recorded in the config, and refused with the options they do not combine with */
+static void test_train_extra(void) {
+    char cache[600], extra[600], small[600], out[2048], cmd[2048];
+    snprintf(cache, sizeof cache, "%s/cache", test_tmpdir());
+    snprintf(extra, sizeof extra, "%s/cache_extra", test_tmpdir());
+    snprintf(small, sizeof small, "%s/cache_small", test_tmpdir());
+    CHECK(synth_audio_cache(extra, 8, 1.0f) == 0 && synth_audio_cache(small, 4, 2.0f) == 0, "caches: %s",
+          avemo_last_error());
+    char args[1400];
+    cJSON *c = train_config(cache, "x0", "--modality audio --audio-stream paper --ensemble 1");
+    cJSON_Delete(c);
+    snprintf(args, sizeof args, "--modality audio --audio-stream paper --ensemble 1 --train-extra %s,%s", extra, extra);
+    c = train_config(cache, "x1", args);
+    const cJSON *x = cJSON_GetObjectItem(c, "train_extra");
+    CHECK(cJSON_GetArraySize(x) == 2 && !strcmp(str(cJSON_GetArrayItem(x, 0), "cache"), extra) &&
+              strlen(str(cJSON_GetArrayItem(x, 1), "data_hash")) == 16,
+          "config records the extra caches");
+    cJSON_Delete(c);
+    /* actors:1/2 trains actors 3 and 4: 16 clips, and 16 more from each extra cache */
+    CHECK(fold1_n_train("x0") == 16 && fold1_n_train("x1") == 48, "n_train %d and %d", fold1_n_train("x0"),
+          fold1_n_train("x1"));
+    snprintf(cmd, sizeof cmd, "%s train --data %s --out %s/x2 --modality audio --train-extra %s 2>&1", avemo_bin(),
+             cache, test_tmpdir(), small);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "16 samples where") && strstr(out, small),
+          "other clips: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --data %s --out %s/x3 --modality audio --speaker-norm --train-extra %s 2>&1",
+             avemo_bin(), cache, test_tmpdir(), extra);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "without --speaker-norm"), "speaker-norm: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --data %s --out %s/x4 --modality av --train-extra %s 2>&1", avemo_bin(), cache,
+             test_tmpdir(), extra);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "--train-extra is for --modality audio"), "av: %s", out);
+    snprintf(cmd, sizeof cmd, "%s train --data %s --out %s/x5 --train-extra a,b,c,d,e 2>&1", avemo_bin(), cache,
+             test_tmpdir());
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "more than 4 caches"), "five: %s", out);
+}
+
 int main(void) {
     RUN(test_presets);
     RUN(test_cli);
+    RUN(test_train_extra);
     return test_summary();
 }
