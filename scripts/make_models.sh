@@ -19,9 +19,9 @@
 #   TINY=1  a seconds-long smoke version (tests/cli/test_make_models): the same commands with 1-2 epochs and few
 #           statistics images; its files differ from the bundled ones only in the weights and the epoch count
 #
-# Time on the 2-core machine of 2026-12-07 (shared with other jobs): voice about 2 min (prep 15 s + 3 x 60 epochs) and
-# its calibration about 8 CPU-min (6 folds x 3 x 60 epochs); face at 96 x 96: prep 25 s, stage 1 (20 epochs) 49 min,
-# stage 2 (30 epochs) 97 min (75 min of it idle-equivalent: ~150 s per epoch), stage 3 (12 epochs) 33 min of wall
+# Time on the 2-core machine of 2026-12-08 (shared with other jobs): voice about 5.5 min (3 preps 31 s + 3 x 60 epochs
+# of 2,160 rows) and its calibration about 25 CPU-min (6 folds x 3 x 60 epochs of 1,440 rows); face at 96 x 96:
+# prep 25 s, stage 1 (20 epochs) 49 min, stage 2 (30 epochs) 97 min (75 min of it idle-equivalent: ~150 s per epoch), stage 3 (12 epochs) 33 min of wall
 # time with 2 cores: about 3 hours in all.
 set -euo pipefail
 AVEMO=${AVEMO:-./avemo}
@@ -50,12 +50,18 @@ voice() {
   local t0; t0=$(secs)
   # the audio stream of RAVDESS speech, all 12 shared actors: 10 MFCC and 2 pitch rows (prep --recipe voice), the
   # default --recipe voice (stride-2 baseline stream, AdamW 3e-3, one-cycle, 60 epochs, batch 32, a 3-seed
-  # ensemble), every clip trains, the last epoch of each member is kept
-  "$AVEMO" prep --dataset ravdess --modality audio --recipe voice --input "$SHARED/data/ravdess-speech" \
-    --out "$WORK/c-voice"
+  # ensemble), every clip trains, the last epoch of each member is kept; each clip also trains played 0.9 and 1.1
+  # times as fast (prep --speed, train --train-extra: bench/RESULTS.md "Speed copies")
+  local s extra=()
+  for s in 1 0.9 1.1; do
+    "$AVEMO" prep --dataset ravdess --modality audio --recipe voice --input "$SHARED/data/ravdess-speech" \
+      --out "$WORK/c-voice-speed$s" --speed "$s"
+    [ "$s" = 1 ] || extra+=("$WORK/c-voice-speed$s")
+  done
+  extra=(--train-extra "$(IFS=,; echo "${extra[*]}")")
   rm -rf "$WORK/r-voice"
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice" --modality audio \
-    --protocol all --seed 1 "${VOICE_EPOCHS[@]}"
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice-speed1" --out "$WORK/r-voice" \
+    --modality audio --protocol all --seed 1 "${extra[@]}" "${VOICE_EPOCHS[@]}"
   cp "$WORK/r-voice/model.safetensors" "$DEST/voice.safetensors"
   echo "make_models: voice: $DEST/voice.safetensors in $(( $(secs) - t0 )) s"
   if [ "$TINY" = 1 ]; then echo "make_models: voice calibration skipped (TINY: 2 actors make no kfold:6)"; return; fi
@@ -63,10 +69,11 @@ voice() {
   # actors pooled
   local t1 folds=(); t1=$(secs)
   rm -rf "$WORK/r-voice-cal"
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice" --out "$WORK/r-voice-cal" --modality audio \
-    --protocol kfold:6 --folds "$VOICE_CAL_FOLDS" --seed 1
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$AVEMO" train --data "$WORK/c-voice-speed1" --out "$WORK/r-voice-cal" \
+    --modality audio --protocol kfold:6 --folds "$VOICE_CAL_FOLDS" --seed 1 "${extra[@]}"
   for ((k = 1; k <= VOICE_CAL_FOLDS; k++)); do folds+=("$WORK/r-voice-cal/fold_$k/model.safetensors"); done
-  "$AVEMO" calibrate --data "$WORK/c-voice" --protocol kfold:6 --seed 1 --split val --write "$DEST/voice.safetensors" \
+  "$AVEMO" calibrate --data "$WORK/c-voice-speed1" --protocol kfold:6 --seed 1 --split val \
+    --write "$DEST/voice.safetensors" \
     "${folds[@]}"
   echo "make_models: voice calibration in $(( $(secs) - t1 )) s"
 }

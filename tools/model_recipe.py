@@ -5,7 +5,7 @@
   tools/model_recipe.py check WORK DEST [--shrunk]                             # scripts/make_models.sh's output
 
 record: the `config` of an `avemo train` report (avemo's own record of every training option), less what
-names this machine (paths, the data hash of the files read).
+names this machine (paths, the data hash of the files read; a --train-extra cache is kept by its folder's name).
 check: the reports in WORK (r-voice, fer96_s1, fer96_s2, fer96_s3) against models/recipe.json, and the metadata of
 DEST/{voice,face}.safetensors against models/{voice,face}.safetensors; with --shrunk the fields a TINY=1 run
 changes (epochs, stats_images, the epoch kept, BN batch counts, the calibration temperature: a TINY run does not
@@ -32,7 +32,12 @@ def strip(obj, drop):
 
 def report_config(path):
     with open(path) as f:
-        return strip(json.load(f)["config"], LOCAL)
+        cfg = strip(json.load(f)["config"], LOCAL)
+    # train --train-extra: each cache by its folder's name (WORK differs between machines), without its data hash
+    for e in cfg.get("train_extra", []):
+        e.pop("data_hash", None)
+        e["cache"] = os.path.basename(os.path.normpath(e["cache"]))
+    return cfg
 
 
 def metadata(path):
