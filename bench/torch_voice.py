@@ -47,9 +47,8 @@ def load_cache(cache):
     return x, actor, label, len(index["classes"])
 
 
-def standardise(x, actor, train_mask, speaker_norm, extras=()):
-    """x [N, C, F] -> standardised copy (see the module doc); with extras (train_extra copies), also each of them
-    with x's statistics."""
+def standardise(x, actor, train_mask, speaker_norm):
+    """x [N, C, F] -> standardised copy (see the module doc)."""
     x = x.copy()
 
     def stats(rows):
@@ -65,8 +64,6 @@ def standardise(x, actor, train_mask, speaker_norm, extras=()):
             x[m] = (x[m] - mu) / sd
         return x
     mu, sd = stats(x[train_mask])
-    if extras:
-        return (x - mu) / sd, [(e - mu) / sd for e in extras]
     return (x - mu) / sd
 
 
@@ -201,15 +198,14 @@ def run_fold(cfg, x, actor, y, fold, n_classes, seed, extras=()):
     refit = cfg.get("refit", False)
     fit = train | (val if refit else np.zeros_like(val))
     tr, va, te = np.where(train)[0], np.where(val)[0], np.where(test)[0]
-    if extras:  # train_extra: the copies' rows of the training samples appended (after the main statistics)
-        xs, xe = standardise(x, actor, fit, False, extras)
-        n = len(x)
-        xs, y = np.concatenate([xs] + xe), np.concatenate([y] * (1 + len(xe)))
-        tr = np.concatenate([tr + k * n for k in range(1 + len(xe))])
-        va_extra = np.concatenate([va + k * n for k in range(1, 1 + len(xe))]) if refit else np.array([], int)
-    else:
-        xs = standardise(x, actor, fit, cfg.get("speaker_norm", False))
-        va_extra = np.array([], int)
+    # train_extra: the copies' rows stacked under the clips', left out of the statistics; their training rows (and
+    # for a refit their validation rows) train, validation and test stay the clips'
+    n, k = len(x), 1 + len(extras)
+    x, actor, y = np.concatenate([x, *extras]), np.tile(actor, k), np.tile(y, k)
+    fit = np.concatenate([fit] + [np.zeros(n, bool)] * (k - 1))
+    tr = np.concatenate([tr + j * n for j in range(k)])
+    va_extra = np.concatenate([va + j * n for j in range(1, k)]) if refit and k > 1 else np.array([], int)
+    xs = standardise(x, actor, fit, cfg.get("speaker_norm", False))
     probs, members = 0, []
     for j in range(n_members):
         s = seed * 1000 + 17 * fold["fold"] + j

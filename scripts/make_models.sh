@@ -21,8 +21,8 @@
 #
 # Time on the 2-core machine of 2026-12-08 (shared with other jobs): voice about 5.5 min (3 preps 31 s + 3 x 60 epochs
 # of 2,160 rows) and its calibration about 25 CPU-min (6 folds x 3 x 60 epochs of 1,440 rows); face at 96 x 96:
-# prep 25 s, stage 1 (20 epochs) 49 min, stage 2 (30 epochs) 97 min (75 min of it idle-equivalent: ~150 s per epoch), stage 3 (12 epochs) 33 min of wall
-# time with 2 cores: about 3 hours in all.
+# prep 25 s, stage 1 (20 epochs) 49 min, stage 2 (30 epochs) 97 min (75 min of it idle-equivalent: ~150 s per
+# epoch), stage 3 (12 epochs) 33 min of wall time with 2 cores: about 3 hours in all.
 set -euo pipefail
 AVEMO=${AVEMO:-./avemo}
 SHARED=${SHARED:-${AVEMO_SHARED:-../shared}}
@@ -73,8 +73,7 @@ voice() {
     --modality audio --protocol kfold:6 --folds "$VOICE_CAL_FOLDS" --seed 1 "${extra[@]}"
   for ((k = 1; k <= VOICE_CAL_FOLDS; k++)); do folds+=("$WORK/r-voice-cal/fold_$k/model.safetensors"); done
   "$AVEMO" calibrate --data "$WORK/c-voice-speed1" --protocol kfold:6 --seed 1 --split val \
-    --write "$DEST/voice.safetensors" \
-    "${folds[@]}"
+    --write "$DEST/voice.safetensors" "${folds[@]}"
   echo "make_models: voice calibration in $(( $(secs) - t1 )) s"
 }
 

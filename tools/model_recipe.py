@@ -27,15 +27,16 @@ FORMAT_ADDED = {"format_version", "baseline_pool_stride"}
 def strip(obj, drop):
     if isinstance(obj, dict):
         return {k: strip(v, drop) for k, v in obj.items() if k not in drop}
+    if isinstance(obj, list):
+        return [strip(v, drop) for v in obj]
     return obj
 
 
 def report_config(path):
     with open(path) as f:
         cfg = strip(json.load(f)["config"], LOCAL)
-    # train --train-extra: each cache by its folder's name (WORK differs between machines), without its data hash
+    # train --train-extra: each cache by its folder's name (WORK differs between machines; the data hash is LOCAL)
     for e in cfg.get("train_extra", []):
-        e.pop("data_hash", None)
         e["cache"] = os.path.basename(os.path.normpath(e["cache"]))
     return cfg
 

@@ -34,10 +34,10 @@ typedef struct {
 int fold_data_load(const feature_cache *c, const fold *f, unsigned kinds, int speaker_norm, fold_data *d);
 
 /* Extra training copies of the same clips (train --train-extra; e.g. prep --speed 0.9): caches whose samples are
- * the main cache's (the same ids, actors and labels, in the same order). Their rows of the fold's training samples
- * join the training set after the standardisation statistics are taken from the main cache's alone; validation
- * and test stay the main cache's. */
-/* An error naming x's folder unless x holds c's samples. */
+ * the main cache's (the same ids, actors and labels, in the same order; train_extra_check: an error naming x's
+ * folder otherwise). fold_data_load_extra is fold_data_load with the n_extra caches' rows of the fold's training
+ * samples joining the training set after the standardisation statistics are taken from the main cache's alone;
+ * validation and test stay the main cache's. */
 int train_extra_check(const feature_cache *c, const feature_cache *x);
 int fold_data_load_extra(const feature_cache *c, const feature_cache *extra, int n_extra, const fold *f, unsigned kinds,
                          int speaker_norm, fold_data *d);

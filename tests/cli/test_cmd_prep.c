@@ -243,6 +243,11 @@ static void test_prep_bad_args(void) {
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "--modality"), "help");
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* The median over voiced frames of the pitch row (log2(f0 / 100 Hz)) of one cached clip, or NAN. */
 static double median_voiced_pitch(const char *dir, const char *id) {
     char p[1024];
@@ -255,12 +260,7 @@ static double median_voiced_pitch(const char *dir, const char *id) {
     for (long t = 0; t < a.shape[1] && n < 1024; t++)
         if (row[t] != 0) v[n++] = row[t];
     npy_free(&a);
-    for (int i = 1; i < n; i++) /* insertion sort: n is 156 at most */
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : NAN;
 }
 
